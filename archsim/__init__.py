@@ -1,0 +1,38 @@
+"""archsim: a discrete-event (SimPy) simulator for look-up-table based NN accelerators.
+
+Scripting API (stable names):
+  - ``pe_kind(name, **params)``, ``pe_kinds()``: PE kinds and their exact integer arithmetic.
+  - ``load_arch(path_or_name)``: a validated, frozen design point.
+  - ``simulate(arch, workload, dataflow="ws", mapping=None, functional=False, seed=0)``.
+Names are imported lazily so that ``import archsim`` stays fast (no torch, no SimPy until used).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "pe_kind": "archsim.arith",
+    "pe_kinds": "archsim.arith",
+    "load_arch": "archsim.config",
+    "arch_from_dict": "archsim.config",
+    "ArchConfig": "archsim.config",
+    "ConfigError": "archsim.config",
+    "simulate": "archsim.sim",
+    "SimResult": "archsim.sim",
+    "MappingSpec": "archsim.mapping",
+    "load_workload": "archsim.graph",
+    "save_workload": "archsim.graph",
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'archsim' has no attribute {name!r}")
+    return getattr(importlib.import_module(mod), name)

@@ -1,0 +1,62 @@
+"""Digital multiply-accumulate PE kind (``mac``): the baseline.
+
+In:  ``act_bits`` (1..16, default 8), ``weight_bits`` (2..16, default 9), ``act_signed``
+     (default False). Activations are unsigned ``act_bits`` integers, or two's complement if
+     ``act_signed``; weights are two's-complement ``weight_bits`` integers (full range, e.g.
+     -256..255 for 9 bits).
+Out: exact products a * w; one multiply and one accumulate add per MAC, no tables, one cycle
+     per MAC.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import OpCounts, PEKind, TableInventory, check_bool, check_int
+from .intmath import exact_int_matmul, int_range
+from .registry import register_pe_kind
+
+__all__ = ["MAC"]
+
+
+@register_pe_kind("mac")
+class MAC(PEKind):
+    """Digital MAC: a multiplier (Wallace tree / array) feeding an accumulator."""
+
+    act_bits: int = 8
+    weight_bits: int = 9
+    act_signed: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "act_signed", check_bool("act_signed", self.act_signed))
+        lo = 2 if self.act_signed else 1
+        object.__setattr__(self, "act_bits", check_int("act_bits", self.act_bits, lo, 16))
+        object.__setattr__(self, "weight_bits", check_int("weight_bits", self.weight_bits, 2, 16))
+
+    @property
+    def act_range(self) -> tuple[int, int]:
+        return int_range(self.act_bits, self.act_signed)
+
+    @property
+    def weight_range(self) -> tuple[int, int]:
+        return int_range(self.weight_bits, True)
+
+    @property
+    def exact(self) -> bool:
+        return True
+
+    @property
+    def cycles_per_mac(self) -> float:
+        return 1.0
+
+    def ops_per_mac(self) -> OpCounts:
+        return OpCounts(mults=1, adds=1)
+
+    def tables(self) -> TableInventory:
+        return TableInventory(n_tables=0, entries=0, word_bits=0)
+
+    def _multiply(self, a: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return a * w
+
+    def _matmul_fast(self, a: np.ndarray, w: np.ndarray) -> np.ndarray:
+        return exact_int_matmul(a, w)

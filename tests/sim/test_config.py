@@ -1,0 +1,64 @@
+"""Design points: every shipped YAML loads; bad input gives one precise error."""
+
+from pathlib import Path
+
+import pytest
+
+from archsim.config import ConfigError, builtin_arch_dir, load_arch
+
+SHIPPED = sorted(builtin_arch_dir().glob("*.yaml"))
+
+
+def test_required_design_points_exist():
+    names = {p.stem for p in SHIPPED}
+    for n in ("1x1", "2x2", "4x4", "8x8"):
+        assert f"lutna_{n}" in names and f"mac_{n}" in names
+    assert {"scalesim_16x16", "scalesim_32x32"} <= names
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_configs_load(path):
+    arch = load_arch(path)
+    assert arch.name == path.stem
+    assert arch.source == str(path)
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "bad.yaml"
+    p.write_text(text)
+    return p
+
+
+@pytest.mark.parametrize(
+    "text,pattern",
+    [
+        ("name: x\nclock_mhz: 100\nfoo: 1\n", r"bad.yaml: field 'foo': unknown key"),
+        ("name: x\ntile:\n  pe_array:\n    rowz: 4\n", r"field 'tile.pe_array.rowz': unknown key"),
+        ("name: x\nname: y\n", r"bad.yaml: duplicate key 'name' at line 2"),
+        ("name: x\ngrid:\n  rows: -2\n", r"field 'grid.rows': Input should be greater than 0"),
+        ("name: x\ngrid:\n  rows: two\n", r"field 'grid.rows': Input should be a valid integer"),
+        ("name: x\ntile:\n  sram:\n    ifmap:\n      capacity_bytes: 0\n",
+         r"field 'tile.sram.ifmap.capacity_bytes': Input should be greater than 0"),
+        ("name: x\ntile:\n  pe_array:\n    pe_kind: lutna\n    pe_params: {digit_bits: 3}\n",
+         r"tile.pe_array.*digit_bits"),
+        ("name: x\ntile:\n  pe_array:\n    pe_kind: nosuch\n", r"tile.pe_array.*nosuch"),
+        ("- a\n- b\n", r"expected a mapping"),
+    ],
+)
+def test_bad_config_errors(tmp_path, text, pattern):
+    with pytest.raises(ConfigError, match=pattern):
+        load_arch(_write(tmp_path, text))
+
+
+def test_missing_file():
+    with pytest.raises(ConfigError, match="no such file"):
+        load_arch("/nonexistent/arch.yaml")
+
+
+def test_overrides_validate():
+    arch = load_arch("lutna_2x2")
+    assert arch.with_overrides({"grid.rows": 4}).grid.rows == 4
+    with pytest.raises(ConfigError, match="unknown field"):
+        arch.with_overrides({"grid.depth": 4})
+    with pytest.raises(ConfigError, match="grid.rows"):
+        arch.with_overrides({"grid.rows": 0})

