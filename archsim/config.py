@@ -54,6 +54,12 @@ class LUTBankConfig(_Frozen):
     lookups_per_port_per_cycle: int = Field(64, gt=0, description="look-ups one port serves/cycle")
     program_bytes_per_cycle: int = Field(8, gt=0, description="table programming bandwidth/bank")
     pes_per_table: int = Field(1, gt=0, description="PEs sharing one physical table copy")
+    organisation: Literal["product", "weight"] = Field(
+        "product",
+        description="product: shared k x k digit-product tables, loaded once per run; weight: "
+        "per-PE tables holding W*x for every k-bit activation digit x, reprogrammed for every "
+        "weight fold (ws dataflow only, exact lutna only)",
+    )
 
 
 class SRAMConfig(_Frozen):
@@ -135,9 +141,17 @@ class ArchConfig(_Frozen):
         from archsim.arith import pe_kind  # local: keep config importable on its own
 
         try:
-            pe_kind(self.tile.pe_array.pe_kind, **self.tile.pe_array.pe_params)
+            pe = pe_kind(self.tile.pe_array.pe_kind, **self.tile.pe_array.pe_params)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"tile.pe_array: {exc}") from None
+        lb = self.tile.lut_banks
+        if pe.tables().n_tables and lb.count == 0:
+            raise ValueError(
+                f"tile.lut_banks.count: PE kind {pe.name!r} reads tables; count must be > 0")
+        if lb.organisation == "weight" and pe.name != "lutna":
+            raise ValueError(
+                f"tile.lut_banks.organisation: 'weight' needs the exact 'lutna' PE kind, "
+                f"not {pe.name!r}")
         return self
 
     @property

@@ -28,6 +28,7 @@ import numpy as np
 
 from archsim.config import ArchConfig
 from archsim.fold import DATAFLOWS, FoldCycles, fold_cycles
+from archsim.lutorg import effective_ops, entries_per_fold
 from archsim.layout import Region, TensorGeom, conv_input_region, geom_of
 from archsim.partition import choose_partition, split_range
 
@@ -48,12 +49,15 @@ class MappingSpec:
     partition: str = "auto"
     skip_zeros: bool = True
     stream_blocks: int = 4  # pipeline: row blocks per tile of a layer group
+    min_vector_elements: int = 4096  # element-wise tasks are not cut smaller than this
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
             raise ValueError(f"mapping: strategy {self.strategy!r} is not one of {STRATEGIES}")
         if self.partition not in PARTITIONS:
             raise ValueError(f"mapping: partition {self.partition!r} is not one of {PARTITIONS}")
+        if self.min_vector_elements <= 0:
+            raise ValueError("mapping: min_vector_elements must be positive")
         if self.stream_blocks <= 0:
             raise ValueError(f"mapping: stream_blocks must be positive, got {self.stream_blocks}")
 
@@ -160,7 +164,14 @@ class _Mapper:
         }
         self.n_tiles = arch.n_tiles
         self.groups = self._tile_groups() if spec.strategy == "pipeline" else {}
-        self.org = getattr(arch.tile.lut_banks, "organisation", "product")
+        lb = arch.tile.lut_banks
+        self.org = lb.organisation
+        if self.org == "weight" and dataflow != "ws":
+            raise MappingError(
+                f"{arch.source}: tile.lut_banks.organisation 'weight' reprograms tables per "
+                f"stationary weight and needs dataflow 'ws', not {dataflow!r}")
+        self.lookups_per_mac = effective_ops(self.pe, self.org).lookups
+        self.lut_bw = lb.count * lb.read_ports * lb.lookups_per_port_per_cycle
 
     # ---- tensor bookkeeping -------------------------------------------------------------
     def base(self, name: str) -> str:
@@ -371,12 +382,12 @@ class _Mapper:
                 fc = self._fold(r1 - r0, c1 - c0, K, groups, sub, c0, mask.shape[1])
                 executed = fc.macs_mapped
                 wb = wbytes(c0, c1) if first else 0
-                prog = self._program_entries(fc.folds, first)
+                prog = self._program_entries(fc.folds)
                 first = False
                 ofb = (r1 - r0) * (c1 - c0) * self.act_bytes
                 reads, writes = self._sram_traffic(r1 - r0, c1 - c0, K, executed, fc, R, C)
                 chunks.append(Chunk(
-                    r0, r1, c0, c1, int(np.ceil(fc.cycles * self.cpm)), fc.folds,
+                    r0, r1, c0, c1, self._compute_cycles(fc.cycles, executed), fc.folds,
                     fc.macs_dense, executed, fc.pe_slots, 0, tuple(srcs), wb, prog, ofb,
                     reads, writes,
                 ))
@@ -403,13 +414,17 @@ class _Mapper:
                 tot[j] += v
         return FoldCycles(*tot)
 
-    def _program_entries(self, folds: int, first: bool) -> int:
-        tabs = self.pe.tables()
-        if tabs.n_tables == 0 or self.org == "product":
-            return 0
-        # weight-programmed tables: every weight fold loads new tables into each PE
+    def _program_entries(self, folds: int) -> int:
+        """Weight-programmed tables: every weight fold loads new tables into each PE."""
         R, C = self.arch.tile.pe_array.rows, self.arch.tile.pe_array.cols
-        return folds * R * C * (1 << int(getattr(self.pe, "digit_bits", 4)))
+        return folds * entries_per_fold(self.pe, self.org, R, C)
+
+    def _compute_cycles(self, fold_cycles_: int, executed: int) -> int:
+        """Fold cycles x cycles/MAC, but never faster than the LUT banks can serve look-ups."""
+        cyc = int(np.ceil(fold_cycles_ * self.cpm))
+        if self.lut_bw and self.lookups_per_mac:
+            cyc = max(cyc, int(np.ceil(executed * self.lookups_per_mac / self.lut_bw)))
+        return cyc
 
     def _sram_traffic(self, m, n, K, executed, fc, R, C):
         """Operand bytes read from / written to the tile buffers during compute."""
@@ -438,7 +453,9 @@ class _Mapper:
     def _map_vector(self, node: str, a: dict[str, Any]) -> None:
         geom = self.geoms[node]
         tiles = self.group_of(node)
-        parts = split_range(geom.c, min(geom.c, len(tiles)))
+        n_tasks = max(1, min(geom.c, len(tiles),
+                             -(-geom.elements // self.spec.min_vector_elements)))
+        parts = split_range(geom.c, n_tasks)
         out_bytes = geom.elements * self.act_bytes
         home = self._home_for(node, out_bytes)
         self.homes[node] = home

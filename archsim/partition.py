@@ -31,16 +31,22 @@ def split_range(total: int, parts: int) -> list[tuple[int, int]]:
 
 
 def _estimate(m, n, k, tm, tn, arch, dataflow, cpm, act_bytes) -> float:
+    """Slowest of: per-tile compute, input reads, weight reads, edge links (cycles)."""
     R, C = arch.tile.pe_array.rows, arch.tile.pe_array.cols
     mm = -(-m // tm)
     nn = -(-n // tn)
     compute = fold_cycles(dataflow, R, C, mm, nn, k).cycles * cpm
     if arch.ideal_memory:
         return compute
-    traffic = (m * k * act_bytes * tn + n * k * tm + m * n * act_bytes)
-    bw = min(arch.dram.channels * arch.dram.bytes_per_cycle_per_channel,
-             arch.interconnect.link_bytes_per_cycle * max(1, arch.grid.rows))
-    return max(compute, traffic / bw)
+    d = arch.dram
+    dram_bw = d.channels * d.bytes_per_cycle_per_channel
+    in_bytes = m * k * act_bytes * tn  # every filter block re-reads the inputs (im2col size)
+    fits = m * k * act_bytes <= arch.gbuf.capacity_bytes
+    in_bw = arch.gbuf.ports * arch.gbuf.bytes_per_cycle if fits else dram_bw
+    w_bytes = n * k * tm  # every pixel block re-reads the weights
+    edge_bw = d.channels * arch.interconnect.link_bytes_per_cycle
+    return max(compute, in_bytes / in_bw, w_bytes / dram_bw,
+               (in_bytes + w_bytes + m * n * act_bytes) / edge_bw)
 
 
 def choose_partition(m: int, n: int, k: int, tiles: int, request: str, arch, dataflow: str,

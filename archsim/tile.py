@@ -23,6 +23,7 @@ import simpy
 
 from archsim.components import SRAM, EdgeMemory, LUTBank, Mesh, Phase, SimEnv
 from archsim.config import ArchConfig
+from archsim.lutorg import effective_ops, effective_tables
 from archsim.mapping import Chunk, Task
 
 __all__ = ["Tile", "TileRecord"]
@@ -70,7 +71,8 @@ class Tile:
         self.weight = SRAM(env, f"{self.name}.weight_sram", t.sram.weight, ideal)
         self.ofmap = SRAM(env, f"{self.name}.ofmap_sram", t.sram.ofmap, ideal)
         self.sram = {"ifmap": self.ifmap, "weight": self.weight, "ofmap": self.ofmap}
-        tabs = pe.tables()
+        org = t.lut_banks.organisation
+        tabs = effective_tables(pe, org)
         self.lut_word_bits = tabs.word_bits
         self.banks = [
             LUTBank(env, f"{self.name}.lut_bank{b}", t.lut_banks.read_ports,
@@ -81,10 +83,10 @@ class Tile:
         pes = t.pe_array.rows * t.pe_array.cols
         self.initial_entries = (
             tabs.n_tables * tabs.entries * -(-pes // lb.pes_per_table)
-            if (self.banks and getattr(lb, "organisation", "product") == "product") else 0
+            if (self.banks and org == "product") else 0
         )
         self.program_run = program_run  # some chunk reprograms tables: ports are contended
-        self.ops = pe.ops_per_mac()
+        self.ops = effective_ops(pe, org)
         self.rec = TileRecord()
         self.in_slots = simpy.Container(env, capacity=2, init=2 if t.sram.ifmap.double_buffered else 1)
         self.out_slots = simpy.Container(env, capacity=2, init=2 if t.sram.ofmap.double_buffered else 1)

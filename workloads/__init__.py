@@ -15,7 +15,7 @@ Submodules: models, small, data, prune, quant, lower, export, reference, sweep, 
 from workloads.export import export_graph, to_workload
 from workloads.lower import UnsupportedOpError
 from workloads.reference import attach_reference, reference_outputs
-from workloads.zoo import build, names
+from workloads.zoo import build, build_quantized, names
 
-__all__ = ["build", "names", "to_workload", "export_graph", "reference_outputs",
+__all__ = ["build", "build_quantized", "names", "to_workload", "export_graph", "reference_outputs",
            "attach_reference", "UnsupportedOpError"]

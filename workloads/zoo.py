@@ -1,9 +1,9 @@
 """``build``: model name -> validated, quantised, optionally pruned workload graph.
 
 Inputs: a name from ``names()``, pruning sparsity, seed, bit widths, calibration choice,
-optional sample size and checkpoint. Output: a ``networkx.DiGraph`` per
+optional sample size and checkpoint. Output: ``build(...)`` a ``networkx.DiGraph`` per
 docs/workload_graph.md, deterministic for (name, sparsity, seed, bits, calib, sample,
-checkpoint).
+checkpoint); ``build_quantized(...)`` the graph and its ``QuantizedModel``.
 
 Zoo models (vgg11, vgg19, resnet18, resnet34, googlenet; CIFAR-10 3x32x32):
 - initialised under ``seed`` or loaded from ``checkpoint`` (a state_dict, or kuangliu's
@@ -100,7 +100,7 @@ def _build_zoo(name, sparsity, seed, weight_bits, act_bits, calib, sample, check
     if sample:
         attach_reference(g, qm.quantize_input(sample_x).numpy(),
                          f"foolbox cifar10 test images 0..{sample - 1}")
-    return g
+    return g, qm
 
 
 def _build_small(name, sparsity, seed, weight_bits, act_bits, calib, sample, checkpoint):
@@ -144,12 +144,18 @@ def _build_small(name, sparsity, seed, weight_bits, act_bits, calib, sample, che
     if sample:
         attach_reference(g, qm.quantize_input(xte[:sample]).numpy(),
                          f"{src} test split images 0..{sample - 1}")
-    return g
+    return g, qm
 
 
 def build(name: str, sparsity: float = 0.0, seed: int = 0, weight_bits: int = 9, act_bits: int = 8,
           calib="default", sample: int | None = None, checkpoint=None):
     """The validated workload graph of model ``name`` (see the module docstring)."""
+    return build_quantized(name, sparsity, seed, weight_bits, act_bits, calib, sample, checkpoint)[0]
+
+
+def build_quantized(name: str, sparsity: float = 0.0, seed: int = 0, weight_bits: int = 9,
+                    act_bits: int = 8, calib="default", sample: int | None = None, checkpoint=None):
+    """Like ``build`` but returns (graph, QuantizedModel), the integer torch model too."""
     if name not in names():
         raise KeyError(f"unknown workload {name!r}; choose one of {names()}")
     if not 0.0 <= float(sparsity) < 1.0:

@@ -16,9 +16,12 @@ Out: ``lookup_products`` -> element-wise products, reading the table for every k
 Fast path. With the exact table (T[x, y] = x * y) the kept set, as a 0/1 matrix C, is written
 as a short sum of rank-one terms u v^T (by rows, by columns, or as all-ones minus the dropped
 pairs, whichever needs the fewest terms); each term is one matmul of
-L = s_a * sum_i u_i 2^(k i) a_i by R = s_w * sum_j v_j 2^(k j) w_j. With a programmed table
-the sum is decomposed one-hot over the digit values present on one side:
-sum_k T[a_i, w_j] = sum_v T[a_i, v] @ [w_j == v]. The bias adds bias * (s_a @ s_w).
+L = s_a * sum_i u_i 2^(k i) a_i by R = s_w * sum_j v_j 2^(k j) w_j (digit sums are bit masks
+of the magnitude). A programmed table T adds its difference D = T - (exact table), decomposed
+one-hot over the digit values of one side (the side with fewer values that are present in
+the data and have a non-zero row / column of D): sum_k D[a_i, w_j] = sum_v D[a_i, v] @ [w_j == v].
+So a table with a few altered entries costs a few extra matmuls; a fully random 16 x 16 table
+up to 32 at k = 4. The bias adds bias * (s_a @ s_w).
 """
 
 from __future__ import annotations

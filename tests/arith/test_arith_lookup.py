@@ -83,17 +83,18 @@ def test_programmed_table_on_a_conv_layer(name, params):
 
 
 def test_lookup_reads_table_entries_by_hand():
-    """T[x, y] = 1 only at (1, 1) and 2 at (3, 0): products follow the table, not a * w."""
+    """T[x, y] = 1 at (1, 1), 2 at (3, 0), else 0: products follow the table, not a * w."""
     t = np.zeros((16, 16), dtype=np.int64)
     t[1, 1] = 1
     t[3, 0] = 2
     kind = pe_kind("lutna", table=t)
     a = np.array([[1, 17, 3, 0x31, 3]])
     w = np.array([[1], [1], [16], [-1], [0]])
-    # a=1,w=1: T[1,1] = 1.  a=17 (digits 1,1), w=1 (1,0): T[1,1] + T[1,0]<<4 = 1.
-    # a=3, w=16 (0,1): T[3,0] + T[3,1]<<4 = 2. a=0x31 (1,3), w=-1: -(T[1,1] + T[3,1]<<4) = -1.
-    # w=0: skipped MAC, 0 whatever T[3,0] holds.
-    expected_each = np.array([1, 1, 2, -1, 0])
+    # digits are (low, high); products sum T[a_i, w_j] << 4 (i + j) over all four pairs:
+    # a=1, w=1: T[1,1] = 1.  a=17 (1,1), w=1 (1,0): T[1,1] + T[1,1] << 4 = 17.
+    # a=3 (3,0), w=16 (0,1): T[3,0] = 2.  a=0x31 (1,3), w=-1 (1,0):
+    # -(T[1,1] + T[3,0] << 8) = -513.  w=0: skipped MAC, 0 whatever T[3,0] holds.
+    expected_each = np.array([1, 17, 2, -513, 0])
     np.testing.assert_array_equal(kind.multiply(a[0], w[:, 0]), expected_each)
     np.testing.assert_array_equal(kind.matmul_lookup(a, w), [[expected_each.sum()]])
     np.testing.assert_array_equal(kind.matmul(a, w), [[expected_each.sum()]])
@@ -118,7 +119,7 @@ def test_fast_path_chunks_large_reductions_exactly():
     a = rng.integers(-(2**20), 2**20, size=(5, 3000))
     b = rng.integers(-(2**20), 2**20, size=(3000, 4))
     np.testing.assert_array_equal(exact_int_matmul(a, b), a @ b)
-    big = np.full((1, 2), 2**40)
+    big = np.full((1, 2), 2**30)
     np.testing.assert_array_equal(exact_int_matmul(big, big.T), big @ big.T)  # int fallback
     with pytest.raises(ValueError, match="overflow"):
         exact_int_matmul(np.full((1, 4), 2**31), np.full((4, 1), 2**31))
