@@ -31,6 +31,7 @@ FORMAT_VERSION = 1
 OPS = ("input", "conv", "linear", "maxpool", "avgpool", "add", "concat", "relu", "flatten")
 COMPUTE_OPS = ("conv", "linear")
 
+# fmt: off
 _GRAPH_REQUIRED = {
     "format_version": int, "name": str, "inputs": list, "outputs": list, "act_bits": int,
     "weight_bits": int, "sparsity": (int, float), "pruning": str, "seed": int,
@@ -39,27 +40,28 @@ _NODE_REQUIRED = {
     "op": str, "inputs": list, "out_shape": tuple, "out_scale": float, "out_lo": int,
     "out_hi": int,
 }
+_GEMM_REQUIRED = {
+    "weight": np.ndarray, "mask": np.ndarray, "bias": (np.ndarray, type(None)),
+    "weight_bits": int, "act_bits": int, "w_scale": np.ndarray, "requant_mult": np.ndarray,
+    "requant_shift": int, "macs_dense": int, "macs_nonzero": int,
+}
+_POOL_REQUIRED = {"kernel": tuple, "stride": tuple, "padding": tuple}
 _OP_REQUIRED = {
     "input": {},
-    "conv": {"weight": np.ndarray, "mask": np.ndarray, "bias": (np.ndarray, type(None)),
-             "stride": tuple, "padding": tuple, "groups": int, "weight_bits": int,
-             "act_bits": int, "w_scale": np.ndarray, "requant_mult": np.ndarray,
-             "requant_shift": int, "macs_dense": int, "macs_nonzero": int},
-    "linear": {"weight": np.ndarray, "mask": np.ndarray, "bias": (np.ndarray, type(None)),
-               "weight_bits": int, "act_bits": int, "w_scale": np.ndarray,
-               "requant_mult": np.ndarray, "requant_shift": int, "macs_dense": int,
-               "macs_nonzero": int},
-    "maxpool": {"kernel": tuple, "stride": tuple, "padding": tuple},
-    "avgpool": {"kernel": tuple, "stride": tuple, "padding": tuple, "requant_mult": int,
-                "requant_shift": int},
+    "conv": {**_GEMM_REQUIRED, "stride": tuple, "padding": tuple, "groups": int},
+    "linear": _GEMM_REQUIRED,
+    "maxpool": _POOL_REQUIRED,
+    "avgpool": {**_POOL_REQUIRED, "requant_mult": int, "requant_shift": int},
     "add": {"requant_mults": list, "requant_shift": int},
     "concat": {"axis": int, "requant_mults": list, "requant_shift": int},
     "relu": {},
     "flatten": {"start_dim": int},
 }
+# (min, max) number of inputs; None = any
 _N_INPUTS = {"input": (0, 0), "conv": (1, 1), "linear": (1, 1), "maxpool": (1, 1),
              "avgpool": (1, 1), "add": (2, None), "concat": (1, None), "relu": (1, 1),
              "flatten": (1, 1)}
+# fmt: on
 
 
 class WorkloadError(ValueError):
@@ -117,7 +119,11 @@ def gemm_shape(attrs: dict) -> tuple[int, int, int]:
     if op == "conv":
         n, _, ho, wo = attrs["out_shape"]
         groups = attrs["groups"]
-        return int(n * ho * wo), int(w.shape[0] // groups), int(w.shape[1] * w.shape[2] * w.shape[3])
+        return (
+            int(n * ho * wo),
+            int(w.shape[0] // groups),
+            int(w.shape[1] * w.shape[2] * w.shape[3]),
+        )
     if op == "linear":
         return int(attrs["out_shape"][0]), int(w.shape[0]), int(w.shape[1])
     raise WorkloadError(f"gemm_shape: op {op!r} is not a compute op (conv, linear)")
@@ -138,13 +144,17 @@ def infer_shape(attrs: dict, in_shapes: list) -> tuple:
         n, c, h, w = in_shapes[0]
         o, ig, kh, kw = attrs["weight"].shape
         if c != ig * attrs["groups"]:
-            raise WorkloadError(f"conv input has {c} channels, weight expects {ig * attrs['groups']}")
+            raise WorkloadError(
+                f"conv input has {c} channels, weight expects {ig * attrs['groups']}"
+            )
         (sh, sw), (ph, pw) = attrs["stride"], attrs["padding"]
         return (n, o, _pool_out(h, kh, sh, ph), _pool_out(w, kw, sw, pw))
     if op == "linear":
         n, i = in_shapes[0]
         if i != attrs["weight"].shape[1]:
-            raise WorkloadError(f"linear input has {i} features, weight expects {attrs['weight'].shape[1]}")
+            raise WorkloadError(
+                f"linear input has {i} features, weight expects {attrs['weight'].shape[1]}"
+            )
         return (n, attrs["weight"].shape[0])
     if op in ("maxpool", "avgpool"):
         n, c, h, w = in_shapes[0]
@@ -158,13 +168,15 @@ def infer_shape(attrs: dict, in_shapes: list) -> tuple:
         ax = attrs["axis"]
         base = list(in_shapes[0])
         for s in in_shapes[1:]:
-            if len(s) != len(base) or any(a != b for d, (a, b) in enumerate(zip(s, base)) if d != ax):
+            if len(s) != len(base) or any(
+                a != b for d, (a, b) in enumerate(zip(s, base)) if d != ax
+            ):
                 raise WorkloadError(f"concat inputs differ outside axis {ax}: {in_shapes}")
         base[ax] = sum(s[ax] for s in in_shapes)
         return tuple(base)
     if op == "flatten":
         s = in_shapes[0]
-        return tuple(s[: attrs["start_dim"]]) + (int(math.prod(s[attrs["start_dim"]:])),)
+        return tuple(s[: attrs["start_dim"]]) + (int(math.prod(s[attrs["start_dim"] :])),)
     raise WorkloadError(f"unknown op {op!r}")
 
 
@@ -175,114 +187,128 @@ def _check_type(where: str, key: str, value, typ) -> None:
         ok = False
     if not ok:
         names = "/".join(t.__name__ for t in types)
-        raise WorkloadError(f"{where}: attribute {key!r} must be {names}, got {type(value).__name__}")
+        raise WorkloadError(
+            f"{where}: attribute {key!r} must be {names}, got {type(value).__name__}"
+        )
 
 
-def _expect(cond: bool, where: str, key: str, msg: str) -> None:
-    if not cond:
-        raise WorkloadError(f"{where}: attribute {key!r} {msg}")
+def _checker(where: str):
+    def chk(cond: bool, key: str, msg: str) -> None:
+        if not cond:
+            raise WorkloadError(f"{where}: attribute {key!r} {msg}")
+
+    def arr(key: str, a: np.ndarray, dtype, shape=None) -> None:
+        chk(a.dtype == dtype, key, f"must have dtype {np.dtype(dtype)}, got {a.dtype}")
+        if shape is not None:
+            chk(
+                tuple(a.shape) == tuple(shape),
+                key,
+                f"must have shape {tuple(shape)}, got {a.shape}",
+            )
+
+    return chk, arr
 
 
-def _array(where, key, a, dtype, shape=None):
-    _expect(a.dtype == dtype, where, key, f"must have dtype {np.dtype(dtype)}, got {a.dtype}")
-    if shape is not None:
-        _expect(tuple(a.shape) == tuple(shape), where, key, f"must have shape {tuple(shape)}, got {a.shape}")
+def _two_ints(v) -> bool:
+    return len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
 
 
-def _validate_compute(where: str, a: dict, in_shape: tuple) -> None:
+def _validate_compute(where: str, a: dict) -> None:
+    chk, arr = _checker(where)
     w = a["weight"]
-    _array(where, "weight", w, np.int64)
-    _expect(w.ndim == (4 if a["op"] == "conv" else 2), where, "weight", f"has wrong rank {w.ndim}")
+    arr("weight", w, np.int64)
+    chk(w.ndim == (4 if a["op"] == "conv" else 2), "weight", f"has wrong rank {w.ndim}")
     o = w.shape[0]
-    _array(where, "mask", a["mask"], np.bool_, w.shape)
-    _expect(bool(np.array_equal(a["mask"], w != 0)), where, "mask", "must be True exactly where weight != 0")
+    arr("mask", a["mask"], np.bool_, w.shape)
+    chk(bool(np.array_equal(a["mask"], w != 0)), "mask", "must be True exactly where weight != 0")
     qmax = 2 ** (a["weight_bits"] - 1) - 1
-    _expect(int(np.abs(w).max(initial=0)) <= qmax, where, "weight",
-            f"exceeds +-{qmax} for weight_bits={a['weight_bits']}")
+    wmax = int(np.abs(w).max(initial=0))
+    chk(wmax <= qmax, "weight", f"has |w| = {wmax} > {qmax} (weight_bits={a['weight_bits']})")
     if a["bias"] is not None:
-        _array(where, "bias", a["bias"], np.int64, (o,))
-    _array(where, "w_scale", a["w_scale"], np.float64, (o,))
-    _array(where, "requant_mult", a["requant_mult"], np.int64, (o,))
-    _expect(1 <= a["requant_shift"] <= 62, where, "requant_shift", "must be in 1..62")
+        arr("bias", a["bias"], np.int64, (o,))
+    arr("w_scale", a["w_scale"], np.float64, (o,))
+    arr("requant_mult", a["requant_mult"], np.int64, (o,))
+    chk(1 <= a["requant_shift"] <= 62, "requant_shift", "must be in 1..62")
+    pix = a["out_shape"][0]
     if a["op"] == "conv":
         for key in ("stride", "padding"):
-            _expect(len(a[key]) == 2 and all(isinstance(v, int) for v in a[key]), where, key, "must be 2 ints")
-        _expect(a["groups"] >= 1 and o % a["groups"] == 0, where, "groups", "must divide out channels")
-        _, _, ho, wo = a["out_shape"]
-        pix = a["out_shape"][0] * ho * wo
-        dense = pix * w.size
-    else:
-        pix = a["out_shape"][0]
-        dense = pix * w.size
-    _expect(a["macs_dense"] == dense, where, "macs_dense", f"is {a['macs_dense']}, expected {dense}")
-    nz = pix * int(np.count_nonzero(w))
-    _expect(a["macs_nonzero"] == nz, where, "macs_nonzero", f"is {a['macs_nonzero']}, expected {nz}")
+            chk(_two_ints(a[key]), key, "must be a tuple of 2 ints")
+        chk(a["groups"] >= 1 and o % a["groups"] == 0, "groups", "must divide out channels")
+        pix *= a["out_shape"][2] * a["out_shape"][3]
+    dense, nz = pix * w.size, pix * int(np.count_nonzero(w))
+    chk(a["macs_dense"] == dense, "macs_dense", f"is {a['macs_dense']}, expected {dense}")
+    chk(a["macs_nonzero"] == nz, "macs_nonzero", f"is {a['macs_nonzero']}, expected {nz}")
 
 
 def _validate_node(g: nx.DiGraph, n) -> None:
     a = g.nodes[n]
     where = f"node {n!r}"
-    if "op" not in a:
-        raise WorkloadError(f"{where}: attribute 'op' is missing")
+    chk, arr = _checker(where)
+    chk("op" in a, "op", "is missing")
     op = a["op"]
-    if op not in OPS:
-        raise WorkloadError(f"{where}: attribute 'op' is {op!r}, expected one of {OPS}")
+    chk(op in OPS, "op", f"is {op!r}, expected one of {OPS}")
     for key, typ in {**_NODE_REQUIRED, **_OP_REQUIRED[op]}.items():
-        if key not in a:
-            raise WorkloadError(f"{where}: attribute {key!r} is missing (required for op {op!r})")
+        chk(key in a, key, f"is missing (required for op {op!r})")
         _check_type(where, key, a[key], typ)
     ins = a["inputs"]
     lo_n, hi_n = _N_INPUTS[op]
-    _expect(len(ins) >= lo_n and (hi_n is None or len(ins) <= hi_n), where, "inputs",
-            f"has {len(ins)} entries; op {op!r} takes {lo_n}..{hi_n or 'many'}")
+    chk(
+        len(ins) >= lo_n and (hi_n is None or len(ins) <= hi_n),
+        "inputs",
+        f"has {len(ins)} entries; op {op!r} takes {lo_n}..{hi_n or 'many'}",
+    )
     for p in ins:
-        _expect(p in g, where, "inputs", f"names {p!r}, which is not a node")
-    _expect(set(ins) == set(g.predecessors(n)), where, "inputs",
-            f"{ins} does not match the predecessor edges {sorted(map(str, g.predecessors(n)))}")
-    _expect(a["out_scale"] > 0 and math.isfinite(a["out_scale"]), where, "out_scale", "must be finite and > 0")
-    _expect(a["out_lo"] <= a["out_hi"], where, "out_lo", "must be <= out_hi")
+        chk(p in g, "inputs", f"names {p!r}, which is not a node")
+    preds = sorted(map(str, g.predecessors(n)))
+    chk(set(ins) == set(g.predecessors(n)), "inputs", f"{ins} != the predecessor edges {preds}")
+    chk(a["out_scale"] > 0 and math.isfinite(a["out_scale"]), "out_scale", "must be finite, > 0")
+    chk(a["out_lo"] <= a["out_hi"], "out_lo", "must be <= out_hi")
     in_attrs = [g.nodes[p] for p in ins]
-    in_shapes = [p["out_shape"] for p in in_attrs]
     try:
-        expect = infer_shape(a, in_shapes)
+        expect = infer_shape(a, [p["out_shape"] for p in in_attrs])
     except WorkloadError as e:
         raise WorkloadError(f"{where}: {e}") from None
-    _expect(tuple(a["out_shape"]) == expect, where, "out_shape", f"is {a['out_shape']}, expected {expect}")
+    chk(tuple(a["out_shape"]) == expect, "out_shape", f"is {a['out_shape']}, expected {expect}")
     if op in COMPUTE_OPS:
-        _validate_compute(where, a, in_shapes[0])
+        _validate_compute(where, a)
     if op in ("maxpool", "avgpool"):
         for key in ("kernel", "stride", "padding"):
-            _expect(len(a[key]) == 2 and all(isinstance(v, int) for v in a[key]), where, key, "must be 2 ints")
-    if op in ("avgpool",):
-        _expect(1 <= a["requant_shift"] <= 62, where, "requant_shift", "must be in 1..62")
+            chk(_two_ints(a[key]), key, "must be a tuple of 2 ints")
+    if op in ("avgpool", "add", "concat"):
+        chk(1 <= a["requant_shift"] <= 62, "requant_shift", "must be in 1..62")
     if op in ("add", "concat"):
-        _expect(len(a["requant_mults"]) == len(ins) and all(isinstance(m, int) for m in a["requant_mults"]),
-                where, "requant_mults", "must be one int per input")
-        _expect(1 <= a["requant_shift"] <= 62, where, "requant_shift", "must be in 1..62")
+        ok = len(a["requant_mults"]) == len(ins) and all(
+            isinstance(m, int) for m in a["requant_mults"]
+        )
+        chk(ok, "requant_mults", "must be one int per input")
     if op in ("maxpool", "flatten", "relu"):
         src = in_attrs[0]
-        _expect(a["out_scale"] == src["out_scale"], where, "out_scale", f"of a {op} must equal its input's")
+        chk(a["out_scale"] == src["out_scale"], "out_scale", f"of a {op} must equal its input's")
         lo = 0 if op == "relu" else src["out_lo"]
-        _expect(a["out_lo"] == lo and a["out_hi"] == src["out_hi"], where, "out_lo",
-                f"/out_hi of a {op} must be {lo}..{src['out_hi']}")
+        chk(
+            a["out_lo"] == lo and a["out_hi"] == src["out_hi"],
+            "out_lo",
+            f"/out_hi of a {op} must be {lo}..{src['out_hi']}",
+        )
     if "ref_output" in a:
         r = a["ref_output"]
         _check_type(where, "ref_output", r, np.ndarray)
-        _array(where, "ref_output", r, np.int64, a["out_shape"])
-        if r.size:
-            _expect(r.min() >= a["out_lo"] and r.max() <= a["out_hi"], where, "ref_output",
-                    "has values outside out_lo..out_hi")
+        arr("ref_output", r, np.int64, a["out_shape"])
+        inside = not r.size or (r.min() >= a["out_lo"] and r.max() <= a["out_hi"])
+        chk(inside, "ref_output", "has values outside out_lo..out_hi")
     for p in set(ins):
-        e = g.edges[p, n]
-        src = g.nodes[p]
+        e, src = g.edges[p, n], g.nodes[p]
+        ew = f"edge ({p!r}, {n!r})"
         for key in ("shape", "bytes"):
             if key not in e:
-                raise WorkloadError(f"edge ({p!r}, {n!r}): attribute {key!r} is missing")
-        if tuple(e["shape"]) != tuple(src["out_shape"]) or not isinstance(e["shape"], tuple):
-            raise WorkloadError(f"edge ({p!r}, {n!r}): attribute 'shape' is {e['shape']}, expected tuple {src['out_shape']}")
+                raise WorkloadError(f"{ew}: attribute {key!r} is missing")
+        if not isinstance(e["shape"], tuple) or e["shape"] != tuple(src["out_shape"]):
+            raise WorkloadError(
+                f"{ew}: attribute 'shape' is {e['shape']!r}, expected {src['out_shape']}"
+            )
         b = edge_bytes(src["out_shape"], src["out_lo"], src["out_hi"])
         if e["bytes"] != b:
-            raise WorkloadError(f"edge ({p!r}, {n!r}): attribute 'bytes' is {e['bytes']}, expected {b}")
+            raise WorkloadError(f"{ew}: attribute 'bytes' is {e['bytes']}, expected {b}")
 
 
 def validate_workload(g: nx.DiGraph) -> None:
@@ -294,7 +320,10 @@ def validate_workload(g: nx.DiGraph) -> None:
             raise WorkloadError(f"graph: attribute {key!r} is missing")
         _check_type("graph", key, g.graph[key], typ)
     if g.graph["format_version"] != FORMAT_VERSION:
-        raise WorkloadError(f"graph: attribute 'format_version' is {g.graph['format_version']}, expected {FORMAT_VERSION}")
+        raise WorkloadError(
+            f"graph: attribute 'format_version' is {g.graph['format_version']}, "
+            f"expected {FORMAT_VERSION}"
+        )
     if not 0.0 <= g.graph["sparsity"] <= 1.0:
         raise WorkloadError("graph: attribute 'sparsity' must be in 0..1")
     for key in ("inputs", "outputs"):
@@ -309,15 +338,18 @@ def validate_workload(g: nx.DiGraph) -> None:
         _validate_node(g, n)
     inputs = [n for n in g.nodes if g.nodes[n]["op"] == "input"]
     if sorted(map(str, inputs)) != sorted(map(str, g.graph["inputs"])):
-        raise WorkloadError(f"graph: attribute 'inputs' is {g.graph['inputs']}, but input nodes are {inputs}")
+        raise WorkloadError(
+            f"graph: attribute 'inputs' is {g.graph['inputs']}, but input nodes are {inputs}"
+        )
     if "sample_input" in g.graph:
         x = g.graph["sample_input"]
         _check_type("graph", "sample_input", x, np.ndarray)
         first = g.nodes[g.graph["inputs"][0]]
-        _array("graph", "sample_input", x, np.int64, first["out_shape"])
+        _checker("graph")[1]("sample_input", x, np.int64, first["out_shape"])
 
 
 # ---------------------------------------------------------------- save / load
+
 
 def _encode(value, arrays: dict):
     if isinstance(value, (np.ndarray, np.generic)):
@@ -372,8 +404,9 @@ def save_workload(g: nx.DiGraph, path) -> Path:
         "multigraph": False,
         "graph": _encode(dict(g.graph), arrays),
         "nodes": [{"id": n, **_encode(dict(a), arrays)} for n, a in g.nodes(data=True)],
-        "edges": [{"source": u, "target": v, **_encode(dict(a), arrays)}
-                  for u, v, a in g.edges(data=True)],
+        "edges": [
+            {"source": u, "target": v, **_encode(dict(a), arrays)} for u, v, a in g.edges(data=True)
+        ],
     }
     path.mkdir(parents=True, exist_ok=True)
     (path / "graph.json").write_text(json.dumps(data, indent=1, allow_nan=True))
@@ -391,7 +424,9 @@ def load_workload(path) -> nx.DiGraph:
     data = json.loads(jpath.read_text())
     version = data.get("graph", {}).get("format_version")
     if version != FORMAT_VERSION:
-        raise WorkloadError(f"load_workload: {jpath} has format_version {version}, expected {FORMAT_VERSION}")
+        raise WorkloadError(
+            f"load_workload: {jpath} has format_version {version}, expected {FORMAT_VERSION}"
+        )
     with np.load(apath, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     data = _decode(data, arrays)

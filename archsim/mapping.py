@@ -166,6 +166,7 @@ class _Mapper:
         self.groups = self._tile_groups() if spec.strategy == "pipeline" else {}
         lb = arch.tile.lut_banks
         self.org = lb.organisation
+        self.resident: dict[int, tuple] = {}  # tile -> (node, c0, c1) of its loaded weights
         if self.org == "weight" and dataflow != "ws":
             raise MappingError(
                 f"{arch.source}: tile.lut_banks.organisation 'weight' reprograms tables per "
@@ -321,7 +322,7 @@ class _Mapper:
             for m0, m1 in m_parts:
                 tile = tiles[i % T]
                 i += 1
-                chunks, deps = self._gemm_chunks(node, a, m0, m1, n0, n1, K, groups, mask)
+                chunks, deps = self._gemm_chunks(node, a, m0, m1, n0, n1, K, groups, mask, tile)
                 region = geom.gemm_region(m0, m1, n0, n1)
                 self._add_task(node, a["op"], tile, deps, chunks, region, home)
 
@@ -333,7 +334,7 @@ class _Mapper:
             return ig.batch_region(m0, m1)
         return conv_input_region(a, ig, self.geoms[node], m0, m1, n0, n1)
 
-    def _gemm_chunks(self, node, a, m0, m1, n0, n1, K, groups, mask):
+    def _gemm_chunks(self, node, a, m0, m1, n0, n1, K, groups, mask, tile):
         wbits = int(a.get("weight_bits", 8))
         wbytes_el = wbits / 8.0
         src = a["inputs"][0]
@@ -381,7 +382,10 @@ class _Mapper:
                 sub = mask[:, c0:c1] if self.spec.skip_zeros else None
                 fc = self._fold(r1 - r0, c1 - c0, K, groups, sub, c0, mask.shape[1])
                 executed = fc.macs_mapped
-                wb = wbytes(c0, c1) if first else 0
+                # weights stay in the weight buffer while consecutive chunks of the tile use them
+                key = (node, c0, c1)
+                wb = 0 if (not first or self.resident.get(tile) == key) else wbytes(c0, c1)
+                self.resident[tile] = key
                 prog = self._program_entries(fc.folds)
                 first = False
                 ofb = (r1 - r0) * (c1 - c0) * self.act_bytes

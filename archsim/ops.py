@@ -26,7 +26,7 @@ import numpy as np
 
 from archsim.graph import WorkloadError, topo_order
 
-_EXACT_F64 = 2 ** 53
+_EXACT_F64 = 2**53
 
 
 def requant(x, mult, shift: int, lo: int, hi: int) -> np.ndarray:
@@ -42,7 +42,7 @@ def requant(x, mult, shift: int, lo: int, hi: int) -> np.ndarray:
         m = m.reshape((1, -1) + (1,) * (x.ndim - 2))
     if x.size and m.size:
         bound = int(np.abs(x).max()) * int(np.abs(m).max()) + (1 << (shift - 1))
-        if bound >= 2 ** 63:
+        if bound >= 2**63:
             raise ValueError(f"requant: |x * mult| up to {bound} overflows int64")
     y = (x * m + (np.int64(1) << np.int64(shift - 1))) >> np.int64(shift)
     return np.clip(y, lo, hi).astype(np.int64)
@@ -63,7 +63,7 @@ def add(xs, mults, shift: int, lo: int, hi: int) -> np.ndarray:
     """clip((sum_i x_i * m_i + 2**(shift-1)) >> shift, lo, hi)."""
     xs = [np.asarray(x, dtype=np.int64) for x in xs]
     bound = sum(int(np.abs(x).max(initial=0)) * abs(int(m)) for x, m in zip(xs, mults, strict=True))
-    if bound >= 2 ** 62:
+    if bound >= 2**62:
         raise ValueError(f"add: sum of |x_i * m_i| up to {bound} overflows int64")
     acc = sum(x * np.int64(m) for x, m in zip(xs, mults))
     return requant(acc, 1, shift, lo, hi)
@@ -127,9 +127,9 @@ def conv2d_acc(x, w, stride, padding, groups: int = 1, matmul_fn=None) -> np.nda
     og = o // groups
     outs = []
     for gi in range(groups):
-        xg = x[:, gi * ig:(gi + 1) * ig]
+        xg = x[:, gi * ig : (gi + 1) * ig]
         cols = im2col(xg, (kh, kw), stride, padding)
-        wg = w[gi * og:(gi + 1) * og].reshape(og, -1)
+        wg = w[gi * og : (gi + 1) * og].reshape(og, -1)
         outs.append(np.asarray(mm(cols, wg.T), dtype=np.int64))
     y = np.concatenate(outs, axis=1) if groups > 1 else outs[0]
     ho = (x.shape[2] + 2 * padding[0] - kh) // stride[0] + 1
@@ -164,8 +164,16 @@ def run_node(attrs: dict, inputs: list, conv_fn=None, matmul_fn=None) -> np.ndar
     if op == "maxpool":
         return maxpool2d(inputs[0], attrs["kernel"], attrs["stride"], attrs["padding"])
     if op == "avgpool":
-        return avgpool2d(inputs[0], attrs["kernel"], attrs["stride"], attrs["padding"],
-                         attrs["requant_mult"], attrs["requant_shift"], lo, hi)
+        return avgpool2d(
+            inputs[0],
+            attrs["kernel"],
+            attrs["stride"],
+            attrs["padding"],
+            attrs["requant_mult"],
+            attrs["requant_shift"],
+            lo,
+            hi,
+        )
     if op == "add":
         return add(inputs, attrs["requant_mults"], attrs["requant_shift"], lo, hi)
     if op == "concat":
@@ -189,7 +197,9 @@ def run_graph(g, x, conv_fn=None, matmul_fn=None) -> dict:
         if a["op"] == "input":
             v = np.asarray(feeds[n], dtype=np.int64)
             if tuple(v.shape) != tuple(a["out_shape"]):
-                raise WorkloadError(f"run_graph: input {n!r} has shape {v.shape}, expected {a['out_shape']}")
+                raise WorkloadError(
+                    f"run_graph: input {n!r} has shape {v.shape}, expected {a['out_shape']}"
+                )
             out[n] = v
             continue
         try:

@@ -200,9 +200,11 @@ def simulate(arch: ArchConfig | str | Path, workload: Any, dataflow: str = "ws",
     if not isinstance(arch, ArchConfig):
         arch = load_arch(arch)
     g = resolve_workload(workload, seed=seed, sample=1 if functional else None)
+    from archsim.batching import apply_batch
     from archsim.graph import validate_workload
 
     validate_workload(g)
+    g = apply_batch(g, arch.batch, arch.source)
     spec = MappingSpec.parse(mapping)
     sched = build_schedule(g, arch, dataflow, spec)
     return run_schedule(arch, g, sched, functional=functional, seed=seed, trace=trace,

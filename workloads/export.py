@@ -21,30 +21,45 @@ from workloads.quant import QuantizedModel, quantize
 
 
 def _node_attrs(lay, ql, qm: QuantizedModel) -> dict:
-    a = {"op": lay.op, "inputs": list(lay.inputs), "out_shape": tuple(int(d) for d in lay.out_shape),
-         "out_scale": float(ql.out_scale), "out_lo": int(ql.out_lo), "out_hi": int(ql.out_hi),
-         "source": lay.source}
+    a = {
+        "op": lay.op,
+        "inputs": list(lay.inputs),
+        "out_shape": tuple(int(d) for d in lay.out_shape),
+        "out_scale": float(ql.out_scale),
+        "out_lo": int(ql.out_lo),
+        "out_hi": int(ql.out_hi),
+        "source": lay.source,
+    }
     if lay.op in ("conv", "linear"):
         w = np.ascontiguousarray(ql.weight, dtype=np.int64)
-        a.update(weight=w, mask=w != 0, bias=np.asarray(ql.bias, dtype=np.int64),
-                 weight_bits=int(qm.weight_bits), act_bits=int(qm.act_bits),
-                 w_scale=np.asarray(ql.w_scale, dtype=np.float64),
-                 requant_mult=np.asarray(ql.requant_mult, dtype=np.int64),
-                 requant_shift=int(ql.requant_shift))
+        a.update(
+            weight=w,
+            mask=w != 0,
+            bias=np.asarray(ql.bias, dtype=np.int64),
+            weight_bits=int(qm.weight_bits),
+            act_bits=int(qm.act_bits),
+            w_scale=np.asarray(ql.w_scale, dtype=np.float64),
+            requant_mult=np.asarray(ql.requant_mult, dtype=np.int64),
+            requant_shift=int(ql.requant_shift),
+        )
         n = a["out_shape"][0]
         pix = n * a["out_shape"][2] * a["out_shape"][3] if lay.op == "conv" else n
         a["macs_dense"] = int(pix * w.size)
         a["macs_nonzero"] = int(pix * np.count_nonzero(w))
         if lay.op == "conv":
             p = lay.params
-            a.update(stride=tuple(p["stride"]), padding=tuple(p["padding"]), groups=int(p["groups"]))
+            a.update(
+                stride=tuple(p["stride"]), padding=tuple(p["padding"]), groups=int(p["groups"])
+            )
     elif lay.op in ("maxpool", "avgpool"):
         p = lay.params
         a.update(kernel=tuple(p["kernel"]), stride=tuple(p["stride"]), padding=tuple(p["padding"]))
         if lay.op == "avgpool":
             a.update(requant_mult=int(ql.requant_mult), requant_shift=int(ql.requant_shift))
     elif lay.op in ("add", "concat"):
-        a.update(requant_mults=[int(m) for m in ql.requant_mults], requant_shift=int(ql.requant_shift))
+        a.update(
+            requant_mults=[int(m) for m in ql.requant_mults], requant_shift=int(ql.requant_shift)
+        )
         if lay.op == "concat":
             a["axis"] = int(lay.params["axis"])
     elif lay.op == "flatten":
@@ -52,8 +67,15 @@ def _node_attrs(lay, ql, qm: QuantizedModel) -> dict:
     return a
 
 
-def export_graph(qm: QuantizedModel, name: str, *, sparsity: float = 0.0,
-                 pruning: str = "none (dense)", seed: int = 0, extra: dict | None = None) -> nx.DiGraph:
+def export_graph(
+    qm: QuantizedModel,
+    name: str,
+    *,
+    sparsity: float = 0.0,
+    pruning: str = "none (dense)",
+    seed: int = 0,
+    extra: dict | None = None,
+) -> nx.DiGraph:
     """The validated workload graph of ``qm``; ``extra`` adds graph attributes."""
     low = qm.lowered
     g = nx.DiGraph()
@@ -62,15 +84,25 @@ def export_graph(qm: QuantizedModel, name: str, *, sparsity: float = 0.0,
     for lay in low.layers:
         for p in dict.fromkeys(lay.inputs):
             src = g.nodes[p]
-            g.add_edge(p, lay.name, shape=tuple(src["out_shape"]),
-                       bytes=edge_bytes(src["out_shape"], src["out_lo"], src["out_hi"]))
+            g.add_edge(
+                p,
+                lay.name,
+                shape=tuple(src["out_shape"]),
+                bytes=edge_bytes(src["out_shape"], src["out_lo"], src["out_hi"]),
+            )
     comp = [a for _, a in g.nodes(data=True) if a["op"] in ("conv", "linear")]
     n_w = sum(a["weight"].size for a in comp)
     n_z = sum(a["weight"].size - int(np.count_nonzero(a["weight"])) for a in comp)
     g.graph.update(
-        format_version=FORMAT_VERSION, name=str(name), inputs=[qm.input_name],
-        outputs=list(low.outputs), act_bits=int(qm.act_bits), weight_bits=int(qm.weight_bits),
-        sparsity=float(sparsity), pruning=str(pruning), seed=int(seed),
+        format_version=FORMAT_VERSION,
+        name=str(name),
+        inputs=[qm.input_name],
+        outputs=list(low.outputs),
+        act_bits=int(qm.act_bits),
+        weight_bits=int(qm.weight_bits),
+        sparsity=float(sparsity),
+        pruning=str(pruning),
+        seed=int(seed),
         batch=int(g.nodes[qm.input_name]["out_shape"][0]),
         sparsity_achieved=float(n_z / n_w) if n_w else 0.0,
         macs_dense=int(sum(a["macs_dense"] for a in comp)),
@@ -81,10 +113,19 @@ def export_graph(qm: QuantizedModel, name: str, *, sparsity: float = 0.0,
     return g
 
 
-def to_workload(model: torch.nn.Module, calib_images: torch.Tensor, name: str, *,
-                example: torch.Tensor | None = None, weight_bits: int = 9, act_bits: int = 8,
-                sparsity: float = 0.0, pruning: str = "none (dense)", seed: int = 0,
-                extra: dict | None = None) -> tuple[nx.DiGraph, QuantizedModel]:
+def to_workload(
+    model: torch.nn.Module,
+    calib_images: torch.Tensor,
+    name: str,
+    *,
+    example: torch.Tensor | None = None,
+    weight_bits: int = 9,
+    act_bits: int = 8,
+    sparsity: float = 0.0,
+    pruning: str = "none (dense)",
+    seed: int = 0,
+    extra: dict | None = None,
+) -> tuple[nx.DiGraph, QuantizedModel]:
     """Lower ``model`` (eval mode) with torch.fx, quantise on ``calib_images``, export.
 
     ``example`` fixes the graph's batch and input shape (default: the first calibration

@@ -24,9 +24,8 @@ import operator
 from dataclasses import dataclass, field
 
 import torch
-import torch.fx as fx
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import fx, nn
 
 
 class UnsupportedOpError(ValueError):
@@ -61,24 +60,51 @@ class Lowered:
 
 
 _FN_PARAMS = {
-    F.relu: ["input", "inplace"], torch.relu: ["input"], torch.relu_: ["input"],
-    operator.add: ["input", "other"], operator.iadd: ["input", "other"],
+    F.relu: ["input", "inplace"],
+    torch.relu: ["input"],
+    torch.relu_: ["input"],
+    operator.add: ["input", "other"],
+    operator.iadd: ["input", "other"],
     torch.add: ["input", "other", "alpha"],
-    torch.cat: ["tensors", "dim"], torch.flatten: ["input", "start_dim", "end_dim"],
-    F.avg_pool2d: ["input", "kernel_size", "stride", "padding", "ceil_mode",
-                   "count_include_pad", "divisor_override"],
-    F.max_pool2d: ["input", "kernel_size", "stride", "padding", "dilation", "ceil_mode",
-                   "return_indices"],
+    torch.cat: ["tensors", "dim"],
+    torch.flatten: ["input", "start_dim", "end_dim"],
+    F.avg_pool2d: [
+        "input",
+        "kernel_size",
+        "stride",
+        "padding",
+        "ceil_mode",
+        "count_include_pad",
+        "divisor_override",
+    ],
+    F.max_pool2d: [
+        "input",
+        "kernel_size",
+        "stride",
+        "padding",
+        "dilation",
+        "ceil_mode",
+        "return_indices",
+    ],
     F.adaptive_avg_pool2d: ["input", "output_size"],
     F.dropout: ["input", "p", "training", "inplace"],
 }
 _METHOD_PARAMS = {
-    "relu": ["input"], "relu_": ["input"], "add": ["input", "other", "alpha"],
-    "add_": ["input", "other", "alpha"], "flatten": ["input", "start_dim", "end_dim"],
+    "relu": ["input"],
+    "relu_": ["input"],
+    "add": ["input", "other", "alpha"],
+    "add_": ["input", "other", "alpha"],
+    "flatten": ["input", "start_dim", "end_dim"],
     "contiguous": ["input"],
 }
-_META_FUNCS = {getattr, operator.getitem, operator.mul, operator.floordiv, operator.add,
-               operator.sub}
+_META_FUNCS = {
+    getattr,
+    operator.getitem,
+    operator.mul,
+    operator.floordiv,
+    operator.add,
+    operator.sub,
+}
 
 
 def _pair(v) -> tuple:
@@ -144,11 +170,16 @@ def lower(model: nn.Module, example: torch.Tensor) -> Lowered:
     def pool(node, op, x, kernel, stride, padding, source):
         kernel = _pair(kernel)
         stride = kernel if stride is None or stride == [] else _pair(stride)
-        add_layer(node, op, [src(node, x)], source,
-                  params={"kernel": kernel, "stride": stride, "padding": _pair(padding)})
+        add_layer(
+            node,
+            op,
+            [src(node, x)],
+            source,
+            params={"kernel": kernel, "stride": stride, "padding": _pair(padding)},
+        )
 
     def adaptive(node, x, size, source):
-        n, c, h, w = seen[x.name]
+        h, w = seen[x.name][2:]
         oh, ow = _pair(size) if size is not None else (h, w)
         if h % oh or w % ow:
             err(node, f"adaptive average pooling {h}x{w} -> {oh}x{ow} is not a plain pooling")
@@ -188,9 +219,11 @@ def lower(model: nn.Module, example: torch.Tensor) -> Lowered:
             continue
         if node.name not in seen:
             # a python value (shape arithmetic); allowed only from shape queries
-            ok = (node.op == "call_method" and node.target in ("size", "dim")) or \
-                 (node.op == "call_function" and node.target in _META_FUNCS and
-                  (node.target is not getattr or node.args[1] in ("shape", "ndim")))
+            ok = (node.op == "call_method" and node.target in ("size", "dim")) or (
+                node.op == "call_function"
+                and node.target in _META_FUNCS
+                and (node.target is not getattr or node.args[1] in ("shape", "ndim"))
+            )
             if not ok:
                 err(node, "produces a non-tensor value; only shape queries may")
             continue
@@ -203,15 +236,33 @@ def lower(model: nn.Module, example: torch.Tensor) -> Lowered:
             if len(node.args) != 1 or node.kwargs:
                 err(node, "module called with more than one argument")
             if isinstance(m, nn.Conv2d):
-                if _pair(m.dilation) != (1, 1) or m.padding_mode != "zeros" or isinstance(m.padding, str):
+                if (
+                    _pair(m.dilation) != (1, 1)
+                    or m.padding_mode != "zeros"
+                    or isinstance(m.padding, str)
+                ):
                     err(node, "Conv2d with dilation, non-zero padding mode or string padding")
-                add_layer(node, "conv", [src(node, x)], name, module=m,
-                          params={"stride": _pair(m.stride), "padding": _pair(m.padding),
-                                  "groups": int(m.groups)})
+                add_layer(
+                    node,
+                    "conv",
+                    [src(node, x)],
+                    name,
+                    module=m,
+                    params={
+                        "stride": _pair(m.stride),
+                        "padding": _pair(m.padding),
+                        "groups": int(m.groups),
+                    },
+                )
             elif isinstance(m, nn.BatchNorm2d):
                 prev = by_name.get(alias.get(x.name, ""))
-                if prev is None or prev.op != "conv" or prev.bn is not None or prev.out_fx != x.name \
-                        or users[x.name] != 1:
+                if (
+                    prev is None
+                    or prev.op != "conv"
+                    or prev.bn is not None
+                    or prev.out_fx != x.name
+                    or users[x.name] != 1
+                ):
                     err(node, "BatchNorm2d must directly follow a Conv2d whose only user it is")
                 if not m.track_running_stats or m.running_mean is None:
                     err(node, "BatchNorm2d without running statistics cannot be folded")
@@ -229,15 +280,24 @@ def lower(model: nn.Module, example: torch.Tensor) -> Lowered:
                     err(node, "MaxPool2d with dilation, ceil_mode or return_indices")
                 pool(node, "maxpool", x, m.kernel_size, m.stride, m.padding, name)
             elif isinstance(m, nn.AvgPool2d):
-                if m.ceil_mode or m.divisor_override or (not m.count_include_pad and _pair(m.padding) != (0, 0)):
-                    err(node, "AvgPool2d with ceil_mode, divisor_override or count_include_pad=False")
+                if (
+                    m.ceil_mode
+                    or m.divisor_override
+                    or (not m.count_include_pad and _pair(m.padding) != (0, 0))
+                ):
+                    err(
+                        node,
+                        "AvgPool2d with ceil_mode, divisor_override or count_include_pad=False",
+                    )
                 pool(node, "avgpool", x, m.kernel_size, m.stride, m.padding, name)
             elif isinstance(m, nn.AdaptiveAvgPool2d):
                 adaptive(node, x, m.output_size, name)
             elif isinstance(m, (nn.Dropout, nn.Dropout2d, nn.Identity)):
                 alias[node.name] = src(node, x)
             elif isinstance(m, nn.Flatten):
-                check_flatten_dims(node, {"start_dim": m.start_dim, "end_dim": m.end_dim}, len(seen[x.name]))
+                check_flatten_dims(
+                    node, {"start_dim": m.start_dim, "end_dim": m.end_dim}, len(seen[x.name])
+                )
                 flatten_or_alias(node, x)
             else:
                 err(node, f"module type {type(m).__name__} is not supported")
@@ -255,22 +315,53 @@ def lower(model: nn.Module, example: torch.Tensor) -> Lowered:
                 nd = len(seen[node.name])
                 if dim % nd != 1:
                     err(node, f"concatenation along dim {dim} (only channels, dim 1)")
-                add_layer(node, "concat", [src(node, v) for v in a["tensors"]], _describe(node),
-                          params={"axis": 1})
+                add_layer(
+                    node,
+                    "concat",
+                    [src(node, v) for v in a["tensors"]],
+                    _describe(node),
+                    params={"axis": 1},
+                )
             elif t is torch.flatten:
                 check_flatten_dims(node, a, len(seen[a["input"].name]))
                 flatten_or_alias(node, a["input"])
             elif t is F.avg_pool2d:
-                if a.get("ceil_mode") or a.get("divisor_override") or \
-                        (a.get("count_include_pad") is False and _pair(a.get("padding", 0)) != (0, 0)):
-                    err(node, "avg_pool2d with ceil_mode, divisor_override or count_include_pad=False")
-                pool(node, "avgpool", a["input"], a["kernel_size"], a.get("stride"), a.get("padding", 0),
-                     _describe(node))
+                if (
+                    a.get("ceil_mode")
+                    or a.get("divisor_override")
+                    or (
+                        a.get("count_include_pad") is False and _pair(a.get("padding", 0)) != (0, 0)
+                    )
+                ):
+                    err(
+                        node,
+                        "avg_pool2d with ceil_mode, divisor_override or count_include_pad=False",
+                    )
+                pool(
+                    node,
+                    "avgpool",
+                    a["input"],
+                    a["kernel_size"],
+                    a.get("stride"),
+                    a.get("padding", 0),
+                    _describe(node),
+                )
             elif t is F.max_pool2d:
-                if _pair(a.get("dilation", 1)) != (1, 1) or a.get("ceil_mode") or a.get("return_indices"):
+                if (
+                    _pair(a.get("dilation", 1)) != (1, 1)
+                    or a.get("ceil_mode")
+                    or a.get("return_indices")
+                ):
                     err(node, "max_pool2d with dilation, ceil_mode or return_indices")
-                pool(node, "maxpool", a["input"], a["kernel_size"], a.get("stride"), a.get("padding", 0),
-                     _describe(node))
+                pool(
+                    node,
+                    "maxpool",
+                    a["input"],
+                    a["kernel_size"],
+                    a.get("stride"),
+                    a.get("padding", 0),
+                    _describe(node),
+                )
             elif t is F.adaptive_avg_pool2d:
                 adaptive(node, a["input"], a["output_size"], _describe(node))
             elif t is F.dropout:

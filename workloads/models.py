@@ -17,16 +17,55 @@ State-dict keys match kuangliu's, so its checkpoints load directly (see ``load_c
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 VGG_CFG = {
     "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "vgg13": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
-    "vgg16": [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
-              512, 512, 512, "M"],
-    "vgg19": [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
-              512, 512, 512, 512, "M"],
+    "vgg16": [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        "M",
+    ],
+    "vgg19": [
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        512,
+        "M",
+    ],
 }
 
 
@@ -51,8 +90,11 @@ class VGG(nn.Module):
             if x == "M":
                 layers += [nn.MaxPool2d(kernel_size=2, stride=2)]
             else:
-                layers += [nn.Conv2d(in_channels, x, kernel_size=3, padding=1),
-                           nn.BatchNorm2d(x), nn.ReLU(inplace=True)]
+                layers += [
+                    nn.Conv2d(in_channels, x, kernel_size=3, padding=1),
+                    nn.BatchNorm2d(x),
+                    nn.ReLU(inplace=True),
+                ]
                 in_channels = x
         layers += [nn.AvgPool2d(kernel_size=1, stride=1)]
         return nn.Sequential(*layers)
@@ -63,7 +105,9 @@ class BasicBlock(nn.Module):
 
     def __init__(self, in_planes: int, planes: int, stride: int = 1):
         super().__init__()
-        self.conv1 = nn.Conv2d(in_planes, planes, kernel_size=3, stride=stride, padding=1, bias=False)
+        self.conv1 = nn.Conv2d(
+            in_planes, planes, kernel_size=3, stride=stride, padding=1, bias=False
+        )
         self.bn1 = nn.BatchNorm2d(planes)
         self.conv2 = nn.Conv2d(planes, planes, kernel_size=3, stride=1, padding=1, bias=False)
         self.bn2 = nn.BatchNorm2d(planes)
@@ -71,7 +115,8 @@ class BasicBlock(nn.Module):
         if stride != 1 or in_planes != planes:
             self.shortcut = nn.Sequential(
                 nn.Conv2d(in_planes, planes, kernel_size=1, stride=stride, bias=False),
-                nn.BatchNorm2d(planes))
+                nn.BatchNorm2d(planes),
+            )
 
     def forward(self, x):
         out = F.relu(self.bn1(self.conv1(x)))
@@ -113,7 +158,11 @@ class ResNet(nn.Module):
 
 
 def _cbr(cin, cout, k, padding=0):
-    return [nn.Conv2d(cin, cout, kernel_size=k, padding=padding), nn.BatchNorm2d(cout), nn.ReLU(True)]
+    return [
+        nn.Conv2d(cin, cout, kernel_size=k, padding=padding),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(True),
+    ]
 
 
 class Inception(nn.Module):
@@ -123,9 +172,12 @@ class Inception(nn.Module):
         super().__init__()
         self.b1 = nn.Sequential(*_cbr(in_planes, n1x1, 1))
         self.b2 = nn.Sequential(*_cbr(in_planes, n3x3red, 1), *_cbr(n3x3red, n3x3, 3, 1))
-        self.b3 = nn.Sequential(*_cbr(in_planes, n5x5red, 1), *_cbr(n5x5red, n5x5, 3, 1),
-                                *_cbr(n5x5, n5x5, 3, 1))
-        self.b4 = nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), *_cbr(in_planes, pool_planes, 1))
+        self.b3 = nn.Sequential(
+            *_cbr(in_planes, n5x5red, 1), *_cbr(n5x5red, n5x5, 3, 1), *_cbr(n5x5, n5x5, 3, 1)
+        )
+        self.b4 = nn.Sequential(
+            nn.MaxPool2d(3, stride=1, padding=1), *_cbr(in_planes, pool_planes, 1)
+        )
 
     def forward(self, x):
         return torch.cat([self.b1(x), self.b2(x), self.b3(x), self.b4(x)], 1)
@@ -204,10 +256,12 @@ def load_checkpoint(model: nn.Module, path) -> nn.Module:
         state = state["net"]
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
-    state = {(k[7:] if k.startswith("module.") else k): v for k, v in state.items()}
+    state = {(k.removeprefix("module.")): v for k, v in state.items()}
     missing, unexpected = model.load_state_dict(state, strict=False)
     if missing or unexpected:
-        raise KeyError(f"checkpoint {p} does not match {type(model).__name__}: "
-                       f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
-                       f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}")
+        raise KeyError(
+            f"checkpoint {p} does not match {type(model).__name__}: "
+            f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
+            f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}"
+        )
     return model.eval()

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 import torch
-import torch.nn as nn
+from torch import nn
 
 from workloads.small import accuracy, apply_masks, train
 
@@ -51,24 +51,29 @@ def _keep_top(scores: torch.Tensor, keep: int) -> torch.Tensor:
     return ~pruned
 
 
-def magnitude_masks(weights: dict, masks: dict | None, keep_fraction: float,
-                    scope: str = "global") -> dict:
+def magnitude_masks(
+    weights: dict, masks: dict | None, keep_fraction: float, scope: str = "global"
+) -> dict:
     """Masks keeping ``keep_fraction`` of all weights (not of survivors), largest |w| first."""
     if scope not in ("global", "layer"):
         raise ValueError(f"scope must be 'global' or 'layer', got {scope!r}")
     if not 0.0 <= keep_fraction <= 1.0:
         raise ValueError(f"keep_fraction {keep_fraction} outside 0..1")
     masks = masks or {k: torch.ones_like(w, dtype=torch.bool) for k, w in weights.items()}
-    scores = {k: torch.where(masks[k], w.detach().abs().float(), torch.tensor(-1.0))
-              for k, w in weights.items()}
+    scores = {
+        k: torch.where(masks[k], w.detach().abs().float(), torch.tensor(-1.0))
+        for k, w in weights.items()
+    }
     if scope == "layer":
-        return {k: _keep_top(s.flatten(), round(s.numel() * keep_fraction)).view_as(s)
-                for k, s in scores.items()}
+        return {
+            k: _keep_top(s.flatten(), round(s.numel() * keep_fraction)).view_as(s)
+            for k, s in scores.items()
+        }
     flat = torch.cat([s.flatten() for s in scores.values()])
     keep = _keep_top(flat, round(flat.numel() * keep_fraction))
     out, i = {}, 0
     for k, s in scores.items():
-        out[k] = keep[i:i + s.numel()].view_as(s)
+        out[k] = keep[i : i + s.numel()].view_as(s)
         i += s.numel()
     return out
 
@@ -116,14 +121,25 @@ class LTPResult:
         return self.records[-1].accuracy if self.records else self.dense_accuracy
 
     def describe(self) -> str:
-        return (f"lottery ticket (IMP, {len(self.records)} rounds, {self.scope} magnitude, "
-                f"rewind to iteration {self.rewind_iteration})")
+        return (
+            f"lottery ticket (IMP, {len(self.records)} rounds, {self.scope} magnitude, "
+            f"rewind to iteration {self.rewind_iteration})"
+        )
 
 
-def lottery_ticket(model_fn, data, target_sparsity: float = 0.9, prune_fraction: float = 0.5,
-                   scope: str = "global", rewind_iteration: int = 20, epochs: int = 15,
-                   retrain_epochs: int | None = None, lr: float = 3e-3, batch: int = 64,
-                   seed: int = 0) -> LTPResult:
+def lottery_ticket(
+    model_fn,
+    data,
+    target_sparsity: float = 0.9,
+    prune_fraction: float = 0.5,
+    scope: str = "global",
+    rewind_iteration: int = 20,
+    epochs: int = 15,
+    retrain_epochs: int | None = None,
+    lr: float = 3e-3,
+    batch: int = 64,
+    seed: int = 0,
+) -> LTPResult:
     """Iterative magnitude pruning with rewinding.
 
     ``model_fn()`` returns a fresh (seeded) model; ``data`` is (x_train, y_train, x_test,
@@ -150,8 +166,15 @@ def lottery_ticket(model_fn, data, target_sparsity: float = 0.9, prune_fraction:
     if "state" not in saved:
         raise ValueError(f"rewind_iteration {rewind_iteration} is beyond the training run")
     dense = accuracy(model, xte, yte)
-    res = LTPResult(model, {}, {}, dense, rewind_iteration, scope,
-                    [LTPRound(0, 0.0, dense, time.perf_counter() - t0)])
+    res = LTPResult(
+        model,
+        {},
+        {},
+        dense,
+        rewind_iteration,
+        scope,
+        [LTPRound(0, 0.0, dense, time.perf_counter() - t0)],
+    )
     rounds = math.ceil(math.log(1.0 - target_sparsity) / math.log(1.0 - prune_fraction) - 1e-9)
     masks = None
     for r in range(1, rounds + 1):
@@ -160,8 +183,9 @@ def lottery_ticket(model_fn, data, target_sparsity: float = 0.9, prune_fraction:
         masks = magnitude_masks(prunable(model), masks, keep, scope)
         model.load_state_dict(saved["state"])
         train(model, xtr, ytr, retrain_epochs, lr, batch, seed + r, masks=masks)
-        res.records.append(LTPRound(r, sparsity_of(masks), accuracy(model, xte, yte),
-                                    time.perf_counter() - t0))
+        res.records.append(
+            LTPRound(r, sparsity_of(masks), accuracy(model, xte, yte), time.perf_counter() - t0)
+        )
     res.masks = masks
     res.weights = {k: w.detach().clone() for k, w in prunable(model).items()}
     return res

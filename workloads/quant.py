@@ -31,9 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.fx as fx
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import fx, nn
 
 from workloads.lower import Lowered
 
@@ -83,12 +82,14 @@ def fixed_point(ms: np.ndarray, acc_bound: int, where: str) -> tuple[np.ndarray,
     """(mult int64, shift) with mult / 2**shift ~ ms and acc_bound * mult < 2**62."""
     prec = min(31, 61 - int(acc_bound).bit_length())
     if prec < 8:
-        raise QuantizationError(f"{where}: accumulators up to {acc_bound} leave no room for requantisation")
+        raise QuantizationError(
+            f"{where}: accumulators up to {acc_bound} leave no room for requantisation"
+        )
     mmax = float(np.max(ms))
     e = math.floor(math.log2(mmax)) if mmax > 0 else 0
     shift = min(62, max(1, prec - 1 - e))
-    mult = np.rint(np.asarray(ms, dtype=np.float64) * 2.0 ** shift).astype(np.int64)
-    if int(np.abs(mult).max(initial=0)) * int(acc_bound) + (1 << (shift - 1)) >= 2 ** 63:
+    mult = np.rint(np.asarray(ms, dtype=np.float64) * 2.0**shift).astype(np.int64)
+    if int(np.abs(mult).max(initial=0)) * int(acc_bound) + (1 << (shift - 1)) >= 2**63:
         raise QuantizationError(f"{where}: requantisation would overflow int64")
     return mult, int(shift)
 
@@ -110,7 +111,7 @@ def calibrate(lowered: Lowered, images: torch.Tensor, batch: int = 32) -> dict:
     cal.ranges = {}
     with torch.no_grad():
         for i in range(0, len(images), batch):
-            cal.run(images[i:i + batch].float())
+            cal.run(images[i : i + batch].float())
     return cal.ranges
 
 
@@ -122,8 +123,9 @@ def _consumers(lowered: Lowered) -> dict:
     return cons
 
 
-def quantize(lowered: Lowered, calib_images: torch.Tensor, weight_bits: int = 9,
-             act_bits: int = 8) -> QuantizedModel:
+def quantize(
+    lowered: Lowered, calib_images: torch.Tensor, weight_bits: int = 9, act_bits: int = 8
+) -> QuantizedModel:
     """Quantise every layer of ``lowered`` using ranges seen on ``calib_images``."""
     if not 2 <= weight_bits <= 16 or not 2 <= act_bits <= 16:
         raise QuantizationError(f"weight_bits {weight_bits} / act_bits {act_bits} outside 2..16")
@@ -133,14 +135,20 @@ def quantize(lowered: Lowered, calib_images: torch.Tensor, weight_bits: int = 9,
     wq = (1 << (weight_bits - 1)) - 1
     for lay in lowered.layers:
         lo_v, hi_v = ranges.get(lay.out_fx, (0.0, 0.0))
-        relu_next = (len(cons[lay.name]) == 1 and cons[lay.name][0].op == "relu"
-                     and lay.name not in lowered.outputs)
+        relu_next = (
+            len(cons[lay.name]) == 1
+            and cons[lay.name][0].op == "relu"
+            and lay.name not in lowered.outputs
+        )
         ins = [q[p] for p in lay.inputs]
         where = f"layer {lay.name!r}"
         if lay.op == "input":
             signed = lo_v < 0
-            scale = 1.0 / ((1 << act_bits) - 1) if (not signed and hi_v <= 1.0) else \
-                _scale(max(abs(lo_v), abs(hi_v)), signed, act_bits)
+            scale = (
+                1.0 / ((1 << act_bits) - 1)
+                if (not signed and hi_v <= 1.0)
+                else _scale(max(abs(lo_v), abs(hi_v)), signed, act_bits)
+            )
             q[lay.name] = QLayer(scale, *act_range(signed, act_bits))
         elif lay.op in ("conv", "linear"):
             w, b = fold_bn(lay)
@@ -156,10 +164,19 @@ def quantize(lowered: Lowered, calib_images: torch.Tensor, weight_bits: int = 9,
             hi_r = max(hi_v, 0.0) if not signed else max(abs(lo_v), abs(hi_v))
             s_out = _scale(hi_r, signed, act_bits)
             amax = max(abs(ins[0].out_lo), abs(ins[0].out_hi))
-            bound = int((np.abs(w_int).reshape(w.shape[0], -1).sum(axis=1) * amax + np.abs(bias)).max())
+            bound = int(
+                (np.abs(w_int).reshape(w.shape[0], -1).sum(axis=1) * amax + np.abs(bias)).max()
+            )
             mult, shift = fixed_point(s_in * w_scale / s_out, bound, where)
-            q[lay.name] = QLayer(s_out, *act_range(signed, act_bits), weight=w_int, bias=bias,
-                                 w_scale=w_scale, requant_mult=mult, requant_shift=shift)
+            q[lay.name] = QLayer(
+                s_out,
+                *act_range(signed, act_bits),
+                weight=w_int,
+                bias=bias,
+                w_scale=w_scale,
+                requant_mult=mult,
+                requant_shift=shift,
+            )
         elif lay.op in ("maxpool", "flatten"):
             q[lay.name] = QLayer(ins[0].out_scale, ins[0].out_lo, ins[0].out_hi)
         elif lay.op == "relu":
@@ -170,8 +187,13 @@ def quantize(lowered: Lowered, calib_images: torch.Tensor, weight_bits: int = 9,
             mult = round(mult / (kh * kw))
             while mult % 2 == 0 and shift > 1:
                 mult, shift = mult // 2, shift - 1
-            q[lay.name] = QLayer(ins[0].out_scale, ins[0].out_lo, ins[0].out_hi,
-                                 requant_mult=int(mult), requant_shift=int(shift))
+            q[lay.name] = QLayer(
+                ins[0].out_scale,
+                ins[0].out_lo,
+                ins[0].out_hi,
+                requant_mult=int(mult),
+                requant_shift=int(shift),
+            )
         elif lay.op in ("add", "concat"):
             all_unsigned = all(i.out_lo >= 0 for i in ins)
             if lay.op == "add":
@@ -183,8 +205,12 @@ def quantize(lowered: Lowered, calib_images: torch.Tensor, weight_bits: int = 9,
             s_out = _scale(hi_r, signed, act_bits)
             bound = sum(max(abs(i.out_lo), abs(i.out_hi)) for i in ins)
             mults, shift = fixed_point(np.array([i.out_scale / s_out for i in ins]), bound, where)
-            q[lay.name] = QLayer(s_out, *act_range(signed, act_bits),
-                                 requant_mults=[int(m) for m in mults], requant_shift=shift)
+            q[lay.name] = QLayer(
+                s_out,
+                *act_range(signed, act_bits),
+                requant_mults=[int(m) for m in mults],
+                requant_shift=shift,
+            )
         else:  # pragma: no cover - lower() only makes the ops above
             raise QuantizationError(f"{where}: op {lay.op!r} has no quantiser")
     return QuantizedModel(lowered, q, weight_bits, act_bits)
@@ -220,6 +246,7 @@ class _FakeQuant(fx.Interpreter):
             elif isinstance(a, (list, tuple)):
                 for b in a:
                     visit(b)
+
         visit(list(n.args) + list(n.kwargs.values()))
         return out
 
@@ -261,14 +288,21 @@ class _FakeQuant(fx.Interpreter):
         if lay.op == "avgpool":
             p = lay.params
             k = p["kernel"][0] * p["kernel"][1]
-            s = F.avg_pool2d(xs[0].double(), p["kernel"], p["stride"], p["padding"], count_include_pad=True)
+            s = F.avg_pool2d(
+                xs[0].double(), p["kernel"], p["stride"], p["padding"], count_include_pad=True
+            )
             return _requant(torch.round(s * k).long(), ql.requant_mult, ql.requant_shift, lo, hi)
         if lay.op == "add":
             acc = sum(x * m for x, m in zip(xs, ql.requant_mults, strict=True))
             return _requant(acc, 1, ql.requant_shift, lo, hi)
         if lay.op == "concat":
-            return torch.cat([_requant(x, m, ql.requant_shift, lo, hi)
-                              for x, m in zip(xs, ql.requant_mults, strict=True)], 1)
+            return torch.cat(
+                [
+                    _requant(x, m, ql.requant_shift, lo, hi)
+                    for x, m in zip(xs, ql.requant_mults, strict=True)
+                ],
+                1,
+            )
         raise QuantizationError(f"layer {lay.name!r}: no fake-quant for op {lay.op!r}")
 
 
@@ -286,7 +320,9 @@ class QuantizedModel(nn.Module):
     def quantize_input(self, x: torch.Tensor) -> torch.Tensor:
         """Float input -> int64 input (round half up, clamped to the input range)."""
         ql = self.qlayers[self.input_name]
-        return torch.clamp(torch.floor(x.double() / ql.out_scale + 0.5), ql.out_lo, ql.out_hi).long()
+        return torch.clamp(
+            torch.floor(x.double() / ql.out_scale + 0.5), ql.out_lo, ql.out_hi
+        ).long()
 
     @torch.no_grad()
     def forward_int(self, x_int: torch.Tensor) -> dict:

@@ -37,7 +37,7 @@ def _requant(x: torch.Tensor, mult, shift: int, lo: int, hi: int) -> torch.Tenso
 def _conv_acc(x: torch.Tensor, a: dict) -> torch.Tensor:
     w = torch.from_numpy(a["weight"])
     bound = int(x.abs().max()) * int(w.abs().reshape(w.shape[0], -1).sum(dim=1).max())
-    if bound >= 2 ** 53:
+    if bound >= 2**53:
         raise WorkloadError(f"reference: accumulator bound {bound} >= 2**53; float64 not exact")
     if a["op"] == "conv":
         acc = F.conv2d(x.double(), w.double(), None, a["stride"], a["padding"], 1, a["groups"])
@@ -56,8 +56,14 @@ def _run(a: dict, xs: list) -> torch.Tensor:
     if op == "maxpool":
         return F.max_pool2d(xs[0].double(), a["kernel"], a["stride"], a["padding"]).long()
     if op == "avgpool":
-        s = F.avg_pool2d(xs[0].double(), a["kernel"], a["stride"], a["padding"],
-                         count_include_pad=True, divisor_override=1)
+        s = F.avg_pool2d(
+            xs[0].double(),
+            a["kernel"],
+            a["stride"],
+            a["padding"],
+            count_include_pad=True,
+            divisor_override=1,
+        )
         return _requant(s.long(), a["requant_mult"], a["requant_shift"], lo, hi)
     if op == "add":
         acc = xs[0] * a["requant_mults"][0]
@@ -65,8 +71,10 @@ def _run(a: dict, xs: list) -> torch.Tensor:
             acc = acc + x * m
         return _requant(acc, 1, a["requant_shift"], lo, hi)
     if op == "concat":
-        return torch.cat([_requant(x, m, a["requant_shift"], lo, hi)
-                          for x, m in zip(xs, a["requant_mults"])], dim=a["axis"])
+        return torch.cat(
+            [_requant(x, m, a["requant_shift"], lo, hi) for x, m in zip(xs, a["requant_mults"])],
+            dim=a["axis"],
+        )
     if op == "relu":
         return torch.clamp(xs[0], 0, hi)
     if op == "flatten":
@@ -80,7 +88,9 @@ def reference_outputs(g, x_int) -> dict:
     x = torch.as_tensor(np.asarray(x_int)).long()
     inp = g.graph["inputs"][0]
     if tuple(x.shape) != tuple(g.nodes[inp]["out_shape"]):
-        raise WorkloadError(f"reference: input shape {tuple(x.shape)} != {g.nodes[inp]['out_shape']}")
+        raise WorkloadError(
+            f"reference: input shape {tuple(x.shape)} != {g.nodes[inp]['out_shape']}"
+        )
     vals: dict = {}
     for n in topo_order(g):
         a = g.nodes[n]

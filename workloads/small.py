@@ -15,8 +15,8 @@ Outputs:
 from __future__ import annotations
 
 import torch
-import torch.nn as nn
 import torch.nn.functional as F
+from torch import nn
 
 
 class LeNet(nn.Module):
@@ -40,10 +40,20 @@ class SmallVGG(nn.Module):
         w = width
 
         def cbr(i, o):
-            return [nn.Conv2d(i, o, 3, padding=1, bias=False), nn.BatchNorm2d(o), nn.ReLU(inplace=True)]
+            return [
+                nn.Conv2d(i, o, 3, padding=1, bias=False),
+                nn.BatchNorm2d(o),
+                nn.ReLU(inplace=True),
+            ]
 
-        self.features = nn.Sequential(*cbr(1, w), *cbr(w, w), nn.MaxPool2d(2),
-                                      *cbr(w, 2 * w), *cbr(2 * w, 2 * w), nn.MaxPool2d(2))
+        self.features = nn.Sequential(
+            *cbr(1, w),
+            *cbr(w, w),
+            nn.MaxPool2d(2),
+            *cbr(w, 2 * w),
+            *cbr(2 * w, 2 * w),
+            nn.MaxPool2d(2),
+        )
         self.classifier = nn.Linear(2 * w * 2 * 2, num_classes)
 
     def forward(self, x):
@@ -90,9 +100,18 @@ def apply_masks(model: nn.Module, masks: dict) -> None:
             params[name].mul_(m.to(params[name].dtype))
 
 
-def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int = 20, lr: float = 3e-3,
-          batch: int = 64, seed: int = 0, masks: dict | None = None, on_step=None,
-          weight_decay: float = 0.0) -> nn.Module:
+def train(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    epochs: int = 20,
+    lr: float = 3e-3,
+    batch: int = 64,
+    seed: int = 0,
+    masks: dict | None = None,
+    on_step=None,
+    weight_decay: float = 0.0,
+) -> nn.Module:
     """Train with Adam and seeded shuffling; ``masks`` keep pruned weights at zero.
 
     ``on_step(iteration, model)`` is called after every optimiser step (iteration from 1).
@@ -108,7 +127,7 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, epochs: int = 20, 
         model.train()
         perm = torch.randperm(len(x), generator=gen)
         for i in range(0, len(x), batch):
-            idx = perm[i:i + batch]
+            idx = perm[i : i + batch]
             opt.zero_grad(set_to_none=True)
             loss = F.cross_entropy(model(x[idx]), y[idx])
             loss.backward()
@@ -129,5 +148,5 @@ def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch: int = 512) -> float
         model.eval()
     correct = 0
     for i in range(0, len(x), batch):
-        correct += int((model(x[i:i + batch]).argmax(dim=1) == y[i:i + batch]).sum())
+        correct += int((model(x[i : i + batch]).argmax(dim=1) == y[i : i + batch]).sum())
     return correct / max(1, len(x))

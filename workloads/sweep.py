@@ -24,22 +24,37 @@ from workloads.zoo import TRAIN_CFG
 COLUMNS = ["net", "dataset", "weight_bits", "act_bits", "float_accuracy", "int_accuracy", "n_test"]
 
 
-def bit_sweep(csv_path, net: str = "smallvgg", bits=range(4, 11), act_bits=None, seed: int = 0,
-              calib: int = 64) -> list:
+def bit_sweep(
+    csv_path,
+    net: str = "smallvgg",
+    bits=range(4, 11),
+    act_bits=None,
+    seed: int = 0,
+    calib: int = 64,
+) -> list:
     """Train ``net`` on digits, quantise at every (weight_bits, act_bits), write a CSV."""
     if SMALL.get(net, (None, None))[1] != "digits":
-        raise ValueError(f"bit_sweep runs on the digits nets {[k for k, v in SMALL.items() if v[1] == 'digits']}, not {net!r}")
+        digits = [k for k, v in SMALL.items() if v[1] == "digits"]
+        raise ValueError(f"bit_sweep runs on the digits nets {digits}, not {net!r}")
     xtr, ytr, xte, yte = digits_split(seed=0)
     model = train(small_model(net, seed), xtr, ytr, seed=seed, **TRAIN_CFG[net])
     fl = accuracy(model, xte, yte)
     low = lower(model, xte[:1])
     rows = []
     for wb in bits:
-        for ab in (bits if act_bits is None else act_bits):
+        for ab in bits if act_bits is None else act_bits:
             qm = quantize(low, xtr[:calib], weight_bits=int(wb), act_bits=int(ab))
-            rows.append({"net": net, "dataset": "sklearn digits", "weight_bits": int(wb),
-                         "act_bits": int(ab), "float_accuracy": round(fl, 6),
-                         "int_accuracy": round(accuracy(qm, xte, yte), 6), "n_test": len(xte)})
+            rows.append(
+                {
+                    "net": net,
+                    "dataset": "sklearn digits",
+                    "weight_bits": int(wb),
+                    "act_bits": int(ab),
+                    "float_accuracy": round(fl, 6),
+                    "int_accuracy": round(accuracy(qm, xte, yte), 6),
+                    "n_test": len(xte),
+                }
+            )
     path = Path(csv_path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as f:
@@ -51,6 +66,9 @@ def bit_sweep(csv_path, net: str = "smallvgg", bits=range(4, 11), act_bits=None,
 
 def baseline_bits(rows: list, tol: float = 0.005) -> int | None:
     """Smallest b (weights = activations = b bits) within ``tol`` of float accuracy."""
-    ok = [r["weight_bits"] for r in rows if r["weight_bits"] == r["act_bits"]
-          and r["int_accuracy"] >= r["float_accuracy"] - tol]
+    ok = [
+        r["weight_bits"]
+        for r in rows
+        if r["weight_bits"] == r["act_bits"] and r["int_accuracy"] >= r["float_accuracy"] - tol
+    ]
     return min(ok) if ok else None

@@ -41,9 +41,11 @@ from workloads.small import SMALL, accuracy, small_model, train
 ZOO_CALIB = 8
 FOLDER_CALIB = 16
 SMALL_CALIB = 64
-TRAIN_CFG = {"lenet": {"epochs": 15, "lr": 1e-2, "batch": 32},
-             "smallvgg": {"epochs": 10, "lr": 3e-3, "batch": 64},
-             "lenet5": {"epochs": 6, "lr": 3e-3, "batch": 64}}
+TRAIN_CFG = {
+    "lenet": {"epochs": 15, "lr": 1e-2, "batch": 32},
+    "smallvgg": {"epochs": 10, "lr": 3e-3, "batch": 64},
+    "lenet5": {"epochs": 6, "lr": 3e-3, "batch": 64},
+}
 
 
 def names() -> list:
@@ -72,11 +74,15 @@ def _zoo_calib(calib) -> tuple[torch.Tensor, str]:
     if isinstance(calib, torch.Tensor):
         return calib.float(), f"user tensor ({len(calib)} images)"
     if isinstance(calib, str) and calib == "default":
-        return data.load_foolbox_cifar10(ZOO_CALIB)[0], f"foolbox cifar10 test images 0..{ZOO_CALIB - 1}"
+        return data.load_foolbox_cifar10(ZOO_CALIB)[
+            0
+        ], f"foolbox cifar10 test images 0..{ZOO_CALIB - 1}"
     if isinstance(calib, (str, Path)):
         x, _ = data.load_cifar10_batches(calib, "test", FOLDER_CALIB)
         return x, f"cifar10 {Path(calib) / 'test_batch'} images 0..{len(x) - 1}"
-    raise ValueError(f"calib must be 'default', a CIFAR-10 batches folder or a tensor, got {calib!r}")
+    raise ValueError(
+        f"calib must be 'default', a CIFAR-10 batches folder or a tensor, got {calib!r}"
+    )
 
 
 def _build_zoo(name, sparsity, seed, weight_bits, act_bits, calib, sample, checkpoint):
@@ -92,14 +98,28 @@ def _build_zoo(name, sparsity, seed, weight_bits, act_bits, calib, sample, check
         _recalibrate_bn(model, calib_x)
     sample_x = data.load_foolbox_cifar10(sample)[0] if sample else None
     example = sample_x if sample else calib_x[:1]
-    extra = {"calib_source": calib_src,
-             "weights_source": f"checkpoint {checkpoint}" if checkpoint is not None
-             else f"random init (seed {seed}), BatchNorm statistics from calibration images"}
-    g, qm = to_workload(model, calib_x, name, example=example, weight_bits=weight_bits,
-                        act_bits=act_bits, sparsity=sparsity, pruning=pruning, seed=seed, extra=extra)
+    extra = {
+        "calib_source": calib_src,
+        "weights_source": f"checkpoint {checkpoint}"
+        if checkpoint is not None
+        else f"random init (seed {seed}), BatchNorm statistics from calibration images",
+    }
+    g, qm = to_workload(
+        model,
+        calib_x,
+        name,
+        example=example,
+        weight_bits=weight_bits,
+        act_bits=act_bits,
+        sparsity=sparsity,
+        pruning=pruning,
+        seed=seed,
+        extra=extra,
+    )
     if sample:
-        attach_reference(g, qm.quantize_input(sample_x).numpy(),
-                         f"foolbox cifar10 test images 0..{sample - 1}")
+        attach_reference(
+            g, qm.quantize_input(sample_x).numpy(), f"foolbox cifar10 test images 0..{sample - 1}"
+        )
     return g, qm
 
 
@@ -121,8 +141,9 @@ def _build_small(name, sparsity, seed, weight_bits, act_bits, calib, sample, che
             pruning = "one-shot global magnitude"
         wsrc = f"checkpoint {checkpoint}"
     elif sparsity > 0:
-        res = lottery_ticket(lambda: small_model(name, seed), d, target_sparsity=sparsity,
-                             seed=seed, **cfg)
+        res = lottery_ticket(
+            lambda: small_model(name, seed), d, target_sparsity=sparsity, seed=seed, **cfg
+        )
         model, pruning = res.model, res.describe()
         wsrc = f"trained here on {src} (seed {seed})"
     else:
@@ -136,25 +157,53 @@ def _build_small(name, sparsity, seed, weight_bits, act_bits, calib, sample, che
     else:
         raise ValueError(f"calib for {name} must be 'default' or a tensor, got {calib!r}")
     example = xte[:sample] if sample else xte[:1]
-    g, qm = to_workload(model, calib_x, name, example=example, weight_bits=weight_bits,
-                        act_bits=act_bits, sparsity=sparsity, pruning=pruning, seed=seed,
-                        extra={"calib_source": calib_src, "weights_source": wsrc})
+    g, qm = to_workload(
+        model,
+        calib_x,
+        name,
+        example=example,
+        weight_bits=weight_bits,
+        act_bits=act_bits,
+        sparsity=sparsity,
+        pruning=pruning,
+        seed=seed,
+        extra={"calib_source": calib_src, "weights_source": wsrc},
+    )
     g.graph["test_accuracy_float"] = accuracy(model, xte, yte)
     g.graph["test_accuracy_int"] = accuracy(qm, xte, yte)
     if sample:
-        attach_reference(g, qm.quantize_input(xte[:sample]).numpy(),
-                         f"{src} test split images 0..{sample - 1}")
+        attach_reference(
+            g, qm.quantize_input(xte[:sample]).numpy(), f"{src} test split images 0..{sample - 1}"
+        )
     return g, qm
 
 
-def build(name: str, sparsity: float = 0.0, seed: int = 0, weight_bits: int = 9, act_bits: int = 8,
-          calib="default", sample: int | None = None, checkpoint=None):
+def build(
+    name: str,
+    sparsity: float = 0.0,
+    seed: int = 0,
+    weight_bits: int = 9,
+    act_bits: int = 8,
+    calib="default",
+    sample: int | None = None,
+    checkpoint=None,
+):
     """The validated workload graph of model ``name`` (see the module docstring)."""
-    return build_quantized(name, sparsity, seed, weight_bits, act_bits, calib, sample, checkpoint)[0]
+    return build_quantized(name, sparsity, seed, weight_bits, act_bits, calib, sample, checkpoint)[
+        0
+    ]
 
 
-def build_quantized(name: str, sparsity: float = 0.0, seed: int = 0, weight_bits: int = 9,
-                    act_bits: int = 8, calib="default", sample: int | None = None, checkpoint=None):
+def build_quantized(
+    name: str,
+    sparsity: float = 0.0,
+    seed: int = 0,
+    weight_bits: int = 9,
+    act_bits: int = 8,
+    calib="default",
+    sample: int | None = None,
+    checkpoint=None,
+):
     """Like ``build`` but returns (graph, QuantizedModel), the integer torch model too."""
     if name not in names():
         raise KeyError(f"unknown workload {name!r}; choose one of {names()}")
@@ -163,4 +212,6 @@ def build_quantized(name: str, sparsity: float = 0.0, seed: int = 0, weight_bits
     if sample is not None and (not isinstance(sample, int) or sample < 1):
         raise ValueError(f"sample must be a positive int or None, got {sample!r}")
     fn = _build_zoo if name in ZOO else _build_small
-    return fn(name, float(sparsity), int(seed), int(weight_bits), int(act_bits), calib, sample, checkpoint)
+    return fn(
+        name, float(sparsity), int(seed), int(weight_bits), int(act_bits), calib, sample, checkpoint
+    )
