@@ -25,9 +25,9 @@ def graph_batch(g: nx.DiGraph) -> int:
     return int(g.nodes[g.graph["inputs"][0]]["out_shape"][0])
 
 
-def apply_batch(g: nx.DiGraph, batch: int, source: str = "<arch>") -> nx.DiGraph:
+def apply_batch(g: nx.DiGraph, batch: int | None, source: str = "<arch>") -> nx.DiGraph:
     have = graph_batch(g)
-    if batch == have:
+    if batch is None or batch == have:
         return g
     if have != 1 or "sample_input" in g.graph:
         raise BatchError(

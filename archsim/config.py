@@ -121,7 +121,9 @@ class ArchConfig(_Frozen):
     name: str = Field(description="design point name")
     description: str = Field("", description="free text")
     clock_mhz: float = Field(500.0, gt=0, description="clock frequency")
-    batch: int = Field(1, gt=0, description="inferences per run (batch size)")
+    batch: int | None = Field(
+        None, gt=0, description="inferences per run; null = the workload's own batch (its "
+        "leading dimension, e.g. the number of real sample images)")
     grid: GridConfig = GridConfig()
     tile: TileConfig = TileConfig()
     interconnect: InterconnectConfig = InterconnectConfig()

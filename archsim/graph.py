@@ -115,6 +115,8 @@ def gemm_shape(attrs: dict) -> tuple[int, int, int]:
     ``groups == 1`` N is all output channels. linear: M = batch, N = O, K = I.
     """
     op = attrs["op"]
+    if op not in COMPUTE_OPS:
+        raise WorkloadError(f"gemm_shape: op {op!r} is not a compute op (conv, linear)")
     w = attrs["weight"]
     if op == "conv":
         n, _, ho, wo = attrs["out_shape"]

@@ -1,23 +1,42 @@
 """Run folders: what a simulation writes to disk, and the text table it prints.
 
-In:  a :class:`~archsim.sim.SimResult` and a folder.
-Out: ``config.resolved.yaml`` (every parameter + versions, seed, git revision),
-     ``summary.json`` (``SimResult.summary()``), ``layers.csv`` (one row per layer) and
-     ``tiles.csv``; ``format_summary`` gives the table ``archsim run`` prints.
+In:  a :class:`~archsim.sim.SimResult` (with ``res.energy`` / ``res.area`` when the energy
+     model is present; everything below works without them) and a folder.
+Out (``write_run``), all written atomically:
+  - ``config.resolved.yaml``: every parameter, the run arguments, versions, seed, git revision;
+  - ``summary.json``: ``SimResult.summary()`` (plus energy/area when present);
+  - ``layers.csv``: one row per layer (cycles, stalls by cause, MACs, utilisation, energy by
+    component class when energy exists); ``tiles.csv``: one row per tile;
+  - ``components.csv``: one row per component (action counts, energy, area);
+  - ``COMPUTE_REPORT.csv``: SCALE-Sim's per-layer columns (see docs/metrics.md);
+  - ``summary.md``: the page a person reads first (``summary_markdown``);
+  - PNG plots (``plots=True``): ``energy_breakdown.png`` (when energy exists),
+    ``layer_latency.png``, ``tile_utilization.png``.
+``format_summary(res)`` is the table ``archsim run`` prints.  Metrics: docs/metrics.md.
+``register_cli`` adds ``archsim compare`` (implemented in :mod:`archsim.report_compare`).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
 import platform
+import re
 import subprocess
+from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-__all__ = ["write_run", "format_summary", "provenance"]
+__all__ = ["write_run", "format_summary", "provenance", "summary_markdown", "energy_dict",
+           "area_dict", "component_class", "layer_energy_by_class", "register_cli"]
+
+_ENERGY_KEYS = ("total_pj", "dynamic_pj", "leakage_pj", "by_component_pj", "by_action_pj",
+                "by_class_pj", "source")
+_AREA_KEYS = ("total_um2", "by_component_um2", "by_class_um2", "source")
 
 
 def _git_revision() -> str:
@@ -29,30 +48,190 @@ def _git_revision() -> str:
         return "unknown"
 
 
+_PROVENANCE: dict[str, Any] = {}
+
+
 def provenance() -> dict[str, Any]:
-    import networkx
-    import numpy
-    import simpy
+    """Versions and git revision (computed once per process)."""
+    if not _PROVENANCE:
+        import networkx
+        import numpy
+        import simpy
 
-    import archsim
+        import archsim
 
-    return {
-        "archsim": archsim.__version__, "git_revision": _git_revision(),
-        "python": platform.python_version(), "simpy": simpy.__version__,
-        "numpy": numpy.__version__, "networkx": networkx.__version__,
-    }
+        _PROVENANCE.update({
+            "archsim": archsim.__version__, "git_revision": _git_revision(),
+            "python": platform.python_version(), "simpy": simpy.__version__,
+            "numpy": numpy.__version__, "networkx": networkx.__version__,
+        })
+    return dict(_PROVENANCE)
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(text)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with tmp.open("w", newline="") as f:
+        f.write(text)
     tmp.replace(path)
 
 
-def write_run(res, out: str | Path, workload_args: dict[str, Any] | None = None) -> Path:
+def _csv_text(header: list, rows: list) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    w.writerows(rows)
+    return buf.getvalue()
+
+
+def _plain(obj: Any, keys: tuple[str, ...]) -> dict[str, Any] | None:
+    if obj is None:
+        return None
+    if isinstance(obj, dict):
+        return dict(obj)
+    if hasattr(obj, "to_dict"):
+        return dict(obj.to_dict())
+    return {k: getattr(obj, k) for k in keys if hasattr(obj, k)}
+
+
+def energy_dict(res) -> dict[str, Any] | None:
+    """``res.energy`` as plain data (None before the energy model exists or when absent)."""
+    return _plain(getattr(res, "energy", None), _ENERGY_KEYS)
+
+
+def area_dict(res) -> dict[str, Any] | None:
+    """``res.area`` as plain data (None when absent)."""
+    return _plain(getattr(res, "area", None), _AREA_KEYS)
+
+
+def _summary(res) -> dict[str, Any]:
+    s = res.summary()
+    if s.get("energy") is None and energy_dict(res) is not None:
+        s["energy"] = energy_dict(res)
+    if s.get("area") is None and area_dict(res) is not None:
+        s["area"] = area_dict(res)
+    return s
+
+
+def component_class(component: str) -> str:
+    """Class of a dotted component name: ``tile3.lut_bank1`` -> ``lut_bank``,
+    ``tile0.ifmap_sram`` -> ``ifmap_sram``, ``noc.r0c1.E`` -> ``noc_link``, ``dram.ch0`` ->
+    ``dram``, ``gbuf`` -> ``gbuf``."""
+    parts = component.split(".")
+    if re.fullmatch(r"tile\d+", parts[0]) and len(parts) > 1:
+        return re.sub(r"\d+$", "", parts[1])
+    if parts[0] == "noc":
+        return "noc_link"
+    return re.sub(r"\d+$", "", parts[0])
+
+
+def _component(action: str) -> tuple[str, str]:
+    comp, _, leaf = action.rpartition(".")
+    return comp, leaf
+
+
+def layer_energy_by_class(res, energy: dict | None) -> dict[str, dict[str, float]] | None:
+    """Dynamic energy of each layer by component class (pJ), or None when not derivable.
+
+    Energy is linear in action counts, so a layer's share of action ``a`` is
+    ``by_action_pj[a] * layer_count[a] / total_count[a]``.  Needs ``by_action_pj`` keyed by
+    the full action names of ``res.actions``; leakage is not split over layers.
+    """
+    by_action = (energy or {}).get("by_action_pj") or {}
+    if not by_action or not set(by_action) & set(res.actions):
+        return None
+    out: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for layer, counts in res.layer_actions.items():
+        for act, n in counts.items():
+            pj, total = by_action.get(act), res.actions.get(act)
+            if pj and total:
+                out[layer][component_class(_component(act)[0])] += pj * n / total
+    return {k: dict(v) for k, v in out.items()}
+
+
+def _layers_csv(res, lay_energy) -> str:
+    causes = sorted({c for layer in res.layers for c in layer.stall_cycles})
+    classes = sorted({c for v in (lay_energy or {}).values() for c in v})
+    pes_chip = res.arch.n_tiles * res.arch.pes_per_tile
+    cpm = res.cycles_per_mac
+    header = ["layer", "op", "start_cycle", "end_cycle", "cycles", "compute_cycles",
+              "macs_dense", "macs_executed", "mapping_efficiency", "compute_utilization",
+              "utilization", "tasks", "tiles", "partition_pixels_x_channels",
+              "stall_total_cycles"] + [f"stall_{c}_cycles" for c in causes]
+    if lay_energy is not None:
+        header += [f"energy_{c}_pj" for c in classes] + ["energy_dynamic_pj"]
+    rows = []
+    for l in res.layers:
+        cu = (l.macs_executed * cpm / (res.arch.pes_per_tile * l.compute_cycles)
+              if l.compute_cycles else 0.0)
+        ut = l.macs_executed * cpm / (pes_chip * l.cycles) if l.cycles else 0.0
+        row = [l.node, l.op, l.start_cycle, l.end_cycle, l.cycles, l.compute_cycles,
+               l.macs_dense, l.macs_executed,
+               f"{l.macs_executed / l.pe_slots:.6f}" if l.pe_slots else "",
+               f"{cu:.6f}", f"{ut:.6f}", l.tasks, l.tiles,
+               "x".join(map(str, l.partition)) if l.partition else "",
+               sum(l.stall_cycles.values())] + [l.stall_cycles.get(c, 0.0) for c in causes]
+        if lay_energy is not None:
+            e = lay_energy.get(l.node, {})
+            row += [f"{e.get(c, 0.0):.6g}" for c in classes] + [f"{sum(e.values()):.6g}"]
+        rows.append(row)
+    return _csv_text(header, rows)
+
+
+def _tiles_csv(res) -> str:
+    causes = sorted({c for t in res.tiles for c in t.stall_cycles})
+    header = ["tile", "row", "col", "busy_cycles", "utilization", "macs_executed", "tasks",
+              "stall_total_cycles"] + [f"stall_{c}_cycles" for c in causes]
+    rows = []
+    for t in res.tiles:
+        r, c = divmod(t.tile, res.arch.grid.cols)
+        util = t.busy_cycles / res.latency_cycles if res.latency_cycles else 0.0
+        rows.append([t.tile, r, c, t.busy_cycles, f"{util:.6f}", t.macs_executed, t.tasks,
+                     sum(t.stall_cycles.values())] + [t.stall_cycles.get(k, 0.0) for k in causes])
+    return _csv_text(header, rows)
+
+
+def _components_csv(res, energy, area) -> str:
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for act, n in res.actions.items():
+        comp, leaf = _component(act)
+        counts[comp][leaf] = n
+    e_comp = (energy or {}).get("by_component_pj") or {}
+    a_comp = (area or {}).get("by_component_um2") or {}
+    comps = sorted(set(counts) | set(e_comp) | set(a_comp))
+    leaves = sorted({leaf for v in counts.values() for leaf in v})
+    header = ["component", "class"] + leaves + ["energy_pj", "area_um2"]
+    rows = [[c, component_class(c)] + [counts.get(c, {}).get(leaf, "") for leaf in leaves]
+            + [e_comp.get(c, ""), a_comp.get(c, "")] for c in comps]
+    return _csv_text(header, rows)
+
+
+def _compute_report_csv(res) -> str:
+    """SCALE-Sim's COMPUTE_REPORT.csv layout (compute layers only, LayerID from 0)."""
+    pes_chip = res.arch.n_tiles * res.arch.pes_per_tile
+    lines = ["LayerID, Total Cycles, Stall Cycles, Overall Util %, Mapping Efficiency %, "
+             "Compute Util %,"]
+    lid = 0
+    for l in res.layers:
+        if l.op not in ("conv", "linear"):
+            continue
+        total = l.cycles
+        stall = max(0.0, total - l.compute_cycles / max(1, l.tiles))
+        work = l.macs_executed * res.cycles_per_mac
+        overall = 100.0 * work / (pes_chip * total) if total else 0.0
+        mapping = 100.0 * l.macs_executed / l.pe_slots if l.pe_slots else 0.0
+        comp = 100.0 * work / (res.arch.pes_per_tile * l.compute_cycles) if l.compute_cycles else 0.0
+        lines.append(f"{lid}, {total:.0f}, {stall:.0f}, {overall:.4f}, {mapping:.4f}, {comp:.4f},")
+        lid += 1
+    return "\n".join(lines) + "\n"
+
+
+def write_run(res, out: str | Path, workload_args: dict[str, Any] | None = None,
+              plots: bool = True, compute_report: bool = True) -> Path:
     """Write the run folder (see module doc); returns its path."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    s = _summary(res)
+    energy, area = s.get("energy"), s.get("area")
     resolved = {
         "arch": res.arch.resolved(),
         "run": {"workload": res.workload, "dataflow": res.dataflow, "mapping": res.mapping,
@@ -60,31 +239,120 @@ def write_run(res, out: str | Path, workload_args: dict[str, Any] | None = None)
         "versions": provenance(),
     }
     _atomic_write(out / "config.resolved.yaml", yaml.safe_dump(resolved, sort_keys=False))
-    _atomic_write(out / "summary.json", json.dumps(res.summary(), indent=2, default=float))
-    causes = sorted({c for layer in res.layers for c in layer.stall_cycles})
-    with (out / "layers.csv").open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["layer", "op", "start_cycle", "end_cycle", "cycles", "compute_cycles",
-                    "macs_dense", "macs_executed", "mapping_efficiency", "tasks", "tiles",
-                    "partition_pixels_x_channels"] + [f"stall_{c}_cycles" for c in causes])
-        for l in res.layers:
-            w.writerow([l.node, l.op, l.start_cycle, l.end_cycle, l.cycles, l.compute_cycles,
-                        l.macs_dense, l.macs_executed,
-                        f"{l.macs_executed / l.pe_slots:.6f}" if l.pe_slots else "",
-                        l.tasks, l.tiles, "x".join(map(str, l.partition)) if l.partition else ""]
-                       + [l.stall_cycles.get(c, 0.0) for c in causes])
-    with (out / "tiles.csv").open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["tile", "row", "col", "busy_cycles", "utilization", "macs_executed", "tasks"])
-        for t in res.tiles:
-            r, c = divmod(t.tile, res.arch.grid.cols)
-            util = t.busy_cycles / res.latency_cycles if res.latency_cycles else 0.0
-            w.writerow([t.tile, r, c, t.busy_cycles, f"{util:.6f}", t.macs_executed, t.tasks])
+    _atomic_write(out / "summary.json", json.dumps(s, indent=2, default=float))
+    lay_energy = layer_energy_by_class(res, energy)
+    _atomic_write(out / "layers.csv", _layers_csv(res, lay_energy))
+    _atomic_write(out / "tiles.csv", _tiles_csv(res))
+    _atomic_write(out / "components.csv", _components_csv(res, energy, area))
+    if compute_report:
+        _atomic_write(out / "COMPUTE_REPORT.csv", _compute_report_csv(res))
+    images: list[str] = []
+    if plots:
+        from archsim import plots as P
+
+        if energy and energy.get("by_class_pj"):
+            P.energy_breakdown(energy["by_class_pj"], out / "energy_breakdown.png",
+                               f"energy by component class ({res.workload}, {res.arch.name})")
+            images.append("energy_breakdown.png")
+        if s["layers"]:
+            P.layer_latency(s["layers"], out / "layer_latency.png",
+                            f"per-layer latency ({res.workload}, {res.arch.name})")
+            images.append("layer_latency.png")
+        P.tile_heatmap([t["utilization"] for t in s["per_tile"]], res.arch.grid.rows,
+                       res.arch.grid.cols, out / "tile_utilization.png",
+                       f"tile utilisation ({res.arch.grid.rows}x{res.arch.grid.cols})")
+        images.append("tile_utilization.png")
+    _atomic_write(out / "summary.md",
+                  summary_markdown(s, resolved, images, lay_energy is not None))
     return out
 
 
+def summary_markdown(s: dict[str, Any], resolved: dict[str, Any], images: list[str],
+                     layer_energy: bool) -> str:
+    """The run's ``summary.md``: what ran, headline numbers, stalls, energy, cost sources."""
+    arch, run, ver = resolved["arch"], resolved["run"], resolved["versions"]
+    pa = arch["tile"]["pe_array"]
+    lat = s["latency_cycles"]
+    lat_s = s["latency_us"] * 1e-6
+    L: list[str] = [f"# {s['workload']} on {s['arch']} ({s['dataflow']}, {s['mapping']})", ""]
+    L += ["## What ran", "",
+          f"- workload `{run.get('workload', s['workload'])}`, sparsity "
+          f"{run.get('sparsity', 'n/a')}, seed {s['seed']}",
+          f"- design point `{s['arch']}` from `{s['arch_source']}`: {arch['grid']['rows']}x"
+          f"{arch['grid']['cols']} tiles of {pa['rows']}x{pa['cols']} `{s['pe_kind']}` PEs "
+          f"{pa['pe_params']}, {arch['clock_mhz']} MHz, ideal memory {arch['ideal_memory']}",
+          f"- dataflow `{s['dataflow']}`, mapping `{s['mapping']}`",
+          f"- archsim {ver.get('archsim')} at git `{str(ver.get('git_revision'))[:12]}`, "
+          f"Python {ver.get('python')}, SimPy {ver.get('simpy')}", ""]
+    if s.get("functional"):
+        f = s["functional"]
+        L += [f"- functional check: exact_match={f.get('exact_match')} over "
+              f"{f.get('nodes_checked')} nodes vs {f.get('reference')}", ""]
+    dense, ex = s["macs_dense"], s["macs_executed"]
+    bound = max(s["compute_bound_cycles"], s["dram_bound_cycles"])
+    L += ["## Headline numbers", "", "| metric | value |", "|---|---|",
+          f"| latency | {lat:,.0f} cycles = {s['latency_us']:,.2f} us |",
+          f"| utilization (executed MACs x cycles/MAC / (PEs x latency)) | "
+          f"{s['utilization']:.4f} |",
+          f"| MACs dense / executed | {dense:,} / {ex:,} "
+          f"({100 * (1 - ex / dense) if dense else 0:.1f}% skipped) |",
+          f"| effective throughput (2 x dense MACs / latency) | "
+          f"{2 * dense / lat_s / 1e9 if lat_s else 0:,.2f} GOPS |",
+          f"| compute bound / DRAM bound | {s['compute_bound_cycles']:,.0f} / "
+          f"{s['dram_bound_cycles']:,.0f} cycles |",
+          f"| latency / max(bounds) | {lat / bound if bound else float('nan'):.2f} |",
+          f"| simulation events | {s['events']:,} |"]
+    e, a = s.get("energy"), s.get("area")
+    if e:
+        L.append(f"| energy per run | {e['total_pj'] / 1e6:,.4f} uJ (dynamic "
+                 f"{e.get('dynamic_pj', 0) / 1e6:,.4f}, leakage {e.get('leakage_pj', 0) / 1e6:,.4f})"
+                 f" |")
+    if a:
+        L.append(f"| area | {a['total_um2'] / 1e6:,.4f} mm^2 |")
+    L.append("")
+    stalls = sorted(s["stall_cycles"].items(), key=lambda kv: -kv[1])
+    tile_time = s["tiles"] * lat
+    L += ["## Where the time goes", "",
+          "Stalls are PE-array idle time of a tile, attributed to the fetch phase that "
+          "overlapped it, summed over tiles (tile-cycles; docs/metrics.md).", ""]
+    if stalls:
+        L += ["| cause | tile-cycles | share of tile-time |", "|---|---|---|"]
+        L += [f"| {k} | {v:,.0f} | {100 * v / tile_time if tile_time else 0:.1f}% |"
+              for k, v in stalls[:6]]
+    else:
+        L.append("No stalls recorded.")
+    top = sorted(s["layers"], key=lambda l: -l["cycles"])[:5]
+    L += ["", "Longest layers (first compute start to last output write):", "",
+          "| layer | op | cycles | compute tile-cycles | MACs executed |", "|---|---|---|---|---|"]
+    L += [f"| {l['node']} | {l['op']} | {l['cycles']:,.0f} | {l['compute_cycles']:,} | "
+          f"{l['macs_executed']:,} |" for l in top]
+    L += ["", "## Energy breakdown", ""]
+    if e:
+        tot = e["total_pj"] or 1.0
+        L += ["| component class | energy (uJ) | share |", "|---|---|---|"]
+        L += [f"| {k} | {v / 1e6:,.4f} | {100 * v / tot:.1f}% |"
+              for k, v in sorted((e.get("by_class_pj") or {}).items(), key=lambda kv: -kv[1])]
+        if not layer_energy:
+            L += ["", "Per-layer energy is not in layers.csv: the energy report has no "
+                  "per-action energies keyed by action name."]
+    else:
+        L.append("No energy numbers: this build has no energy model attached to the result.")
+    L += ["", "## Where the cost numbers come from", "",
+          f"- cost table named by the design point: `arch_configs/{arch.get('energy_table')}` "
+          f"(leakage {'on' if arch.get('leakage') else 'off'})"]
+    L.append(f"- energy: {e.get('source')}" if e else "- energy: not computed")
+    L.append(f"- area: {a.get('source')}" if a else "- area: not computed")
+    L += ["- cycles: SimPy transactions with analytic durations; compute cycles from the "
+          "systolic fold model (SCALE-Sim v3 closed form) x the PE kind's cycles per MAC", ""]
+    L += ["## Files", "",
+          "`config.resolved.yaml` (every parameter, versions), `summary.json`, `layers.csv`, "
+          "`tiles.csv`, `components.csv`, `COMPUTE_REPORT.csv` (SCALE-Sim columns).", ""]
+    L += [f"![{Path(img).stem}]({img})" for img in images]
+    return "\n".join(L) + "\n"
+
+
 def format_summary(res) -> str:
-    s = res.summary()
+    s = _summary(res)
     lines = [
         f"workload {s['workload']} on {s['arch']} ({s['tiles']} tiles x {s['pes_per_tile']} "
         f"PEs, {s['pe_kind']}), dataflow {s['dataflow']}, mapping {s['mapping']}",
@@ -102,6 +370,8 @@ def format_summary(res) -> str:
     if s.get("energy"):
         e = s["energy"]
         lines.append(f"  energy           {e['total_pj'] / 1e6:,.3f} uJ ({e['source']})")
+    if s.get("area"):
+        lines.append(f"  area             {s['area']['total_um2'] / 1e6:,.3f} mm^2")
     if s["functional"] is not None:
         f = s["functional"]
         lines.append(f"  functional       exact_match={f['exact_match']} max_abs_diff="
@@ -112,3 +382,10 @@ def format_summary(res) -> str:
         lines.append(f"  {str(l['node'])[:27]:<28}{l['op']:<9}{l['cycles']:>12,.0f}"
                      f"{l['compute_cycles']:>12,}{l['macs_executed']:>14,}")
     return "\n".join(lines)
+
+
+def register_cli(subparsers, name: str) -> None:
+    """``archsim compare RUN_DIR... [--out reports/compare]`` (see archsim.report_compare)."""
+    from archsim.report_compare import register_compare
+
+    register_compare(subparsers, name)

@@ -1,0 +1,108 @@
+"""Mapping: partitions, chunking to fit buffers, LUT organisation, batch, and their errors."""
+
+import pytest
+
+import archsim
+from archsim.batching import BatchError, apply_batch
+from archsim.config import ConfigError
+from archsim.mapping import MappingError, build_schedule
+from archsim.partition import split_range
+from archsim.sim import resolve_workload
+
+from .helpers import gemm_csv, tiny_arch
+
+
+def test_split_range_balanced():
+    assert split_range(10, 3) == [(0, 4), (4, 7), (7, 10)]
+    assert split_range(2, 5) == [(0, 1), (1, 2)]
+
+
+def test_forced_partitions(tmp_path):
+    g = resolve_workload(str(gemm_csv(tmp_path, [("g", 64, 32, 16)])))
+    arch = tiny_arch(**{"grid.rows": 2, "grid.cols": 2})
+    s = build_schedule(g, arch, "ws", "layer:out_channels")
+    assert s.partitions["g"] == (1, 4)
+    assert sorted((t.chunks[0].n0, t.chunks[-1].n1) for t in s.tasks) == [
+        (0, 8), (8, 16), (16, 24), (24, 32)]
+    s = build_schedule(g, arch, "ws", "layer:out_pixels")
+    assert s.partitions["g"] == (4, 1)
+    # every output element is produced exactly once
+    for strategy in ("layer:out_channels", "layer:out_pixels", "layer", "pipeline"):
+        s = build_schedule(g, arch, "os", strategy)
+        assert sum(c.macs_dense for t in s.tasks for c in t.chunks) == 64 * 32 * 16
+
+
+def test_chunks_fit_the_buffers(tmp_path):
+    # K = 256: one output row needs 256 input bytes; usable ifmap = 512 B (double-buffered)
+    g = resolve_workload(str(gemm_csv(tmp_path, [("g", 64, 8, 256)])))
+    arch = tiny_arch(**{"tile.sram.ifmap.capacity_bytes": 1024})
+    s = build_schedule(g, arch, "ws", "layer")
+    rows = [c.m1 - c.m0 for t in s.tasks for c in t.chunks]
+    assert max(rows) == 2 and sum(rows) == 64
+
+
+def test_layer_that_does_not_fit_names_layer_and_buffer(tmp_path):
+    g = resolve_workload(str(gemm_csv(tmp_path, [("huge", 4, 4, 4096)])))
+    arch = tiny_arch(**{"tile.sram.ifmap.capacity_bytes": 1024})
+    with pytest.raises(MappingError, match=r"layer 'huge' does not fit: one filter needs 4096 "
+                                           r"weight bytes > tile.sram.weight usable capacity"):
+        build_schedule(g, arch, "ws", "layer")
+    arch = tiny_arch(**{"tile.sram.ifmap.capacity_bytes": 1024,
+                        "tile.sram.weight.capacity_bytes": 65536})
+    with pytest.raises(MappingError, match=r"tiny_arch: layer 'huge' does not fit: one output "
+                                           r"pixel needs 4096 input bytes \(tile.sram.ifmap"):
+        build_schedule(g, arch, "ws", "layer")
+
+
+def test_weight_programmed_tables_need_ws(tmp_path):
+    g = resolve_workload(str(gemm_csv(tmp_path, [("g", 8, 8, 8)])))
+    arch = tiny_arch(**{"tile.pe_array.pe_kind": "lutna",
+                        "tile.pe_array.pe_params": {"act_bits": 8, "weight_bits": 9},
+                        "tile.lut_banks.count": 2,
+                        "tile.lut_banks.organisation": "weight"})
+    with pytest.raises(MappingError, match="organisation 'weight'.*needs dataflow 'ws'"):
+        build_schedule(g, arch, "os", "layer")
+    s = build_schedule(g, arch, "ws", "layer")
+    # 8 x 8 x 8 on a 4x4 array: ws folds = ceil(8/4) * ceil(8/4) = 4; each loads 16 PEs x 16
+    assert sum(c.program_entries for t in s.tasks for c in t.chunks) == 4 * 16 * 16
+    res = archsim.simulate(arch, g, dataflow="ws")
+    assert res.actions["tile0.lut_bank0.program"] + res.actions["tile0.lut_bank1.program"] == 1024
+    # weight-programmed look-ups: one per activation digit (8 / 4 = 2) per MAC
+    looks = sum(v for k, v in res.actions.items() if k.endswith(".lookup"))
+    assert looks == 2 * 8 * 8 * 8
+
+
+def test_lut_config_errors():
+    with pytest.raises(ConfigError, match=r"tile.lut_banks.count: PE kind 'lutna'"):
+        tiny_arch(**{"tile.pe_array.pe_kind": "lutna", "tile.pe_array.pe_params": {}})
+    with pytest.raises(ConfigError, match=r"organisation: 'weight' needs the exact 'lutna'"):
+        tiny_arch(**{"tile.lut_banks.organisation": "weight"})
+    with pytest.raises(ConfigError, match=r"organisation"):
+        tiny_arch(**{"tile.lut_banks.organisation": "rom"})
+
+
+def test_lookup_bandwidth_bounds_compute(tmp_path):
+    g = resolve_workload(str(gemm_csv(tmp_path, [("g", 64, 64, 64)])))
+    base = {"tile.pe_array.pe_kind": "lutna",
+            "tile.pe_array.pe_params": {"act_bits": 8, "weight_bits": 9}, "ideal_memory": True}
+    fast = tiny_arch(**base, **{"tile.lut_banks.count": 4})
+    slow = tiny_arch(**base, **{"tile.lut_banks.count": 1, "tile.lut_banks.read_ports": 1,
+                                "tile.lut_banks.lookups_per_port_per_cycle": 1})
+    t_fast = archsim.simulate(fast, g, dataflow="os").latency_cycles
+    t_slow = archsim.simulate(slow, g, dataflow="os").latency_cycles
+    # 64^3 MACs x 4 look-ups at 1 look-up per cycle, after loading the product tables once:
+    # 4 tables x 256 entries x 16 PEs (no sharing) x 1 byte at 8 bytes/cycle = 2048 cycles
+    assert t_slow == 4 * 64 ** 3 + 2048
+    assert t_fast < t_slow
+
+
+def test_batch(tmp_path):
+    g = resolve_workload(str(gemm_csv(tmp_path, [("g", 8, 8, 8)])))
+    h = apply_batch(g, 3)
+    assert h.nodes["g"]["out_shape"][0] == 3 and h.nodes["g"]["macs_dense"] == 3 * 512
+    assert apply_batch(g, None) is g
+    res = archsim.simulate(tiny_arch(batch=3), g, dataflow="ws")
+    assert res.macs_dense == 3 * 512
+    with pytest.raises(BatchError, match="field 'batch' is 2 but workload 'gemm' was built for "
+                                         "batch 3"):
+        apply_batch(h, 2, "x.yaml")
