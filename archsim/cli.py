@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -101,6 +102,10 @@ def _chosen(argv: list[str] | None) -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # one BLAS/OpenMP thread unless the user says otherwise: on a busy 2-core machine a
+    # multi-threaded BLAS ran the functional matmuls up to ~100x slower (measured)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
     args = build_parser(argv).parse_args(argv)
     from archsim.config import ConfigError
 

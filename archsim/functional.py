@@ -127,12 +127,20 @@ class FunctionalState:
 
     def _vector(self, node: str, a: dict[str, Any], ch: Chunk) -> None:
         c0, c1 = ch.n0, ch.n1
-        ins = [self.value(i) for i in a["inputs"]]
         if a["op"] == "concat":
-            full = ops.run_node(a, ins)
-            block = full[:, c0:c1]
+            # only the inputs overlapping channels [c0, c1) (the task's dependencies) are read
+            parts, off = [], 0
+            for name, mult in zip(a["inputs"], a["requant_mults"]):
+                c = self.g.nodes[name]["out_shape"][1]
+                lo, hi = max(c0, off), min(c1, off + c)
+                if lo < hi:
+                    x = self.value(name)[:, lo - off:hi - off]
+                    parts.append(ops.requant(x, int(mult), int(a["requant_shift"]),
+                                             int(a["out_lo"]), int(a["out_hi"])))
+                off += c
+            block = np.concatenate(parts, axis=1)
         else:
-            block = ops.run_node(a, [v[:, c0:c1] for v in ins])
+            block = ops.run_node(a, [self.value(i)[:, c0:c1] for i in a["inputs"]])
         buf = self.nchw.get(node)
         if buf is None:
             buf = self.nchw[node] = np.zeros(a["out_shape"], dtype=np.int64)

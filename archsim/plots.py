@@ -14,10 +14,10 @@ Functions:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
-__all__ = ["energy_breakdown", "layer_latency", "tile_heatmap", "scaling", "grouped_bars"]
+__all__ = ["energy_breakdown", "grouped_bars", "layer_latency", "scaling", "tile_heatmap"]
 
 
 def _figure(width_in: float, height_in: float):
@@ -86,7 +86,7 @@ def layer_latency(layers: Sequence[Mapping], path: str | Path,
 
 def tile_heatmap(util: Sequence[float], rows: int, cols: int, path: str | Path,
                  title: str = "tile utilisation") -> Path:
-    """Grid heat map of per-tile utilisation (busy cycles / latency), tile t at (t//cols, t%cols)."""
+    """Heat map of per-tile utilisation (busy cycles / latency); tile t at (t // cols, t % cols)."""
     if len(util) != rows * cols:
         raise ValueError(f"tile_heatmap: {len(util)} values for a {rows}x{cols} grid")
     import numpy as np

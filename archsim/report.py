@@ -31,8 +31,17 @@ from typing import Any
 
 import yaml
 
-__all__ = ["write_run", "format_summary", "provenance", "summary_markdown", "energy_dict",
-           "area_dict", "component_class", "layer_energy_by_class", "register_cli"]
+__all__ = [
+    "area_dict",
+    "component_class",
+    "energy_dict",
+    "format_summary",
+    "layer_energy_by_class",
+    "provenance",
+    "register_cli",
+    "summary_markdown",
+    "write_run",
+]
 
 _ENERGY_KEYS = ("total_pj", "dynamic_pj", "leakage_pj", "by_component_pj", "by_action_pj",
                 "by_class_pj", "source")
@@ -42,7 +51,7 @@ _AREA_KEYS = ("total_um2", "by_component_um2", "by_class_um2", "source")
 def _git_revision() -> str:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                             cwd=Path(__file__).resolve().parent, timeout=5)
+                             check=False, cwd=Path(__file__).resolve().parent, timeout=5)
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -208,8 +217,8 @@ def _components_csv(res, energy, area) -> str:
 def _compute_report_csv(res) -> str:
     """SCALE-Sim's COMPUTE_REPORT.csv layout (compute layers only, LayerID from 0)."""
     pes_chip = res.arch.n_tiles * res.arch.pes_per_tile
-    lines = ["LayerID, Total Cycles, Stall Cycles, Overall Util %, Mapping Efficiency %, "
-             "Compute Util %,"]
+    lines = [("LayerID, Total Cycles, Stall Cycles, Overall Util %, Mapping Efficiency %, "
+             "Compute Util %,")]
     lid = 0
     for l in res.layers:
         if l.op not in ("conv", "linear"):
@@ -219,7 +228,8 @@ def _compute_report_csv(res) -> str:
         work = l.macs_executed * res.cycles_per_mac
         overall = 100.0 * work / (pes_chip * total) if total else 0.0
         mapping = 100.0 * l.macs_executed / l.pe_slots if l.pe_slots else 0.0
-        comp = 100.0 * work / (res.arch.pes_per_tile * l.compute_cycles) if l.compute_cycles else 0.0
+        comp = (100.0 * work / (res.arch.pes_per_tile * l.compute_cycles)
+                if l.compute_cycles else 0.0)
         lines.append(f"{lid}, {total:.0f}, {stall:.0f}, {overall:.4f}, {mapping:.4f}, {comp:.4f},")
         lid += 1
     return "\n".join(lines) + "\n"
@@ -276,36 +286,37 @@ def summary_markdown(s: dict[str, Any], resolved: dict[str, Any], images: list[s
     lat_s = s["latency_us"] * 1e-6
     L: list[str] = [f"# {s['workload']} on {s['arch']} ({s['dataflow']}, {s['mapping']})", ""]
     L += ["## What ran", "",
-          f"- workload `{run.get('workload', s['workload'])}`, sparsity "
-          f"{run.get('sparsity', 'n/a')}, seed {s['seed']}",
-          f"- design point `{s['arch']}` from `{s['arch_source']}`: {arch['grid']['rows']}x"
+          (f"- workload `{run.get('workload', s['workload'])}`, sparsity "
+          f"{run.get('sparsity', 'n/a')}, seed {s['seed']}"),
+          (f"- design point `{s['arch']}` from `{s['arch_source']}`: {arch['grid']['rows']}x"
           f"{arch['grid']['cols']} tiles of {pa['rows']}x{pa['cols']} `{s['pe_kind']}` PEs "
-          f"{pa['pe_params']}, {arch['clock_mhz']} MHz, ideal memory {arch['ideal_memory']}",
+          f"{pa['pe_params']}, {arch['clock_mhz']} MHz, ideal memory {arch['ideal_memory']}"),
           f"- dataflow `{s['dataflow']}`, mapping `{s['mapping']}`",
-          f"- archsim {ver.get('archsim')} at git `{str(ver.get('git_revision'))[:12]}`, "
-          f"Python {ver.get('python')}, SimPy {ver.get('simpy')}", ""]
+          (f"- archsim {ver.get('archsim')} at git `{str(ver.get('git_revision'))[:12]}`, "
+          f"Python {ver.get('python')}, SimPy {ver.get('simpy')}"), ""]
     if s.get("functional"):
         f = s["functional"]
-        L += [f"- functional check: exact_match={f.get('exact_match')} over "
-              f"{f.get('nodes_checked')} nodes vs {f.get('reference')}", ""]
+        L += [(f"- functional check: exact_match={f.get('exact_match')} over "
+              f"{f.get('nodes_checked')} nodes vs {f.get('reference')}"), ""]
     dense, ex = s["macs_dense"], s["macs_executed"]
     bound = max(s["compute_bound_cycles"], s["dram_bound_cycles"])
     L += ["## Headline numbers", "", "| metric | value |", "|---|---|",
           f"| latency | {lat:,.0f} cycles = {s['latency_us']:,.2f} us |",
-          f"| utilization (executed MACs x cycles/MAC / (PEs x latency)) | "
-          f"{s['utilization']:.4f} |",
-          f"| MACs dense / executed | {dense:,} / {ex:,} "
-          f"({100 * (1 - ex / dense) if dense else 0:.1f}% skipped) |",
-          f"| effective throughput (2 x dense MACs / latency) | "
-          f"{2 * dense / lat_s / 1e9 if lat_s else 0:,.2f} GOPS |",
-          f"| compute bound / DRAM bound | {s['compute_bound_cycles']:,.0f} / "
-          f"{s['dram_bound_cycles']:,.0f} cycles |",
+          (f"| utilization (executed MACs x cycles/MAC / (PEs x latency)) | "
+          f"{s['utilization']:.4f} |"),
+          (f"| MACs dense / executed | {dense:,} / {ex:,} "
+          f"({100 * (1 - ex / dense) if dense else 0:.1f}% skipped) |"),
+          (f"| effective throughput (2 x dense MACs / latency) | "
+          f"{2 * dense / lat_s / 1e9 if lat_s else 0:,.2f} GOPS |"),
+          (f"| compute bound / DRAM bound | {s['compute_bound_cycles']:,.0f} / "
+          f"{s['dram_bound_cycles']:,.0f} cycles |"),
           f"| latency / max(bounds) | {lat / bound if bound else float('nan'):.2f} |",
           f"| simulation events | {s['events']:,} |"]
     e, a = s.get("energy"), s.get("area")
     if e:
         L.append(f"| energy per run | {e['total_pj'] / 1e6:,.4f} uJ (dynamic "
-                 f"{e.get('dynamic_pj', 0) / 1e6:,.4f}, leakage {e.get('leakage_pj', 0) / 1e6:,.4f})"
+                 f"{e.get('dynamic_pj', 0) / 1e6:,.4f}, "
+                 f"leakage {e.get('leakage_pj', 0) / 1e6:,.4f})"
                  f" |")
     if a:
         L.append(f"| area | {a['total_um2'] / 1e6:,.4f} mm^2 |")
@@ -313,8 +324,8 @@ def summary_markdown(s: dict[str, Any], resolved: dict[str, Any], images: list[s
     stalls = sorted(s["stall_cycles"].items(), key=lambda kv: -kv[1])
     tile_time = s["tiles"] * lat
     L += ["## Where the time goes", "",
-          "Stalls are PE-array idle time of a tile, attributed to the fetch phase that "
-          "overlapped it, summed over tiles (tile-cycles; docs/metrics.md).", ""]
+          ("Stalls are PE-array idle time of a tile, attributed to the fetch phase that "
+          "overlapped it, summed over tiles (tile-cycles; docs/metrics.md)."), ""]
     if stalls:
         L += ["| cause | tile-cycles | share of tile-time |", "|---|---|---|"]
         L += [f"| {k} | {v:,.0f} | {100 * v / tile_time if tile_time else 0:.1f}% |"
@@ -333,20 +344,20 @@ def summary_markdown(s: dict[str, Any], resolved: dict[str, Any], images: list[s
         L += [f"| {k} | {v / 1e6:,.4f} | {100 * v / tot:.1f}% |"
               for k, v in sorted((e.get("by_class_pj") or {}).items(), key=lambda kv: -kv[1])]
         if not layer_energy:
-            L += ["", "Per-layer energy is not in layers.csv: the energy report has no "
-                  "per-action energies keyed by action name."]
+            L += ["", ("Per-layer energy is not in layers.csv: the energy report has no "
+                  "per-action energies keyed by action name.")]
     else:
         L.append("No energy numbers: this build has no energy model attached to the result.")
     L += ["", "## Where the cost numbers come from", "",
-          f"- cost table named by the design point: `arch_configs/{arch.get('energy_table')}` "
-          f"(leakage {'on' if arch.get('leakage') else 'off'})"]
+          (f"- cost table named by the design point: `arch_configs/{arch.get('energy_table')}` "
+          f"(leakage {'on' if arch.get('leakage') else 'off'})")]
     L.append(f"- energy: {e.get('source')}" if e else "- energy: not computed")
     L.append(f"- area: {a.get('source')}" if a else "- area: not computed")
-    L += ["- cycles: SimPy transactions with analytic durations; compute cycles from the "
-          "systolic fold model (SCALE-Sim v3 closed form) x the PE kind's cycles per MAC", ""]
+    L += [("- cycles: SimPy transactions with analytic durations; compute cycles from the "
+          "systolic fold model (SCALE-Sim v3 closed form) x the PE kind's cycles per MAC"), ""]
     L += ["## Files", "",
-          "`config.resolved.yaml` (every parameter, versions), `summary.json`, `layers.csv`, "
-          "`tiles.csv`, `components.csv`, `COMPUTE_REPORT.csv` (SCALE-Sim columns).", ""]
+          ("`config.resolved.yaml` (every parameter, versions), `summary.json`, `layers.csv`, "
+          "`tiles.csv`, `components.csv`, `COMPUTE_REPORT.csv` (SCALE-Sim columns)."), ""]
     L += [f"![{Path(img).stem}]({img})" for img in images]
     return "\n".join(L) + "\n"
 
@@ -354,14 +365,14 @@ def summary_markdown(s: dict[str, Any], resolved: dict[str, Any], images: list[s
 def format_summary(res) -> str:
     s = _summary(res)
     lines = [
-        f"workload {s['workload']} on {s['arch']} ({s['tiles']} tiles x {s['pes_per_tile']} "
-        f"PEs, {s['pe_kind']}), dataflow {s['dataflow']}, mapping {s['mapping']}",
+        (f"workload {s['workload']} on {s['arch']} ({s['tiles']} tiles x {s['pes_per_tile']} "
+        f"PEs, {s['pe_kind']}), dataflow {s['dataflow']}, mapping {s['mapping']}"),
         f"  latency          {s['latency_cycles']:,.0f} cycles ({s['latency_us']:.2f} us)",
         f"  MACs dense       {s['macs_dense']:,}",
         f"  MACs executed    {s['macs_executed']:,}",
         f"  utilization      {s['utilization']:.3f}",
-        f"  compute bound    {s['compute_bound_cycles']:,.0f} cycles; "
-        f"DRAM bound {s['dram_bound_cycles']:,.0f} cycles",
+        (f"  compute bound    {s['compute_bound_cycles']:,.0f} cycles; "
+        f"DRAM bound {s['dram_bound_cycles']:,.0f} cycles"),
         f"  events           {s['events']:,}",
     ]
     if s["stall_cycles"]:

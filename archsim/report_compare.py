@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["CompareTable", "compare_runs", "write_compare", "register_compare"]
+__all__ = ["CompareTable", "compare_runs", "register_compare", "write_compare"]
 
 
 @dataclass(frozen=True)

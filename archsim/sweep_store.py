@@ -19,12 +19,13 @@ import csv
 import io
 import json
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from archsim.sweep_worker import METRIC_COLUMNS, Point, PointResult
 
-__all__ = ["ResultStore", "csv_columns", "atomic_write_text"]
+__all__ = ["ResultStore", "atomic_write_text", "csv_columns"]
 
 PARAM_COLUMNS = ("point_id", "index", "workload", "sparsity", "seed", "dataflow", "mapping")
 TAIL_COLUMNS = ("run_dir", "wall_seconds", "status", "error")

@@ -23,8 +23,17 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Point", "PointTask", "PointResult", "run_point", "build_point_arch",
-           "limit_threads", "init_worker", "metrics_of", "METRIC_COLUMNS"]
+__all__ = [
+    "METRIC_COLUMNS",
+    "Point",
+    "PointResult",
+    "PointTask",
+    "build_point_arch",
+    "init_worker",
+    "limit_threads",
+    "metrics_of",
+    "run_point",
+]
 
 _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                 "NUMEXPR_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
@@ -179,9 +188,12 @@ def workload_args(p: Point) -> dict[str, Any]:
             "sweep_point": p.point_id, "overrides": {k: v for k, v in p.overrides}}
 
 
-def run_point(task: PointTask, graph=None, keep_result: bool = False):
-    """Run one point; returns PointResult, or (PointResult, SimResult|None) if keep_result."""
-    limit_threads()
+def run_point(task: PointTask, graph=None, keep_result: bool = False, one_thread: bool = True):
+    """Run one point; returns PointResult, or (PointResult, SimResult|None) if keep_result.
+
+    ``one_thread=False`` leaves the process's thread settings alone (in-process sweeps)."""
+    if one_thread:
+        limit_threads()
     t0 = time.perf_counter()
     res = None
     try:
@@ -193,7 +205,7 @@ def run_point(task: PointTask, graph=None, keep_result: bool = False):
             write_run(res, task.run_dir, workload_args(task.point), plots=task.plots)
         out = PointResult(task.point.point_id, "ok", wall_seconds=time.perf_counter() - t0,
                           metrics=metrics)
-    except Exception as exc:  # a failing point is a result, not a crash
+    except Exception as exc:  # noqa: BLE001 -- a failing point is a result, not a crash
         msg = " ".join(f"{type(exc).__name__}: {exc}".split())
         out = PointResult(task.point.point_id, "error", error=msg,
                           traceback=traceback.format_exc(limit=20),

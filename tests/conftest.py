@@ -7,6 +7,13 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+try:  # numpy may already be loaded (plugins): limit its BLAS pool at run time too
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+except ImportError:  # pragma: no cover
+    pass
+
 try:  # torch is optional for the archsim-only tests
     import torch
 

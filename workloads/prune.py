@@ -51,10 +51,16 @@ def _keep_top(scores: torch.Tensor, keep: int) -> torch.Tensor:
     return ~pruned
 
 
+def _count(n: int, keep_fraction: float) -> int:
+    """Weights to keep: floor, so the pruned fraction is at least 1 - keep_fraction."""
+    return math.floor(n * keep_fraction + 1e-9)
+
+
 def magnitude_masks(
     weights: dict, masks: dict | None, keep_fraction: float, scope: str = "global"
 ) -> dict:
-    """Masks keeping ``keep_fraction`` of all weights (not of survivors), largest |w| first."""
+    """Masks keeping floor(``keep_fraction`` x count) of all weights (not of survivors),
+    largest |w| first; weights already masked out are never revived."""
     if scope not in ("global", "layer"):
         raise ValueError(f"scope must be 'global' or 'layer', got {scope!r}")
     if not 0.0 <= keep_fraction <= 1.0:
@@ -66,11 +72,11 @@ def magnitude_masks(
     }
     if scope == "layer":
         return {
-            k: _keep_top(s.flatten(), round(s.numel() * keep_fraction)).view_as(s)
+            k: _keep_top(s.flatten(), _count(s.numel(), keep_fraction)).view_as(s)
             for k, s in scores.items()
         }
     flat = torch.cat([s.flatten() for s in scores.values()])
-    keep = _keep_top(flat, round(flat.numel() * keep_fraction))
+    keep = _keep_top(flat, _count(flat.numel(), keep_fraction))
     out, i = {}, 0
     for k, s in scores.items():
         out[k] = keep[i : i + s.numel()].view_as(s)
@@ -122,7 +128,7 @@ class LTPResult:
 
     def describe(self) -> str:
         return (
-            f"lottery ticket (IMP, {len(self.records)} rounds, {self.scope} magnitude, "
+            f"lottery ticket (IMP, {len(self.records) - 1} rounds, {self.scope} magnitude, "
             f"rewind to iteration {self.rewind_iteration})"
         )
 

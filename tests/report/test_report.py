@@ -1,0 +1,142 @@
+"""Run folders: files, plots (Agg PNGs), components/energy columns, COMPUTE_REPORT, compare."""
+
+import csv
+import json
+
+import pytest
+
+import archsim
+from archsim import plots
+from archsim.cli import main
+from archsim.report import component_class, layer_energy_by_class, write_run
+from archsim.report_compare import compare_runs, write_compare
+
+from ..sim.helpers import gemm_csv, tiny_arch
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _png_ok(path):
+    data = path.read_bytes()
+    return data[:8] == PNG and len(data) > 2000
+
+
+@pytest.fixture(scope="module")
+def run_pair(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("runs")
+    wl = gemm_csv(tmp, [("g1", 32, 16, 24), ("g2", 16, 32, 16)])
+    a = archsim.simulate(tiny_arch(), str(wl), dataflow="os")
+    b = archsim.simulate(tiny_arch(**{"grid.rows": 2, "grid.cols": 2}), str(wl), dataflow="ws")
+    da = write_run(a, tmp / "a", {"workload": str(wl), "sparsity": 0.0, "seed": 0})
+    db = write_run(b, tmp / "b", {"workload": str(wl), "sparsity": 0.0, "seed": 0}, plots=False)
+    return a, b, da, db
+
+
+def test_run_folder_files_and_plots(run_pair):
+    a, _, da, db = run_pair
+    for name in ("config.resolved.yaml", "summary.json", "layers.csv", "tiles.csv",
+                 "components.csv", "COMPUTE_REPORT.csv", "summary.md"):
+        assert (da / name).stat().st_size > 0, name
+    for png in ("layer_latency.png", "tile_utilization.png"):
+        assert _png_ok(da / png), png
+    assert not list(db.glob("*.png"))  # plots=False
+    md = (da / "summary.md").read_text()
+    assert "## Headline numbers" in md and "## Where the cost numbers come from" in md
+    assert "![layer_latency](layer_latency.png)" in md
+    s = json.loads((da / "summary.json").read_text())
+    assert s["latency_cycles"] == a.latency_cycles
+
+
+def test_layers_components_compute_report(run_pair):
+    a, _, da, _ = run_pair
+    layers = list(csv.DictReader((da / "layers.csv").open()))
+    assert [r["layer"] for r in layers] == [l.node for l in a.layers]
+    for r, l in zip(layers, a.layers):
+        assert float(r["stall_total_cycles"]) == pytest.approx(sum(l.stall_cycles.values()))
+        assert int(r["macs_executed"]) == l.macs_executed
+    comps = {r["component"]: r for r in csv.DictReader((da / "components.csv").open())}
+    assert int(comps["tile0.pe_array"]["mac"]) == a.actions["tile0.pe_array.mac"]
+    assert comps["tile0.pe_array"]["class"] == "pe_array"
+    lines = (da / "COMPUTE_REPORT.csv").read_text().splitlines()
+    assert lines[0] == ("LayerID, Total Cycles, Stall Cycles, Overall Util %, "
+                        "Mapping Efficiency %, Compute Util %,")
+    assert len(lines) == 1 + len(a.layers)
+    first = [float(x) for x in lines[1].rstrip(",").split(",")]
+    l0 = a.layers[0]
+    assert first[1] == pytest.approx(l0.cycles)
+    assert first[3] == pytest.approx(100 * l0.macs_executed / (16 * l0.cycles), abs=1e-3)
+
+
+def test_component_class():
+    assert component_class("tile3.lut_bank12") == "lut_bank"
+    assert component_class("tile0.ifmap_sram") == "ifmap_sram"
+    assert component_class("noc.r0c1.E") == "noc_link"
+    assert component_class("noc.mem0.in") == "noc_link"
+    assert component_class("dram.ch1") == "dram"
+    assert component_class("gbuf") == "gbuf"
+
+
+class _WithEnergy:
+    """A SimResult with an energy/area report attached (stand-in for archsim.energy)."""
+
+    def __init__(self, res):
+        self._res = res
+        by_action = {k: 2.0 * n for k, n in res.actions.items()}  # 2 pJ per counted unit
+        by_comp, by_class = {}, {}
+        for k, v in by_action.items():
+            comp = k.rpartition(".")[0]
+            by_comp[comp] = by_comp.get(comp, 0.0) + v
+            by_class[component_class(comp)] = by_class.get(component_class(comp), 0.0) + v
+        dyn = sum(by_action.values())
+        self.energy = {"total_pj": dyn + 10.0, "dynamic_pj": dyn, "leakage_pj": 10.0,
+                       "by_component_pj": by_comp, "by_action_pj": by_action,
+                       "by_class_pj": by_class, "source": "test table"}
+        self.area = {"total_um2": 1e6, "by_component_um2": {"tile0.pe_array": 1e6},
+                     "by_class_um2": {"pe_array": 1e6}, "source": "test area"}
+
+    def __getattr__(self, name):
+        return getattr(self._res, name)
+
+
+def test_energy_columns_and_plot(run_pair, tmp_path):
+    a = _WithEnergy(run_pair[0])
+    per_layer = layer_energy_by_class(a, a.energy)
+    total = sum(sum(v.values()) for v in per_layer.values())
+    assert total == pytest.approx(a.energy["dynamic_pj"])
+    d = write_run(a, tmp_path / "e")
+    assert _png_ok(d / "energy_breakdown.png")
+    layers = list(csv.DictReader((d / "layers.csv").open()))
+    assert "energy_pe_array_pj" in layers[0] and "energy_dynamic_pj" in layers[0]
+    comps = {r["component"]: r for r in csv.DictReader((d / "components.csv").open())}
+    assert float(comps["tile0.pe_array"]["area_um2"]) == 1e6
+    s = json.loads((d / "summary.json").read_text())
+    assert s["energy"]["source"] == "test table" and s["area"]["total_um2"] == 1e6
+    md = (d / "summary.md").read_text()
+    assert "test table" in md and "test area" in md
+
+
+def test_plot_functions(tmp_path):
+    assert _png_ok(plots.scaling([1, 2, 4, 8], [1, 1.9, 3.5, 6], tmp_path / "s.png"))
+    assert _png_ok(plots.grouped_bars(["os", "ws"], {"mac": [1, 2], "lutna": [2, 3]},
+                                      tmp_path / "g.png", "cycles"))
+    assert _png_ok(plots.tile_heatmap([0.1, 0.5, 0.9, 1.0], 2, 2, tmp_path / "h.png"))
+    with pytest.raises(ValueError, match="2x2 grid"):
+        plots.tile_heatmap([0.1], 2, 2, tmp_path / "bad.png")
+
+
+def test_compare_two_runs(run_pair, tmp_path, capsys):
+    a, b, da, db = run_pair
+    t = compare_runs([da, db])
+    assert t.runs == ("a", "b")
+    rows = {(m, u): v for m, u, v in t.rows}
+    assert rows[("latency", "cycles")] == (a.latency_cycles, b.latency_cycles)
+    assert rows[("speed-up vs first", "x")][1] == pytest.approx(a.latency_cycles / b.latency_cycles)
+    assert rows[("tiles", "")] == (1, 4)
+    md, cs = write_compare(t, tmp_path / "cmp.md")
+    assert md.name == "cmp.md" and cs.name == "cmp.csv"
+    assert list(csv.reader(cs.open()))[0] == ["metric", "unit", "a", "b"]
+    assert main(["compare", str(da), str(db), "--out", str(tmp_path / "cli")]) == 0
+    out = capsys.readouterr().out
+    assert "speed-up vs first" in out and (tmp_path / "cli.md").exists()
+    assert main(["compare", str(tmp_path)]) == 2  # not a run folder: a clear error
+    assert "no summary.json" in capsys.readouterr().err
