@@ -33,6 +33,7 @@ the same sweep skips points that already have a result (failed points too, unles
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -216,7 +217,7 @@ def load_sweep_file(path: str | Path) -> SweepSpec:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a sweep file is a mapping (arch, workloads, set, ...)")
     spec = _build_spec(data, str(path))
-    return spec if spec.name else SweepSpec(**{**spec.__dict__, "name": Path(path).stem})
+    return spec if spec.name else dataclasses.replace(spec, name=Path(path).stem)
 
 
 def _parse_token(key: str, tok: str) -> Any:
@@ -271,7 +272,7 @@ def spec_from_args(file: str | None, arch: str | None, workloads: list[str],
         data["name"] = ""
     spec = _build_spec(data, source)
     if not spec.name:
-        spec = SweepSpec(**{**spec.__dict__, "name": _default_name(spec, file)})
+        spec = dataclasses.replace(spec, name=_default_name(spec, file))
     return spec
 
 

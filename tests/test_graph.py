@@ -52,7 +52,12 @@ def add(g: nx.DiGraph, name: str, op: str, inputs: list, **attrs) -> None:
     g.add_node(name, **a)
     for p in dict.fromkeys(inputs):
         s = g.nodes[p]
-        g.add_edge(p, name, shape=s["out_shape"], bytes=edge_bytes(s["out_shape"], s["out_lo"], s["out_hi"]))
+        g.add_edge(
+            p,
+            name,
+            shape=s["out_shape"],
+            bytes=edge_bytes(s["out_shape"], s["out_lo"], s["out_hi"]),
+        )
 
 
 def toy_graph(batch: int = 2, seed: int = 0) -> nx.DiGraph:
@@ -62,20 +67,58 @@ def toy_graph(batch: int = 2, seed: int = 0) -> nx.DiGraph:
     add(g, "x", "input", [], out_shape=(batch, 4, 6, 6), out_scale=1 / 255, out_lo=0, out_hi=255)
     w1 = rng.integers(-255, 256, (4, 4, 3, 3))
     w1[rng.random(w1.shape) < 0.5] = 0
-    add(g, "c1", "conv", ["x"], weight=w1, stride=(1, 1), padding=(1, 1), groups=1, out_lo=0, out_hi=255,
-        requant_shift=14)
+    add(
+        g,
+        "c1",
+        "conv",
+        ["x"],
+        weight=w1,
+        stride=(1, 1),
+        padding=(1, 1),
+        groups=1,
+        out_lo=0,
+        out_hi=255,
+        requant_shift=14,
+    )
     add(g, "r1", "relu", ["c1"])
-    add(g, "c2", "conv", ["r1"], weight=rng.integers(-7, 8, (4, 2, 3, 3)), stride=(2, 2), padding=(1, 1),
-        groups=2, requant_shift=9)
+    add(
+        g,
+        "c2",
+        "conv",
+        ["r1"],
+        weight=rng.integers(-7, 8, (4, 2, 3, 3)),
+        stride=(2, 2),
+        padding=(1, 1),
+        groups=2,
+        requant_shift=9,
+    )
     add(g, "p1", "maxpool", ["r1"], kernel=(3, 3), stride=(2, 2), padding=(1, 1))
     add(g, "a1", "add", ["p1", "c2"], requant_mults=[3, 5], requant_shift=2)
     add(g, "cat", "concat", ["a1", "p1", "a1"], axis=1, requant_mults=[2, 1, 7], requant_shift=1)
-    add(g, "ap", "avgpool", ["cat"], kernel=(3, 3), stride=(3, 3), padding=(0, 0), requant_mult=7282,
-        requant_shift=16)
+    add(
+        g,
+        "ap",
+        "avgpool",
+        ["cat"],
+        kernel=(3, 3),
+        stride=(3, 3),
+        padding=(0, 0),
+        requant_mult=7282,
+        requant_shift=16,
+    )
     add(g, "fl", "flatten", ["ap"], start_dim=1)
     add(g, "fc", "linear", ["fl"], weight=rng.integers(-255, 256, (5, 12)), requant_shift=12)
-    g.graph.update(format_version=1, name="toy", inputs=["x"], outputs=["fc"], act_bits=8,
-                   weight_bits=9, sparsity=0.5, pruning="random (test)", seed=seed)
+    g.graph.update(
+        format_version=1,
+        name="toy",
+        inputs=["x"],
+        outputs=["fc"],
+        act_bits=8,
+        weight_bits=9,
+        sparsity=0.5,
+        pruning="random (test)",
+        seed=seed,
+    )
     return g
 
 
@@ -131,7 +174,10 @@ def test_saved_json_is_node_link(tmp_path):
     d = json.loads((tmp_path / "graph.json").read_text())
     assert d["directed"] and not d["multigraph"]
     assert d["nodes"][0]["id"] == "x" and {"source", "target"} <= set(d["edges"][0])
-    assert d["nodes"][1]["weight"] == {"__array__": d["nodes"][1]["weight"]["__array__"], "scalar": False}
+    assert d["nodes"][1]["weight"] == {
+        "__array__": d["nodes"][1]["weight"]["__array__"],
+        "scalar": False,
+    }
 
 
 def test_load_missing_folder_names_the_file(tmp_path):
@@ -143,9 +189,18 @@ def test_load_missing_folder_names_the_file(tmp_path):
     "mutate, where, attr",
     [
         (lambda g: g.nodes["c1"].pop("requant_mult"), "c1", "requant_mult"),
-        (lambda g: g.nodes["c1"].__setitem__("weight", g.nodes["c1"]["weight"].astype(np.int32)), "c1", "weight"),
-        (lambda g: g.nodes["c2"]["mask"].__setitem__((0, 0, 0, 0), not g.nodes["c2"]["mask"][0, 0, 0, 0]),
-         "c2", "mask"),
+        (
+            lambda g: g.nodes["c1"].__setitem__("weight", g.nodes["c1"]["weight"].astype(np.int32)),
+            "c1",
+            "weight",
+        ),
+        (
+            lambda g: g.nodes["c2"]["mask"].__setitem__(
+                (0, 0, 0, 0), not g.nodes["c2"]["mask"][0, 0, 0, 0]
+            ),
+            "c2",
+            "mask",
+        ),
         (lambda g: g.nodes["fc"].__setitem__("out_shape", (2, 6)), "fc", "out_shape"),
         (lambda g: g.nodes["fc"].__setitem__("macs_nonzero", 1), "fc", "macs_nonzero"),
         (lambda g: g.nodes["a1"].__setitem__("requant_mults", [1]), "a1", "requant_mults"),
@@ -155,8 +210,13 @@ def test_load_missing_folder_names_the_file(tmp_path):
         (lambda g: g.nodes["r1"].__setitem__("out_hi", 127), "r1", "out_lo"),
         (lambda g: g.nodes["fc"]["weight"].__setitem__((0, 0), 300), "fc", "weight"),
         (lambda g: g.nodes["a1"].__setitem__("inputs", ["p1", "r1"]), "a1", "inputs"),
-        (lambda g: g.nodes["fl"].__setitem__("ref_output", np.zeros((2, 12), dtype=np.int64) + 999), "fl",
-         "ref_output"),
+        (
+            lambda g: g.nodes["fl"].__setitem__(
+                "ref_output", np.zeros((2, 12), dtype=np.int64) + 999
+            ),
+            "fl",
+            "ref_output",
+        ),
     ],
 )
 def test_validation_names_node_and_attribute(mutate, where, attr):

@@ -17,7 +17,7 @@ def naive_conv(x, w, stride, padding, groups):
     o, ig, kh, kw = w.shape
     (sh, sw), (ph, pw) = stride, padding
     xp = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=object)
-    xp[:, :, ph:ph + h, pw:pw + wd] = x
+    xp[:, :, ph : ph + h, pw : pw + wd] = x
     ho, wo = (h + 2 * ph - kh) // sh + 1, (wd + 2 * pw - kw) // sw + 1
     og = o // groups
     out = np.zeros((n, o, ho, wo), dtype=object)
@@ -26,7 +26,7 @@ def naive_conv(x, w, stride, padding, groups):
             g = oc // og
             for i in range(ho):
                 for j in range(wo):
-                    patch = xp[b, g * ig:(g + 1) * ig, i * sh:i * sh + kh, j * sw:j * sw + kw]
+                    patch = xp[b, g * ig : (g + 1) * ig, i * sh : i * sh + kh, j * sw : j * sw + kw]
                     out[b, oc, i, j] = int((patch * w[oc].astype(object)).sum())
     return out
 
@@ -44,8 +44,13 @@ def test_requant_by_hand():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.integers(-(2**31), 2**31), min_size=1, max_size=20),
-       st.integers(0, 2**30), st.integers(1, 31), st.integers(-200, 0), st.integers(0, 300))
+@given(
+    st.lists(st.integers(-(2**31), 2**31), min_size=1, max_size=20),
+    st.integers(0, 2**30),
+    st.integers(1, 31),
+    st.integers(-200, 0),
+    st.integers(0, 300),
+)
 def test_requant_matches_python_ints(xs, m, s, lo, hi):
     got = ops.requant(np.array(xs, dtype=np.int64), m, s, lo, hi).tolist()
     assert got == [py_requant(x, m, s, lo, hi) for x in xs]
@@ -57,8 +62,16 @@ def test_requant_refuses_overflow():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(1, 2), st.sampled_from([1, 2]), st.integers(1, 3), st.integers(3, 7),
-       st.integers(1, 3), st.integers(1, 2), st.integers(0, 1), st.integers(0, 2**31 - 1))
+@given(
+    st.integers(1, 2),
+    st.sampled_from([1, 2]),
+    st.integers(1, 3),
+    st.integers(3, 7),
+    st.integers(1, 3),
+    st.integers(1, 2),
+    st.integers(0, 1),
+    st.integers(0, 2**31 - 1),
+)
 def test_conv_matches_naive(n, groups, cpg, size, k, stride, pad, seed):
     rng = np.random.default_rng(seed)
     c, o = cpg * groups, 2 * groups
@@ -66,7 +79,9 @@ def test_conv_matches_naive(n, groups, cpg, size, k, stride, pad, seed):
     w = rng.integers(-255, 256, (o, cpg, k, k))
     got = ops.conv2d_acc(x, w, (stride, stride), (pad, pad), groups)
     assert got.dtype == np.int64
-    assert np.array_equal(got, naive_conv(x, w, (stride, stride), (pad, pad), groups).astype(np.int64))
+    assert np.array_equal(
+        got, naive_conv(x, w, (stride, stride), (pad, pad), groups).astype(np.int64)
+    )
 
 
 def test_exact_matmul_falls_back_to_int64_when_float64_is_not_exact():
@@ -79,14 +94,34 @@ def test_pooling_matches_naive():
     rng = np.random.default_rng(1)
     x = rng.integers(-128, 128, (2, 3, 5, 5))
     got = ops.maxpool2d(x, (3, 3), (2, 2), (1, 1))
-    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-10**9)
-    want = np.array([[[[xp[b, c, 2 * i:2 * i + 3, 2 * j:2 * j + 3].max() for j in range(3)]
-                       for i in range(3)] for c in range(3)] for b in range(2)])
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), constant_values=-(10**9))
+    want = np.array(
+        [
+            [
+                [
+                    [xp[b, c, 2 * i : 2 * i + 3, 2 * j : 2 * j + 3].max() for j in range(3)]
+                    for i in range(3)
+                ]
+                for c in range(3)
+            ]
+            for b in range(2)
+        ]
+    )
     assert np.array_equal(got, want)
     got = ops.avgpool2d(x, (2, 2), (2, 2), (1, 1), 1, 2, -128, 127)
     xz = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
-    sums = np.array([[[[xz[b, c, 2 * i:2 * i + 2, 2 * j:2 * j + 2].sum() for j in range(3)]
-                       for i in range(3)] for c in range(3)] for b in range(2)])
+    sums = np.array(
+        [
+            [
+                [
+                    [xz[b, c, 2 * i : 2 * i + 2, 2 * j : 2 * j + 2].sum() for j in range(3)]
+                    for i in range(3)
+                ]
+                for c in range(3)
+            ]
+            for b in range(2)
+        ]
+    )
     assert np.array_equal(got, np.floor((sums + 2) / 4).astype(np.int64))
 
 
@@ -111,19 +146,38 @@ def test_im2col_order_matches_weight_reshape():
 def _manual(g, x):
     v = {"x": x}
     a = g.nodes
-    v["c1"] = ops.requant(naive_conv(x, a["c1"]["weight"], (1, 1), (1, 1), 1).astype(np.int64)
-                          + a["c1"]["bias"][None, :, None, None], a["c1"]["requant_mult"], 14, 0, 255)
+    v["c1"] = ops.requant(
+        naive_conv(x, a["c1"]["weight"], (1, 1), (1, 1), 1).astype(np.int64)
+        + a["c1"]["bias"][None, :, None, None],
+        a["c1"]["requant_mult"],
+        14,
+        0,
+        255,
+    )
     v["r1"] = np.clip(v["c1"], 0, 255)
-    v["c2"] = ops.requant(naive_conv(v["r1"], a["c2"]["weight"], (2, 2), (1, 1), 2).astype(np.int64)
-                          + a["c2"]["bias"][None, :, None, None], a["c2"]["requant_mult"], 9, -128, 127)
+    v["c2"] = ops.requant(
+        naive_conv(v["r1"], a["c2"]["weight"], (2, 2), (1, 1), 2).astype(np.int64)
+        + a["c2"]["bias"][None, :, None, None],
+        a["c2"]["requant_mult"],
+        9,
+        -128,
+        127,
+    )
     v["p1"] = ops.maxpool2d(v["r1"], (3, 3), (2, 2), (1, 1))
     v["a1"] = np.clip((v["p1"] * 3 + v["c2"] * 5 + 2) >> 2, -128, 127)
-    v["cat"] = np.concatenate([np.clip((v["a1"] * 2 + 1) >> 1, -128, 127), np.clip((v["p1"] + 1) >> 1, -128, 127),
-                               np.clip((v["a1"] * 7 + 1) >> 1, -128, 127)], axis=1)
+    v["cat"] = np.concatenate(
+        [
+            np.clip((v["a1"] * 2 + 1) >> 1, -128, 127),
+            np.clip((v["p1"] + 1) >> 1, -128, 127),
+            np.clip((v["a1"] * 7 + 1) >> 1, -128, 127),
+        ],
+        axis=1,
+    )
     v["ap"] = np.clip((v["cat"].sum(axis=(2, 3), keepdims=True) * 7282 + 2**15) >> 16, -128, 127)
     v["fl"] = v["ap"].reshape(2, -1)
-    v["fc"] = ops.requant(v["fl"] @ a["fc"]["weight"].T + a["fc"]["bias"], a["fc"]["requant_mult"], 12,
-                          -128, 127)
+    v["fc"] = ops.requant(
+        v["fl"] @ a["fc"]["weight"].T + a["fc"]["bias"], a["fc"]["requant_mult"], 12, -128, 127
+    )
     return v
 
 
@@ -142,7 +196,12 @@ def test_run_graph_equals_hand_composition_and_uses_hooks():
         return a @ b
 
     hooked = ops.run_graph(g, x, matmul_fn=mm)
-    assert calls == [((72, 36), (36, 4)), ((18, 18), (18, 2)), ((18, 18), (18, 2)), ((2, 12), (12, 5))]
+    assert calls == [
+        ((72, 36), (36, 4)),
+        ((18, 18), (18, 2)),
+        ((18, 18), (18, 2)),
+        ((2, 12), (12, 5)),
+    ]
     assert all(np.array_equal(hooked[n], got[n]) for n in g.nodes)
     conv_calls = []
 

@@ -9,7 +9,7 @@ Public API:
     to_workload(model, calib_images, name, ...) -> (graph, QuantizedModel) for any
           traceable nn.Module (workloads.export)
     reference_outputs(graph, x_int) -> {node: int64 array} (workloads.reference)
-Submodules: models, small, data, prune, quant, lower, export, reference, sweep, zoo.
+Submodules: models, small, data, prune, lower, quant, fakequant, export, reference, zoo.
 """
 
 from workloads.export import export_graph, to_workload

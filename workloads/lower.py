@@ -59,52 +59,26 @@ class Lowered:
         raise KeyError(name)
 
 
+# fmt: off
+_POOL_ARGS = ["input", "kernel_size", "stride", "padding"]
 _FN_PARAMS = {
-    F.relu: ["input", "inplace"],
-    torch.relu: ["input"],
-    torch.relu_: ["input"],
-    operator.add: ["input", "other"],
-    operator.iadd: ["input", "other"],
+    F.relu: ["input", "inplace"], torch.relu: ["input"], torch.relu_: ["input"],
+    operator.add: ["input", "other"], operator.iadd: ["input", "other"],
     torch.add: ["input", "other", "alpha"],
-    torch.cat: ["tensors", "dim"],
-    torch.flatten: ["input", "start_dim", "end_dim"],
-    F.avg_pool2d: [
-        "input",
-        "kernel_size",
-        "stride",
-        "padding",
-        "ceil_mode",
-        "count_include_pad",
-        "divisor_override",
-    ],
-    F.max_pool2d: [
-        "input",
-        "kernel_size",
-        "stride",
-        "padding",
-        "dilation",
-        "ceil_mode",
-        "return_indices",
-    ],
+    torch.cat: ["tensors", "dim"], torch.flatten: ["input", "start_dim", "end_dim"],
+    F.avg_pool2d: [*_POOL_ARGS, "ceil_mode", "count_include_pad", "divisor_override"],
+    F.max_pool2d: [*_POOL_ARGS, "dilation", "ceil_mode", "return_indices"],
     F.adaptive_avg_pool2d: ["input", "output_size"],
     F.dropout: ["input", "p", "training", "inplace"],
 }
 _METHOD_PARAMS = {
-    "relu": ["input"],
-    "relu_": ["input"],
-    "add": ["input", "other", "alpha"],
-    "add_": ["input", "other", "alpha"],
-    "flatten": ["input", "start_dim", "end_dim"],
+    "relu": ["input"], "relu_": ["input"], "add": ["input", "other", "alpha"],
+    "add_": ["input", "other", "alpha"], "flatten": ["input", "start_dim", "end_dim"],
     "contiguous": ["input"],
 }
-_META_FUNCS = {
-    getattr,
-    operator.getitem,
-    operator.mul,
-    operator.floordiv,
-    operator.add,
-    operator.sub,
-}
+_META_FUNCS = {getattr, operator.getitem, operator.mul, operator.floordiv, operator.add,
+               operator.sub}
+# fmt: on
 
 
 def _pair(v) -> tuple:

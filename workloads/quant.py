@@ -1,4 +1,4 @@
-"""Post-training integer quantisation of a lowered model, and its fake-quant forward.
+"""Post-training integer quantisation of a lowered model, and a bit-width sweep.
 
 Scheme (docs/workload_graph.md has the integer semantics):
 - weights: BatchNorm2d folded into the preceding conv, then symmetric per-output-channel
@@ -16,29 +16,43 @@ Scheme (docs/workload_graph.md has the integer semantics):
 Inputs: ``Lowered`` (workloads.lower) and float calibration images (N, ...) in the model's
 input range. Outputs:
     quantize(lowered, calib_images, weight_bits=9, act_bits=8) -> QuantizedModel
-    QuantizedModel.quantize_input(x) -> int64 tensor
-    QuantizedModel.forward_int(x_int) -> {layer name: int64 tensor}  (fake-quant run through
-        the model's own fx graph, integer-exact: float64 convolutions of integers < 2**53)
-    QuantizedModel(x) -> dequantised float64 output (first model output)
-    QuantizedModel.qlayers -> {layer name: QLayer}
-The bit-width sweep lives in ``workloads.sweep``.
+        (workloads.fakequant: ``qlayers`` {layer name: QLayer}, ``quantize_input``,
+        ``forward_int`` integer-exact fake-quant forward, ``__call__`` dequantised output)
+    fold_bn(layer), fixed_point(ms, acc_bound, where), calibrate(lowered, images)
+    bit_sweep(csv_path, net="smallvgg", bits=range(4, 11), act_bits=None) -> rows: train a
+        small net on sklearn digits, quantise it at every (weight_bits, act_bits), write the
+        accuracy CSV (columns ``COLUMNS``); baseline_bits(rows, tol) -> smallest b whose
+        b/b-bit accuracy is within ``tol`` of float
 """
 
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch import fx, nn
+from torch import fx
 
-from workloads.lower import Lowered
+from workloads.data import digits_split
+from workloads.fakequant import QuantizationError, QuantizedModel
+from workloads.lower import Lowered, lower
+from workloads.small import SMALL, TRAIN_CFG, accuracy, small_model, train
 
-
-class QuantizationError(ValueError):
-    """The model cannot be quantised as asked (e.g. accumulator overflow)."""
+__all__ = [
+    "QLayer",
+    "QuantizationError",
+    "QuantizedModel",
+    "act_range",
+    "baseline_bits",
+    "bit_sweep",
+    "calibrate",
+    "fixed_point",
+    "fold_bn",
+    "quantize",
+]
 
 
 @dataclass
@@ -216,125 +230,56 @@ def quantize(
     return QuantizedModel(lowered, q, weight_bits, act_bits)
 
 
-def _requant(x: torch.Tensor, mult, shift: int, lo: int, hi: int) -> torch.Tensor:
-    m = torch.as_tensor(np.asarray(mult, dtype=np.int64))
-    if m.ndim == 1:
-        m = m.reshape((1, -1) + (1,) * (x.ndim - 2))
-    return torch.clamp((x * m + (1 << (shift - 1))) >> shift, lo, hi)
+# ---------------------------------------------------------------- bit-width sweep
+
+COLUMNS = ["net", "dataset", "weight_bits", "act_bits", "float_accuracy", "int_accuracy", "n_test"]
 
 
-class _FakeQuant(fx.Interpreter):
-    """Runs the model's fx graph with every layer replaced by its integer-exact version."""
-
-    def __init__(self, qm: QuantizedModel):
-        super().__init__(qm.lowered.gm)
-        self.qm = qm
-        self.first = {lay.name: lay for lay in qm.lowered.layers}
-        self.bn_nodes = {lay.out_fx for lay in qm.lowered.layers if lay.bn is not None}
-
-    def _int(self, v: torch.Tensor, fx_node) -> torch.Tensor:
-        s = self.qm.qlayers[self.qm.lowered.alias[fx_node.name]].out_scale
-        return torch.floor(v / s + 0.5).long()
-
-    def _tensor_args(self, n) -> list:
-        out = []
-
-        def visit(a):
-            if isinstance(a, fx.Node):
-                if a.name in self.qm.lowered.alias:
-                    out.append(a)
-            elif isinstance(a, (list, tuple)):
-                for b in a:
-                    visit(b)
-
-        visit(list(n.args) + list(n.kwargs.values()))
-        return out
-
-    def run_node(self, n):
-        if n.name in self.bn_nodes:
-            return self.env[n.args[0]]  # folded into the conv before it
-        lay = self.first.get(n.name)
-        if lay is None:
-            return super().run_node(n)
-        if lay.op == "input":
-            v = super().run_node(n)
-            self.ints[lay.name] = self._int(v, n)
-            return v
-        xs = [self._int(self.env[a], a) for a in self._tensor_args(n)]
-        y = self._layer(lay, xs)
-        self.ints[lay.name] = y
-        return y.double() * self.qm.qlayers[lay.name].out_scale
-
-    def _layer(self, lay, xs):
-        ql = self.qm.qlayers[lay.name]
-        lo, hi = ql.out_lo, ql.out_hi
-        if lay.op in ("conv", "linear"):
-            w = torch.from_numpy(ql.weight).double()
-            if lay.op == "conv":
-                p = lay.params
-                acc = F.conv2d(xs[0].double(), w, None, p["stride"], p["padding"], 1, p["groups"])
-            else:
-                acc = xs[0].double() @ w.T
-            acc = torch.round(acc).long()
-            bias = torch.from_numpy(ql.bias).reshape((1, -1) + (1,) * (acc.ndim - 2))
-            return _requant(acc + bias, ql.requant_mult, ql.requant_shift, lo, hi)
-        if lay.op == "relu":
-            return torch.clamp(xs[0], 0, hi)
-        if lay.op == "flatten":
-            return xs[0].reshape(xs[0].shape[0], -1)
-        if lay.op == "maxpool":
-            p = lay.params
-            return F.max_pool2d(xs[0].double(), p["kernel"], p["stride"], p["padding"]).long()
-        if lay.op == "avgpool":
-            p = lay.params
-            k = p["kernel"][0] * p["kernel"][1]
-            s = F.avg_pool2d(
-                xs[0].double(), p["kernel"], p["stride"], p["padding"], count_include_pad=True
+def bit_sweep(
+    csv_path,
+    net: str = "smallvgg",
+    bits=range(4, 11),
+    act_bits=None,
+    seed: int = 0,
+    calib: int = 64,
+) -> list:
+    """Train ``net`` on digits, quantise at every (weight_bits, act_bits), write a CSV."""
+    if SMALL.get(net, (None, None))[1] != "digits":
+        digits = [k for k, v in SMALL.items() if v[1] == "digits"]
+        raise ValueError(f"bit_sweep runs on the digits nets {digits}, not {net!r}")
+    xtr, ytr, xte, yte = digits_split(seed=0)
+    model = train(small_model(net, seed), xtr, ytr, seed=seed, **TRAIN_CFG[net])
+    fl = accuracy(model, xte, yte)
+    low = lower(model, xte[:1])
+    rows = []
+    for wb in bits:
+        for ab in bits if act_bits is None else act_bits:
+            qm = quantize(low, xtr[:calib], weight_bits=int(wb), act_bits=int(ab))
+            rows.append(
+                {
+                    "net": net,
+                    "dataset": "sklearn digits",
+                    "weight_bits": int(wb),
+                    "act_bits": int(ab),
+                    "float_accuracy": round(fl, 6),
+                    "int_accuracy": round(accuracy(qm, xte, yte), 6),
+                    "n_test": len(xte),
+                }
             )
-            return _requant(torch.round(s * k).long(), ql.requant_mult, ql.requant_shift, lo, hi)
-        if lay.op == "add":
-            acc = sum(x * m for x, m in zip(xs, ql.requant_mults, strict=True))
-            return _requant(acc, 1, ql.requant_shift, lo, hi)
-        if lay.op == "concat":
-            return torch.cat(
-                [
-                    _requant(x, m, ql.requant_shift, lo, hi)
-                    for x, m in zip(xs, ql.requant_mults, strict=True)
-                ],
-                1,
-            )
-        raise QuantizationError(f"layer {lay.name!r}: no fake-quant for op {lay.op!r}")
+    path = Path(csv_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        w.writerows(rows)
+    return rows
 
 
-class QuantizedModel(nn.Module):
-    """The integer model: quantised parameters per layer plus an integer-exact forward."""
-
-    def __init__(self, lowered: Lowered, qlayers: dict, weight_bits: int, act_bits: int):
-        super().__init__()
-        self.lowered = lowered
-        self.qlayers = qlayers
-        self.weight_bits = weight_bits
-        self.act_bits = act_bits
-        self.input_name = next(lay.name for lay in lowered.layers if lay.op == "input")
-
-    def quantize_input(self, x: torch.Tensor) -> torch.Tensor:
-        """Float input -> int64 input (round half up, clamped to the input range)."""
-        ql = self.qlayers[self.input_name]
-        return torch.clamp(
-            torch.floor(x.double() / ql.out_scale + 0.5), ql.out_lo, ql.out_hi
-        ).long()
-
-    @torch.no_grad()
-    def forward_int(self, x_int: torch.Tensor) -> dict:
-        """{layer name: int64 output} of the fake-quant forward on integer input ``x_int``."""
-        fq = _FakeQuant(self)
-        fq.ints = {}
-        fq.run(x_int.double() * self.qlayers[self.input_name].out_scale)
-        return fq.ints
-
-    @torch.no_grad()
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Dequantised first output for float input ``x``."""
-        ints = self.forward_int(self.quantize_input(x))
-        out = self.lowered.outputs[0]
-        return ints[out].double() * self.qlayers[out].out_scale
+def baseline_bits(rows: list, tol: float = 0.005) -> int | None:
+    """Smallest b (weights = activations = b bits) within ``tol`` of float accuracy."""
+    ok = [
+        r["weight_bits"]
+        for r in rows
+        if r["weight_bits"] == r["act_bits"] and r["int_accuracy"] >= r["float_accuracy"] - tol
+    ]
+    return min(ok) if ok else None

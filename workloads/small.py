@@ -6,6 +6,7 @@ Outputs:
     SmallVGG     8x8 digits: 2x[conv3x3-BN-ReLU]x16, pool, 2x[...]x32, pool, fc10 (~0.4 M MACs)
     LeNet5       28x28 MNIST: conv5x5(6)-pool-conv5x5(16)-pool-fc120-fc84-fc10 (~0.4 M MACs)
     SMALL        {name: (constructor, dataset name)}
+    TRAIN_CFG    {name: epochs, lr, batch} used by ``workloads.build``
     small_model(name, seed) -> seeded, eval-mode model
     train(model, x, y, epochs, ...) -> model (Adam, seeded shuffling; optional masks keep
                                      pruned weights at zero; optional callback per step)
@@ -78,6 +79,13 @@ class LeNet5(nn.Module):
         x = F.relu(self.fc1(x))
         return self.fc3(F.relu(self.fc2(x)))
 
+
+# training hyper-parameters used by workloads.build and the bit sweep (seconds on one core)
+TRAIN_CFG = {
+    "lenet": {"epochs": 20, "lr": 2e-2, "batch": 128},
+    "smallvgg": {"epochs": 10, "lr": 3e-3, "batch": 64},
+    "lenet5": {"epochs": 6, "lr": 3e-3, "batch": 64},
+}
 
 SMALL = {"lenet": (LeNet, "digits"), "smallvgg": (SmallVGG, "digits"), "lenet5": (LeNet5, "mnist")}
 

@@ -36,16 +36,11 @@ from workloads.export import to_workload
 from workloads.models import ZOO, load_checkpoint, zoo_model
 from workloads.prune import lottery_ticket, one_shot_magnitude
 from workloads.reference import attach_reference
-from workloads.small import SMALL, accuracy, small_model, train
+from workloads.small import SMALL, TRAIN_CFG, accuracy, small_model, train
 
 ZOO_CALIB = 8
 FOLDER_CALIB = 16
 SMALL_CALIB = 256
-TRAIN_CFG = {
-    "lenet": {"epochs": 20, "lr": 2e-2, "batch": 128},
-    "smallvgg": {"epochs": 10, "lr": 3e-3, "batch": 64},
-    "lenet5": {"epochs": 6, "lr": 3e-3, "batch": 64},
-}
 
 
 def names() -> list:

@@ -16,6 +16,10 @@ from ..sim.helpers import gemm_csv, tiny_arch
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
+def _rows(path):
+    return list(csv.DictReader(path.read_text().splitlines()))
+
+
 def _png_ok(path):
     data = path.read_bytes()
     return data[:8] == PNG and len(data) > 2000
@@ -49,12 +53,12 @@ def test_run_folder_files_and_plots(run_pair):
 
 def test_layers_components_compute_report(run_pair):
     a, _, da, _ = run_pair
-    layers = list(csv.DictReader((da / "layers.csv").open()))
+    layers = list(_rows(da / "layers.csv"))
     assert [r["layer"] for r in layers] == [l.node for l in a.layers]
     for r, l in zip(layers, a.layers):
         assert float(r["stall_total_cycles"]) == pytest.approx(sum(l.stall_cycles.values()))
         assert int(r["macs_executed"]) == l.macs_executed
-    comps = {r["component"]: r for r in csv.DictReader((da / "components.csv").open())}
+    comps = {r["component"]: r for r in _rows(da / "components.csv")}
     assert int(comps["tile0.pe_array"]["mac"]) == a.actions["tile0.pe_array.mac"]
     assert comps["tile0.pe_array"]["class"] == "pe_array"
     lines = (da / "COMPUTE_REPORT.csv").read_text().splitlines()
@@ -105,9 +109,9 @@ def test_energy_columns_and_plot(run_pair, tmp_path):
     assert total == pytest.approx(a.energy["dynamic_pj"])
     d = write_run(a, tmp_path / "e")
     assert _png_ok(d / "energy_breakdown.png")
-    layers = list(csv.DictReader((d / "layers.csv").open()))
+    layers = list(_rows(d / "layers.csv"))
     assert "energy_pe_array_pj" in layers[0] and "energy_dynamic_pj" in layers[0]
-    comps = {r["component"]: r for r in csv.DictReader((d / "components.csv").open())}
+    comps = {r["component"]: r for r in _rows(d / "components.csv")}
     assert float(comps["tile0.pe_array"]["area_um2"]) == 1e6
     s = json.loads((d / "summary.json").read_text())
     assert s["energy"]["source"] == "test table" and s["area"]["total_um2"] == 1e6
@@ -134,9 +138,20 @@ def test_compare_two_runs(run_pair, tmp_path, capsys):
     assert rows[("tiles", "")] == (1, 4)
     md, cs = write_compare(t, tmp_path / "cmp.md")
     assert md.name == "cmp.md" and cs.name == "cmp.csv"
-    assert list(csv.reader(cs.open()))[0] == ["metric", "unit", "a", "b"]
+    assert cs.read_text().splitlines()[0] == "metric,unit,a,b"
     assert main(["compare", str(da), str(db), "--out", str(tmp_path / "cli")]) == 0
     out = capsys.readouterr().out
     assert "speed-up vs first" in out and (tmp_path / "cli.md").exists()
     assert main(["compare", str(tmp_path)]) == 2  # not a run folder: a clear error
     assert "no summary.json" in capsys.readouterr().err
+
+
+def test_compute_report_matches_scalesim_on_ideal_memory(tmp_path):
+    # SCALE-Sim v3, 16x16, GEMM 64x64x64: os 1503, ws 1759 cycles, no stalls (FACTS.md 4)
+    wl = gemm_csv(tmp_path, [("g", 64, 64, 64)])
+    for df, cycles in (("os", 1503), ("ws", 1759)):
+        d = write_run(archsim.simulate("scalesim_16x16", str(wl), dataflow=df),
+                      tmp_path / df, plots=False)
+        row = (d / "COMPUTE_REPORT.csv").read_text().splitlines()[1].split(",")
+        assert [float(x) for x in row[:3]] == [0, cycles, 0]
+        assert float(row[4]) == 100.0  # dense 64x64 on 16x16 folds: every slot used

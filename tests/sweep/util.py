@@ -26,7 +26,8 @@ def small_gemm(tmp: Path, big: bool = False) -> Path:
 
 def read_rows(path: Path, drop=("wall_seconds",)) -> list[dict]:
     """CSV rows sorted by point id, without the wall-time columns."""
-    rows = list(csv.DictReader(Path(path).open()))
+    with Path(path).open() as f:
+        rows = list(csv.DictReader(f))
     for r in rows:
         for k in drop:
             r.pop(k, None)

