@@ -134,6 +134,13 @@ def _patch_rows(x: np.ndarray, kernel, stride, padding, idx: np.ndarray, ho: int
     return p.reshape(len(idx), -1)
 
 
+def _layer_out(a: dict, acc: np.ndarray) -> np.ndarray:
+    """A conv / linear node's output from its (rows, channels) accumulators."""
+    if a["bias"] is not None:
+        acc = acc + a["bias"][None, :]
+    return requant(acc, a["requant_mult"], a["requant_shift"], a["out_lo"], a["out_hi"])
+
+
 def layer_errors(g, x_int: np.ndarray, variants: Iterable[str] = DEFAULT_VARIANTS,
                  notes: set | None = None, max_rows: int = 1024,
                  seed: int = 0) -> dict[str, dict[str, float]]:
@@ -160,12 +167,7 @@ def layer_errors(g, x_int: np.ndarray, variants: Iterable[str] = DEFAULT_VARIANT
         else:
             raise ValueError(f"layer_errors: grouped convolution {n!r} is not supported")
 
-        def out_of(acc):
-            if a["bias"] is not None:
-                acc = acc + a["bias"][None, :]
-            return requant(acc, a["requant_mult"], a["requant_shift"], a["out_lo"], a["out_hi"])
-
-        if not np.array_equal(out_of(exact_matmul(rows, wmat)), ref):
+        if not np.array_equal(_layer_out(a, exact_matmul(rows, wmat)), ref):
             raise AssertionError(f"layer_errors: sampled rows of {n!r} do not reproduce the "
                                  f"exact layer")
         ref_f = ref.astype(np.float64)
@@ -174,7 +176,7 @@ def layer_errors(g, x_int: np.ndarray, variants: Iterable[str] = DEFAULT_VARIANT
         for v in variants:
             kind = variant_kind(v, ab, wb, _signed_input(g, n))
             lo, hi = kind.act_range
-            yv = out_of(kind.matmul(np.clip(rows, lo, hi), wmat))
+            yv = _layer_out(a, kind.matmul(np.clip(rows, lo, hi), wmat))
             errs[n][v] = float(np.linalg.norm(yv.astype(np.float64) - ref_f)) / norm
     return errs
 
@@ -196,6 +198,7 @@ class MixedResult:
     metric: str = ""
     baseline: float | None = None
     notes: tuple[str, ...] = field(default=())
+    layer_macs: dict[str, int] = field(default_factory=dict)
 
     @property
     def approximated_fraction(self) -> float:
@@ -283,7 +286,7 @@ def accuracy_budget(g, x_int, labels, costs: dict, budget_points: float = 1.0,
     e, a, m, ap = _totals(g, assign, costs)
     e0, a0, _, _ = _totals(g, {}, costs)
     return MixedResult(assign, used, budget_points, e, a, e0, a0, m, ap, tuple(steps),
-                       "accuracy points lost (measured)", base, tuple(sorted(notes)))
+                       "accuracy points lost (measured)", base, tuple(sorted(notes)), layers)
 
 
 def proxy_budget(g, errors: dict[str, dict[str, float]], costs: dict, tau: float,
@@ -298,7 +301,8 @@ def proxy_budget(g, errors: dict[str, dict[str, float]], costs: dict, tau: float
     e, a, m, ap = _totals(g, assign, costs)
     e0, a0, _, _ = _totals(g, {}, costs)
     return MixedResult(assign, used, tau**2, e, a, e0, a0, m, ap, tuple(steps),
-                       "sum of squared per-layer relative output errors (proxy)")
+                       "sum of squared per-layer relative output errors (proxy)",
+                       layer_macs=layers)
 
 
 def calibrate_tau(errors: dict[str, dict[str, float]], assignment: dict[str, str]) -> float:

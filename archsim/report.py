@@ -36,6 +36,7 @@ __all__ = [
     "component_class",
     "energy_dict",
     "format_summary",
+    "layer_energy",
     "layer_energy_by_class",
     "provenance",
     "register_cli",
@@ -97,8 +98,9 @@ def _plain(obj: Any, keys: tuple[str, ...]) -> dict[str, Any] | None:
         return None
     if isinstance(obj, dict):
         return dict(obj)
-    if hasattr(obj, "to_dict"):
-        return dict(obj.to_dict())
+    for method in ("as_dict", "to_dict"):
+        if hasattr(obj, method):
+            return dict(getattr(obj, method)())
     return {k: getattr(obj, k) for k in keys if hasattr(obj, k)}
 
 
@@ -114,20 +116,21 @@ def area_dict(res) -> dict[str, Any] | None:
 
 def _summary(res) -> dict[str, Any]:
     s = res.summary()
-    if s.get("energy") is None and energy_dict(res) is not None:
-        s["energy"] = energy_dict(res)
-    if s.get("area") is None and area_dict(res) is not None:
-        s["area"] = area_dict(res)
+    e, a = energy_dict(res), area_dict(res)
+    if e is not None:
+        s["energy"] = e
+    if a is not None:
+        s["area"] = a
     return s
 
 
 def component_class(component: str) -> str:
-    """Class of a dotted component name: ``tile3.lut_bank1`` -> ``lut_bank``,
-    ``tile0.ifmap_sram`` -> ``ifmap_sram``, ``noc.r0c1.E`` -> ``noc_link``, ``dram.ch0`` ->
-    ``dram``, ``gbuf`` -> ``gbuf``."""
+    """Class of a dotted component name, as the energy model groups them:
+    ``tile3.lut_bank1`` -> ``lut_bank``, ``tile0.ifmap_sram`` -> ``sram``, ``tile0.pe_array``
+    -> ``pe_array``, ``noc.r0c1.E`` -> ``noc_link``, ``dram.ch0`` -> ``dram``, ``gbuf``."""
     parts = component.split(".")
     if re.fullmatch(r"tile\d+", parts[0]) and len(parts) > 1:
-        return re.sub(r"\d+$", "", parts[1])
+        return "sram" if parts[1].endswith("_sram") else re.sub(r"\d+$", "", parts[1])
     if parts[0] == "noc":
         return "noc_link"
     return re.sub(r"\d+$", "", parts[0])
@@ -157,7 +160,26 @@ def layer_energy_by_class(res, energy: dict | None) -> dict[str, dict[str, float
     return {k: dict(v) for k, v in out.items()}
 
 
-def _layers_csv(res, lay_energy) -> str:
+def layer_energy(res, energy: dict | None) -> tuple[dict[str, dict[str, float]], bool] | None:
+    """Per-layer energy by class (pJ) for layers.csv, and whether it includes leakage.
+
+    From ``res.layer_energy`` (the energy model priced each layer's own actions, plus chip
+    leakage over the layer's span) when the result has it; otherwise the dynamic split of
+    :func:`layer_energy_by_class`; None without energy.
+    """
+    per = getattr(res, "layer_energy", None) or {}
+    if per:
+        out = {}
+        for node, rep in per.items():
+            d = _plain(rep, _ENERGY_KEYS) or {}
+            out[node] = dict(d.get("by_class_pj") or {})
+        return out, True
+    dyn = layer_energy_by_class(res, energy)
+    return None if dyn is None else (dyn, False)
+
+
+def _layers_csv(res, lay) -> str:
+    lay_energy, with_leak = lay if lay is not None else (None, False)
     causes = sorted({c for layer in res.layers for c in layer.stall_cycles})
     classes = sorted({c for v in (lay_energy or {}).values() for c in v})
     pes_chip = res.arch.n_tiles * res.arch.pes_per_tile
@@ -167,7 +189,8 @@ def _layers_csv(res, lay_energy) -> str:
               "utilization", "tasks", "tiles", "partition_pixels_x_channels",
               "stall_total_cycles"] + [f"stall_{c}_cycles" for c in causes]
     if lay_energy is not None:
-        header += [f"energy_{c}_pj" for c in classes] + ["energy_dynamic_pj"]
+        header += [f"energy_{c}_pj" for c in classes]
+        header.append("energy_total_pj" if with_leak else "energy_dynamic_pj")
     rows = []
     for l in res.layers:
         cu = (l.macs_executed * cpm / (res.arch.pes_per_tile * l.compute_cycles)
@@ -181,7 +204,7 @@ def _layers_csv(res, lay_energy) -> str:
                sum(l.stall_cycles.values())] + [l.stall_cycles.get(c, 0.0) for c in causes]
         if lay_energy is not None:
             e = lay_energy.get(l.node, {})
-            row += [f"{e.get(c, 0.0):.6g}" for c in classes] + [f"{sum(e.values()):.6g}"]
+            row += [round(e.get(c, 0.0), 3) for c in classes] + [round(sum(e.values()), 3)]
         rows.append(row)
     return _csv_text(header, rows)
 
@@ -250,8 +273,8 @@ def write_run(res, out: str | Path, workload_args: dict[str, Any] | None = None,
     }
     _atomic_write(out / "config.resolved.yaml", yaml.safe_dump(resolved, sort_keys=False))
     _atomic_write(out / "summary.json", json.dumps(s, indent=2, default=float))
-    lay_energy = layer_energy_by_class(res, energy)
-    _atomic_write(out / "layers.csv", _layers_csv(res, lay_energy))
+    lay = layer_energy(res, energy)
+    _atomic_write(out / "layers.csv", _layers_csv(res, lay))
     _atomic_write(out / "tiles.csv", _tiles_csv(res))
     _atomic_write(out / "components.csv", _components_csv(res, energy, area))
     if compute_report:
@@ -273,7 +296,7 @@ def write_run(res, out: str | Path, workload_args: dict[str, Any] | None = None,
                        f"tile utilisation ({res.arch.grid.rows}x{res.arch.grid.cols})")
         images.append("tile_utilization.png")
     _atomic_write(out / "summary.md",
-                  summary_markdown(s, resolved, images, lay_energy is not None))
+                  summary_markdown(s, resolved, images, lay is not None))
     return out
 
 
@@ -318,6 +341,8 @@ def summary_markdown(s: dict[str, Any], resolved: dict[str, Any], images: list[s
                  f"{e.get('dynamic_pj', 0) / 1e6:,.4f}, "
                  f"leakage {e.get('leakage_pj', 0) / 1e6:,.4f})"
                  f" |")
+        if dense:
+            L.append(f"| energy per dense MAC | {e['total_pj'] / dense:,.3f} pJ |")
     if a:
         L.append(f"| area | {a['total_um2'] / 1e6:,.4f} mm^2 |")
     L.append("")
@@ -344,8 +369,8 @@ def summary_markdown(s: dict[str, Any], resolved: dict[str, Any], images: list[s
         L += [f"| {k} | {v / 1e6:,.4f} | {100 * v / tot:.1f}% |"
               for k, v in sorted((e.get("by_class_pj") or {}).items(), key=lambda kv: -kv[1])]
         if not layer_energy:
-            L += ["", ("Per-layer energy is not in layers.csv: the energy report has no "
-                  "per-action energies keyed by action name.")]
+            L += ["", ("Per-layer energy is not in layers.csv: the result has no per-layer "
+                  "energy and no per-action energies keyed by action name.")]
     else:
         L.append("No energy numbers: this build has no energy model attached to the result.")
     L += ["", "## Where the cost numbers come from", "",

@@ -80,6 +80,9 @@ class SimResult:
     compute_bound_cycles: float
     dram_bound_cycles: float
     functional: dict[str, Any] | None = None
+    energy: Any = None  # archsim.energy.EnergyReport of the whole run
+    area: Any = None  # archsim.energy.AreaReport of the chip
+    layer_energy: dict[str, Any] = field(default_factory=dict)  # node -> EnergyReport
     outputs: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     trace: tuple = field(default=(), repr=False)
 
@@ -138,6 +141,11 @@ class SimResult:
                     "tasks": l.tasks, "tiles": l.tiles,
                     "partition": list(l.partition) if l.partition else None,
                     "stall_cycles": dict(sorted(l.stall_cycles.items())),
+                    "energy_pj": (self.layer_energy[l.node].total_pj
+                                  if l.node in self.layer_energy else None),
+                    "energy_by_class_pj": (dict(sorted(
+                        self.layer_energy[l.node].by_class_pj.items()))
+                        if l.node in self.layer_energy else None),
                 }
                 for l in self.layers
             ],
@@ -153,6 +161,8 @@ class SimResult:
             ],
             "actions": dict(sorted(self.actions.items())),
             "functional": self.functional,
+            "energy": self.energy.as_dict() if self.energy is not None else None,
+            "area": self.area.as_dict() if self.area is not None else None,
         }
 
 
@@ -206,14 +216,21 @@ def simulate(arch: ArchConfig | str | Path, workload: Any, dataflow: str = "ws",
     validate_workload(g)
     g = apply_batch(g, arch.batch, arch.source)
     spec = MappingSpec.parse(mapping)
+    from archsim.energy import load_cost_model
+
+    costs = load_cost_model(arch, dataflow=dataflow)  # a missing cost entry fails here
     sched = build_schedule(g, arch, dataflow, spec)
     return run_schedule(arch, g, sched, functional=functional, seed=seed, trace=trace,
-                        t_wall=t_wall)
+                        t_wall=t_wall, costs=costs)
 
 
 def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: bool = False,
-                 seed: int = 0, trace: bool = False, t_wall: float | None = None) -> SimResult:
-    """Run an already mapped Schedule (the SimPy part of ``simulate``)."""
+                 seed: int = 0, trace: bool = False, t_wall: float | None = None,
+                 costs: Any = None) -> SimResult:
+    """Run an already mapped Schedule (the SimPy part of ``simulate``).
+
+    ``costs`` (an ``archsim.energy.CostModel``) prices the run; None skips energy and area.
+    """
     t_wall = time.perf_counter() if t_wall is None else t_wall
     dataflow, spec = sched.dataflow, sched.mapping
     pe = arch.pe()
@@ -277,6 +294,14 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
     macs_exec = sum(l.macs_executed for l in layers)
     compute_bound = macs_exec * pe.cycles_per_mac / (arch.n_tiles * arch.pes_per_tile)
     func = state.compare() if state else None
+    energy = area = None
+    layer_energy: dict[str, Any] = {}
+    if costs is not None:
+        energy = costs.energy(dict(env.actions), float(env.now))
+        area = costs.area()
+        for l in layers:
+            if l.node in env.layer_actions:
+                layer_energy[l.node] = costs.energy(dict(env.layer_actions[l.node]), l.cycles)
     return SimResult(
         arch=arch, workload=str(g.graph.get("name", "workload")), dataflow=dataflow,
         mapping=spec.label(), seed=seed, latency_cycles=float(env.now),
@@ -285,6 +310,7 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
         layer_actions={k: dict(v) for k, v in env.layer_actions.items()},
         pe_kind=pe.name, cycles_per_mac=float(pe.cycles_per_mac),
         compute_bound_cycles=compute_bound, dram_bound_cycles=_dram_bound(sched, arch),
-        functional=func, outputs=state.outputs() if state else None,
+        functional=func, energy=energy, area=area, layer_energy=layer_energy,
+        outputs=state.outputs() if state else None,
         trace=tuple(env.trace),
     )

@@ -272,7 +272,9 @@ def spec_from_args(file: str | None, arch: str | None, workloads: list[str],
         data["name"] = ""
     spec = _build_spec(data, source)
     if not spec.name:
-        spec = dataclasses.replace(spec, name=_default_name(spec, file))
+        plain_file = file and not (arch or workloads or sparsity or seeds or sets)
+        spec = dataclasses.replace(
+            spec, name=Path(file).stem if plain_file else _default_name(spec, file))
     return spec
 
 

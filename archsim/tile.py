@@ -103,9 +103,7 @@ class Tile:
         setup: list[Phase] = []
         if self.banks and self.initial_entries:
             # product tables are loaded once, before the first task
-            per = -(-self.initial_entries // len(self.banks))
-            for bank in self.banks:
-                yield from bank.program(per, self.lut_word_bits, setup)
+            yield from self._program_banks(self.initial_entries, setup, None)
         for ti, task in enumerate(self.tasks):
             t0 = env.now
             deps = [self.done[d] for d in task.deps if not self.done[d].triggered]
@@ -143,10 +141,21 @@ class Tile:
                                                   phases, endpoint=ep, layer=L)
                     yield from self.weight.access(chunk.weight_bytes, True, phases, L)
                 if chunk.program_entries and self.banks:
-                    per = -(-chunk.program_entries // len(self.banks))
-                    for bank in self.banks:
-                        yield from bank.program(per, self.lut_word_bits, phases, L)
+                    yield from self._program_banks(chunk.program_entries, phases, L)
                 yield self.ready.put((task, chunk, phases, ci == len(task.chunks) - 1))
+
+    def _program_banks(self, entries: int, phases: list[Phase], layer: str | None):
+        """Write ``entries`` table words spread over all banks, the banks in parallel."""
+        per = -(-entries // len(self.banks))
+        if len(self.banks) == 1:
+            yield from self.banks[0].program(per, self.lut_word_bits, phases, layer)
+            return
+        local: list[Phase] = []
+        procs = [self.env.process(b.program(per, self.lut_word_bits, local, layer))
+                 for b in self.banks]
+        yield self.env.all_of(procs)
+        if local:  # one phase for the parallel writes, so stalls are not counted per bank
+            phases.append(("lut_program", min(p[1] for p in local), max(p[2] for p in local)))
 
     # ---- compute ----------------------------------------------------------------------------
     def _compute(self):

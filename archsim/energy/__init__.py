@@ -8,15 +8,30 @@ Out: ``load_cost_model(arch)`` -> ``CostModel`` (``energy(actions, latency_cycle
      ``table_cost(TableSpec, table)`` -> ``TableCost``; ``load_cost_table(name)``.
 
 Submodules: ``tables`` (YAML loading and validation), ``lutcost`` (structural LUT and PE
-arithmetic-unit costs), ``model`` (the per-design-point cost model). docs/energy.md explains
-every derivation.
+arithmetic-unit costs), ``coverage`` (the check that a table prices everything a design point
+emits), ``model`` (the per-design-point cost model). docs/energy.md explains every derivation.
 """
 
-from archsim.energy.lutcost import (ADDER_TREES, CELLS, TableCost, TableSpec, UnitAssumptions,
-                                    UnitCost, pe_table_spec, pe_unit_cost, shift_add_widths,
-                                    table_cost)
-from archsim.energy.model import (ActionCost, AreaReport, CostModel, EnergyReport,
-                                  check_coverage, load_cost_model)
+from archsim.energy.lutcost import (
+                                    ADDER_TREES,
+                                    CELLS,
+                                    TableCost,
+                                    TableSpec,
+                                    UnitAssumptions,
+                                    UnitCost,
+                                    pe_table_spec,
+                                    pe_unit_cost,
+                                    shift_add_widths,
+                                    table_cost,
+)
+from archsim.energy.model import (
+                                    ActionCost,
+                                    AreaReport,
+                                    CostModel,
+                                    EnergyReport,
+                                    check_coverage,
+                                    load_cost_model,
+)
 from archsim.energy.tables import CostError, CostTable, load_cost_table, resolve_table_path
 
 __all__ = [

@@ -148,7 +148,8 @@ def table_cost(spec: TableSpec, table: CostTable) -> TableCost:
             1 + port_f * (ports - 1))
     else:
         cell_key = "latch_um2_per_bit" if spec.cell == "latch" else "rom_um2_per_bit"
-        breakdown["storage"] = e * w * table.value("lut_bank", cell_key) * (1 + port_f * (ports - 1))
+        per_bit = table.value("lut_bank", cell_key)
+        breakdown["storage"] = e * w * per_bit * (1 + port_f * (ports - 1))
         a_t = table.value("lut_bank", "periphery_um2_per_transistor")
         rows = 1 << math.ceil(spec.index_bits / 2)
         cols_per_bit = e // rows

@@ -27,11 +27,19 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 
 from archsim.config import ArchConfig, load_arch
-from archsim.energy.lutcost import (TableCost, UnitAssumptions, UnitCost, pe_table_spec,
-                                    pe_unit_cost, table_cost)
+from archsim.energy.coverage import check_coverage
+from archsim.energy.lutcost import (
+    TableCost,
+    UnitAssumptions,
+    UnitCost,
+    pe_table_spec,
+    pe_unit_cost,
+    table_cost,
+)
 from archsim.energy.tables import CostError, CostTable, load_cost_table
 
-__all__ = ["ActionCost", "AreaReport", "CostModel", "EnergyReport", "load_cost_model"]
+__all__ = ["ActionCost", "AreaReport", "CostModel", "EnergyReport", "check_coverage",
+           "load_cost_model"]
 
 _PATTERNS = [
     (re.compile(r"^tile(\d+)\.pe_array\.(mac|mult|add|shift)$"), "pe_array"),
@@ -134,9 +142,10 @@ class CostModel:
                        "pe_array.shift_pj"),
         ]
         if ops.mults:
+            bits = pe.act_bits * pe.weight_bits
             out.append(ActionCost("pe_array", "pe_array", "mult", bd["mult_pj"] / ops.mults,
                                   "multiply", f"multiplier.energy_pj at {pe.act_bits} x "
-                                  f"{pe.weight_bits} = {pe.act_bits * pe.weight_bits} product bits"))
+                                  f"{pe.weight_bits} = {bits} product bits"))
         adds_pj = bd.get("adders_pj", 0.0) + bd.get("accumulator_pj", 0.0)
         if ops.adds:
             widths = list(self.unit.add_widths) + ([a.acc_bits] if a.include_accumulator else [])
@@ -314,86 +323,6 @@ class CostModel:
     def leakage_uw(self) -> float:
         """Total leakage power of the chip (uW); 0 if the design point disables leakage."""
         return sum(c.leakage_uw for c in self._components) if self.arch.leakage else 0.0
-
-
-# ---- coverage check ------------------------------------------------------------------------
-def _needs(arch: ArchConfig, assumptions: UnitAssumptions) -> list[tuple]:
-    """(class, action-or-'area', example component, override key, required entries)."""
-    pe = arch.pe()
-    ops = pe.ops_per_mac()
-    tabs = pe.tables().n_tables > 0
-    t0 = "tile0"
-    out = [("pe_array", "mac", f"{t0}.pe_array", None, ["pe_array.register_pj_per_bit"])]
-    if ops.mults:
-        out.append(("pe_array", "mult", f"{t0}.pe_array", None, ["multiplier.energy_pj"]))
-        out.append(("multiplier", "area", f"{t0}.pe_array", None,
-                    ["multiplier.area_um2", "multiplier.leakage_uw_per_um2"]))
-    if ops.adds or assumptions.include_accumulator:
-        out.append(("pe_array", "add", f"{t0}.pe_array", None, ["adder.energy_pj"]))
-    if ops.shifts:
-        out.append(("pe_array", "shift", f"{t0}.pe_array", None, ["pe_array.shift_pj"]))
-    out.append(("pe_array", "area", f"{t0}.pe_array", None,
-                ["adder.area_um2", "adder.leakage_uw_per_um2", "pe_array.register_um2_per_bit",
-                 "pe_array.leakage_uw_per_um2"]))
-    if tabs:
-        if arch.tile.lut_banks.count == 0:
-            raise CostError(f"{arch.source}: field 'tile.lut_banks.count' is 0 but PE kind "
-                            f"{pe.label} reads tables (its look-ups would not be counted); "
-                            f"set tile.lut_banks.count >= 1")
-        bank = f"{t0}.lut_bank0"
-        read = ["lut_bank.read_pj_per_cell"]
-        if assumptions.cell == "sram":
-            read += ["sram.read_pj_per_64b", "sram.word_exponent"]
-        out.append(("lut_bank", "lookup", bank, "lut_bank.lookup_pj", read))
-        if assumptions.cell != "rom":
-            out.append(("lut_bank", "program", bank, "lut_bank.program_pj",
-                        read + ["lut_bank.write_to_read"]))
-        area = ["lut_bank.extra_port_area_fraction", "lut_bank.leakage_uw_per_um2"]
-        if assumptions.cell == "sram":
-            area.append("sram.area_um2")
-        else:
-            area += [f"lut_bank.{assumptions.cell}_um2_per_bit",
-                     "lut_bank.periphery_um2_per_transistor"]
-            if assumptions.cell == "rom":
-                area.append("lut_bank.rom_leakage_uw_per_um2")
-        out.append(("lut_bank", "area", bank, None, area))
-    for buf in ("ifmap", "weight", "ofmap"):
-        out.append(("sram", "read_bytes", f"{t0}.{buf}_sram", None, ["sram.read_pj_per_64b"]))
-        out.append(("sram", "write_bytes", f"{t0}.{buf}_sram", None,
-                    ["sram.read_pj_per_64b", "sram.write_to_read"]))
-    out.append(("sram", "area", f"{t0}.ifmap_sram", None,
-                ["sram.area_um2", "sram.leakage_uw_per_um2"]))
-    out.append(("vector", "op", f"{t0}.vector", None, ["vector.op_pj"]))
-    out.append(("vector", "area", f"{t0}.vector", None,
-                ["vector.area_um2_per_lane", "vector.leakage_uw_per_um2"]))
-    out.append(("noc_link", "flit_hop", "noc.mem0.in", None, ["noc_link.flit_hop_pj_per_byte"]))
-    out.append(("noc_link", "area", "noc.r0c0", None,
-                ["noc_link.router_um2_per_link_byte", "noc_link.leakage_uw_per_um2"]))
-    if arch.gbuf.capacity_bytes:
-        out.append(("gbuf", "read_bytes", "gbuf", None, ["sram.read_pj_per_64b"]))
-        out.append(("gbuf", "write_bytes", "gbuf", None,
-                    ["sram.read_pj_per_64b", "sram.write_to_read"]))
-        out.append(("gbuf", "area", "gbuf", None, ["sram.area_um2", "sram.leakage_uw_per_um2"]))
-    out.append(("dram", "read_bytes", "dram.ch0", None, ["dram.read_pj_per_byte"]))
-    out.append(("dram", "write_bytes", "dram.ch0", None, ["dram.write_pj_per_byte"]))
-    return out
-
-
-def check_coverage(arch: ArchConfig, table: CostTable, assumptions: UnitAssumptions) -> None:
-    """Raise CostError for the first action / component of ``arch`` ``table`` cannot cost."""
-    for cls, action, comp, override, required in _needs(arch, assumptions):
-        if override and table.has(*override.split(".")):
-            continue
-        missing = [k for k in required if not table.has(*k.split("."))]
-        if not missing:
-            continue
-        if action == "area":
-            raise CostError(f"{table.path}: no area / leakage for component class {cls!r} "
-                            f"(used by {comp}); add {', '.join(missing)}")
-        hint = f"add {override} (or {', '.join(missing)} for the structural model)" if override \
-            else f"add {', '.join(missing)}"
-        raise CostError(f"{table.path}: no energy for action {action!r} of component class "
-                        f"{cls!r} (used by {comp}); {hint}")
 
 
 def load_cost_model(arch: ArchConfig | str, *, dataflow: str | None = None,

@@ -21,11 +21,20 @@ field and the file. Entries a design point needs but the table lacks are reporte
 from __future__ import annotations
 
 import math
+from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
-from pydantic import (BaseModel, ConfigDict, Field, StrictFloat, StrictInt, ValidationError,
-                      field_validator, model_validator)
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictFloat,
+    StrictInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from archsim.config import ConfigError, builtin_arch_dir, load_yaml_strict
 
@@ -44,7 +53,7 @@ class CostError(ConfigError):
     """An invalid or incomplete cost table: the message names the field / action and file."""
 
 
-NonNeg = Annotated[Union[StrictInt, StrictFloat], Field(ge=0, allow_inf_nan=False)]
+NonNeg = Annotated[StrictInt | StrictFloat, Field(ge=0, allow_inf_nan=False)]
 Source = Annotated[str, Field(min_length=3, description="where the number comes from")]
 
 
@@ -74,7 +83,7 @@ class Curve(_Strict):
     @classmethod
     def _sorted(cls, pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
         xs = [p[0] for p in pts]
-        if any(b <= a for a, b in zip(xs, xs[1:])):
+        if any(b <= a for a, b in pairwise(xs)):
             raise ValueError(f"x values must be strictly increasing, got {xs}")
         return pts
 
@@ -104,7 +113,7 @@ class Curve(_Strict):
         return y0 * (x / x0) ** slope
 
 
-Entry = Union[Scalar, Curve]
+Entry = Scalar | Curve
 
 
 class AdderClass(_Strict):
@@ -238,7 +247,8 @@ def _fmt(exc: ValidationError, source: str) -> str:
 
 
 def load_cost_table(name_or_path: str | Path) -> CostTable:
-    """Load and validate a cost table (strict YAML: duplicate keys are errors)."""
+    """Load and validate a cost table (strict YAML: duplicate keys are errors). Tables inside
+    the source tree are named relative to it (``arch_configs/energy/x.yaml``)."""
     path = resolve_table_path(name_or_path)
     try:
         data = load_yaml_strict(path)
@@ -248,7 +258,10 @@ def load_cost_table(name_or_path: str | Path) -> CostTable:
         raise CostError(f"{path}: expected a mapping at the top level, got {type(data).__name__}")
     if "path" in data:
         raise CostError(f"{path}: field 'path': unknown key (set by the loader)")
+    shown = path.resolve()
+    root = builtin_arch_dir().parent
+    shown = shown.relative_to(root) if shown.is_relative_to(root) else path
     try:
-        return CostTable.model_validate({**data, "path": str(path)})
+        return CostTable.model_validate({**data, "path": str(shown)})
     except ValidationError as exc:
-        raise CostError(_fmt(exc, str(path))) from None
+        raise CostError(_fmt(exc, str(shown))) from None

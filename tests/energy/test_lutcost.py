@@ -3,8 +3,14 @@
 import pytest
 
 from archsim.arith import pe_kind
-from archsim.energy import (TableSpec, UnitAssumptions, load_cost_table, pe_unit_cost,
-                            shift_add_widths, table_cost)
+from archsim.energy import (
+    TableSpec,
+    UnitAssumptions,
+    load_cost_table,
+    pe_unit_cost,
+    shift_add_widths,
+    table_cost,
+)
 
 T = load_cost_table("horowitz_45nm")
 A_T = 0.1607  # um^2 per transistor (periphery) in horowitz_45nm
@@ -81,7 +87,8 @@ def test_shift_add_widths_by_hand():
 
 def test_unit_costs_by_hand():
     mac = pe_unit_cost(pe_kind("mac"), T, assumptions=PAPER)
-    # 8 x 9 = 72 product bits: 0.2 * (72/64)^(ln 15.5 / ln 16); area 282 * (72/64)^(ln(3495/282)/ln 16)
+    # 8 x 9 = 72 product bits: energy 0.2 * (72/64)^(ln 15.5 / ln 16),
+    # area 282 * (72/64)^(ln(3495/282) / ln 16)
     import math
 
     e = 0.2 * (72 / 64) ** (math.log(15.5) / math.log(16))

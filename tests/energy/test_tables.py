@@ -91,7 +91,8 @@ def test_negative_energy_names_field_and_file(tmp_path):
     with pytest.raises(CostError) as ei:
         load_cost_table(p)
     msg = str(ei.value)
-    assert str(p) in msg and "classes.vector.op_pj.value" in msg and "greater than or equal to 0" in msg
+    assert str(p) in msg and "classes.vector.op_pj.value" in msg
+    assert "greater than or equal to 0" in msg
 
 
 def test_negative_curve_point_and_unsorted_curve(tmp_path):

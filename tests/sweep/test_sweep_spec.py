@@ -87,3 +87,15 @@ def test_cli_unknown_field_is_an_error(capsys):
     assert main(["sweep", "--arch", "lutna_2x2", "--workload", "x.csv",
                  "--set", "tile.nope=1"]) == 2
     assert "unknown field 'tile.nope'" in capsys.readouterr().err
+
+
+def test_file_plus_command_line(tmp_path):
+    p = _write(tmp_path, "arch: lutna_2x2\nworkloads: [resnet18]\nsparsity: [0.9]\n"
+                         "set:\n  grid: [1x1, 2x2]\ndataflow: [os]\n")
+    spec = spec_from_args(str(p), "lutna_4x4", [], None, "0,1",
+                          ["grid=4x4", "dataflow=ws,is", "tile.vector_lanes=8,16"])
+    axes = dict(spec.axes)
+    assert spec.arch == "lutna_4x4" and spec.seeds == (0, 1) and spec.sparsity == (0.9,)
+    assert axes["grid"] == ("4x4",) and axes["dataflow"] == ("ws", "is")
+    assert axes["tile.vector_lanes"] == (8, 16)  # typed values from the command line
+    assert str(p) in spec.source
