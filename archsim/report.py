@@ -9,7 +9,7 @@ Out (``write_run``), all written atomically:
     component class when energy exists); ``tiles.csv``: one row per tile;
   - ``components.csv``: one row per component (action counts, energy, area);
   - ``COMPUTE_REPORT.csv``: SCALE-Sim's per-layer columns (see docs/metrics.md);
-  - ``summary.md``: the page a person reads first (``summary_markdown``);
+  - ``summary.md``: the page a person reads first (:mod:`archsim.report_summary`);
   - PNG plots (``plots=True``): ``energy_breakdown.png`` (when energy exists),
     ``layer_latency.png``, ``tile_utilization.png``.
 ``format_summary(res)`` is the table ``archsim run`` prints.  Metrics: docs/metrics.md.
@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from archsim.report_summary import summary_markdown
 
 __all__ = [
     "area_dict",
@@ -298,93 +300,6 @@ def write_run(res, out: str | Path, workload_args: dict[str, Any] | None = None,
     _atomic_write(out / "summary.md",
                   summary_markdown(s, resolved, images, lay is not None))
     return out
-
-
-def summary_markdown(s: dict[str, Any], resolved: dict[str, Any], images: list[str],
-                     layer_energy: bool) -> str:
-    """The run's ``summary.md``: what ran, headline numbers, stalls, energy, cost sources."""
-    arch, run, ver = resolved["arch"], resolved["run"], resolved["versions"]
-    pa = arch["tile"]["pe_array"]
-    lat = s["latency_cycles"]
-    lat_s = s["latency_us"] * 1e-6
-    L: list[str] = [f"# {s['workload']} on {s['arch']} ({s['dataflow']}, {s['mapping']})", ""]
-    L += ["## What ran", "",
-          (f"- workload `{run.get('workload', s['workload'])}`, sparsity "
-          f"{run.get('sparsity', 'n/a')}, seed {s['seed']}"),
-          (f"- design point `{s['arch']}` from `{s['arch_source']}`: {arch['grid']['rows']}x"
-          f"{arch['grid']['cols']} tiles of {pa['rows']}x{pa['cols']} `{s['pe_kind']}` PEs "
-          f"{pa['pe_params']}, {arch['clock_mhz']} MHz, ideal memory {arch['ideal_memory']}"),
-          f"- dataflow `{s['dataflow']}`, mapping `{s['mapping']}`",
-          (f"- archsim {ver.get('archsim')} at git `{str(ver.get('git_revision'))[:12]}`, "
-          f"Python {ver.get('python')}, SimPy {ver.get('simpy')}"), ""]
-    if s.get("functional"):
-        f = s["functional"]
-        L += [(f"- functional check: exact_match={f.get('exact_match')} over "
-              f"{f.get('nodes_checked')} nodes vs {f.get('reference')}"), ""]
-    dense, ex = s["macs_dense"], s["macs_executed"]
-    bound = max(s["compute_bound_cycles"], s["dram_bound_cycles"])
-    L += ["## Headline numbers", "", "| metric | value |", "|---|---|",
-          f"| latency | {lat:,.0f} cycles = {s['latency_us']:,.2f} us |",
-          (f"| utilization (executed MACs x cycles/MAC / (PEs x latency)) | "
-          f"{s['utilization']:.4f} |"),
-          (f"| MACs dense / executed | {dense:,} / {ex:,} "
-          f"({100 * (1 - ex / dense) if dense else 0:.1f}% skipped) |"),
-          (f"| effective throughput (2 x dense MACs / latency) | "
-          f"{2 * dense / lat_s / 1e9 if lat_s else 0:,.2f} GOPS |"),
-          (f"| compute bound / DRAM bound | {s['compute_bound_cycles']:,.0f} / "
-          f"{s['dram_bound_cycles']:,.0f} cycles |"),
-          f"| latency / max(bounds) | {lat / bound if bound else float('nan'):.2f} |",
-          f"| simulation events | {s['events']:,} |"]
-    e, a = s.get("energy"), s.get("area")
-    if e:
-        L.append(f"| energy per run | {e['total_pj'] / 1e6:,.4f} uJ (dynamic "
-                 f"{e.get('dynamic_pj', 0) / 1e6:,.4f}, "
-                 f"leakage {e.get('leakage_pj', 0) / 1e6:,.4f})"
-                 f" |")
-        if dense:
-            L.append(f"| energy per dense MAC | {e['total_pj'] / dense:,.3f} pJ |")
-    if a:
-        L.append(f"| area | {a['total_um2'] / 1e6:,.4f} mm^2 |")
-    L.append("")
-    stalls = sorted(s["stall_cycles"].items(), key=lambda kv: -kv[1])
-    tile_time = s["tiles"] * lat
-    L += ["## Where the time goes", "",
-          ("Stalls are PE-array idle time of a tile, attributed to the fetch phase that "
-          "overlapped it, summed over tiles (tile-cycles; docs/metrics.md)."), ""]
-    if stalls:
-        L += ["| cause | tile-cycles | share of tile-time |", "|---|---|---|"]
-        L += [f"| {k} | {v:,.0f} | {100 * v / tile_time if tile_time else 0:.1f}% |"
-              for k, v in stalls[:6]]
-    else:
-        L.append("No stalls recorded.")
-    top = sorted(s["layers"], key=lambda l: -l["cycles"])[:5]
-    L += ["", "Longest layers (first compute start to last output write):", "",
-          "| layer | op | cycles | compute tile-cycles | MACs executed |", "|---|---|---|---|---|"]
-    L += [f"| {l['node']} | {l['op']} | {l['cycles']:,.0f} | {l['compute_cycles']:,} | "
-          f"{l['macs_executed']:,} |" for l in top]
-    L += ["", "## Energy breakdown", ""]
-    if e:
-        tot = e["total_pj"] or 1.0
-        L += ["| component class | energy (uJ) | share |", "|---|---|---|"]
-        L += [f"| {k} | {v / 1e6:,.4f} | {100 * v / tot:.1f}% |"
-              for k, v in sorted((e.get("by_class_pj") or {}).items(), key=lambda kv: -kv[1])]
-        if not layer_energy:
-            L += ["", ("Per-layer energy is not in layers.csv: the result has no per-layer "
-                  "energy and no per-action energies keyed by action name.")]
-    else:
-        L.append("No energy numbers: this build has no energy model attached to the result.")
-    L += ["", "## Where the cost numbers come from", "",
-          (f"- cost table named by the design point: `arch_configs/{arch.get('energy_table')}` "
-          f"(leakage {'on' if arch.get('leakage') else 'off'})")]
-    L.append(f"- energy: {e.get('source')}" if e else "- energy: not computed")
-    L.append(f"- area: {a.get('source')}" if a else "- area: not computed")
-    L += [("- cycles: SimPy transactions with analytic durations; compute cycles from the "
-          "systolic fold model (SCALE-Sim v3 closed form) x the PE kind's cycles per MAC"), ""]
-    L += ["## Files", "",
-          ("`config.resolved.yaml` (every parameter, versions), `summary.json`, `layers.csv`, "
-          "`tiles.csv`, `components.csv`, `COMPUTE_REPORT.csv` (SCALE-Sim columns)."), ""]
-    L += [f"![{Path(img).stem}]({img})" for img in images]
-    return "\n".join(L) + "\n"
 
 
 def format_summary(res) -> str:

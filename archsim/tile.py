@@ -171,10 +171,13 @@ class Tile:
                 self._stall(task, {"write_back": env.now - w0})
             reqs = []
             if self.program_run and chunk.macs_executed:
+                b0 = env.now
                 for bank in self.banks:
                     req = bank.ports.request()
                     reqs.append((bank, req))
                     yield req
+                if env.now > b0:  # look-up ports busy with table programming
+                    self._stall(task, {"lut_program": env.now - b0})
             env.log(self.name, f"compute {task.node}")
             ls = self.layer_stats[task.node]
             ls["start"] = min(ls["start"], env.now)
