@@ -38,6 +38,8 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--functional", action="store_true",
                    help="carry real integer data and check every node against the reference")
     p.add_argument("--out", default=None, help="run folder (default reports/<run name>)")
+    p.add_argument("--no-plots", action="store_true",
+                   help="skip the PNG plots (matplotlib costs about a second per run)")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -53,7 +55,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path("reports") / (
         f"{res.workload}_{arch.name}_{args.dataflow}_{args.mapping.replace(':', '-')}")
     write_run(res, out, workload_args={"workload": str(args.workload),
-                                       "sparsity": args.sparsity, "seed": args.seed})
+                                       "sparsity": args.sparsity, "seed": args.seed},
+              plots=not args.no_plots)
     print(format_summary(res))
     print(f"\nrun folder: {out}")
     if res.functional is not None and not res.functional["exact_match"] and res.functional["pe_exact"]:

@@ -7,10 +7,12 @@ Out: components whose methods are SimPy generators (``yield from part.read(...)`
      under dotted names (``tile3.ifmap_sram.read_bytes``, ``noc.r0c1.E.flit_hop``,
      ``dram.ch0.read_bytes``, ``tile3.lut_bank1.lookup``).
 
-Durations (cycles): SRAM ``latency + ceil(bytes / bytes_per_cycle)``; a mesh transfer holds
-every link of its XY path (wormhole) for ``ceil(bytes / link_bytes) + hops * (hop + router
-latency)``; edge memory holds a global-buffer port or a DRAM channel for ``latency +
-ceil(bytes / bandwidth)``.  With ``ideal_memory`` all of these take zero time (counted still).
+Durations (cycles): SRAM ``latency + ceil(bytes / bytes_per_cycle)``.  A transfer first
+waits the pipelined latencies -- the edge memory's access latency and the head flit's
+``hops * (hop + router latency)`` -- holding nothing (many requests can be in flight), then
+holds every link of its XY path (wormhole) and, for edge-memory traffic, a global-buffer port
+or a DRAM channel, for its serialisation time ``max(ceil(bytes / link_bytes),
+ceil(bytes / memory bandwidth))``.  Uncontended, a transfer takes latency + hops + flits.  With ``ideal_memory`` all of these take zero time (counted still).
 """
 
 from __future__ import annotations
@@ -125,12 +127,21 @@ class Mesh:
         self.ideal = arch.ideal_memory
         self.attach_rows = attach_rows
         self.links: dict[str, simpy.Resource] = {}
+        self._routes: dict[tuple, tuple[list[str], list[str]]] = {}
 
     def _link(self, name: str) -> simpy.Resource:
         res = self.links.get(name)
         if res is None:
             res = self.links[name] = simpy.Resource(self.env, capacity=1)
         return res
+
+    def _route(self, src, dst) -> tuple[list[str], list[str]]:
+        """Cached (link names, action keys) of the XY route from src to dst."""
+        hit = self._routes.get((src, dst))
+        if hit is None:
+            names = self.path(src, dst) if src != dst else []
+            hit = self._routes[(src, dst)] = (names, [f"{n}.flit_hop" for n in names])
+        return hit
 
     def path(self, src, dst) -> list[str]:
         """Link names from src to dst (tile index or ("mem", i)): X first, then Y."""
@@ -167,36 +178,43 @@ class Mesh:
         """
         if nbytes <= 0:
             return
-        path = self.path(src, dst) if src != dst else []
+        path, keys = self._route(src, dst)
         flits = _ceil(nbytes, self.link_bytes)
-        for name in path:
-            self.env.count(f"{name}.flit_hop", flits, layer)
+        for key in keys:
+            self.env.count(key, flits, layer)
         if self.ideal or (not path and endpoint is None):
             return
-        dur = flits + len(path) * self.hop_cycles if path else 0
+        hops = len(path) * self.hop_cycles
         t0 = self.env.now
+        cause, lat, hold, res = "noc", 0, flits, None
+        if endpoint is not None:
+            res, lat, bpc, cause = endpoint
+            hold = max(flits if path else 0, _ceil(nbytes, bpc))
+        if lat + hops:  # access latency and the head's hop latency are pipelined: they
+            yield self.env.timeout(lat + hops)  # delay this transfer but hold nothing
+        t_lat = self.env.now
         reqs = []
-        cause = "noc"
         try:
-            if endpoint is not None:
-                res, lat, bpc, cause = endpoint
+            if res is not None:
                 req = res.request()
                 reqs.append((res, req))
                 yield req
-                dur = max(dur, _ceil(nbytes, bpc) + len(path) * self.hop_cycles) + lat
             t_mem = self.env.now
             for name in path:
-                req = self._link(name).request()
-                reqs.append((self.links[name], req))
+                link = self._link(name)
+                req = link.request()
+                reqs.append((link, req))
                 yield req
             t1 = self.env.now
-            yield self.env.timeout(dur)
+            yield self.env.timeout(hold)  # serialisation: the bandwidth every resource gives
         finally:
-            for res, req in reqs:
-                res.release(req)
+            for r, req in reqs:
+                r.release(req)
         if phases is not None:
-            if t_mem > t0:
-                phases.append((f"{cause}_contention", t0, t_mem))
+            if t_lat > t0:
+                phases.append((cause, t0, t_lat))
+            if t_mem > t_lat:
+                phases.append((f"{cause}_contention", t_lat, t_mem))
             if t1 > t_mem:
                 phases.append(("noc_contention", t_mem, t1))
             phases.append((cause, t1, self.env.now))

@@ -30,7 +30,7 @@ from archsim.config import ArchConfig
 from archsim.fold import DATAFLOWS, FoldCycles, fold_cycles
 from archsim.lutorg import effective_ops, entries_per_fold
 from archsim.layout import Region, TensorGeom, conv_input_region, geom_of
-from archsim.partition import choose_partition, split_range
+from archsim.partition import LayerBytes, choose_partition, split_range
 
 __all__ = ["MappingSpec", "Source", "Chunk", "Task", "Schedule", "build_schedule", "MappingError"]
 
@@ -309,8 +309,15 @@ class _Mapper:
             m_parts = split_range(M, min(M, T * self.spec.stream_blocks))
             n_parts = [(0, N)]
         else:
+            w = np.asarray(a["weight"])
+            nnz = int(mask.sum())
+            wbits = int(a.get("weight_bits", 8))
+            w_bytes = int(min(w.size * wbits, nnz * wbits + w.size) / 8) if self.spec.skip_zeros \
+                else int(w.size * wbits / 8)
+            in_geom = self.geoms[self.base(a["inputs"][0])]
+            nbytes = LayerBytes(in_geom.elements * self.act_bytes, w_bytes, out_bytes)
             tm, tn = choose_partition(M, N, K, T, self.spec.partition, self.arch, self.df,
-                                      self.cpm, self.act_bytes)
+                                      self.cpm, nbytes)
             m_parts = split_range(M, tm)
             n_parts = split_range(N, tn)
         self.partitions[node] = (tm, tn)

@@ -6,16 +6,20 @@ Out: (tm, tn) with tm * tn <= T: the layer's output pixels are cut into tm range
      filters into tn ranges (``split_range`` gives the balanced integer ranges).
 
 ``out_channels`` prefers filters (tn = min(T, N), leftover tiles split pixels), ``out_pixels``
-prefers pixels; ``auto`` evaluates every factorisation with the dense fold model and an edge
-memory traffic estimate (inputs re-read by every filter block, weights by every pixel block)
-and keeps the fastest, ties broken towards fewer tiles, then towards filter splits.
+prefers pixels; ``auto`` evaluates power-of-two block counts (and the largest) with the dense
+fold model and an edge-memory traffic estimate (the input tensor re-read by every filter
+block, the compressed weights by every pixel block) and keeps the fastest, ties broken towards
+fewer tiles, then towards filter splits -- so it may leave tiles idle when replicated traffic
+would cost more than their compute saves.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from archsim.fold import fold_cycles
 
-__all__ = ["split_range", "choose_partition"]
+__all__ = ["split_range", "choose_partition", "LayerBytes"]
 
 
 def split_range(total: int, parts: int) -> list[tuple[int, int]]:
@@ -30,27 +34,44 @@ def split_range(total: int, parts: int) -> list[tuple[int, int]]:
     return out
 
 
-def _estimate(m, n, k, tm, tn, arch, dataflow, cpm, act_bytes) -> float:
+@dataclass(frozen=True)
+class LayerBytes:
+    """Bytes a layer moves once: its input tensor, its (compressed) weights, its output."""
+
+    inputs: int
+    weights: int
+    outputs: int
+
+
+def _estimate(m, n, k, tm, tn, arch, dataflow, cpm, nbytes: LayerBytes) -> float:
     """Slowest of: per-tile compute, input reads, weight reads, edge links (cycles)."""
     R, C = arch.tile.pe_array.rows, arch.tile.pe_array.cols
-    mm = -(-m // tm)
-    nn = -(-n // tn)
-    compute = fold_cycles(dataflow, R, C, mm, nn, k).cycles * cpm
+    compute = fold_cycles(dataflow, R, C, -(-m // tm), -(-n // tn), k).cycles * cpm
     if arch.ideal_memory:
         return compute
     d = arch.dram
     dram_bw = d.channels * d.bytes_per_cycle_per_channel
-    in_bytes = m * k * act_bytes * tn  # every filter block re-reads the inputs (im2col size)
-    fits = m * k * act_bytes <= arch.gbuf.capacity_bytes
-    in_bw = arch.gbuf.ports * arch.gbuf.bytes_per_cycle if fits else dram_bw
-    w_bytes = n * k * tm  # every pixel block re-reads the weights
+    in_traffic = nbytes.inputs * tn  # every filter block reads the whole input
+    w_traffic = nbytes.weights * tm  # every pixel block reads its filters' weights
+    fits = nbytes.inputs <= arch.gbuf.capacity_bytes
+    gbuf_bw = arch.gbuf.ports * arch.gbuf.bytes_per_cycle
+    dram_traffic = w_traffic + (0 if fits else in_traffic)
     edge_bw = d.channels * arch.interconnect.link_bytes_per_cycle
-    return max(compute, in_bytes / in_bw, w_bytes / dram_bw,
-               (in_bytes + w_bytes + m * n * act_bytes) / edge_bw)
+    return max(compute, (in_traffic / gbuf_bw) if fits else 0.0, dram_traffic / dram_bw,
+               (in_traffic + w_traffic + nbytes.outputs) / edge_bw)
+
+
+def _candidates(limit: int) -> list[int]:
+    """1, 2, 4, ... up to ``limit``, and ``limit`` itself."""
+    out, v = [], 1
+    while v < limit:
+        out.append(v)
+        v *= 2
+    return out + [limit]
 
 
 def choose_partition(m: int, n: int, k: int, tiles: int, request: str, arch, dataflow: str,
-                     cpm: float, act_bytes: int) -> tuple[int, int]:
+                     cpm: float, nbytes: LayerBytes) -> tuple[int, int]:
     if tiles <= 1:
         return 1, 1
     if request == "out_channels":
@@ -60,12 +81,10 @@ def choose_partition(m: int, n: int, k: int, tiles: int, request: str, arch, dat
         tm = min(tiles, m)
         return tm, max(1, min(n, tiles // tm))
     best = None
-    for tn in range(1, min(tiles, n) + 1):
-        tm = min(m, tiles // tn)
-        if tm < 1:
-            continue
-        est = _estimate(m, n, k, tm, tn, arch, dataflow, cpm, act_bytes)
-        key = (est, tm * tn, -tn)
-        if best is None or key < best[0]:
-            best = (key, (tm, tn))
+    for tn in _candidates(min(tiles, n)):
+        for tm in _candidates(min(m, tiles // tn)):
+            est = _estimate(m, n, k, tm, tn, arch, dataflow, cpm, nbytes)
+            key = (est, tm * tn, -tn)
+            if best is None or key < best[0]:
+                best = (key, (tm, tn))
     return best[1]

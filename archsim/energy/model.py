@@ -195,6 +195,13 @@ class CostModel:
 
     def _resolve(self, name: str) -> tuple[str, str, str]:
         """(component instance, component type, action) of a simulator action name."""
+        cache = self.__dict__.setdefault("_resolved", {})
+        hit = cache.get(name)
+        if hit is None:
+            hit = cache[name] = self._resolve_uncached(name)
+        return hit
+
+    def _resolve_uncached(self, name: str) -> tuple[str, str, str]:
         for pat, cls in _PATTERNS:
             m = pat.match(name)
             if not m:
