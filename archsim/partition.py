@@ -57,8 +57,11 @@ def _estimate(m, n, k, tm, tn, arch, dataflow, cpm, nbytes: LayerBytes) -> float
     gbuf_bw = arch.gbuf.ports * arch.gbuf.bytes_per_cycle
     dram_traffic = w_traffic + (0 if fits else in_traffic)
     edge_bw = d.channels * arch.interconnect.link_bytes_per_cycle
-    return max(compute, (in_traffic / gbuf_bw) if fits else 0.0, dram_traffic / dram_bw,
-               (in_traffic + w_traffic + nbytes.outputs) / edge_bw)
+    # a task's fixed cost: the memory latency and the mesh crossing of its first transfer
+    hop = arch.interconnect.hop_latency_cycles + arch.tile.router.latency_cycles
+    fixed = d.latency_cycles + (arch.grid.rows + arch.grid.cols) * hop
+    return fixed + max(compute, (in_traffic / gbuf_bw) if fits else 0.0, dram_traffic / dram_bw,
+                       (in_traffic + w_traffic + nbytes.outputs) / edge_bw)
 
 
 def _candidates(limit: int) -> list[int]:
