@@ -14,7 +14,7 @@ import networkx as nx
 
 from archsim.graph import edge_bytes
 
-__all__ = ["apply_batch", "BatchError"]
+__all__ = ["BatchError", "apply_batch"]
 
 
 class BatchError(ValueError):

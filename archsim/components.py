@@ -18,13 +18,13 @@ ceil(bytes / memory bandwidth))``.  Uncontended, a transfer takes latency + hops
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterator
+from collections.abc import Iterator
 
 import simpy
 
 from archsim.config import ArchConfig, SRAMConfig
 
-__all__ = ["SimEnv", "SRAM", "LUTBank", "Mesh", "EdgeMemory", "Phase"]
+__all__ = ["SRAM", "EdgeMemory", "LUTBank", "Mesh", "Phase", "SimEnv"]
 
 Phase = tuple[str, float, float]  # (cause, start, end)
 

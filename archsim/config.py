@@ -21,10 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 __all__ = [
     "ArchConfig",
     "ConfigError",
-    "load_arch",
     "arch_from_dict",
-    "load_yaml_strict",
     "builtin_arch_dir",
+    "load_arch",
+    "load_yaml_strict",
 ]
 
 

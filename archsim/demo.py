@@ -14,7 +14,7 @@ import argparse
 import time
 from pathlib import Path
 
-__all__ = ["run_demo", "register_cli"]
+__all__ = ["register_cli", "run_demo"]
 
 
 def run_demo(out: Path, model: str = "resnet18", sparsity: float = 0.9, seed: int = 0,
@@ -22,7 +22,6 @@ def run_demo(out: Path, model: str = "resnet18", sparsity: float = 0.9, seed: in
              mapping: str = "layer", functional: bool = True) -> dict:
     """Run the demo; returns {"runs": {label: SimResult}, "folders": {...}, "comparison": path}."""
     import workloads
-
     from archsim.config import load_arch
     from archsim.report import format_summary, write_run
     from archsim.sim import simulate

@@ -20,7 +20,7 @@ import numpy as np
 from archsim import ops
 from archsim.mapping import Chunk, Schedule, Task
 
-__all__ = ["FunctionalState", "FunctionalError"]
+__all__ = ["FunctionalError", "FunctionalState"]
 
 
 class FunctionalError(ValueError):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Region", "TensorGeom", "geom_of", "conv_input_region"]
+__all__ = ["Region", "TensorGeom", "conv_input_region", "geom_of"]
 
 
 @dataclass(frozen=True)

@@ -28,11 +28,11 @@ import numpy as np
 
 from archsim.config import ArchConfig
 from archsim.fold import DATAFLOWS, FoldCycles, fold_cycles
-from archsim.lutorg import effective_ops, entries_per_fold
 from archsim.layout import Region, TensorGeom, conv_input_region, geom_of
+from archsim.lutorg import effective_ops, entries_per_fold
 from archsim.partition import LayerBytes, choose_partition, split_range
 
-__all__ = ["MappingSpec", "Source", "Chunk", "Task", "Schedule", "build_schedule", "MappingError"]
+__all__ = ["Chunk", "MappingError", "MappingSpec", "Schedule", "Source", "Task", "build_schedule"]
 
 STRATEGIES = ("layer", "pipeline")
 PARTITIONS = ("auto", "out_channels", "out_pixels")
@@ -260,9 +260,7 @@ class _Mapper:
             self.geoms[node] = geom_of(a["out_shape"])
             if op == "input":
                 self.homes[node] = "dram"
-            elif op == "flatten":
-                self.aliases[node] = a["inputs"][0]
-            elif op == "relu" and int(self.g.nodes[self.base(a["inputs"][0])]["out_lo"]) >= 0:
+            elif op == "flatten" or op == "relu" and int(self.g.nodes[self.base(a["inputs"][0])]["out_lo"]) >= 0:
                 self.aliases[node] = a["inputs"][0]
             elif op in ("conv", "linear"):
                 self._map_gemm(node, a)

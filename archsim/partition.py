@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from archsim.fold import fold_cycles
 
-__all__ = ["split_range", "choose_partition", "LayerBytes"]
+__all__ = ["LayerBytes", "choose_partition", "split_range"]
 
 
 def split_range(total: int, parts: int) -> list[tuple[int, int]]:

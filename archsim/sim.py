@@ -24,8 +24,15 @@ from archsim.config import ArchConfig, load_arch
 from archsim.mapping import MappingSpec, Schedule, build_schedule
 from archsim.tile import Tile
 
-__all__ = ["simulate", "run_schedule", "SimResult", "LayerResult", "TileResult", "DeadlockError",
-           "resolve_workload"]
+__all__ = [
+    "DeadlockError",
+    "LayerResult",
+    "SimResult",
+    "TileResult",
+    "resolve_workload",
+    "run_schedule",
+    "simulate",
+]
 
 
 class DeadlockError(RuntimeError):

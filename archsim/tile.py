@@ -16,8 +16,8 @@ double-buffered input/output buffers fetch and write overlap compute by one chun
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import simpy
 

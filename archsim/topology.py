@@ -22,7 +22,7 @@ import numpy as np
 
 from archsim.graph import FORMAT_VERSION, edge_bytes, validate_workload
 
-__all__ = ["load_topology", "TopologyError"]
+__all__ = ["TopologyError", "load_topology"]
 
 
 class TopologyError(ValueError):

@@ -15,8 +15,8 @@
        3.0.0);
      - archsim: ``archsim run arch_configs/scalesim_16x16.yaml --workload <csv> --dataflow
        <df> --out <dir>`` (the console script; writes the full run folder incl. PNG plots);
-     - archsim without PNGs: ``python -c`` simulate + ``write_run(..., plots=False)``, to
-       show what the plots cost;
+     - archsim without PNGs: the same ``archsim run`` with ``--no-plots`` (every other file of
+       the run folder is written), to show what the plots cost;
    timing each ``--repeats`` times (median, min-max; wall and CPU seconds), and compares the
    per-layer cycles: SCALE-Sim's ``Total Cycles`` column of ``COMPUTE_REPORT.csv`` against
    archsim's ``compute_cycles`` column of the run folder's ``layers.csv``.
@@ -65,19 +65,6 @@ TOPOLOGIES = (("resnet18_cifar.csv", "resnet18_cifar_layout.csv", "conv"),
               ("gemm_64x64x64.csv", "gemm_64x64x64_layout.csv", "gemm"))
 SCALESIM_PIN = ["scalesim==3.0.0", "numpy<2.4"]
 ARRAY = 16
-
-NO_PLOTS = r"""
-import sys
-import archsim
-from archsim.report import write_run
-arch, csv, df, out = sys.argv[1:5]
-res = archsim.simulate(arch, csv, dataflow=df)
-try:
-    write_run(res, out, plots=False)
-except TypeError:  # an archsim without the plots switch
-    write_run(res, out)
-"""
-
 
 def rel(p: Path | str) -> str:
     p = Path(p)
@@ -283,7 +270,8 @@ def main(argv: list[str] | None = None) -> int:
             a_cmd = archsim_cmd + ["run", str(ARCH), "--workload", str(csv_path),
                                    "--dataflow", df, "--out", str(a_out)]
             np_out = work / f"archsim_noplots_{df}_{Path(topo).stem}"
-            np_cmd = [sys.executable, "-c", NO_PLOTS, str(ARCH), str(csv_path), df, str(np_out)]
+            np_cmd = archsim_cmd + ["run", str(ARCH), "--workload", str(csv_path),
+                                    "--dataflow", df, "--out", str(np_out), "--no-plots"]
             a_w, a_c, np_w, np_c, ip_w = [], [], [], [], []
             for _ in range(args.archsim_repeats):
                 shutil.rmtree(a_out, ignore_errors=True)
@@ -416,8 +404,7 @@ def render(info, cmd_line, version, results, cycles, st, args, archsim_cmd, ss_p
         "",
         f"Median (min-max) of {args.repeats} SCALE-Sim and {args.archsim_repeats} archsim runs, "
         "wall seconds of the whole process; CPU = user + system seconds of that process. "
-        "'archsim no PNGs' is the same run as a process that calls `simulate` and "
-        "`write_run(..., plots=False)`; 'in-process' is `archsim.simulate` alone (imports already warm).",
+        "'archsim no PNGs' is the same `archsim run` process with `--no-plots`; 'in-process' is `archsim.simulate` alone (imports already warm).",
         "",
         "| dataflow | topology | SCALE-Sim wall s | SCALE-Sim CPU s | `archsim run` wall s | "
         "`archsim run` CPU s | ratio (target >= 50x) | archsim no PNGs wall s | ratio | "
