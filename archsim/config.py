@@ -229,7 +229,8 @@ def load_yaml_strict(path: str | Path) -> Any:
         loader.dispose()
 
 
-def _format_validation(exc: ValidationError, source: str) -> str:
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    """One line per pydantic error: '<source>: field <dotted>: <message>'."""
     lines = []
     for err in exc.errors():
         field = ".".join(str(p) for p in err["loc"]) or "<root>"
@@ -249,7 +250,7 @@ def arch_from_dict(data: Any, source: str = "<dict>") -> ArchConfig:
     try:
         return ArchConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_format_validation(exc, source)) from None
+        raise ConfigError(format_validation_error(exc, source)) from None
 
 
 def builtin_arch_dir() -> Path:

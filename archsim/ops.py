@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from archsim.arith import lowering
+from archsim.arith.intmath import exact_int_matmul
 from archsim.graph import WorkloadError, topo_order
-
-_EXACT_F64 = 2**53
 
 
 def requant(x, mult, shift: int, lo: int, hi: int) -> np.ndarray:
@@ -99,42 +99,22 @@ def avgpool2d(x, kernel, stride, padding, mult: int, shift: int, lo: int, hi: in
 
 
 def im2col(x, kernel, stride, padding) -> np.ndarray:
-    """Patches (N*Hout*Wout, C*kh*kw), rows ordered (n, oh, ow), columns (c, kh, kw)."""
-    x = np.asarray(x)
-    win = _windows(x, kernel, stride, padding, 0)  # N, C, Ho, Wo, kh, kw
-    n, c, ho, wo, kh, kw = win.shape
-    return np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)).reshape(n * ho * wo, c * kh * kw)
+    """Patches (N*Hout*Wout, C*kh*kw), rows (n, oh, ow), columns (c, kh, kw): the one
+    lowering every PE kind uses (``archsim.arith.lowering.im2col``)."""
+    return lowering.im2col(np.asarray(x), tuple(kernel), stride, padding)[0]
 
 
 def exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Exact int64 a @ b: float64 BLAS when max|a| * max_col sum|b| < 2**53, else int64."""
-    a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
-    amax = int(np.abs(a).max(initial=0))
-    bsum = int(np.abs(b).sum(axis=0).max(initial=0))
-    if amax * bsum < _EXACT_F64:
-        return np.rint(a.astype(np.float64) @ b.astype(np.float64)).astype(np.int64)
-    return a @ b
+    """Exact int64 ``a @ b`` (``archsim.arith.intmath.exact_int_matmul``: float64 BLAS in
+    K chunks small enough to stay exact, int64 where a single product exceeds 2**53)."""
+    return exact_int_matmul(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
 
 
 def conv2d_acc(x, w, stride, padding, groups: int = 1, matmul_fn=None) -> np.ndarray:
     """Integer conv2d accumulators (N, O, Hout, Wout) through ``matmul_fn`` per group."""
-    x = np.asarray(x, dtype=np.int64)
-    w = np.asarray(w, dtype=np.int64)
-    mm = matmul_fn or exact_matmul
-    n = x.shape[0]
-    o, ig, kh, kw = w.shape
-    og = o // groups
-    outs = []
-    for gi in range(groups):
-        xg = x[:, gi * ig : (gi + 1) * ig]
-        cols = im2col(xg, (kh, kw), stride, padding)
-        wg = w[gi * og : (gi + 1) * og].reshape(og, -1)
-        outs.append(np.asarray(mm(cols, wg.T), dtype=np.int64))
-    y = np.concatenate(outs, axis=1) if groups > 1 else outs[0]
-    ho = (x.shape[2] + 2 * padding[0] - kh) // stride[0] + 1
-    wo = (x.shape[3] + 2 * padding[1] - kw) // stride[1] + 1
-    return y.reshape(n, ho, wo, o).transpose(0, 3, 1, 2)
+    return lowering.conv2d_lowered(matmul_fn or exact_matmul, np.asarray(x, dtype=np.int64),
+                                   np.asarray(w, dtype=np.int64), tuple(stride),
+                                   tuple(padding), groups)
 
 
 def run_node(attrs: dict, inputs: list, conv_fn=None, matmul_fn=None) -> np.ndarray:

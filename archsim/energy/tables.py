@@ -36,7 +36,12 @@ from pydantic import (
     model_validator,
 )
 
-from archsim.config import ConfigError, builtin_arch_dir, load_yaml_strict
+from archsim.config import (
+    ConfigError,
+    builtin_arch_dir,
+    format_validation_error,
+    load_yaml_strict,
+)
 
 __all__ = [
     "CostError",
@@ -237,15 +242,6 @@ def resolve_table_path(name_or_path: str | Path) -> Path:
     )
 
 
-def _fmt(exc: ValidationError, source: str) -> str:
-    lines = []
-    for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "<root>"
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        lines.append(f"{source}: field {field!r}: {msg}")
-    return "; ".join(lines)
-
-
 def load_cost_table(name_or_path: str | Path) -> CostTable:
     """Load and validate a cost table (strict YAML: duplicate keys are errors). Tables inside
     the source tree are named relative to it (``arch_configs/energy/x.yaml``)."""
@@ -264,4 +260,4 @@ def load_cost_table(name_or_path: str | Path) -> CostTable:
     try:
         return CostTable.model_validate({**data, "path": str(shown)})
     except ValidationError as exc:
-        raise CostError(_fmt(exc, str(shown))) from None
+        raise CostError(format_validation_error(exc, str(shown))) from None
