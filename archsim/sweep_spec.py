@@ -9,13 +9,16 @@ Out: a frozen :class:`SweepSpec`; ``expand_points(spec, base)`` -> the points in
      dataflows/mappings/sparsities raise :class:`~archsim.config.ConfigError` naming the file
      (or ``<command line>``) and the field.  The file format is shown in :mod:`archsim.sweep`.
 
-A point's id is a hash of its parameters, of the base design point's content (not its path)
-and of the workload's identity (zoo name, or the content of a CSV / workload folder).
+A point's id is a hash of its parameters, of the base design point's content (not its path),
+of the workload's identity (zoo name, or the content of a CSV / workload folder) and of the
+simulator's code (``code_identity``), so a resumed sweep never reuses a result that other
+code produced.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import itertools
 import json
@@ -271,6 +274,22 @@ def _workload_identity(w: str, kind: str) -> str:
     return f"{kind}:{h.hexdigest()[:16]}"
 
 
+@functools.lru_cache(maxsize=1)
+def code_identity() -> str:
+    """Hash of the simulator's own code and cost tables: a point finished by other code is
+    not reused on resume (it would silently mix results of two simulator versions)."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    files = sorted(root.rglob("*.py")) + sorted((root.parent / "workloads").rglob("*.py")) \
+        + sorted((root.parent / "arch_configs" / "energy").glob("*.yaml"))
+    for f in files:
+        if "__pycache__" in f.parts or not f.is_file():
+            continue
+        h.update(str(f.relative_to(root.parent)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def expand_points(spec: SweepSpec, base) -> list[Point]:
     """All points of the sweep in order (ids include the base design point's content)."""
     base_data = {k: v for k, v in base.resolved().items() if k != "source"}
@@ -294,7 +313,8 @@ def expand_points(spec: SweepSpec, base) -> list[Point]:
                         over += [("grid.rows", r), ("grid.cols", c)]
                     elif a not in ("dataflow", "mapping"):
                         over.append((a, vals[a]))
-                pid = _sha({"arch": base_id, "workload": ident, "sparsity": s, "seed": seed,
+                pid = _sha({"code": code_identity(), "arch": base_id, "workload": ident,
+                            "sparsity": s, "seed": seed,
                             "dataflow": vals["dataflow"], "mapping": vals["mapping"],
                             "overrides": over})[:16]
                 points.append(Point(

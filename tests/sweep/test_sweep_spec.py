@@ -99,3 +99,18 @@ def test_file_plus_command_line(tmp_path):
     assert axes["grid"] == ("4x4",) and axes["dataflow"] == ("ws", "is")
     assert axes["tile.vector_lanes"] == (8, 16)  # typed values from the command line
     assert str(p) in spec.source
+
+
+def test_point_ids_change_with_the_simulator_code(monkeypatch):
+    """A result produced by other simulator code is never reused on resume."""
+    from archsim import sweep_spec
+    from archsim.config import load_arch
+
+    spec = sweep_spec.spec_from_args(None, "lutna_2x2", ["resnet18"], "0.9", None,
+                                     ["dataflow=os,ws"])
+    base = load_arch("lutna_2x2")
+    before = [p.point_id for p in sweep_spec.expand_points(spec, base)]
+    assert before == [p.point_id for p in sweep_spec.expand_points(spec, base)]
+    monkeypatch.setattr(sweep_spec, "code_identity", lambda: "other-code")
+    after = [p.point_id for p in sweep_spec.expand_points(spec, base)]
+    assert set(before).isdisjoint(after)
