@@ -193,8 +193,11 @@ class ArchConfig(_Frozen):
         return arch_from_dict(data, source=f"{self.source} + overrides")
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that rejects duplicate mapping keys."""
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parser when available
+
+
+class _StrictLoader(_BaseLoader):
+    """Safe YAML loader that rejects duplicate mapping keys."""
 
 
 def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
