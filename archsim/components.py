@@ -78,12 +78,10 @@ class SRAM:
         t0 = self.env.now
         with self.ports.request() as req:
             yield req
-            t1 = self.env.now
             self.env.log(self.name, "write" if write else "read")
             yield self.env.timeout(self.cycles(nbytes))
         if phases is not None:
             phases.append(("sram", t0, self.env.now))
-            del t1
 
 
 class LUTBank:

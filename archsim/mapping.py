@@ -190,7 +190,6 @@ class _Mapper:
     def sources_for(self, tensor: str, region: Region) -> tuple[list[Source], set[int]]:
         """Where the bytes of ``region`` of ``tensor`` come from, and the producer tasks."""
         base = self.base(tensor)
-        geom = self.geoms[base]
         deps: set[int] = set()
         out: list[Source] = []
         mem_bytes = 0
@@ -209,7 +208,6 @@ class _Mapper:
         if mem_bytes:
             home = self.homes.get(base, "dram")
             out.append(Source(base, region, mem_bytes, None, home))
-        del geom
         return out, deps
 
     # ---- tile groups (pipeline) -----------------------------------------------------------

@@ -57,3 +57,11 @@ def test_simulator_path_does_not_import_torch():
             "print('torch' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.strip() == "False", r.stderr
+
+
+def test_bad_mapping_option_is_one_clear_error(tmp_path):
+    r = _run("run", "scalesim_16x16", "--workload", str(gemm_csv(tmp_path, [("g", 4, 4, 4)])),
+             "--mapping", "stripes", "--out", str(tmp_path / "run"))
+    assert r.returncode == 2
+    assert "mapping: strategy 'stripes' is not one of" in r.stderr
+    assert "Traceback" not in r.stderr

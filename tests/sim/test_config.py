@@ -43,6 +43,10 @@ def _write(tmp_path: Path, text: str) -> Path:
          r"tile.pe_array.*digit_bits"),
         ("name: x\ntile:\n  pe_array:\n    pe_kind: nosuch\n", r"tile.pe_array.*nosuch"),
         ("- a\n- b\n", r"expected a mapping"),
+        ("name: x\nbatch: 0\n", r"field 'batch': Input should be greater than 0"),
+        ("name: x\ngbuf:\n  capacity_bytes: -1\n",
+         r"field 'gbuf.capacity_bytes': Input should be greater than or equal to 0"),
+        ("name: x\ngbuf:\n  portz: 2\n", r"field 'gbuf.portz': unknown key"),
     ],
 )
 def test_bad_config_errors(tmp_path, text, pattern):

@@ -106,3 +106,20 @@ def test_batch(tmp_path):
     with pytest.raises(BatchError, match="field 'batch' is 2 but workload 'gemm' was built for "
                                          "batch 3"):
         apply_batch(h, 2, "x.yaml")
+
+
+@pytest.mark.parametrize("text,pattern", [
+    ("stripes", r"mapping: strategy 'stripes' is not one of"),
+    ("layer:diagonal", r"mapping: partition 'diagonal' is not one of"),
+])
+def test_bad_mapping_names_the_field(text, pattern):
+    from archsim.mapping import MappingSpec
+
+    with pytest.raises(ValueError, match=pattern):
+        MappingSpec.parse(text)
+
+
+def test_bad_dataflow(tmp_path):
+    g = resolve_workload(str(gemm_csv(tmp_path, [("g", 4, 4, 4)])))
+    with pytest.raises(ValueError, match=r"dataflow: 'xs' is not one of os, ws, is"):
+        build_schedule(g, tiny_arch(), "xs", "layer")
