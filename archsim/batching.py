@@ -10,9 +10,12 @@ Out: the same graph when the batches agree; a copy with every shape's batch dime
 
 from __future__ import annotations
 
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from archsim.graph import edge_bytes
+
+if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.dag.Dag
+    import networkx as nx
 
 __all__ = ["BatchError", "apply_batch"]
 

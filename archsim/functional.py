@@ -12,13 +12,15 @@ Out: :class:`FunctionalState` whose ``compute(task, chunk)`` is called by every 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 
 from archsim import ops
 from archsim.mapping import Chunk, Schedule, Task
+
+if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.dag.Dag
+    import networkx as nx
 
 __all__ = ["FunctionalError", "FunctionalState"]
 

@@ -4,11 +4,13 @@ The format is described in ``docs/workload_graph.md`` (format version 1). A work
 ``networkx.DiGraph`` whose nodes are layer-level operations carrying integer tensors and whose
 edges are tensors (``shape``, ``bytes``). This module never imports torch.
 
-Inputs: a ``networkx.DiGraph`` built by ``workloads.export`` (or by hand, for tests).
+Inputs: a ``networkx.DiGraph`` built by ``workloads.export`` (or by hand, for tests), or an
+``archsim.dag.Dag`` (the networkx-free graph the topology and workload readers build).
 Outputs:
     validate_workload(g)       -> None, raises ``WorkloadError`` naming the node and attribute
     save_workload(g, path)     -> writes ``path/graph.json`` and ``path/arrays.npz``
     load_workload(path)        -> an equal DiGraph (same attributes, dtypes, tuples)
+    read_workload(path)        -> the same as an ``archsim.dag.Dag`` (no networkx import)
     topo_order(g)              -> node names, dependencies first, ties in insertion order
     compute_nodes(g)           -> conv/linear node names in ``topo_order``
     gemm_shape(attrs)          -> (M, N, K) of one GEMM of a conv/linear node
@@ -23,9 +25,14 @@ import heapq
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
+
+from archsim.dag import Dag, is_digraph
+
+if TYPE_CHECKING:  # networkx costs ~0.3 s to import; only loaded where a DiGraph is built
+    import networkx as nx
 
 FORMAT_VERSION = 1
 OPS = ("input", "conv", "linear", "maxpool", "avgpool", "add", "concat", "relu", "flatten")
@@ -315,8 +322,8 @@ def _validate_node(g: nx.DiGraph, n) -> None:
 
 def validate_workload(g: nx.DiGraph) -> None:
     """Check ``g`` against the contract; raise ``WorkloadError`` naming node and attribute."""
-    if not isinstance(g, nx.DiGraph) or g.is_multigraph():
-        raise WorkloadError("workload must be a networkx.DiGraph")
+    if not is_digraph(g):
+        raise WorkloadError("workload must be a networkx.DiGraph (or an archsim.dag.Dag)")
     for key, typ in _GRAPH_REQUIRED.items():
         if key not in g.graph:
             raise WorkloadError(f"graph: attribute {key!r} is missing")
@@ -416,8 +423,11 @@ def save_workload(g: nx.DiGraph, path) -> Path:
     return path
 
 
-def load_workload(path) -> nx.DiGraph:
-    """Read a workload written by ``save_workload``; raises ``WorkloadError`` on a bad folder."""
+def read_workload(path) -> Dag:
+    """Read a workload written by ``save_workload`` as a :class:`~archsim.dag.Dag`.
+
+    Raises ``WorkloadError`` on a bad folder.  Nodes and edges keep their saved order.
+    """
     path = Path(path)
     jpath, apath = path / "graph.json", path / "arrays.npz"
     for p in (jpath, apath):
@@ -429,7 +439,26 @@ def load_workload(path) -> nx.DiGraph:
         raise WorkloadError(
             f"load_workload: {jpath} has format_version {version}, expected {FORMAT_VERSION}"
         )
+    if data.get("directed") is not True or data.get("multigraph"):
+        raise WorkloadError(f"load_workload: {jpath} is not a directed simple graph")
     with np.load(apath, allow_pickle=False) as z:
         arrays = {k: z[k] for k in z.files}
     data = _decode(data, arrays)
-    return nx.node_link_graph(data, directed=True, multigraph=False, edges="edges")
+    g = Dag()
+    g.graph.update(data.get("graph", {}))
+    for i, nd in enumerate(data.get("nodes", [])):
+        if "id" not in nd:
+            raise WorkloadError(f"load_workload: {jpath}: node #{i} has no 'id'")
+        attrs = dict(nd)
+        g.add_node(attrs.pop("id"), **attrs)
+    for i, ed in enumerate(data.get("edges", [])):
+        if "source" not in ed or "target" not in ed:
+            raise WorkloadError(f"load_workload: {jpath}: edge #{i} needs 'source' and 'target'")
+        attrs = dict(ed)
+        g.add_edge(attrs.pop("source"), attrs.pop("target"), **attrs)
+    return g
+
+
+def load_workload(path) -> nx.DiGraph:
+    """Read a workload written by ``save_workload``; raises ``WorkloadError`` on a bad folder."""
+    return read_workload(path).to_networkx()

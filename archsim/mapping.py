@@ -21,16 +21,19 @@ partitioned by channels; flatten and a relu after an already clamped output are 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
 import numpy as np
 
 from archsim.config import ArchConfig
+from archsim.dag import lexicographic_topo_order
 from archsim.fold import DATAFLOWS, FoldCycles, fold_cycles
 from archsim.layout import Region, TensorGeom, conv_input_region, geom_of
 from archsim.lutorg import effective_ops, entries_per_fold
 from archsim.partition import LayerBytes, choose_partition, split_range
+
+if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.dag.Dag
+    import networkx as nx
 
 __all__ = ["Chunk", "MappingError", "MappingSpec", "Schedule", "Source", "Task", "build_schedule"]
 
@@ -147,7 +150,7 @@ class _Mapper:
         self.pe = arch.pe()
         self.cpm = float(self.pe.cycles_per_mac)
         self.act_bytes = _ceil(int(g.graph.get("act_bits", 8)), 8)
-        self.order = list(nx.lexicographical_topological_sort(g))
+        self.order = lexicographic_topo_order(g)
         self.tasks: list[Task] = []
         self.by_node: dict[str, list[Task]] = {}
         self.homes: dict[str, str] = {}

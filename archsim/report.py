@@ -66,16 +66,22 @@ _PROVENANCE: dict[str, Any] = {}
 def provenance() -> dict[str, Any]:
     """Versions and git revision (computed once per process)."""
     if not _PROVENANCE:
-        import networkx
+        from importlib.metadata import PackageNotFoundError, version
+
         import numpy
         import simpy
 
         import archsim
 
+        try:  # the version only: importing networkx costs ~0.3 s and a run may not need it
+            nx_version = version("networkx")
+        except PackageNotFoundError:  # pragma: no cover - a dependency
+            nx_version = "not installed"
+
         _PROVENANCE.update({
             "archsim": archsim.__version__, "git_revision": _git_revision(),
             "python": platform.python_version(), "simpy": simpy.__version__,
-            "numpy": numpy.__version__, "networkx": networkx.__version__,
+            "numpy": numpy.__version__, "networkx": nx_version,
         })
     return dict(_PROVENANCE)
 

@@ -15,14 +15,16 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from archsim.components import EdgeMemory, Mesh, SimEnv
 from archsim.config import ArchConfig, load_arch
+from archsim.dag import Dag, is_digraph
 from archsim.mapping import MappingSpec, Schedule, build_schedule
 from archsim.tile import Tile
+
+if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.dag.Dag
+    import networkx as nx
 
 __all__ = [
     "DeadlockError",
@@ -174,19 +176,23 @@ class SimResult:
 
 
 def resolve_workload(workload: Any, seed: int = 0, sparsity: float = 0.0,
-                     sample: int | None = None) -> nx.DiGraph:
-    """A graph from a graph, a saved workload folder, a SCALE-Sim CSV or a zoo name."""
-    if isinstance(workload, nx.DiGraph):
+                     sample: int | None = None) -> nx.DiGraph | Dag:
+    """A graph from a graph, a saved workload folder, a SCALE-Sim CSV or a zoo name.
+
+    Graphs (networkx ``DiGraph`` or ``archsim.dag.Dag``) are returned as they are; folders and
+    CSVs are read as a ``Dag`` (no networkx import); zoo names are built with torch.
+    """
+    if is_digraph(workload):
         return workload
     p = Path(str(workload))
     if p.is_dir():
-        from archsim.graph import load_workload
+        from archsim.graph import read_workload
 
-        return load_workload(p)
+        return read_workload(p)
     if p.suffix.lower() == ".csv":
-        from archsim.topology import load_topology
+        from archsim.topology import read_topology
 
-        return load_topology(p)
+        return read_topology(p)
     try:
         import workloads  # torch lives there; only imported for zoo names
     except ImportError as exc:  # pragma: no cover - depends on the install

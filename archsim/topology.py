@@ -3,8 +3,10 @@
 In:  a CSV in SCALE-Sim's conv format (``Layer name, IFMAP Height, IFMAP Width, Filter Height,
      Filter Width, Channels, Num Filter, Strides[, Stride W]``; the IFMAP is already padded) or
      GEMM format (``Layer, M, N, K``), detected from the header.
-Out: a validated workload graph: one independent conv node per row (each with its own input
-     node, as SCALE-Sim simulates layers one after another), dense all-one 8-bit weights.
+Out: a validated workload graph (``load_topology``: a networkx ``DiGraph``; ``read_topology``:
+     the same as an ``archsim.dag.Dag``, without importing networkx): one independent conv
+     node per row (each with its own input node, as SCALE-Sim simulates layers one after
+     another), dense all-one 8-bit weights.
      A GEMM row M x N x K becomes a conv with an M x K input, a 1 x K filter and N filters
      (SCALE-Sim's own conversion), so M output pixels, N filters and a K window.  Output
      sizes follow SCALE-Sim's ``ceil((H - Fh + s) / s)``; where that exceeds a real conv's
@@ -16,13 +18,17 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 
+from archsim.dag import Dag
 from archsim.graph import FORMAT_VERSION, edge_bytes, validate_workload
 
-__all__ = ["TopologyError", "load_topology"]
+if TYPE_CHECKING:
+    import networkx as nx
+
+__all__ = ["TopologyError", "load_topology", "read_topology"]
 
 
 class TopologyError(ValueError):
@@ -49,7 +55,7 @@ def _rows(path: Path) -> tuple[list[str], list[tuple[int, list[str]]]]:
     return rows[0][1], rows[1:]
 
 
-def _add_conv(g: nx.DiGraph, name: str, h: int, w: int, fh: int, fw: int, c: int, n: int,
+def _add_conv(g: Dag, name: str, h: int, w: int, fh: int, fw: int, c: int, n: int,
               sh: int, sw: int) -> None:
     ho, wo = -(-(h - fh + sh) // sh), -(-(w - fw + sw) // sw)
     # SCALE-Sim's ceil rule can count one more output than a real conv would see; extend the
@@ -69,6 +75,12 @@ def _add_conv(g: nx.DiGraph, name: str, h: int, w: int, fh: int, fw: int, c: int
 
 
 def load_topology(path: str | Path) -> nx.DiGraph:
+    """The layers of a SCALE-Sim topology CSV as a validated networkx ``DiGraph``."""
+    return read_topology(path).to_networkx()
+
+
+def read_topology(path: str | Path) -> Dag:
+    """The layers of a SCALE-Sim topology CSV as a validated :class:`~archsim.dag.Dag`."""
     path = Path(path)
     if not path.is_file():
         raise TopologyError(f"{path}: no such file")
@@ -81,7 +93,7 @@ def load_topology(path: str | Path) -> nx.DiGraph:
             "Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides) "
             "nor GEMM format (Layer, M, N, K)"
         )
-    g = nx.DiGraph()
+    g = Dag()
     names: list[str] = []
     for line, r in rows:
         if not r:
