@@ -39,7 +39,7 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
                    help="carry real integer data and check every node against the reference")
     p.add_argument("--out", default=None, help="run folder (default reports/<run name>)")
     p.add_argument("--no-plots", action="store_true",
-                   help="skip the PNG plots (matplotlib costs about a second per run)")
+                   help="skip the three PNG plots of the run folder")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
