@@ -1,8 +1,8 @@
 """Architecture configuration: typed, validated, frozen design points.
 
 In:  a YAML file (``load_arch(path)``) or a plain dict (``arch_from_dict(d, source=...)``).
-Out: a frozen :class:`ArchConfig` (pydantic model) whose every parameter is declared once, with
-     its type, unit (in the name), default and description.
+Out: a frozen :class:`ArchConfig` (a dataclass validated by :mod:`archsim.schema`) whose every
+     parameter is declared once, with its type, unit (in the name), default and description.
 
 Errors: unknown keys, duplicate keys, wrong types and impossible sizes raise :class:`ConfigError`
 naming the dotted field and the file.  ``ArchConfig.with_overrides({"tile.pe_array.rows": 32})``
@@ -10,13 +10,18 @@ returns a new validated config (used by sweeps); ``resolved()`` is the plain dic
 every result.
 """
 
+# ruff: noqa: RUF009  (field_() is dataclasses.field() plus metadata, not a shared default)
+
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from archsim.schema import dump, field_, parse
 
 __all__ = [
     "ArchConfig",
@@ -32,114 +37,143 @@ class ConfigError(ValueError):
     """An invalid configuration: the message names the field and the file."""
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+@dataclass(frozen=True, kw_only=True)
+class PEArrayConfig:
+    """The R x C systolic array of one tile and its PE kind."""
 
-
-PosInt = Field(gt=0)
-
-
-class PEArrayConfig(_Frozen):
-    rows: int = Field(16, gt=0, description="PE rows R of the systolic array")
-    cols: int = Field(16, gt=0, description="PE columns C of the systolic array")
-    pe_kind: str = Field("lutna", description="PE kind name (see `archsim pe-table`)")
-    pe_params: dict[str, Any] = Field(
-        default_factory=dict, description="parameters of the PE kind (act_bits, weight_bits, ...)"
+    rows: int = field_(16, gt=0, doc="PE rows R of the systolic array")
+    cols: int = field_(16, gt=0, doc="PE columns C of the systolic array")
+    pe_kind: str = field_("lutna", doc="PE kind name (see `archsim pe-table`)")
+    pe_params: dict[str, Any] = field_(
+        default_factory=dict, doc="parameters of the PE kind (act_bits, weight_bits, ...)"
     )
 
 
-class LUTBankConfig(_Frozen):
-    count: int = Field(4, ge=0, description="LUT banks per tile (0 for PE kinds without tables)")
-    read_ports: int = Field(4, gt=0, description="look-up ports per bank")
-    lookups_per_port_per_cycle: int = Field(64, gt=0, description="look-ups one port serves/cycle")
-    program_bytes_per_cycle: int = Field(8, gt=0, description="table programming bandwidth/bank")
-    pes_per_table: int = Field(1, gt=0, description="PEs sharing one physical table copy")
-    organisation: Literal["product", "weight"] = Field(
+@dataclass(frozen=True, kw_only=True)
+class LUTBankConfig:
+    """The look-up-table banks of one tile."""
+
+    count: int = field_(4, ge=0, doc="LUT banks per tile (0 for PE kinds without tables)")
+    read_ports: int = field_(4, gt=0, doc="look-up ports per bank")
+    lookups_per_port_per_cycle: int = field_(64, gt=0, doc="look-ups one port serves/cycle")
+    program_bytes_per_cycle: int = field_(8, gt=0, doc="table programming bandwidth/bank")
+    pes_per_table: int = field_(1, gt=0, doc="PEs sharing one physical table copy")
+    organisation: Literal["product", "weight"] = field_(
         "product",
-        description="product: shared k x k digit-product tables, loaded once per run; weight: "
+        doc="product: shared k x k digit-product tables, loaded once per run; weight: "
         "per-PE tables holding W*x for every k-bit activation digit x, reprogrammed for every "
         "weight fold (ws dataflow only, exact lutna only)",
     )
 
 
-class SRAMConfig(_Frozen):
-    capacity_bytes: int = Field(gt=0, description="capacity of the buffer")
-    banks: int = Field(1, gt=0, description="independent banks")
-    ports: int = Field(1, gt=0, description="access ports (concurrent transactions)")
-    bytes_per_cycle: int = Field(32, gt=0, description="bytes per cycle per port")
-    latency_cycles: int = Field(1, ge=0, description="access latency per transaction")
-    double_buffered: bool = Field(True, description="fetch next block while computing")
+@dataclass(frozen=True, kw_only=True)
+class SRAMConfig:
+    """One on-tile SRAM buffer."""
+
+    capacity_bytes: int = field_(gt=0, doc="capacity of the buffer")
+    banks: int = field_(1, gt=0, doc="independent banks")
+    ports: int = field_(1, gt=0, doc="access ports (concurrent transactions)")
+    bytes_per_cycle: int = field_(32, gt=0, doc="bytes per cycle per port")
+    latency_cycles: int = field_(1, ge=0, doc="access latency per transaction")
+    double_buffered: bool = field_(True, doc="fetch next block while computing")
 
 
-class TileSRAMConfig(_Frozen):
-    ifmap: SRAMConfig = SRAMConfig(capacity_bytes=65536)
-    weight: SRAMConfig = SRAMConfig(capacity_bytes=65536)
-    ofmap: SRAMConfig = SRAMConfig(capacity_bytes=65536)
+@dataclass(frozen=True, kw_only=True)
+class TileSRAMConfig:
+    """The three SRAM buffers of a tile."""
+
+    ifmap: SRAMConfig = field_(default_factory=partial(SRAMConfig, capacity_bytes=65536),
+                               doc="input-activation buffer")
+    weight: SRAMConfig = field_(default_factory=partial(SRAMConfig, capacity_bytes=65536),
+                                doc="weight buffer")
+    ofmap: SRAMConfig = field_(default_factory=partial(SRAMConfig, capacity_bytes=65536),
+                               doc="output (partial-sum) buffer")
 
 
-class RouterConfig(_Frozen):
-    latency_cycles: int = Field(1, ge=0, description="router pipeline latency per hop")
+@dataclass(frozen=True, kw_only=True)
+class RouterConfig:
+    """The NoC router of a tile."""
+
+    latency_cycles: int = field_(1, ge=0, doc="router pipeline latency per hop")
 
 
-class TileConfig(_Frozen):
-    pe_array: PEArrayConfig = PEArrayConfig()
-    lut_banks: LUTBankConfig = LUTBankConfig()
-    sram: TileSRAMConfig = TileSRAMConfig()
-    router: RouterConfig = RouterConfig()
-    vector_lanes: int = Field(16, gt=0, description="elementwise ops (pool/add/relu) per cycle")
+@dataclass(frozen=True, kw_only=True)
+class TileConfig:
+    """One tile (every tile of the grid is identical)."""
+
+    pe_array: PEArrayConfig = field_(default_factory=PEArrayConfig, doc="the systolic array")
+    lut_banks: LUTBankConfig = field_(default_factory=LUTBankConfig, doc="look-up tables")
+    sram: TileSRAMConfig = field_(default_factory=TileSRAMConfig, doc="the tile's buffers")
+    router: RouterConfig = field_(default_factory=RouterConfig, doc="the tile's NoC router")
+    vector_lanes: int = field_(16, gt=0, doc="elementwise ops (pool/add/relu) per cycle")
 
 
-class GridConfig(_Frozen):
-    rows: int = Field(1, gt=0, description="tile rows of the mesh")
-    cols: int = Field(1, gt=0, description="tile columns of the mesh")
+@dataclass(frozen=True, kw_only=True)
+class GridConfig:
+    """The mesh of tiles."""
+
+    rows: int = field_(1, gt=0, doc="tile rows of the mesh")
+    cols: int = field_(1, gt=0, doc="tile columns of the mesh")
 
 
-class InterconnectConfig(_Frozen):
-    topology: Literal["mesh"] = Field("mesh", description="2-D mesh, XY routing")
-    link_bytes_per_cycle: int = Field(16, gt=0, description="flit width = bytes per link-cycle")
-    hop_latency_cycles: int = Field(1, ge=0, description="wire latency per hop")
+@dataclass(frozen=True, kw_only=True)
+class InterconnectConfig:
+    """The network on chip between the tiles."""
+
+    topology: Literal["mesh"] = field_("mesh", doc="2-D mesh, XY routing")
+    link_bytes_per_cycle: int = field_(16, gt=0, doc="flit width = bytes per link-cycle")
+    hop_latency_cycles: int = field_(1, ge=0, doc="wire latency per hop")
 
 
-class DRAMConfig(_Frozen):
-    channels: int = Field(1, gt=0, description="independent DRAM channels")
-    bytes_per_cycle_per_channel: int = Field(16, gt=0, description="bandwidth per channel")
-    latency_cycles: int = Field(100, ge=0, description="access latency per request")
-    burst_bytes: int = Field(4096, gt=0, description="largest single DRAM request")
+@dataclass(frozen=True, kw_only=True)
+class DRAMConfig:
+    """Off-chip memory."""
+
+    channels: int = field_(1, gt=0, doc="independent DRAM channels")
+    bytes_per_cycle_per_channel: int = field_(16, gt=0, doc="bandwidth per channel")
+    latency_cycles: int = field_(100, ge=0, doc="access latency per request")
+    burst_bytes: int = field_(4096, gt=0, doc="largest single DRAM request")
 
 
-class GlobalBufferConfig(_Frozen):
-    capacity_bytes: int = Field(1 << 20, ge=0, description="on-chip global buffer at the mesh "
+@dataclass(frozen=True, kw_only=True)
+class GlobalBufferConfig:
+    """The on-chip global buffer at the mesh edge."""
+
+    capacity_bytes: int = field_(1 << 20, ge=0, doc="on-chip global buffer at the mesh "
                                 "edge; tensors larger than this live in DRAM (0: no buffer)")
-    ports: int = Field(2, gt=0, description="concurrent transactions")
-    bytes_per_cycle: int = Field(64, gt=0, description="bandwidth per port")
-    latency_cycles: int = Field(4, ge=0, description="access latency per transaction")
+    ports: int = field_(2, gt=0, doc="concurrent transactions")
+    bytes_per_cycle: int = field_(64, gt=0, doc="bandwidth per port")
+    latency_cycles: int = field_(4, ge=0, doc="access latency per transaction")
 
 
-class ArchConfig(_Frozen):
+@dataclass(frozen=True, kw_only=True)
+class ArchConfig:
     """One design point. Field names carry units; see docs/metrics.md for their meaning."""
 
-    name: str = Field(description="design point name")
-    description: str = Field("", description="free text")
-    clock_mhz: float = Field(500.0, gt=0, description="clock frequency")
-    batch: int | None = Field(
-        None, gt=0, description="inferences per run; null = the workload's own batch (its "
+    name: str = field_(doc="design point name")
+    description: str = field_("", doc="free text")
+    clock_mhz: float = field_(500.0, gt=0, doc="clock frequency")
+    batch: int | None = field_(
+        None, gt=0, doc="inferences per run; null = the workload's own batch (its "
         "leading dimension, e.g. the number of real sample images)")
-    grid: GridConfig = GridConfig()
-    tile: TileConfig = TileConfig()
-    interconnect: InterconnectConfig = InterconnectConfig()
-    dram: DRAMConfig = DRAMConfig()
-    gbuf: GlobalBufferConfig = GlobalBufferConfig()
-    ideal_memory: bool = Field(
-        False, description="True: SRAM, NoC and DRAM take zero time (SCALE-Sim CALC mode)"
+    grid: GridConfig = field_(default_factory=GridConfig, doc="the mesh of tiles")
+    tile: TileConfig = field_(default_factory=TileConfig, doc="every tile (all identical)")
+    interconnect: InterconnectConfig = field_(default_factory=InterconnectConfig,
+                                              doc="network on chip")
+    dram: DRAMConfig = field_(default_factory=DRAMConfig, doc="off-chip memory")
+    gbuf: GlobalBufferConfig = field_(default_factory=GlobalBufferConfig,
+                                      doc="on-chip global buffer")
+    ideal_memory: bool = field_(
+        False, doc="True: SRAM, NoC and DRAM take zero time (SCALE-Sim CALC mode)"
     )
-    energy_table: str = Field(
-        "energy/horowitz_45nm.yaml", description="cost table, relative to arch_configs/"
+    energy_table: str = field_(
+        "energy/horowitz_45nm.yaml", doc="cost table, relative to arch_configs/"
     )
-    leakage: bool = Field(True, description="include leakage x simulated time in energy")
-    source: str = Field("<dict>", description="file the config came from (set by the loader)")
+    leakage: bool = field_(True, doc="include leakage x simulated time in energy")
+    source: str = field_("<dict>", doc="file the config came from (set by the loader)")
 
-    @model_validator(mode="after")
-    def _check(self) -> ArchConfig:
+    def _check(self) -> None:
+        """Cross-field rules, run by archsim.schema once every field is valid."""
         from archsim.arith import pe_kind  # local: keep config importable on its own
 
         try:
@@ -154,7 +188,6 @@ class ArchConfig(_Frozen):
             raise ValueError(
                 f"tile.lut_banks.organisation: 'weight' needs the exact 'lutna' PE kind, "
                 f"not {pe.name!r}")
-        return self
 
     @property
     def n_tiles(self) -> int:
@@ -172,11 +205,11 @@ class ArchConfig(_Frozen):
 
     def resolved(self) -> dict[str, Any]:
         """Every parameter, defaults included, as plain data (written next to results)."""
-        return self.model_dump(mode="json")
+        return dump(self, json=True)
 
     def with_overrides(self, overrides: dict[str, Any]) -> ArchConfig:
         """A new validated config with dotted-path overrides applied."""
-        data = self.model_dump(mode="python")
+        data = dump(self)
         for dotted, value in overrides.items():
             parts = dotted.split(".")
             node = data
@@ -232,28 +265,13 @@ def load_yaml_strict(path: str | Path) -> Any:
         loader.dispose()
 
 
-def format_validation_error(exc: ValidationError, source: str) -> str:
-    """One line per pydantic error: '<source>: field <dotted>: <message>'."""
-    lines = []
-    for err in exc.errors():
-        field = ".".join(str(p) for p in err["loc"]) or "<root>"
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        lines.append(f"{source}: field {field!r}: {msg}")
-    return "; ".join(lines)
-
-
 def arch_from_dict(data: Any, source: str = "<dict>") -> ArchConfig:
     """Validate plain data into an ArchConfig; errors name the field and ``source``."""
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
     data = dict(data)
     data["source"] = source
-    try:
-        return ArchConfig.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, source)) from None
+    return parse(ArchConfig, data, source, error=ConfigError)
 
 
 def builtin_arch_dir() -> Path:

@@ -26,7 +26,15 @@ from functools import lru_cache
 from pathlib import Path
 
 from archsim.arith import pe_kind
-from archsim.energy import CostTable, UnitAssumptions, UnitCost, load_cost_table, pe_unit_cost
+from archsim.energy import (
+                            CostError,
+                            CostTable,
+                            UnitAssumptions,
+                            UnitCost,
+                            load_cost_table,
+                            pe_unit_cost,
+)
+from archsim.schema import dump, parse
 
 __all__ = [
     "PAPER_CLAIMS",
@@ -122,9 +130,9 @@ def _table(name: str) -> CostTable:
 
 def with_entry(table: CostTable, cls: str, key: str, value: float, source: str) -> CostTable:
     """A copy of ``table`` with ``classes.<cls>.<key>`` set to a scalar (validated)."""
-    data = table.model_dump(mode="python")
+    data = dump(table)
     data["classes"][cls][key] = {"value": value, "source": source}
-    return CostTable.model_validate(data)
+    return parse(CostTable, data, table.path, error=CostError)
 
 
 def unit_costs(pa: PaperAssumptions, variants: tuple[str, ...] = ()) -> dict[str, UnitCost]:

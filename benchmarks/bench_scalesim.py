@@ -167,6 +167,11 @@ def conv_layers(path: Path) -> list[dict]:
     return out
 
 
+def heavy_names() -> tuple[str, ...]:
+    """Modules a lean ``archsim run`` must not import (each costs ~0.1-2 s)."""
+    return ("torch", "networkx", "matplotlib", "pydantic", "scipy", "pandas", "workloads")
+
+
 def startup(py: str) -> dict:
     """Import-time profile of ``archsim.cli`` and of the simulator path; torch check."""
     def importtime(stmt: str) -> list[tuple[int, int, str]]:
@@ -187,8 +192,14 @@ def startup(py: str) -> dict:
             ts.append(time.perf_counter() - t0)
         return stats(ts)
 
-    chk = subprocess.run([py, "-c", "import sys, archsim.sim, archsim.topology; "
-                          "print('torch' in sys.modules)"], capture_output=True, text=True,
+    heavy = heavy_names()
+    run_code = (
+        "import sys, tempfile\n"
+        "from archsim.cli import main\n"
+        f"main(['run', {str(ARCH)!r}, '--workload', {str(LAYERS / TOPOLOGIES[0][0])!r}, "
+        "'--out', tempfile.mkdtemp()])\n"
+        f"print([m for m in {heavy!r} if m in sys.modules])\n")
+    chk = subprocess.run([py, "-c", run_code], capture_output=True, text=True,
                          cwd=tempfile.gettempdir())
     return {
         "cli_top": importtime("import archsim.cli")[:8],
@@ -196,7 +207,7 @@ def startup(py: str) -> dict:
         "python_only": wall("pass"),
         "cli_wall": wall("import archsim.cli"),
         "sim_wall": wall("import archsim.sim, archsim.topology"),
-        "torch_in_sim_path": chk.stdout.strip() or chk.stderr.strip()[-300:],
+        "heavy_in_run": (chk.stdout.strip().splitlines() or [chk.stderr.strip()[-300:]])[-1],
     }
 
 
@@ -407,7 +418,7 @@ def render(info, cmd_line, version, results, cycles, st, args, archsim_cmd, ss_p
         "'archsim no PNGs' is the same `archsim run` process with `--no-plots`; 'in-process' is `archsim.simulate` alone (imports already warm).",
         "",
         "| dataflow | topology | SCALE-Sim wall s | SCALE-Sim CPU s | `archsim run` wall s | "
-        "`archsim run` CPU s | ratio (target >= 50x) | archsim no PNGs wall s | ratio | "
+        "`archsim run` CPU s | ratio | archsim no PNGs wall s | ratio | "
         "in-process simulate s |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -420,7 +431,7 @@ def render(info, cmd_line, version, results, cycles, st, args, archsim_cmd, ss_p
         tot_np += r["np"]["median"]
         L.append(f"| {r['df']} | {r['topo']} ({r['layers']} layer{'s' if r['layers'] > 1 else ''})"
                  f" | {fmt(r['ss'])} | {r['ss_cpu']['median']:.2f} | {fmt(r['a'])} | "
-                 f"{r['a_cpu']['median']:.2f} | {ratio:.1f}x {'(met)' if ratio >= 50 else '(**not met**)'} | "
+                 f"{r['a_cpu']['median']:.2f} | {ratio:.1f}x | "
                  f"{fmt(r['np'])} | {ratio_np:.1f}x | {r['ip']['median']:.3f} |")
     tot_ip = sum(r["ip"]["median"] for r in results)
     L += ["", f"All runs together: SCALE-Sim {tot_ss:.1f} s, `archsim run` {tot_a:.1f} s "
@@ -436,11 +447,16 @@ def render(info, cmd_line, version, results, cycles, st, args, archsim_cmd, ss_p
         a, n_, ip = r["a"]["median"], r["np"]["median"], r["ip"]["median"]
         L.append(f"| {r['df']} | {r['topo']} | {a:.2f} | {a - n_:.2f} | {imp:.2f} | {ip:.3f} | "
                  f"{max(0.0, n_ - imp - ip):.2f} |")
-    L += ["", "The simulation itself is milliseconds; a whole `archsim run` process is dominated "
-          "by fixed costs (PNG plots through matplotlib, and importing numpy, networkx and "
-          "pydantic), so the process-level ratio depends on how long SCALE-Sim's run is: for "
-          "a ~1 s SCALE-Sim job (the single 64x64x64 GEMM) no Python process that imports "
-          "numpy can be 50x faster."]
+    conv = [r for r in results if r["topo"] == TOPOLOGIES[0][0]]
+    worst = min((r["ss"]["median"] / r["a"]["median"] for r in conv), default=float("nan"))
+    L += ["", f"Target (issue 4): on the ResNet-18 layers a whole `archsim run` process takes "
+          f">= 50x less wall time than SCALE-Sim: lowest ratio over the dataflows {worst:.1f}x "
+          f"-- **{'met' if worst >= 50 else 'not met'}**. The simulation itself is "
+          "milliseconds; the rest of the process is fixed cost (Python, numpy, SimPy, the YAML "
+          "files, the run folder and its plots), so the process-level ratio depends on how long "
+          "SCALE-Sim's run is: for a sub-second SCALE-Sim job (the single 64x64x64 GEMM) no "
+          "Python process that imports numpy is 50x faster, and that row is shown for "
+          "completeness, not as the target."]
     L += [
         "",
         "### archsim start-up",
@@ -449,10 +465,9 @@ def render(info, cmd_line, version, results, cycles, st, args, archsim_cmd, ss_p
         f"`python -c \"import archsim.sim, archsim.topology\"`: {fmt(st['sim_wall'])} s; a bare "
         f"`python -c pass`: {fmt(st['python_only'])} s (median of 5).",
         "",
-        f"`python -c \"import sys, archsim.sim, archsim.topology; print('torch' in "
-        f"sys.modules)\"` prints `{st['torch_in_sim_path']}`"
-        + (" -- the simulator path does not import torch." if st["torch_in_sim_path"] == "False"
-           else " -- **the simulator path imports torch**."),
+        f"Heavy modules ({', '.join(heavy_names())}) loaded by a whole `archsim run` on "
+        f"`resnet18_cifar.csv`, PNG plots included: `{st['heavy_in_run']}`"
+        + (" -- none." if st["heavy_in_run"] == "[]" else " -- **the run path imports these**."),
         "",
         "Top cumulative entries of `python -X importtime -c \"import archsim.cli\"` "
         "(microseconds):",

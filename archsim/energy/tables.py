@@ -2,10 +2,10 @@
 
 In:  a YAML file under ``arch_configs/energy/`` (``load_cost_table(path_or_name)``; a bare
      name such as ``horowitz_45nm`` or a path relative to ``arch_configs/`` is resolved there).
-Out: a frozen :class:`CostTable` (pydantic): header (``name``, ``technology_node_nm``,
-     ``voltage_v``, ``source``) and ``classes.<class>.<entry>``; every entry is either a
-     :class:`Scalar` ``{value, source}`` or a :class:`Curve` ``{x, interp, points, source}``
-     evaluated with ``Curve.at(x)``.
+Out: a frozen :class:`CostTable` (dataclasses validated by :mod:`archsim.schema`): header
+     (``name``, ``technology_node_nm``, ``voltage_v``, ``source``) and
+     ``classes.<class>.<entry>``; every entry is either a :class:`Scalar` ``{value, source}``
+     or a :class:`Curve` ``{x, interp, points, source}`` evaluated with ``Curve.at(x)``.
 
 Entry names carry their unit (``_pj``, ``_um2``, ``_uw_per_um2``, ...). Curves interpolate
 ``linear`` (adders: energy and area linear in width) or ``loglog`` (power law between points;
@@ -18,30 +18,18 @@ field and the file. Entries a design point needs but the table lacks are reporte
 ``archsim.energy.model.load_cost_model`` before any simulation.
 """
 
+# ruff: noqa: RUF009  (field_() is dataclasses.field() plus metadata, not a shared default)
+
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StrictFloat,
-    StrictInt,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-
-from archsim.config import (
-    ConfigError,
-    builtin_arch_dir,
-    format_validation_error,
-    load_yaml_strict,
-)
+from archsim.config import ConfigError, builtin_arch_dir, load_yaml_strict
+from archsim.schema import Rules, field_, field_names, parse
 
 __all__ = [
     "CostError",
@@ -58,45 +46,42 @@ class CostError(ConfigError):
     """An invalid or incomplete cost table: the message names the field / action and file."""
 
 
-NonNeg = Annotated[StrictInt | StrictFloat, Field(ge=0, allow_inf_nan=False)]
-Source = Annotated[str, Field(min_length=3, description="where the number comes from")]
+# A finite number >= 0, kept as written (int or float; bool is not a number).
+NonNeg = Annotated[int | float, Rules(ge=0, finite=True)]
+Source = Annotated[str, Rules(min_len=3, doc="where the number comes from")]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+def _strictly_increasing(pts: list[tuple[float, float]]) -> None:
+    xs = [p[0] for p in pts]
+    if any(b <= a for a, b in pairwise(xs)):
+        raise ValueError(f"x values must be strictly increasing, got {xs}")
 
 
-class Scalar(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class Scalar:
     """One number with its provenance."""
 
-    value: NonNeg
-    source: Source
+    value: NonNeg = field_(doc="the number, in the unit its entry name carries")
+    source: Source = field_(doc="where the number comes from")
 
     def at(self, _x: float | None = None) -> float:
         return float(self.value)
 
 
-class Curve(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class Curve:
     """y(x) through measured points; ``interp`` linear or log-log (power law) between them."""
 
-    x: Literal["bits", "product_bits", "capacity_bytes"]
-    interp: Literal["linear", "loglog"]
-    points: list[tuple[NonNeg, NonNeg]] = Field(min_length=2)
-    source: Source
+    x: Literal["bits", "product_bits", "capacity_bytes"] = field_(doc="what x measures")
+    interp: Literal["linear", "loglog"] = field_(doc="interpolation between the points")
+    points: list[tuple[NonNeg, NonNeg]] = field_(
+        min_len=2, check=_strictly_increasing, doc="(x, y) pairs, x strictly increasing")
+    source: Source = field_(doc="where the numbers come from")
 
-    @field_validator("points")
-    @classmethod
-    def _sorted(cls, pts: list[tuple[float, float]]) -> list[tuple[float, float]]:
-        xs = [p[0] for p in pts]
-        if any(b <= a for a, b in pairwise(xs)):
-            raise ValueError(f"x values must be strictly increasing, got {xs}")
-        return pts
-
-    @model_validator(mode="after")
-    def _positive_for_loglog(self) -> Curve:
+    def _check(self) -> None:
+        """Cross-field rule, run by archsim.schema once every field is valid."""
         if self.interp == "loglog" and any(x <= 0 or y <= 0 for x, y in self.points):
             raise ValueError("loglog curves need x > 0 and y > 0 at every point")
-        return self
 
     def in_range(self, x: float) -> bool:
         return self.points[0][0] <= x <= self.points[-1][0]
@@ -121,26 +106,38 @@ class Curve(_Strict):
 Entry = Scalar | Curve
 
 
-class AdderClass(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class AdderClass:
+    """Integer adders: curves against the width in bits."""
+
     energy_pj: Curve | None = None
     area_um2: Curve | None = None
     leakage_uw_per_um2: Scalar | None = None
 
 
-class MultiplierClass(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class MultiplierClass:
+    """Integer multipliers: curves against n_a x n_b (product_bits)."""
+
     energy_pj: Curve | None = None
     area_um2: Curve | None = None
     leakage_uw_per_um2: Scalar | None = None
 
 
-class PEArrayClass(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class PEArrayClass:
+    """PE-array registers and shifts."""
+
     register_pj_per_bit: Scalar | None = None
     register_um2_per_bit: Scalar | None = None
     shift_pj: Scalar | None = None
     leakage_uw_per_um2: Scalar | None = None
 
 
-class LUTBankClass(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class LUTBankClass:
+    """Look-up-table cells, periphery and accesses."""
+
     read_pj_per_cell: Scalar | None = None
     latch_um2_per_bit: Scalar | None = None
     rom_um2_per_bit: Scalar | None = None
@@ -153,7 +150,10 @@ class LUTBankClass(_Strict):
     program_pj: Scalar | None = None
 
 
-class SRAMClass(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class SRAMClass:
+    """SRAM buffers: curves against capacity."""
+
     read_pj_per_64b: Curve | None = None
     write_to_read: Scalar | None = None
     word_exponent: Scalar | None = None
@@ -161,51 +161,65 @@ class SRAMClass(_Strict):
     leakage_uw_per_um2: Scalar | None = None
 
 
-class VectorClass(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class VectorClass:
+    """The vector (elementwise) unit."""
+
     op_pj: Scalar | None = None
     area_um2_per_lane: Scalar | None = None
     leakage_uw_per_um2: Scalar | None = None
 
 
-class NoCLinkClass(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class NoCLinkClass:
+    """Network-on-chip links and routers."""
+
     flit_hop_pj_per_byte: Scalar | None = None
     router_um2_per_link_byte: Scalar | None = None
     leakage_uw_per_um2: Scalar | None = None
 
 
-class DRAMClass(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class DRAMClass:
+    """Off-chip DRAM accesses."""
+
     read_pj_per_byte: Scalar | None = None
     write_pj_per_byte: Scalar | None = None
 
 
-class Classes(_Strict):
-    adder: AdderClass = AdderClass()
-    multiplier: MultiplierClass = MultiplierClass()
-    pe_array: PEArrayClass = PEArrayClass()
-    lut_bank: LUTBankClass = LUTBankClass()
-    sram: SRAMClass = SRAMClass()
-    vector: VectorClass = VectorClass()
-    noc_link: NoCLinkClass = NoCLinkClass()
-    dram: DRAMClass = DRAMClass()
+@dataclass(frozen=True, kw_only=True)
+class Classes:
+    """Entries per component class; an absent entry is None."""
+
+    adder: AdderClass = field_(default_factory=AdderClass)
+    multiplier: MultiplierClass = field_(default_factory=MultiplierClass)
+    pe_array: PEArrayClass = field_(default_factory=PEArrayClass)
+    lut_bank: LUTBankClass = field_(default_factory=LUTBankClass)
+    sram: SRAMClass = field_(default_factory=SRAMClass)
+    vector: VectorClass = field_(default_factory=VectorClass)
+    noc_link: NoCLinkClass = field_(default_factory=NoCLinkClass)
+    dram: DRAMClass = field_(default_factory=DRAMClass)
 
 
-class CostTable(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class CostTable:
     """One technology's cost table (see module doc)."""
 
-    name: str = Field(min_length=1)
-    description: str = ""
-    technology_node_nm: NonNeg
-    voltage_v: NonNeg
-    source: Source
-    classes: Classes
-    path: str = Field("<dict>", description="file the table came from (set by the loader)")
+    name: str = field_(min_len=1, doc="table name")
+    description: str = field_("", doc="free text")
+    technology_node_nm: NonNeg = field_(doc="technology node")
+    voltage_v: NonNeg = field_(doc="supply voltage")
+    source: Source = field_(doc="where the numbers come from")
+    classes: Classes = field_(doc="entries per component class")
+    path: str = field_("<dict>", doc="file the table came from (set by the loader)")
 
     def entry(self, cls: str, key: str) -> Entry | None:
         """The entry ``classes.<cls>.<key>`` or None if absent (unknown names raise)."""
-        group = getattr(self.classes, cls, None)
-        if group is None or key not in type(group).model_fields:
-            raise CostError(f"{self.path}: unknown cost entry {cls}.{key}")
-        return getattr(group, key)
+        if cls in field_names(Classes):
+            group = getattr(self.classes, cls)
+            if key in field_names(type(group)):
+                return getattr(group, key)
+        raise CostError(f"{self.path}: unknown cost entry {cls}.{key}")
 
     def value(self, cls: str, key: str, x: float | None = None) -> float:
         """Evaluate ``classes.<cls>.<key>`` (at ``x`` for curves); missing entries raise."""
@@ -257,7 +271,4 @@ def load_cost_table(name_or_path: str | Path) -> CostTable:
     shown = path.resolve()
     root = builtin_arch_dir().parent
     shown = shown.relative_to(root) if shown.is_relative_to(root) else path
-    try:
-        return CostTable.model_validate({**data, "path": str(shown)})
-    except ValidationError as exc:
-        raise CostError(format_validation_error(exc, str(shown))) from None
+    return parse(CostTable, {**data, "path": str(shown)}, str(shown), error=CostError)

@@ -1,12 +1,14 @@
 """Cost tables: shipped tables load, every entry has a source, bad tables fail clearly."""
 
+import pickle
 from pathlib import Path
 
 import pytest
 import yaml
 
-from archsim.energy import CostError, load_cost_table
+from archsim.energy import CostError, CostTable, load_cost_table
 from archsim.energy.tables import Curve, Scalar, builtin_energy_dir
+from archsim.schema import dump, field_names, parse
 
 TABLES = sorted(p.stem for p in builtin_energy_dir().glob("*.yaml"))
 
@@ -20,9 +22,9 @@ def test_every_entry_has_a_source_and_header(name):
     t = load_cost_table(name)
     assert t.technology_node_nm > 0 and t.voltage_v > 0 and len(t.source) > 10
     n = 0
-    for cls_name in type(t.classes).model_fields:
+    for cls_name in field_names(type(t.classes)):
         group = getattr(t.classes, cls_name)
-        for key in type(group).model_fields:
+        for key in field_names(type(group)):
             e = getattr(group, key)
             if e is None:
                 continue
@@ -120,3 +122,36 @@ def test_missing_source_and_non_numbers(tmp_path):
 def test_unknown_table_name_lists_available():
     with pytest.raises(CostError, match="horowitz_45nm"):
         load_cost_table("no_such_table")
+
+
+def test_non_number_message_names_the_field(tmp_path):
+    data = yaml.safe_load(_table_text())
+    data["classes"]["vector"]["op_pj"]["value"] = "0.05"
+    data["voltage_v"] = True  # bool is not a number
+    p = _write(tmp_path, yaml.safe_dump(data))
+    with pytest.raises(CostError) as ei:
+        load_cost_table(p)
+    assert str(ei.value) == (
+        f"{p}: field 'voltage_v': Input should be a valid number; "
+        f"{p}: field 'classes.vector.op_pj.value': Input should be a valid number")
+
+
+def test_loglog_curve_needs_positive_points(tmp_path):
+    data = yaml.safe_load(_table_text())
+    data["classes"]["multiplier"]["energy_pj"]["points"] = [[0, 0.2], [1024, 3.1]]
+    p = _write(tmp_path, yaml.safe_dump(data))
+    with pytest.raises(CostError) as ei:
+        load_cost_table(p)
+    assert str(ei.value) == (f"{p}: field 'classes.multiplier.energy_pj': Value error, loglog "
+                             "curves need x > 0 and y > 0 at every point")
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_dump_round_trips(name):
+    t = load_cost_table(name)
+    data = dump(t)
+    assert isinstance(data["classes"]["adder"]["energy_pj"]["points"][0], tuple)
+    assert isinstance(dump(t, json=True)["classes"]["adder"]["energy_pj"]["points"][0], list)
+    assert parse(CostTable, data, t.path) == t
+    assert parse(CostTable, dump(t, json=True), t.path) == t
+    assert pickle.loads(pickle.dumps(t)) == t

@@ -1,10 +1,14 @@
 """Design points: every shipped YAML loads; bad input gives one precise error."""
 
+import dataclasses
+import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from archsim.config import ConfigError, builtin_arch_dir, load_arch
+from archsim.config import ConfigError, arch_from_dict, builtin_arch_dir, load_arch
 
 SHIPPED = sorted(builtin_arch_dir().glob("*.yaml"))
 
@@ -66,3 +70,50 @@ def test_overrides_validate():
         arch.with_overrides({"grid.depth": 4})
     with pytest.raises(ConfigError, match="grid.rows"):
         arch.with_overrides({"grid.rows": 0})
+
+
+def test_every_error_reported_at_once(tmp_path):
+    text = "name: x\nfoo: 1\ngrid:\n  rows: 0\n  cols: two\ntile:\n  lut_banks:\n    count: -1\n"
+    with pytest.raises(ConfigError) as ei:
+        load_arch(_write(tmp_path, text))
+    p = tmp_path / "bad.yaml"
+    assert str(ei.value) == "; ".join([
+        f"{p}: field 'grid.rows': Input should be greater than 0",
+        f"{p}: field 'grid.cols': Input should be a valid integer",
+        f"{p}: field 'tile.lut_banks.count': Input should be greater than or equal to 0",
+        f"{p}: field 'foo': unknown key",
+    ])
+
+
+def test_cross_field_checks_keep_their_messages():
+    arch = load_arch("lutna_2x2")
+    with pytest.raises(ConfigError) as ei:
+        arch.with_overrides({"tile.lut_banks.count": 0})
+    assert str(ei.value) == (
+        f"{arch.source} + overrides: field '<root>': Value error, tile.lut_banks.count: "
+        "PE kind 'lutna' reads tables; count must be > 0")
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_resolved_round_trips(path):
+    arch = load_arch(path)
+    data = arch.resolved()
+    assert data["source"] == str(path) and isinstance(data["clock_mhz"], float)
+    assert arch_from_dict(data, source=arch.source) == arch
+    assert pickle.loads(pickle.dumps(arch)) == arch  # sweeps send configs to worker processes
+
+
+def test_configs_are_frozen_values():
+    arch = load_arch("lutna_2x2")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        arch.grid.rows = 3
+    assert arch == load_arch("lutna_2x2") != arch.with_overrides({"grid.rows": 3})
+    assert arch.with_overrides({"clock_mhz": 250}).clock_mhz == 250.0  # int -> float
+    assert arch.with_overrides({"grid.rows": 3}).grid.rows == 3 and arch.grid.rows == 2
+
+
+def test_config_and_tables_do_not_import_pydantic():
+    code = ("import sys, archsim.config, archsim.energy.tables; "
+            "assert 'pydantic' not in sys.modules, 'pydantic imported'")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
