@@ -348,6 +348,12 @@ def render(info, cmd_line, version, results, cycles, st, args, archsim_cmd, ss_p
         f"venv `{Path(ss_py).parent.parent}`). Load average at start {info['loadavg'][0]:.2f}, "
         f"at end {info['loadavg_end'][0]:.2f}.",
         "",
+        "Bytecode caching: " + (
+            "off (`PYTHONDONTWRITEBYTECODE` is set on this machine), so every archsim process "
+            "compiles its ~40 modules from source; a Python setup that caches bytecode starts "
+            "faster." if os.environ.get("PYTHONDONTWRITEBYTECODE") else
+            "on (Python's default: archsim's modules are compiled once and cached)."),
+        "",
         f"Command: `{cmd_line}` (repo root, archsim venv active; creates the SCALE-Sim venv "
         f"with `pip install {' '.join(repr(p) if '<' in p else p for p in SCALESIM_PIN)}` "
         "if missing). Each tool runs as a whole process per topology and dataflow:",
