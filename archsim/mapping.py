@@ -315,8 +315,9 @@ class _Mapper:
                 else int(w.size * wbits / 8)
             in_geom = self.geoms[self.base(a["inputs"][0])]
             nbytes = LayerBytes(in_geom.elements * self.act_bytes, w_bytes, out_bytes)
+            ratio = self._sparse_ratio(M, N, K, groups, mask) if self.spec.skip_zeros else None
             tm, tn = choose_partition(M, N, K, T, self.spec.partition, self.arch, self.df,
-                                      self.cpm, nbytes)
+                                      self.cpm, nbytes, ratio)
             m_parts = split_range(M, tm)
             n_parts = split_range(N, tn)
         self.partitions[node] = (tm, tn)
@@ -339,6 +340,19 @@ class _Mapper:
             # rows are batch items; the whole feature vector of each is needed
             return ig.batch_region(m0, m1)
         return conv_input_region(a, ig, self.geoms[node], m0, m1, n0, n1)
+
+    def _sparse_ratio(self, M, N, K, groups, mask):
+        """tn -> the largest sparse / dense fold-cycle ratio over ``tn`` filter blocks."""
+        def ratio(tn: int) -> float:
+            worst = 0.0
+            for n0, n1 in split_range(N, tn):
+                dense = self._fold(M, n1 - n0, K, groups, None, n0, N).cycles
+                if dense:
+                    sparse = self._fold(M, n1 - n0, K, groups, mask[:, n0:n1], n0, N).cycles
+                    worst = max(worst, sparse / dense)
+            return worst
+
+        return ratio
 
     def _gemm_chunks(self, node, a, m0, m1, n0, n1, K, groups, mask, tile):
         wbits = int(a.get("weight_bits", 8))

@@ -1,5 +1,6 @@
 """Mapping: partitions, chunking to fit buffers, LUT organisation, batch, and their errors."""
 
+import numpy as np
 import pytest
 
 import archsim
@@ -123,3 +124,58 @@ def test_bad_dataflow(tmp_path):
     g = resolve_workload(str(gemm_csv(tmp_path, [("g", 4, 4, 4)])))
     with pytest.raises(ValueError, match=r"dataflow: 'xs' is not one of os, ws, is"):
         build_schedule(g, tiny_arch(), "xs", "layer")
+
+
+# ---- auto partition: sparse compute and the busiest tile's link (worked by hand) ---------
+def _traffic_only_arch():
+    """2x2 tiles, 4 DRAM channels of 4 B/cycle, 4 B links, no global buffer, no latencies."""
+    return tiny_arch(**{"grid.rows": 2, "grid.cols": 2, "dram.channels": 4,
+                        "dram.latency_cycles": 0, "interconnect.hop_latency_cycles": 0})
+
+
+def test_auto_partition_splits_weights_over_tile_links():
+    from archsim.partition import LayerBytes, choose_partition
+
+    # M=1, N=4, K=1000, no compute left (all weights pruned: ratio 0), 4000 B of weight
+    # metadata, 1000 B input, 4 B output.  Per tn (tm = 1):
+    #   tn=1: edge (1000+4000+4)/16 = 312.75, dram 5000/16 = 312.5, own link 5004/4 = 1251
+    #   tn=2: edge 6004/16 = 375.25, own link (1000+2000+2)/4 = 750.5
+    #   tn=4: edge 8004/16 = 500.25, own link (1000+1000+1)/4 = 500.25  -> the fastest
+    nbytes = LayerBytes(inputs=1000, weights=4000, outputs=4)
+    arch = _traffic_only_arch()
+    assert choose_partition(1, 4, 1000, 4, "auto", arch, "ws", 1.0, nbytes,
+                            lambda tn: 0.0) == (1, 4)
+
+
+def test_auto_partition_of_an_empty_layer_splits_pixels_not_filters():
+    from archsim.partition import LayerBytes, _estimate, choose_partition
+
+    # an all-zero layer (no compute) with a 4000 B input: splitting filters replicates the
+    # input, splitting pixels divides it over the tiles' links.  M=64, N=16, K=100.
+    nbytes = LayerBytes(inputs=4000, weights=8, outputs=64)
+    arch = _traffic_only_arch()
+    est = {(tm, tn): _estimate(64, 16, 100, tm, tn, arch, "ws", 1.0, nbytes, 0.0)
+           for tm, tn in ((1, 1), (4, 1), (1, 4))}
+    # (1,1): own link (4000 + 8 + 64)/4 = 1018
+    # (4,1): own link (1000 + 8 + 16)/4 = 256; edge (4000 + 32 + 64)/16 = 256
+    # (1,4): own link (4000 + 2 + 16)/4 = 1004.5
+    assert est == {(1, 1): 1018.0, (4, 1): 256.0, (1, 4): 1004.5}
+    assert choose_partition(64, 16, 100, 4, "auto", arch, "ws", 1.0, nbytes,
+                            lambda tn: 0.0) == (4, 1)
+
+
+def test_sparse_ratio_of_a_pruned_layer(tmp_path):
+    """Half the filters all-zero: the densest of 2 filter blocks is dense, of 1 block half."""
+    from archsim.mapping import MappingSpec, _Mapper
+
+    arch = tiny_arch(**{"grid.rows": 1, "grid.cols": 2})
+    g = resolve_workload(str(gemm_csv(tmp_path, [("a", 8, 8, 4)])))
+    mapper = _Mapper(g, arch, "ws", MappingSpec.parse("layer"))
+    mask = np.ones((4, 8), dtype=bool)
+    mask[:, 4:] = False  # filters 4..7 pruned away
+    ratio = mapper._sparse_ratio(8, 8, 4, 1, mask)
+    # ws on 4x4 (folds x (2R + C + M - 2) - 1): dense 8 filters = 2 column folds = 2*18-1 =
+    # 35 cycles; sparse keeps the first fold only: 17.  Two blocks: [0, 4) is dense (17/17),
+    # [4, 8) has no work (0/17).
+    assert ratio(1) == 17 / 35
+    assert ratio(2) == 1.0
