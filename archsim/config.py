@@ -188,6 +188,11 @@ class ArchConfig:
             raise ValueError(
                 f"tile.lut_banks.organisation: 'weight' needs the exact 'lutna' PE kind, "
                 f"not {pe.name!r}")
+        if lb.organisation == "weight" and lb.pes_per_table != 1:
+            raise ValueError(
+                f"tile.lut_banks.pes_per_table: organisation 'weight' gives every PE its own "
+                f"table of W*x for its stationary weight W, so a table cannot be shared; set "
+                f"pes_per_table to 1, not {lb.pes_per_table}")
 
     @property
     def n_tiles(self) -> int:

@@ -35,6 +35,17 @@ overlap are concatenated for free and the remaining operands are added pairwise,
 spanning from the higher operand's lowest bit to the top of the wider operand (its carry-out
 is free; ``shift_add_widths``); ``"chain"`` charges L - 1 full product-width adds, as the PE
 kind's operation counts read.
+
+LUT organisation (``organisation``, ``archsim.lutorg``): ``"product"`` (default) costs the PE
+kind's own tables as above. ``"weight"`` (exact ``lutna`` only) costs what a weight-programmed
+PE holds: one private 2^k-entry x (weight_bits + k)-bit table of W*x per PE (never shared:
+``pes_per_table`` must be 1), indexed by the k-bit activation digit alone (0 static index bits:
+the weight is in the contents), read once per activation digit; the act_digits partial
+products |W| x a_i, shifted by k*i, are combined by the same shift-add machinery. As in the
+product organisation the stored word is sign-magnitude (W's sign + a (weight_bits - 1 + k)-bit
+magnitude), the adds combine magnitudes and the product's sign is applied by the conditional
+negate folded into the accumulate. Programming a table writes its 2^k entries per weight fold
+(the simulator counts them); each entry costs that table's write energy.
 """
 
 from __future__ import annotations
@@ -43,10 +54,12 @@ import math
 from dataclasses import dataclass, field
 
 from archsim.energy.tables import CostError, CostTable
+from archsim.lutorg import effective_ops, effective_tables
 
 __all__ = [
     "ADDER_TREES",
     "CELLS",
+    "ORGANISATIONS",
     "TableCost",
     "TableSpec",
     "UnitAssumptions",
@@ -56,10 +69,12 @@ __all__ = [
     "pe_unit_cost",
     "shift_add_widths",
     "table_cost",
+    "weight_partial_terms",
 ]
 
 CELLS = ("sram", "latch", "rom")
 ADDER_TREES = ("merged", "chain")
+ORGANISATIONS = ("product", "weight")
 _ROW_DRIVER_T, _MUX2_T, _OUT_T = 8, 6, 4  # transistors: row driver, mux2, output driver
 
 
@@ -259,12 +274,47 @@ class UnitCost:
     table: TableCost | None = None
     leakage_uw: float = 0.0
     notes: tuple[str, ...] = field(default=())
+    organisation: str = "product"
 
 
-def pe_table_spec(kind, assumptions: UnitAssumptions, pes_per_table: int = 1) -> TableSpec | None:
-    """The physical table a PE kind reads (None for kinds without tables)."""
+def _check_organisation(kind, organisation: str, pes_per_table: int) -> None:
+    """Reject an unknown organisation, and a weight organisation the model cannot cost."""
+    if organisation not in ORGANISATIONS:
+        raise ValueError(f"organisation must be one of {ORGANISATIONS}, got {organisation!r}")
+    if organisation != "weight":
+        return
+    from archsim.arith import LUTNA
+
+    if not isinstance(kind, LUTNA):
+        raise CostError(f"organisation 'weight' needs the exact 'lutna' PE kind, not "
+                        f"{getattr(kind, 'label', kind)!r}")
+    if pes_per_table != 1:
+        raise CostError(f"organisation 'weight' holds one table per PE (its own stationary "
+                        f"weight); pes_per_table must be 1, got {pes_per_table}")
+
+
+def weight_partial_terms(kind) -> list[tuple[int, int]]:
+    """(shift, max magnitude) of the partial products |W| x a_i of the weight organisation."""
+    w_max = (1 << kind.weight_mag_bits) - 1
+    k = kind.digit_bits
+    return [(k * i, m * w_max) for i, m in enumerate(kind.act_digit_max)]
+
+
+def pe_table_spec(kind, assumptions: UnitAssumptions, pes_per_table: int = 1,
+                  organisation: str = "product") -> TableSpec | None:
+    """The physical table a PE kind reads (None for kinds without tables).
+
+    ``organisation="weight"``: the per-PE 2^k x (weight_bits + k)-bit W*x table, indexed by
+    the activation digit only (0 static index bits whatever the dataflow)."""
     from archsim.arith import MAC, DigitLUTKind, MonolithicLUT
 
+    _check_organisation(kind, organisation, pes_per_table)
+    if organisation == "weight":
+        if assumptions.cell == "rom":
+            raise CostError("organisation 'weight' rewrites its tables for every weight fold; "
+                            "ROM cells cannot be written (use sram or latch cells)")
+        inv = effective_tables(kind, organisation)
+        return TableSpec(inv.entries, inv.word_bits, assumptions.cell, 0, 1, pes_per_table)
     if isinstance(kind, MAC):
         return None
     if isinstance(kind, MonolithicLUT):
@@ -279,16 +329,28 @@ def pe_table_spec(kind, assumptions: UnitAssumptions, pes_per_table: int = 1) ->
 
 
 def pe_unit_cost(kind, table: CostTable, pes_per_table: int = 1,
-                 assumptions: UnitAssumptions | None = None) -> UnitCost:
+                 assumptions: UnitAssumptions | None = None,
+                 organisation: str = "product") -> UnitCost:
     """Energy per MAC and area per PE of ``kind``'s arithmetic unit (see module doc)."""
     from archsim.arith import MAC, DigitLUTKind, MonolithicLUT
 
     a = assumptions or UnitAssumptions()
     _check_int("pes_per_table", pes_per_table, 1)
+    _check_organisation(kind, organisation, pes_per_table)
     bd: dict[str, float] = {}
     logic_area = 0.0
     lookups, widths, n_tables, tcost = 0.0, [], 0, None
-    if isinstance(kind, MAC):
+    if organisation == "weight":
+        tcost = table_cost(pe_table_spec(kind, a, pes_per_table, organisation), table)
+        lookups = float(effective_ops(kind, organisation).lookups)
+        n_tables = effective_tables(kind, organisation).n_tables
+        bd["lookup_pj"] = lookups * tcost.read_pj
+        bd["tables_um2"] = n_tables * tcost.area_per_pe_um2
+        widths = shift_add_widths(weight_partial_terms(kind), a.adder_tree)
+        bd["adders_pj"] = sum(adder_cost(b, table)[0] for b in widths)
+        bd["adders_um2"] = sum(adder_cost(b, table)[1] for b in widths)
+        logic_area += bd["adders_um2"]
+    elif isinstance(kind, MAC):
         bits = kind.act_bits * kind.weight_bits
         bd["mult_pj"] = table.value("multiplier", "energy_pj", bits)
         bd["mult_um2"] = table.value("multiplier", "area_um2", bits)
@@ -322,4 +384,5 @@ def pe_unit_cost(kind, table: CostTable, pes_per_table: int = 1,
         leak += bd["mult_um2"] * table.value("multiplier", "leakage_uw_per_um2")
     if tcost is not None:
         leak += n_tables * tcost.leakage_per_pe_uw
-    return UnitCost(kind.label, energy, area, bd, lookups, tuple(widths), n_tables, tcost, leak)
+    return UnitCost(kind.label, energy, area, bd, lookups, tuple(widths), n_tables, tcost, leak,
+                    organisation=organisation)

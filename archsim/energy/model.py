@@ -3,6 +3,8 @@
 In:  an :class:`~archsim.config.ArchConfig` (its ``energy_table``, ``leakage``, ``clock_mhz``,
      components), optionally the dataflow (weight-stationary reads keep the weight half of a
      table index fixed) or explicit :class:`~archsim.energy.lutcost.UnitAssumptions`.
+     The LUT tables priced are those of ``tile.lut_banks.organisation`` (``archsim.lutorg``):
+     the PE kind's product tables, or one weight-programmed W*x table per PE.
 Out: ``load_cost_model(arch)`` -> :class:`CostModel`, after checking that every action the
      design point's components can emit, and every component's area and leakage, has a cost
      entry (else :class:`~archsim.energy.tables.CostError` naming component, action, file);
@@ -13,11 +15,12 @@ Out: ``load_cost_model(arch)`` -> :class:`CostModel`, after checking that every 
 Action names are the simulator's (``tile3.lut_bank1.lookup``, ``noc.r0c1.E.flit_hop``, ...);
 an action name the design point cannot emit is an error, never silently ignored. Component
 classes: ``pe_array`` (mac: PE pipeline registers; mult; add: adder tree + accumulator,
-averaged over the adds the PE kind counts; shift), ``lut_bank`` (lookup, program), ``sram``
-(tile buffers; read_bytes / write_bytes), ``vector`` (op), ``noc_link`` (flit_hop: link width
-x pJ per byte; routers carry the class's area), ``gbuf`` (costed with the ``sram`` entries at
-its capacity), ``dram`` (per byte; off chip: no area, no leakage). Leakage = sum over
-components of area x leakage density x simulated time (latency / clock_mhz).
+averaged over the adds per MAC the organisation counts; shift), ``lut_bank`` (lookup,
+program), ``sram`` (tile buffers; read_bytes / write_bytes), ``vector`` (op), ``noc_link``
+(flit_hop: link width x pJ per byte; routers carry the class's area), ``gbuf`` (costed with
+the ``sram`` entries at its capacity), ``dram`` (per byte; off chip: no area, no leakage).
+Leakage = sum over components of area x leakage density x simulated time
+(latency / clock_mhz).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from archsim.energy.lutcost import (
     table_cost,
 )
 from archsim.energy.tables import CostError, CostTable, load_cost_table
+from archsim.lutorg import effective_ops, effective_tables
 
 __all__ = ["ActionCost", "AreaReport", "CostModel", "EnergyReport", "check_coverage",
            "load_cost_model"]
@@ -117,16 +121,33 @@ class CostModel:
     def __init__(self, arch: ArchConfig, table: CostTable, assumptions: UnitAssumptions):
         self.arch, self.table, self.assumptions = arch, table, assumptions
         self.pe = arch.pe()
-        self.ops = self.pe.ops_per_mac()
         lb = arch.tile.lut_banks
-        self.has_tables = self.pe.tables().n_tables > 0
-        self.unit: UnitCost = pe_unit_cost(self.pe, table, lb.pes_per_table, assumptions)
-        spec = pe_table_spec(self.pe, assumptions, lb.pes_per_table)
+        self.organisation = org = lb.organisation
+        # what the simulator counts per MAC and the tables it programs (archsim.lutorg)
+        self.ops = effective_ops(self.pe, org)
+        self.tables = effective_tables(self.pe, org)
+        self.has_tables = self.tables.n_tables > 0
+        self.unit: UnitCost = pe_unit_cost(self.pe, table, lb.pes_per_table, assumptions, org)
+        spec = pe_table_spec(self.pe, assumptions, lb.pes_per_table, org)
         self.table_cost: TableCost | None = table_cost(spec, table) if spec else None
         self._costs = self._action_costs()
         self._energy = {(c.component, c.action): c.energy_pj for c in self._costs}
         self._components = self._inventory()
         self._names = {c.name for c in self._components}
+
+    def tables_desc(self) -> str:
+        """The LUT organisation and the tables it prices, as cost derivations state them."""
+        tc = self.table_cost
+        if tc is None:
+            return f"{self.organisation} organisation: no tables"
+        s = tc.spec
+        if self.organisation == "weight":
+            return (f"weight organisation: 1 {s.cell} table of {s.entries} x {s.word_bits} bits "
+                    f"(W*x for each {self.pe.digit_bits}-bit activation digit) per PE, "
+                    f"rewritten every weight fold")
+        share = f"per {s.pes_per_table} PEs" if s.pes_per_table > 1 else "per PE"
+        return (f"product organisation: {self.tables.n_tables} {s.cell} table(s) of "
+                f"{s.entries} x {s.word_bits} bits {share}, loaded once per run")
 
     # ---- per-action energies -----------------------------------------------------------
     def _action_costs(self) -> list[ActionCost]:
@@ -149,18 +170,33 @@ class CostModel:
         adds_pj = bd.get("adders_pj", 0.0) + bd.get("accumulator_pj", 0.0)
         if ops.adds:
             widths = list(self.unit.add_widths) + ([a.acc_bits] if a.include_accumulator else [])
+            how = ""
+            if self.organisation == "weight":
+                mag = pe.weight_mag_bits + pe.digit_bits
+                how = (f"; weight organisation: {pe.n_act_digits} partial products |W| x "
+                       f"activation digit ({mag}-bit magnitudes of the "
+                       f"{self.table_cost.spec.entries} x {self.table_cost.spec.word_bits}-bit "
+                       f"W*x table) shifted by {pe.digit_bits} x i, plus the accumulate")
+            elif self.has_tables:
+                how = f"; {self.tables_desc()}"
             out.append(ActionCost("pe_array", "pe_array", "add", adds_pj / ops.adds, "add",
                                   f"adder.energy_pj over adds of {widths} bits, averaged over "
-                                  f"the {ops.adds:g} adds per MAC the PE kind counts"))
+                                  f"the {ops.adds:g} adds per MAC the design point counts{how}"))
         if self.table_cost is not None:
             tc = self.table_cost
+            desc = self.tables_desc()
             out.append(ActionCost("lut_bank", "lut_bank", "lookup", tc.read_pj, "look-up",
-                                  f"{tc.spec.cell} table {tc.spec.entries} x {tc.spec.word_bits} "
-                                  f"bits, {tc.spec.static_index_bits} static index bits: "
+                                  f"{desc}; {tc.spec.static_index_bits} static index bits: "
                                   f"{tc.read_model}"))
+            if tc.spec.cell == "rom":
+                prog = "ROM: fixed contents"
+            elif t.has("lut_bank", "program_pj"):
+                prog = "explicit lut_bank.program_pj"
+            else:
+                prog = (f"lut_bank.write_to_read x one random-access read of the "
+                        f"{tc.spec.entries} x {tc.spec.word_bits}-bit table")
             out.append(ActionCost("lut_bank", "lut_bank", "program", tc.write_pj_per_entry,
-                                  "entry", "ROM: fixed contents" if tc.spec.cell == "rom" else
-                                  "lut_bank.write_to_read x one random-access read"))
+                                  "entry", f"{desc}; {prog}"))
         for buf in ("ifmap", "weight", "ofmap"):
             cfg = getattr(arch.tile.sram, buf)
             per_bank = cfg.capacity_bytes / cfg.banks
@@ -253,7 +289,7 @@ class CostModel:
         lb = arch.tile.lut_banks
         banks = lb.count if self.has_tables else 0
         if banks:
-            copies = -(-pes // lb.pes_per_table) * self.pe.tables().n_tables
+            copies = -(-pes // lb.pes_per_table) * self.tables.n_tables
             bank_area = copies * self.table_cost.area_um2 / banks
             bank_leak = copies * self.table_cost.leakage_uw / banks
         sram_leak = t.value("sram", "leakage_uw_per_um2")
@@ -283,9 +319,18 @@ class CostModel:
     @property
     def source(self) -> str:
         a = self.assumptions
-        return (f"{self.table.provenance()} | LUT tables: {a.cell} cells, "
-                f"{'weight-stationary' if a.weight_stationary else 'random-access'} reads, "
-                f"{self.arch.tile.lut_banks.pes_per_table} PE(s) per table; "
+        if self.organisation == "weight":
+            s = self.table_cost.spec
+            luts = (f"weight organisation, one {s.entries} x {s.word_bits}-bit {a.cell} table "
+                    f"of W*x per PE, activation-digit reads")
+        else:
+            luts = (f"{a.cell} cells, "
+                    f"{'weight-stationary' if a.weight_stationary else 'random-access'} reads, "
+                    f"{self.arch.tile.lut_banks.pes_per_table} PE(s) per table")
+            if self.has_tables:
+                s = self.table_cost.spec
+                luts += f", product organisation ({s.entries} x {s.word_bits}-bit tables)"
+        return (f"{self.table.provenance()} | LUT tables: {luts}; "
                 f"{a.acc_bits}-bit accumulator, {a.adder_tree} shift-add tree")
 
     def energy(self, actions: dict[str, int], latency_cycles: float) -> EnergyReport:

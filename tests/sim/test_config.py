@@ -94,6 +94,19 @@ def test_cross_field_checks_keep_their_messages():
         "PE kind 'lutna' reads tables; count must be > 0")
 
 
+def test_weight_organisation_needs_unshared_tables():
+    arch = load_arch("lutna_2x2")  # pes_per_table: 16
+    with pytest.raises(ConfigError) as ei:
+        arch.with_overrides({"tile.lut_banks.organisation": "weight"})
+    assert str(ei.value) == (
+        f"{arch.source} + overrides: field '<root>': Value error, tile.lut_banks.pes_per_table: "
+        "organisation 'weight' gives every PE its own table of W*x for its stationary weight W, "
+        "so a table cannot be shared; set pes_per_table to 1, not 16")
+    ok = arch.with_overrides({"tile.lut_banks.organisation": "weight",
+                              "tile.lut_banks.pes_per_table": 1})
+    assert ok.tile.lut_banks.organisation == "weight"
+
+
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
 def test_resolved_round_trips(path):
     arch = load_arch(path)
