@@ -28,7 +28,7 @@ _LAZY = {
     "save_workload": "archsim.graph",
 }
 
-__all__ = sorted(_LAZY) + ["__version__"]
+__all__ = [*sorted(_LAZY), "__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -63,8 +63,8 @@ def _comparison_md(runs: dict, model: str, sparsity: float, build_s: float) -> s
         "",
         "Regenerate with `archsim demo`. Metrics are defined in docs/metrics.md.",
         "",
-        "| run | design point | PE kind | latency (cycles) | utilization | MACs executed | "
-        "energy (uJ) | area (mm^2) | functional vs PyTorch |",
+        ("| run | design point | PE kind | latency (cycles) | utilization | MACs executed | "
+         "energy (uJ) | area (mm^2) | functional vs PyTorch |"),
         "|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [_row(label, res) for label, res in runs.items()]

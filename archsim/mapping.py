@@ -184,9 +184,9 @@ class _Mapper:
         return name
 
     def _home_for(self, node: str, nbytes: int) -> str:
-        if self.spec.strategy == "pipeline" and self.g.nodes[node]["op"] != "input":
-            if nbytes <= self.cap["ofmap"] * max(1, len(self.groups.get(node, [0]))):
-                return "tile"
+        if (self.spec.strategy == "pipeline" and self.g.nodes[node]["op"] != "input"
+                and nbytes <= self.cap["ofmap"] * max(1, len(self.groups.get(node, [0])))):
+            return "tile"
         gcap = self.arch.gbuf.capacity_bytes
         return "gbuf" if (nbytes <= gcap and self.g.nodes[node]["op"] != "input") else "dram"
 
