@@ -10,8 +10,9 @@ In:  nodes and edges added one by one (``add_node``, ``add_edge``), or ``Dag.fro
 Out: ``g.graph``, ``g.nodes`` (``g.nodes[n]`` -> attribute dict; ``g.nodes(data=True)``),
      ``g.edges`` (``g.edges[u, v]``; ``g.edges(data=True)``), ``predecessors``, ``successors``,
      ``in_degree``, ``number_of_nodes``, ``copy``; ``to_networkx()`` for everything else.
-Also ``lexicographic_topo_order(g)`` for a ``Dag`` or a ``DiGraph``: the order of
-``networkx.lexicographical_topological_sort`` (smallest name first, ties by insertion order).
+Also, for a ``Dag`` or a ``DiGraph``: ``lexicographic_topo_order(g)``, the order of
+``networkx.lexicographical_topological_sort`` (smallest name first, ties by insertion order),
+and ``insertion_topo_order(g)`` (earliest inserted first).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import heapq
 from collections.abc import Hashable, Iterator
 from typing import Any
 
-__all__ = ["Dag", "is_digraph", "lexicographic_topo_order"]
+__all__ = ["Dag", "insertion_topo_order", "is_digraph", "lexicographic_topo_order"]
 
 
 class _NodeView:
@@ -199,18 +200,31 @@ def lexicographic_topo_order(g: Any) -> list:
     Equal to ``list(networkx.lexicographical_topological_sort(g))``; raises ``ValueError``
     naming the nodes left over if ``g`` has a cycle.
     """
+    return _kahn(g, by_name=True)
+
+
+def insertion_topo_order(g: Any) -> list:
+    """Topological order, the earliest inserted node first among the ready ones."""
+    return _kahn(g, by_name=False)
+
+
+def _kahn(g: Any, by_name: bool) -> list:
     index = {n: i for i, n in enumerate(g.nodes)}
     indeg = {n: g.in_degree(n) for n in g.nodes}
-    heap = [(n, index[n]) for n, d in indeg.items() if d == 0]
+
+    def item(n):
+        return (n, index[n]) if by_name else (index[n], n)
+
+    heap = [item(n) for n, d in indeg.items() if d == 0]
     heapq.heapify(heap)
     order = []
     while heap:
-        n, _ = heapq.heappop(heap)
+        n = heapq.heappop(heap)[0 if by_name else 1]
         order.append(n)
         for s in g.successors(n):
             indeg[s] -= 1
             if indeg[s] == 0:
-                heapq.heappush(heap, (s, index[s]))
+                heapq.heappush(heap, item(s))
     if len(order) != len(index):
         left = sorted(str(n) for n in index if n not in set(order))
         raise ValueError(f"workload graph has a cycle through {left[:8]}")

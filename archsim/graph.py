@@ -21,7 +21,6 @@ Outputs:
 
 from __future__ import annotations
 
-import heapq
 import json
 import math
 from pathlib import Path
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from archsim.dag import Dag, is_digraph
+from archsim.dag import Dag, insertion_topo_order, is_digraph
 
 if TYPE_CHECKING:  # networkx costs ~0.3 s to import; only loaded where a DiGraph is built
     import networkx as nx
@@ -92,21 +91,10 @@ def edge_bytes(shape: tuple, lo: int, hi: int) -> int:
 
 def topo_order(g: nx.DiGraph) -> list:
     """Nodes with every predecessor before its successors; ties kept in insertion order."""
-    index = {n: i for i, n in enumerate(g.nodes)}
-    indeg = {n: g.in_degree(n) for n in g.nodes}
-    order = []
-    heap = [(index[n], n) for n, d in indeg.items() if d == 0]
-    heapq.heapify(heap)
-    while heap:
-        _, n = heapq.heappop(heap)
-        order.append(n)
-        for s in g.successors(n):
-            indeg[s] -= 1
-            if indeg[s] == 0:
-                heapq.heappush(heap, (index[s], s))
-    if len(order) != g.number_of_nodes():
-        raise WorkloadError("workload graph has a cycle")
-    return order
+    try:
+        return insertion_topo_order(g)
+    except ValueError as exc:
+        raise WorkloadError(str(exc)) from None
 
 
 def compute_nodes(g: nx.DiGraph) -> list:

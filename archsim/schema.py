@@ -260,13 +260,7 @@ def _with_rules(base: typing.Callable, rules: Rules, where: str, allowed: tuple[
             if not ok(v):
                 issues.append((path, message(v)))
                 return _BAD
-        if check is not None:
-            try:
-                check(v)
-            except ValueError as exc:
-                issues.append((path, f"Value error, {exc}"))
-                return _BAD
-        return v
+        return _run_check(check, v, path, issues)
 
     return validate
 
@@ -415,13 +409,18 @@ def _parse_section(cls: type, data: dict, path: Path, issues: list) -> Any:
     if len(issues) > n_issues:
         return _BAD
     obj = cls(**values)  # omitted fields take their declared defaults
+    return _run_check(check, obj, path, issues)
+
+
+def _run_check(check, value: Any, path: Path, issues: list) -> Any:
+    """``value``, or ``_BAD`` with the issue recorded if ``check(value)`` raises ValueError."""
     if check is not None:
         try:
-            check(obj)
+            check(value)
         except ValueError as exc:
             issues.append((path, f"Value error, {exc}"))
             return _BAD
-    return obj
+    return value
 
 
 # ---- public entry points ------------------------------------------------------------------

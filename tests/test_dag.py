@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import archsim
-from archsim.dag import Dag, is_digraph, lexicographic_topo_order
+from archsim.dag import Dag, insertion_topo_order, is_digraph, lexicographic_topo_order
 from archsim.graph import load_workload, read_workload, save_workload, topo_order
 from archsim.topology import load_topology, read_topology
 from tests.sim.helpers import conv_csv, gemm_csv, tiny_arch
@@ -77,7 +77,7 @@ def test_hand_worked_order():
     d.add_edge("b", "d")
     # ready at start: c, b -> b (smallest name) frees d; of c, d take c, which frees a; a < d
     assert lexicographic_topo_order(d) == ["b", "c", "a", "d"]
-    assert topo_order(d) == ["c", "b", "a", "d"]  # insertion order among the ready ones
+    assert topo_order(d) == insertion_topo_order(d) == ["c", "b", "a", "d"]  # earliest first
 
 
 def test_round_trip_and_views():
@@ -121,6 +121,10 @@ def test_cycle_is_an_error_naming_nodes():
     d.add_edge("s", "x")
     with pytest.raises(ValueError, match=r"cycle through \['x', 'y'\]"):
         lexicographic_topo_order(d)
+    from archsim.graph import WorkloadError
+
+    with pytest.raises(WorkloadError, match=r"cycle through \['x', 'y'\]"):
+        topo_order(d)
 
 
 def test_is_digraph():
