@@ -118,11 +118,12 @@ def ensure_venv(venv: Path) -> tuple[str | None, str]:
 
 
 # ----------------------------------------------------------------------------------- runs
-def run_timed(cmd: list[str], cwd: Path) -> tuple[float, float, subprocess.CompletedProcess]:
+def run_timed(cmd: list[str], cwd: Path,
+              env: dict | None = None) -> tuple[float, float, subprocess.CompletedProcess]:
     """Wall and CPU (user+sys of the child) seconds of one whole process."""
     r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    out = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=env, check=False)
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
@@ -130,6 +131,26 @@ def run_timed(cmd: list[str], cwd: Path) -> tuple[float, float, subprocess.Compl
         raise RuntimeError(f"{' '.join(cmd)} failed ({out.returncode}):\n"
                            f"{out.stdout[-2000:]}\n{out.stderr[-3000:]}")
     return wall, cpu, out
+
+
+def cached_bytecode(work: Path) -> tuple[list[str], dict]:
+    """(command prefix, environment) of an archsim whose bytecode is compiled and cached.
+
+    Python normally caches compiled modules in ``__pycache__`` on first import; with
+    ``PYTHONDONTWRITEBYTECODE`` set (as on this machine) every process compiles archsim from
+    source.  A copy of ``archsim/`` and ``arch_configs/`` in the scratch folder, compiled once
+    with ``python -m compileall`` and put first on ``PYTHONPATH``, gives the usual cached state
+    without writing into the repo.
+    """
+    src = work / "bytecode_src"
+    shutil.rmtree(src, ignore_errors=True)
+    for name in ("archsim", "arch_configs"):
+        shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(src / "archsim")],
+                   check=True, capture_output=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(src), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    return [sys.executable, "-m", "archsim"], env
 
 
 def scalesim_cycles(report: Path) -> list[dict]:
@@ -250,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import archsim
 
+    bytecode_cmd, bytecode_env = cached_bytecode(work)
     # warm-up: the first simulate call imports the simulator (~1 s); the in-process column
     # measures the simulation alone
     archsim.simulate(str(ARCH), str(LAYERS / TOPOLOGIES[1][0]), dataflow="os")
@@ -283,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             np_out = work / f"archsim_noplots_{df}_{Path(topo).stem}"
             np_cmd = archsim_cmd + ["run", str(ARCH), "--workload", str(csv_path),
                                     "--dataflow", df, "--out", str(np_out), "--no-plots"]
-            a_w, a_c, np_w, np_c, ip_w = [], [], [], [], []
+            a_w, a_c, np_w, np_c, ip_w, bc_w = [], [], [], [], [], []
             for _ in range(args.archsim_repeats):
                 shutil.rmtree(a_out, ignore_errors=True)
                 w, c, _ = run_timed(a_cmd, work)
@@ -292,6 +314,10 @@ def main(argv: list[str] | None = None) -> int:
                 w, c, _ = run_timed(np_cmd, work)
                 np_w.append(w)
                 np_c.append(c)
+                shutil.rmtree(a_out, ignore_errors=True)
+                w, _, _ = run_timed(bytecode_cmd + a_cmd[len(archsim_cmd):], work,
+                                    env=bytecode_env)
+                bc_w.append(w)
                 t0 = time.perf_counter()
                 archsim.simulate(str(ARCH), str(csv_path), dataflow=df)
                 ip_w.append(time.perf_counter() - t0)
@@ -317,6 +343,7 @@ def main(argv: list[str] | None = None) -> int:
                             "ss": stats(ss_w), "ss_cpu": stats(ss_c),
                             "a": stats(a_w), "a_cpu": stats(a_c),
                             "np": stats(np_w), "np_cpu": stats(np_c), "ip": stats(ip_w),
+                            "bc": stats(bc_w),
                             "ss_cmd": ss_cmd, "a_cmd": a_cmd})
 
     st = startup(sys.executable)
@@ -421,12 +448,16 @@ def render(info, cmd_line, version, results, cycles, st, args, archsim_cmd, ss_p
         "",
         f"Median (min-max) of {args.repeats} SCALE-Sim and {args.archsim_repeats} archsim runs, "
         "wall seconds of the whole process; CPU = user + system seconds of that process. "
-        "'archsim no PNGs' is the same `archsim run` process with `--no-plots`; 'in-process' is `archsim.simulate` alone (imports already warm).",
+        "'archsim no PNGs' is the same `archsim run` process with `--no-plots`; 'bytecode cached' "
+        "is the full run (`python -m archsim run ...`) on a scratch copy of `archsim/` compiled "
+        "once beforehand with `python -m compileall`, as Python caches bytecode by default on a "
+        "machine without `PYTHONDONTWRITEBYTECODE`; 'in-process' is `archsim.simulate` alone "
+        "(imports already warm).",
         "",
         "| dataflow | topology | SCALE-Sim wall s | SCALE-Sim CPU s | `archsim run` wall s | "
         "`archsim run` CPU s | ratio | archsim no PNGs wall s | ratio | "
-        "in-process simulate s |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "`archsim run`, bytecode cached, wall s | ratio | in-process simulate s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     tot_ss = tot_a = tot_np = 0.0
     for r in results:
@@ -438,7 +469,8 @@ def render(info, cmd_line, version, results, cycles, st, args, archsim_cmd, ss_p
         L.append(f"| {r['df']} | {r['topo']} ({r['layers']} layer{'s' if r['layers'] > 1 else ''})"
                  f" | {fmt(r['ss'])} | {r['ss_cpu']['median']:.2f} | {fmt(r['a'])} | "
                  f"{r['a_cpu']['median']:.2f} | {ratio:.1f}x | "
-                 f"{fmt(r['np'])} | {ratio_np:.1f}x | {r['ip']['median']:.3f} |")
+                 f"{fmt(r['np'])} | {ratio_np:.1f}x | {fmt(r['bc'])} | "
+                 f"{r['ss']['median'] / r['bc']['median']:.1f}x | {r['ip']['median']:.3f} |")
     tot_ip = sum(r["ip"]["median"] for r in results)
     L += ["", f"All runs together: SCALE-Sim {tot_ss:.1f} s, `archsim run` {tot_a:.1f} s "
           f"({tot_ss / tot_a:.1f}x), archsim without PNGs {tot_np:.1f} s ({tot_ss / tot_np:.1f}x), "
