@@ -13,10 +13,13 @@
        4 MiB SRAMs; its CLI insists on a layout file even with custom layouts off, so a stub
        is passed; it always writes full SRAM/DRAM traces: ``-s N`` is parsed but ignored in
        3.0.0);
-     - archsim: ``archsim run arch_configs/scalesim_16x16.yaml --workload <csv> --dataflow
-       <df> --out <dir>`` (the console script; writes the full run folder incl. PNG plots);
-     - archsim without PNGs: the same ``archsim run`` with ``--no-plots`` (every other file of
-       the run folder is written), to show what the plots cost;
+     - archsim: ``python -m archsim run arch_configs/scalesim_16x16.yaml --workload <csv>
+       --dataflow <df> --out <dir>`` (writes the full run folder incl. PNG plots) on a scratch
+       copy of the package byte-compiled once, as the README's setup leaves it;
+     - archsim without PNGs: the same with ``--no-plots`` (every other file of the run folder
+       is written), to show what the plots cost;
+     - archsim compiling from source: the full run on a copy without bytecode and with
+       ``PYTHONDONTWRITEBYTECODE=1`` (the worst case: every process compiles archsim);
    timing each ``--repeats`` times (median, min-max; wall and CPU seconds), and compares the
    per-layer cycles: SCALE-Sim's ``Total Cycles`` column of ``COMPUTE_REPORT.csv`` against
    archsim's ``compute_cycles`` column of the run folder's ``layers.csv``.
@@ -133,23 +136,28 @@ def run_timed(cmd: list[str], cwd: Path,
     return wall, cpu, out
 
 
-def cached_bytecode(work: Path) -> tuple[list[str], dict]:
-    """(command prefix, environment) of an archsim whose bytecode is compiled and cached.
+def archsim_copy(work: Path, compiled: bool) -> tuple[list[str], dict]:
+    """(command prefix, environment) of ``python -m archsim`` on a scratch copy of the repo.
 
-    Python normally caches compiled modules in ``__pycache__`` on first import; with
-    ``PYTHONDONTWRITEBYTECODE`` set (as on this machine) every process compiles archsim from
-    source.  A copy of ``archsim/`` and ``arch_configs/`` in the scratch folder, compiled once
-    with ``python -m compileall`` and put first on ``PYTHONPATH``, gives the usual cached state
-    without writing into the repo.
+    ``compiled``: the copy's modules are byte-compiled once (``python -m compileall``), the
+    state the README's setup command leaves and the one Python reaches by itself after a first
+    run wherever it may write ``__pycache__``.  Otherwise there is no bytecode and
+    ``PYTHONDONTWRITEBYTECODE=1`` keeps it that way: every process compiles archsim from source.
+    Copies keep both states exact whatever the checkout holds, and never write into the repo.
     """
-    src = work / "bytecode_src"
+    src = work / ("archsim_compiled" if compiled else "archsim_source")
     shutil.rmtree(src, ignore_errors=True)
     for name in ("archsim", "arch_configs"):
         shutil.copytree(ROOT / name, src / name, ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(src / "archsim")],
-                   check=True, capture_output=True)
+    if compiled:
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(src / "archsim")],
+                       check=True, capture_output=True)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [str(src), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    if compiled:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
     return [sys.executable, "-m", "archsim"], env
 
 
@@ -193,11 +201,14 @@ def heavy_names() -> tuple[str, ...]:
     return ("torch", "networkx", "matplotlib", "pydantic", "scipy", "pandas", "workloads")
 
 
-def startup(py: str) -> dict:
-    """Import-time profile of ``archsim.cli`` and of the simulator path; torch check."""
+def startup(py: str, env: dict | None = None) -> dict:
+    """Import-time profile of ``archsim.cli`` and of the simulator path; heavy-module check.
+
+    ``env``: the environment of the measured archsim (e.g. the byte-compiled scratch copy).
+    """
     def importtime(stmt: str) -> list[tuple[int, int, str]]:
         out = subprocess.run([py, "-X", "importtime", "-c", stmt], capture_output=True,
-                             text=True, cwd=tempfile.gettempdir())
+                             text=True, cwd=tempfile.gettempdir(), env=env, check=False)
         rows = []
         for ln in out.stderr.splitlines():
             m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", ln)
@@ -209,7 +220,8 @@ def startup(py: str) -> dict:
         ts = []
         for _ in range(n):
             t0 = time.perf_counter()
-            subprocess.run([py, "-c", stmt], capture_output=True, cwd=tempfile.gettempdir())
+            subprocess.run([py, "-c", stmt], capture_output=True, cwd=tempfile.gettempdir(),
+                           env=env, check=False)
             ts.append(time.perf_counter() - t0)
         return stats(ts)
 
@@ -221,7 +233,7 @@ def startup(py: str) -> dict:
         "'--out', tempfile.mkdtemp()])\n"
         f"print([m for m in {heavy!r} if m in sys.modules])\n")
     chk = subprocess.run([py, "-c", run_code], capture_output=True, text=True,
-                         cwd=tempfile.gettempdir())
+                         cwd=tempfile.gettempdir(), env=env, check=False)
     return {
         "cli_top": importtime("import archsim.cli")[:8],
         "sim_top": importtime("import archsim.sim, archsim.topology")[:8],
@@ -271,7 +283,8 @@ def main(argv: list[str] | None = None) -> int:
 
     import archsim
 
-    bytecode_cmd, bytecode_env = cached_bytecode(work)
+    compiled_cmd, compiled_env = archsim_copy(work, compiled=True)
+    source_cmd, source_env = archsim_copy(work, compiled=False)
     # warm-up: the first simulate call imports the simulator (~1 s); the in-process column
     # measures the simulation alone
     archsim.simulate(str(ARCH), str(LAYERS / TOPOLOGIES[1][0]), dataflow="os")
@@ -298,6 +311,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"scalesim {df} {topo} run {i + 1}: {w:.2f} s wall, {c:.2f} s CPU, "
                       f"{trace_mb:.0f} MiB written", flush=True)
             shutil.rmtree(work / "ss", ignore_errors=True)
+            # SCALE-Sim just wrote ~100 MiB of traces: flush them now, so that the kernel's
+            # write-back does not run during (and slow down) the archsim processes timed next
+            os.sync()
 
             a_out = work / f"archsim_{df}_{Path(topo).stem}"
             a_cmd = archsim_cmd + ["run", str(ARCH), "--workload", str(csv_path),
@@ -305,19 +321,20 @@ def main(argv: list[str] | None = None) -> int:
             np_out = work / f"archsim_noplots_{df}_{Path(topo).stem}"
             np_cmd = archsim_cmd + ["run", str(ARCH), "--workload", str(csv_path),
                                     "--dataflow", df, "--out", str(np_out), "--no-plots"]
-            a_w, a_c, np_w, np_c, ip_w, bc_w = [], [], [], [], [], []
+            a_w, a_c, np_w, np_c, ip_w, src_w = [], [], [], [], [], []
             for _ in range(args.archsim_repeats):
                 shutil.rmtree(a_out, ignore_errors=True)
-                w, c, _ = run_timed(a_cmd, work)
+                w, c, _ = run_timed(compiled_cmd + a_cmd[len(archsim_cmd):], work,
+                                    env=compiled_env)
                 a_w.append(w)
                 a_c.append(c)
-                w, c, _ = run_timed(np_cmd, work)
+                w, c, _ = run_timed(compiled_cmd + np_cmd[len(archsim_cmd):], work,
+                                    env=compiled_env)
                 np_w.append(w)
                 np_c.append(c)
                 shutil.rmtree(a_out, ignore_errors=True)
-                w, _, _ = run_timed(bytecode_cmd + a_cmd[len(archsim_cmd):], work,
-                                    env=bytecode_env)
-                bc_w.append(w)
+                w, _, _ = run_timed(source_cmd + a_cmd[len(archsim_cmd):], work, env=source_env)
+                src_w.append(w)
                 t0 = time.perf_counter()
                 archsim.simulate(str(ARCH), str(csv_path), dataflow=df)
                 ip_w.append(time.perf_counter() - t0)
@@ -343,10 +360,10 @@ def main(argv: list[str] | None = None) -> int:
                             "ss": stats(ss_w), "ss_cpu": stats(ss_c),
                             "a": stats(a_w), "a_cpu": stats(a_c),
                             "np": stats(np_w), "np_cpu": stats(np_c), "ip": stats(ip_w),
-                            "bc": stats(bc_w),
+                            "src": stats(src_w),
                             "ss_cmd": ss_cmd, "a_cmd": a_cmd})
 
-    st = startup(sys.executable)
+    st = startup(sys.executable, compiled_env)
     info["loadavg_end"] = os.getloadavg()
     if args.json:
         import json
@@ -375,11 +392,11 @@ def render(info, cmd_line, version, results, cycles, st, args, archsim_cmd, ss_p
         f"venv `{Path(ss_py).parent.parent}`). Load average at start {info['loadavg'][0]:.2f}, "
         f"at end {info['loadavg_end'][0]:.2f}.",
         "",
-        "Bytecode caching: " + (
-            "off (`PYTHONDONTWRITEBYTECODE` is set on this machine), so every archsim process "
-            "compiles its ~40 modules from source; a Python setup that caches bytecode starts "
-            "faster." if os.environ.get("PYTHONDONTWRITEBYTECODE") else
-            "on (Python's default: archsim's modules are compiled once and cached)."),
+        "Bytecode caching on this machine: " + (
+            "off (`PYTHONDONTWRITEBYTECODE` is set), so without the setup's compile step every "
+            "archsim process would compile its modules from source (the 'compiling from "
+            "source' column)." if os.environ.get("PYTHONDONTWRITEBYTECODE") else
+            "on (Python's default)."),
         "",
         f"Command: `{cmd_line}` (repo root, archsim venv active; creates the SCALE-Sim venv "
         f"with `pip install {' '.join(repr(p) if '<' in p else p for p in SCALESIM_PIN)}` "
@@ -393,10 +410,10 @@ def render(info, cmd_line, version, results, cycles, st, args, archsim_cmd, ss_p
         f"{ss_py} -m scalesim.scale -c benchmarks/scalesim_layers/scalesim_16x16_<df>.cfg \\",
         "    -t benchmarks/scalesim_layers/gemm_64x64x64.csv \\",
         "    -l benchmarks/scalesim_layers/gemm_64x64x64_layout.csv -p <logdir> -i gemm",
-        "# archsim",
-        "archsim run arch_configs/scalesim_16x16.yaml --workload "
+        "# archsim (python -m archsim = the archsim console script)",
+        "python -m archsim run arch_configs/scalesim_16x16.yaml --workload "
         "benchmarks/scalesim_layers/resnet18_cifar.csv --dataflow <df> --out <dir>",
-        "archsim run arch_configs/scalesim_16x16.yaml --workload "
+        "python -m archsim run arch_configs/scalesim_16x16.yaml --workload "
         "benchmarks/scalesim_layers/gemm_64x64x64.csv --dataflow <df> --out <dir>",
         "```",
         "",
@@ -448,15 +465,18 @@ def render(info, cmd_line, version, results, cycles, st, args, archsim_cmd, ss_p
         "",
         f"Median (min-max) of {args.repeats} SCALE-Sim and {args.archsim_repeats} archsim runs, "
         "wall seconds of the whole process; CPU = user + system seconds of that process. "
-        "'archsim no PNGs' is the same `archsim run` process with `--no-plots`; 'bytecode cached' "
-        "is the full run (`python -m archsim run ...`) on a scratch copy of `archsim/` compiled "
-        "once beforehand with `python -m compileall`, as Python caches bytecode by default on a "
-        "machine without `PYTHONDONTWRITEBYTECODE`; 'in-process' is `archsim.simulate` alone "
-        "(imports already warm).",
+        "Every archsim process is `python -m archsim run ...` on a scratch copy of `archsim/` and "
+        "`arch_configs/`: `archsim run` and 'no PNGs' (`--no-plots`) on a copy byte-compiled once "
+        "(`python -m compileall`, as the README's setup command does and as Python does by "
+        "itself after a first run wherever it may write `__pycache__`); 'compiling from "
+        "source' on a copy without bytecode and with `PYTHONDONTWRITEBYTECODE=1`, so that every "
+        "process compiles archsim's ~40 modules (the state of an editable install on a machine "
+        "that forbids bytecode caches, like this one, before the setup's compile step); "
+        "'in-process' is `archsim.simulate` alone (imports already warm).",
         "",
         "| dataflow | topology | SCALE-Sim wall s | SCALE-Sim CPU s | `archsim run` wall s | "
         "`archsim run` CPU s | ratio | archsim no PNGs wall s | ratio | "
-        "`archsim run`, bytecode cached, wall s | ratio | in-process simulate s |",
+        "`archsim run` compiling from source, wall s | ratio | in-process simulate s |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     tot_ss = tot_a = tot_np = 0.0
@@ -469,8 +489,8 @@ def render(info, cmd_line, version, results, cycles, st, args, archsim_cmd, ss_p
         L.append(f"| {r['df']} | {r['topo']} ({r['layers']} layer{'s' if r['layers'] > 1 else ''})"
                  f" | {fmt(r['ss'])} | {r['ss_cpu']['median']:.2f} | {fmt(r['a'])} | "
                  f"{r['a_cpu']['median']:.2f} | {ratio:.1f}x | "
-                 f"{fmt(r['np'])} | {ratio_np:.1f}x | {fmt(r['bc'])} | "
-                 f"{r['ss']['median'] / r['bc']['median']:.1f}x | {r['ip']['median']:.3f} |")
+                 f"{fmt(r['np'])} | {ratio_np:.1f}x | {fmt(r['src'])} | "
+                 f"{r['ss']['median'] / r['src']['median']:.1f}x | {r['ip']['median']:.3f} |")
     tot_ip = sum(r["ip"]["median"] for r in results)
     L += ["", f"All runs together: SCALE-Sim {tot_ss:.1f} s, `archsim run` {tot_a:.1f} s "
           f"({tot_ss / tot_a:.1f}x), archsim without PNGs {tot_np:.1f} s ({tot_ss / tot_np:.1f}x), "
