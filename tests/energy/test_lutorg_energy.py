@@ -19,6 +19,7 @@ from archsim.energy import (
     pe_unit_cost,
     table_cost,
 )
+from tests.energy.test_model import TINY
 from tests.sim.helpers import gemm_csv, tiny_arch
 
 T = load_cost_table("horowitz_45nm")
@@ -121,22 +122,15 @@ def test_weight_unit_cost_errors():
 
 
 # ---- the cost model of a design point ----------------------------------------------------
+# test_model's tiny 2-tile chip with 2x2 LUT-NA PEs and weight-organised banks
 TINY_NA = {
+    **TINY,
     "name": "tiny_lutna_weight",
-    "clock_mhz": 500.0,
-    "grid": {"rows": 1, "cols": 2},
     "tile": {
+        **TINY["tile"],
         "pe_array": {"rows": 2, "cols": 2, "pe_kind": "lutna", "pe_params": dict(NA88)},
         "lut_banks": {"count": 2, "pes_per_table": 1, "organisation": "weight"},
-        "sram": {"ifmap": {"capacity_bytes": 512}, "weight": {"capacity_bytes": 512},
-                 "ofmap": {"capacity_bytes": 512}},
-        "vector_lanes": 1,
     },
-    "interconnect": {"link_bytes_per_cycle": 8},
-    "dram": {"channels": 1},
-    "gbuf": {"capacity_bytes": 8192},
-    "energy_table": "energy/horowitz_45nm.yaml",
-    "leakage": True,
 }
 
 
