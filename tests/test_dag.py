@@ -173,6 +173,24 @@ def test_saved_workload_must_be_directed(tmp_path):
         read_workload(tmp_path / "wl")
 
 
+@pytest.mark.parametrize("part, drop, message", [
+    ("nodes", "id", r"node #0 has no 'id'"),
+    ("edges", "target", r"edge #0 needs 'source' and 'target'"),
+])
+def test_saved_workload_entries_need_their_keys(tmp_path, part, drop, message):
+    import json
+
+    from archsim.graph import WorkloadError
+
+    save_workload(load_topology(gemm_csv(tmp_path, [("a", 8, 4, 6)])), tmp_path / "wl")
+    p = tmp_path / "wl" / "graph.json"
+    data = json.loads(p.read_text())
+    del data[part][0][drop]
+    p.write_text(json.dumps(data))
+    with pytest.raises(WorkloadError, match=message):
+        read_workload(tmp_path / "wl")
+
+
 def test_run_path_imports_no_heavy_modules(tmp_path):
     """``archsim run`` on a SCALE-Sim CSV must not import torch, networkx or matplotlib."""
     csv = ROOT / "benchmarks" / "scalesim_layers" / "resnet18_cifar.csv"
