@@ -15,17 +15,17 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "pe_kind": "archsim.arith",
-    "pe_kinds": "archsim.arith",
-    "load_arch": "archsim.config",
-    "arch_from_dict": "archsim.config",
-    "ArchConfig": "archsim.config",
-    "ConfigError": "archsim.config",
-    "simulate": "archsim.sim",
-    "SimResult": "archsim.sim",
-    "MappingSpec": "archsim.mapping",
-    "load_workload": "archsim.graph",
-    "save_workload": "archsim.graph",
+    "pe_kind": "archsim.pe",
+    "pe_kinds": "archsim.pe",
+    "load_arch": "archsim.design.arch",
+    "arch_from_dict": "archsim.design.arch",
+    "ArchConfig": "archsim.design.arch",
+    "ConfigError": "archsim.design.arch",
+    "simulate": "archsim.pipeline",
+    "SimResult": "archsim.pipeline",
+    "MappingSpec": "archsim.mapping.schedule",
+    "load_workload": "archsim.graph.ir",
+    "save_workload": "archsim.graph.ir",
 }
 
 __all__ = [*sorted(_LAZY), "__version__"]

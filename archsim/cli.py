@@ -18,7 +18,7 @@ __all__ = ["main"]
 
 
 def _cmd_pe_table(args: argparse.Namespace) -> int:
-    from archsim.arith.table import format_pe_table, pe_table_rows
+    from archsim.report.pe_table import format_pe_table, pe_table_rows
 
     rows = pe_table_rows()
     if args.json:
@@ -43,9 +43,9 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from archsim.config import load_arch
-    from archsim.report import format_summary, write_run
-    from archsim.sim import resolve_workload, simulate
+    from archsim.design.arch import load_arch
+    from archsim.report.run_folder import format_summary, write_run
+    from archsim.pipeline import resolve_workload, simulate
 
     arch = load_arch(args.arch)
     g = resolve_workload(args.workload, seed=args.seed, sparsity=args.sparsity,
@@ -89,10 +89,10 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 # commands in their own modules, imported only when chosen (keeps start-up lean)
 LAZY_COMMANDS = {
-    "demo": ("archsim.demo", "the embedded default end to end (pruned ResNet-18, LUT-NA vs MAC)"),
-    "compare": ("archsim.report", "side-by-side table of several run folders"),
-    "sweep": ("archsim.sweep", "sweep config fields x workloads (local processes or Dask)"),
-    "paper": ("archsim.paper", "reproduce the LUT-NA paper's area/energy comparisons"),
+    "demo": ("archsim.studies.demo", "the embedded default end to end (pruned ResNet-18, LUT-NA vs MAC)"),
+    "compare": ("archsim.report.run_folder", "side-by-side table of several run folders"),
+    "sweep": ("archsim.sweep.run", "sweep config fields x workloads (local processes or Dask)"),
+    "paper": ("archsim.studies.paper", "reproduce the LUT-NA paper's area/energy comparisons"),
 }
 
 
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     args = build_parser(argv).parse_args(argv)
-    from archsim.config import ConfigError
+    from archsim.design.arch import ConfigError
 
     try:
         return int(args.func(args) or 0)

@@ -236,10 +236,10 @@ def startup(py: str, env: dict | None = None) -> dict:
                          cwd=tempfile.gettempdir(), env=env, check=False)
     return {
         "cli_top": importtime("import archsim.cli")[:8],
-        "sim_top": importtime("import archsim.sim, archsim.topology")[:8],
+        "sim_top": importtime("import archsim.sim.engine, archsim.graph.scalesim_csv")[:8],
         "python_only": wall("pass"),
         "cli_wall": wall("import archsim.cli"),
-        "sim_wall": wall("import archsim.sim, archsim.topology"),
+        "sim_wall": wall("import archsim.sim.engine, archsim.graph.scalesim_csv"),
         "heavy_in_run": (chk.stdout.strip().splitlines() or [chk.stderr.strip()[-300:]])[-1],
     }
 
@@ -348,7 +348,7 @@ def main(argv: list[str] | None = None) -> int:
                 raise RuntimeError(f"{topo} {df}: SCALE-Sim has {len(ss_rows)} layers, archsim "
                                    f"{len(a_rows)}")
             for s, a, gl in zip(ss_rows, a_rows, geo):
-                from archsim.fold import fold_cycles
+                from archsim.mapping.fold import fold_cycles
 
                 real = fold_cycles(df, ARRAY, ARRAY, gl["real_m"], gl["n"], gl["k"]).cycles
                 cycles.append({"df": df, "topo": topo, "layer": a["layer"], "ss": s["total"],
@@ -497,8 +497,8 @@ def render(info, cmd_line, version, results, cycles, st, args, archsim_cmd, ss_p
           f"`archsim.simulate` in-process {tot_ip:.2f} s ({tot_ss / tot_ip:,.0f}x)."]
     imp = st["sim_wall"]["median"]
     L += ["", "Where an `archsim run` process spends its time (medians; 'PNG plots' = `archsim "
-          "run` minus the no-PNG process; 'start-up' = `python -c \"import archsim.sim, "
-          f"archsim.topology\"`, {imp:.2f} s):", "",
+          "run` minus the no-PNG process; 'start-up' = `python -c \"import archsim.sim.engine, "
+          f"archsim.graph.scalesim_csv\"`, {imp:.2f} s):", "",
           "| dataflow | topology | `archsim run` s | PNG plots s | start-up + imports s | "
           "simulate s | rest (CSV/YAML, run folder) s |", "|---|---|---|---|---|---|---|"]
     for r in results:
@@ -520,7 +520,7 @@ def render(info, cmd_line, version, results, cycles, st, args, archsim_cmd, ss_p
         "### archsim start-up",
         "",
         f"`python -c \"import archsim.cli\"`: {fmt(st['cli_wall'])} s wall; "
-        f"`python -c \"import archsim.sim, archsim.topology\"`: {fmt(st['sim_wall'])} s; a bare "
+        f"`python -c \"import archsim.sim.engine, archsim.graph.scalesim_csv\"`: {fmt(st['sim_wall'])} s; a bare "
         f"`python -c pass`: {fmt(st['python_only'])} s (median of 5).",
         "",
         f"Heavy modules ({', '.join(heavy_names())}) loaded by a whole `archsim run` on "
@@ -533,7 +533,7 @@ def render(info, cmd_line, version, results, cycles, st, args, archsim_cmd, ss_p
         "| cumulative us | self us | module |", "|---|---|---|",
     ]
     L += [f"| {c:,} | {s:,} | `{m}` |" for c, s, m in st["cli_top"]]
-    L += ["", "and of `python -X importtime -c \"import archsim.sim, archsim.topology\"` "
+    L += ["", "and of `python -X importtime -c \"import archsim.sim.engine, archsim.graph.scalesim_csv\"` "
           "(what `archsim run` imports before simulating):", "",
           "| cumulative us | self us | module |", "|---|---|---|"]
     L += [f"| {c:,} | {s:,} | `{m}` |" for c, s, m in st["sim_top"]]

@@ -147,7 +147,7 @@ def timed_runs(arch, g, dataflow: str, mapping: str, repeats: int) -> dict:
 
 
 def n_tasks(g, arch, dataflow: str, mapping: str) -> int:
-    from archsim.mapping import build_schedule
+    from archsim.mapping.schedule import build_schedule
 
     return len(build_schedule(g, arch, dataflow, mapping).tasks)
 
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import archsim
     import workloads
-    from archsim.config import load_arch
+    from archsim.design.arch import load_arch
 
     info = machine_info()
     info["torch_threads"] = torch.get_num_threads()

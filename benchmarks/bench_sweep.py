@@ -61,7 +61,7 @@ def _git() -> str:
 
 
 def run_once(jobs: int | None, point_dirs: bool) -> dict:
-    from archsim.sweep import run_sweep, spec_from_args
+    from archsim.sweep.run import run_sweep, spec_from_args
 
     spec = spec_from_args(None, "lutna_2x2", ["resnet18"], "0.9", None, SETS,
                           name="bench_sweep")
@@ -83,8 +83,8 @@ def run_once(jobs: int | None, point_dirs: bool) -> dict:
 def profile_point(top: int = 15) -> str:
     """cProfile of one expensive point (ResNet-18 90%, 4x8 tiles, lutna, ws, pipeline)."""
     import workloads
-    from archsim.config import load_arch
-    from archsim.sim import simulate
+    from archsim.design.arch import load_arch
+    from archsim.pipeline import simulate
 
     g = workloads.build("resnet18", sparsity=0.9, seed=0)
     arch = load_arch("lutna_2x2").with_overrides({"grid.rows": 4, "grid.cols": 8})

@@ -19,8 +19,8 @@ import math
 import sys
 from pathlib import Path
 
-from archsim import plots
-from archsim.sweep import run_sweep, spec_from_args
+from archsim.report import plots
+from archsim.sweep.run import run_sweep, spec_from_args
 
 MAPPINGS = "layer,layer:out_channels,layer:out_pixels,pipeline"
 

@@ -5,7 +5,7 @@
     python scripts/tile_scaling.py --quick --model layers.csv   # seconds: 1..4 tiles
 
 Grids double the tile count: 1x1, 1x2, 2x2, 2x4, ... (rows <= cols).  Runs on the sweep API
-(``archsim.sweep``), so results are resumable: re-running the same command skips finished
+(``archsim.sweep.run``), so results are resumable: re-running the same command skips finished
 points.  Writes to --out (default reports/tile_scaling/<model>): ``sweep/`` (the sweep folder
 with per-point run folders), ``tile_scaling.csv`` and ``.md`` (tiles, grid, latency, speed-up
 vs 1 tile, ideal speed-up, parallel efficiency, utilisation, energy), ``speedup.png`` (with
@@ -19,8 +19,8 @@ import csv
 import sys
 from pathlib import Path
 
-from archsim import plots
-from archsim.sweep import run_sweep, spec_from_args
+from archsim.report import plots
+from archsim.sweep.run import run_sweep, spec_from_args
 
 
 def grids_up_to(max_tiles: int) -> list[str]:

@@ -33,8 +33,8 @@ def test_run_on_scalesim_csv_writes_run_folder(tmp_path):
     assert (out / "layers.csv").read_text().splitlines()[1].startswith("g1,conv")
     assert "git_revision" in (out / "config.resolved.yaml").read_text()
     # a saved workload folder runs too
-    from archsim.graph import save_workload
-    from archsim.topology import load_topology
+    from archsim.graph.ir import save_workload
+    from archsim.graph.scalesim_csv import load_topology
 
     save_workload(load_topology(csv), tmp_path / "saved")
     r = _run("run", "scalesim_16x16", "--workload", str(tmp_path / "saved"), "--dataflow", "os",
@@ -53,7 +53,7 @@ def test_bad_config_is_one_clear_error(tmp_path):
 
 
 def test_simulator_path_does_not_import_torch():
-    code = ("import sys, archsim.sim, archsim.topology, archsim.cli, archsim.report; "
+    code = ("import sys, archsim.sim.engine, archsim.graph.scalesim_csv, archsim.cli, archsim.report.run_folder; "
             "print('torch' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert r.stdout.strip() == "False", r.stderr

@@ -1,4 +1,4 @@
-"""archsim.dag: the networkx-free graph of the run path behaves like the DiGraph it stands for."""
+"""archsim.graph.dag: the networkx-free graph of the run path behaves like the DiGraph it stands for."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import archsim
-from archsim.dag import Dag, insertion_topo_order, is_digraph, lexicographic_topo_order
-from archsim.graph import load_workload, read_workload, save_workload, topo_order
-from archsim.topology import load_topology, read_topology
+from archsim.graph.dag import Dag, insertion_topo_order, is_digraph, lexicographic_topo_order
+from archsim.graph.ir import load_workload, read_workload, save_workload, topo_order
+from archsim.graph.scalesim_csv import load_topology, read_topology
 from tests.sim.helpers import conv_csv, gemm_csv, tiny_arch
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,7 +121,7 @@ def test_cycle_is_an_error_naming_nodes():
     d.add_edge("s", "x")
     with pytest.raises(ValueError, match=r"cycle through \['x', 'y'\]"):
         lexicographic_topo_order(d)
-    from archsim.graph import WorkloadError
+    from archsim.graph.ir import WorkloadError
 
     with pytest.raises(WorkloadError, match=r"cycle through \['x', 'y'\]"):
         topo_order(d)
@@ -162,7 +162,7 @@ def test_saved_workload_readers_agree(tmp_path):
 def test_saved_workload_must_be_directed(tmp_path):
     import json
 
-    from archsim.graph import WorkloadError
+    from archsim.graph.ir import WorkloadError
 
     save_workload(load_topology(gemm_csv(tmp_path, [("a", 8, 4, 6)])), tmp_path / "wl")
     p = tmp_path / "wl" / "graph.json"
@@ -180,7 +180,7 @@ def test_saved_workload_must_be_directed(tmp_path):
 def test_saved_workload_entries_need_their_keys(tmp_path, part, drop, message):
     import json
 
-    from archsim.graph import WorkloadError
+    from archsim.graph.ir import WorkloadError
 
     save_workload(load_topology(gemm_csv(tmp_path, [("a", 8, 4, 6)])), tmp_path / "wl")
     p = tmp_path / "wl" / "graph.json"

@@ -1,4 +1,4 @@
-"""archsim.graph: validation names node and attribute, exact save/load, helpers (no torch)."""
+"""archsim.graph.ir: validation names node and attribute, exact save/load, helpers (no torch)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from archsim.graph import (
+from archsim.graph.ir import (
     WorkloadError,
     compute_nodes,
     edge_bytes,

@@ -1,4 +1,4 @@
-"""archsim.ops: exact integer semantics, checked by hand and against naive loops (no torch)."""
+"""archsim.graph.ops: exact integer semantics, checked by hand and against naive loops (no torch)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archsim import ops
-from archsim.graph import WorkloadError, topo_order
+from archsim.graph import ops
+from archsim.graph.ir import WorkloadError, topo_order
 from tests.test_graph import toy_graph
 
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from archsim.paper import (
+from archsim.studies.paper import (
     PAPER_CLAIMS,
     PaperAssumptions,
     deviation,
@@ -103,7 +103,7 @@ def test_quick_report_writes_md_and_csv(tmp_path, capsys):
 @pytest.mark.slow
 def test_full_report_with_mixed_precision_and_system(tmp_path):
     pytest.importorskip("torch")
-    from archsim.paper_report import build_report, write_report
+    from archsim.studies.paper_report import build_report, write_report
 
     rep = build_report(PaperAssumptions(), models=("vgg11",), images=4,
                        argv="archsim paper --models vgg11 --images 4")

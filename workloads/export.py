@@ -15,7 +15,7 @@ import networkx as nx
 import numpy as np
 import torch
 
-from archsim.graph import FORMAT_VERSION, edge_bytes, validate_workload
+from archsim.graph.ir import FORMAT_VERSION, edge_bytes, validate_workload
 from workloads.lower import lower
 from workloads.quant import QuantizedModel, quantize
 

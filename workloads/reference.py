@@ -1,6 +1,6 @@
 """Reference integer execution of a workload graph, written in torch.
 
-Independent of ``archsim.ops`` (numpy) and of the fake-quant forward in ``workloads.quant``
+Independent of ``archsim.graph.ops`` (numpy) and of the fake-quant forward in ``workloads.quant``
 (which runs the model's own fx graph): this one reads nothing but the workload graph.
 
 Exactness: tensors are int64. Convolutions and linear layers run in float64 on integer
@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from archsim.graph import WorkloadError, topo_order, validate_workload
+from archsim.graph.ir import WorkloadError, topo_order, validate_workload
 
 
 def _requant(x: torch.Tensor, mult, shift: int, lo: int, hi: int) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """Coverage check: does a cost table price everything a design point can emit?
 
-In:  an :class:`~archsim.config.ArchConfig`, a :class:`~archsim.energy.tables.CostTable` and
+In:  an :class:`~archsim.design.arch.ArchConfig`, a :class:`~archsim.energy.tables.CostTable` and
      the :class:`~archsim.energy.lutcost.UnitAssumptions` the cost model will use.
 Out: ``check_coverage(arch, table, assumptions)`` returns None or raises
      :class:`~archsim.energy.tables.CostError` for the first (component class, action) -- or
@@ -18,7 +18,7 @@ flit-hops, the global buffer (if any) and DRAM count bytes.
 
 from __future__ import annotations
 
-from archsim.config import ArchConfig
+from archsim.design.arch import ArchConfig
 from archsim.energy.lutcost import UnitAssumptions
 from archsim.energy.tables import CostError, CostTable
 

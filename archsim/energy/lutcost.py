@@ -1,7 +1,7 @@
 """Structural cost of look-up tables and of each PE kind's arithmetic unit.
 
 In:  a :class:`TableSpec` (entries, word width, cell kind, static index bits, read ports,
-     PEs sharing the table) or a PE kind (``archsim.arith``), a
+     PEs sharing the table) or a PE kind (``archsim.pe``), a
      :class:`~archsim.energy.tables.CostTable` and :class:`UnitAssumptions`.
 Out: ``table_cost(spec, table)`` -> :class:`TableCost` (area, energy per read, energy per
      written entry, leakage, area breakdown); ``pe_unit_cost(kind, table, pes_per_table,
@@ -36,7 +36,7 @@ spanning from the higher operand's lowest bit to the top of the wider operand (i
 is free; ``shift_add_widths``); ``"chain"`` charges L - 1 full product-width adds, as the PE
 kind's operation counts read.
 
-LUT organisation (``organisation``, ``archsim.lutorg``): ``"product"`` (default) costs the PE
+LUT organisation (``organisation``, ``archsim.pe.organisation``): ``"product"`` (default) costs the PE
 kind's own tables as above. ``"weight"`` (exact ``lutna`` only) costs what a weight-programmed
 PE holds: one private 2^k-entry x (weight_bits + k)-bit table of W*x per PE (never shared:
 ``pes_per_table`` must be 1), indexed by the k-bit activation digit alone (0 static index bits:
@@ -54,7 +54,7 @@ import math
 from dataclasses import dataclass, field
 
 from archsim.energy.tables import CostError, CostTable
-from archsim.lutorg import effective_ops, effective_tables
+from archsim.pe.organisation import effective_ops, effective_tables
 
 __all__ = [
     "ADDER_TREES",
@@ -283,7 +283,7 @@ def _check_organisation(kind, organisation: str, pes_per_table: int) -> None:
         raise ValueError(f"organisation must be one of {ORGANISATIONS}, got {organisation!r}")
     if organisation != "weight":
         return
-    from archsim.arith import LUTNA
+    from archsim.pe import LUTNA
 
     if not isinstance(kind, LUTNA):
         raise CostError(f"organisation 'weight' needs the exact 'lutna' PE kind, not "
@@ -306,7 +306,7 @@ def pe_table_spec(kind, assumptions: UnitAssumptions, pes_per_table: int = 1,
 
     ``organisation="weight"``: the per-PE 2^k x (weight_bits + k)-bit W*x table, indexed by
     the activation digit only (0 static index bits whatever the dataflow)."""
-    from archsim.arith import MAC, DigitLUTKind, MonolithicLUT
+    from archsim.pe import MAC, DigitLUTKind, MonolithicLUT
 
     _check_organisation(kind, organisation, pes_per_table)
     if organisation == "weight":
@@ -332,7 +332,7 @@ def pe_unit_cost(kind, table: CostTable, pes_per_table: int = 1,
                  assumptions: UnitAssumptions | None = None,
                  organisation: str = "product") -> UnitCost:
     """Energy per MAC and area per PE of ``kind``'s arithmetic unit (see module doc)."""
-    from archsim.arith import MAC, DigitLUTKind, MonolithicLUT
+    from archsim.pe import MAC, DigitLUTKind, MonolithicLUT
 
     a = assumptions or UnitAssumptions()
     _check_int("pes_per_table", pes_per_table, 1)

@@ -1,9 +1,9 @@
 """The cost model of one design point: energy = actions x per-action pJ + leakage x time.
 
-In:  an :class:`~archsim.config.ArchConfig` (its ``energy_table``, ``leakage``, ``clock_mhz``,
+In:  an :class:`~archsim.design.arch.ArchConfig` (its ``energy_table``, ``leakage``, ``clock_mhz``,
      components), optionally the dataflow (weight-stationary reads keep the weight half of a
      table index fixed) or explicit :class:`~archsim.energy.lutcost.UnitAssumptions`.
-     The LUT tables priced are those of ``tile.lut_banks.organisation`` (``archsim.lutorg``):
+     The LUT tables priced are those of ``tile.lut_banks.organisation`` (``archsim.pe.organisation``):
      the PE kind's product tables, or one weight-programmed W*x table per PE.
 Out: ``load_cost_model(arch)`` -> :class:`CostModel`, after checking that every action the
      design point's components can emit, and every component's area and leakage, has a cost
@@ -29,7 +29,7 @@ import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 
-from archsim.config import ArchConfig, load_arch
+from archsim.design.arch import ArchConfig, load_arch
 from archsim.energy.coverage import check_coverage
 from archsim.energy.lutcost import (
     TableCost,
@@ -40,7 +40,7 @@ from archsim.energy.lutcost import (
     table_cost,
 )
 from archsim.energy.tables import CostError, CostTable, load_cost_table
-from archsim.lutorg import effective_ops, effective_tables
+from archsim.pe.organisation import effective_ops, effective_tables
 
 __all__ = ["ActionCost", "AreaReport", "CostModel", "EnergyReport", "check_coverage",
            "load_cost_model"]
@@ -123,7 +123,7 @@ class CostModel:
         self.pe = arch.pe()
         lb = arch.tile.lut_banks
         self.organisation = org = lb.organisation
-        # what the simulator counts per MAC and the tables it programs (archsim.lutorg)
+        # what the simulator counts per MAC and the tables it programs (archsim.pe.organisation)
         self.ops = effective_ops(self.pe, org)
         self.tables = effective_tables(self.pe, org)
         self.has_tables = self.tables.n_tables > 0

@@ -2,7 +2,7 @@
 
 In:  a YAML file under ``arch_configs/energy/`` (``load_cost_table(path_or_name)``; a bare
      name such as ``horowitz_45nm`` or a path relative to ``arch_configs/`` is resolved there).
-Out: a frozen :class:`CostTable` (dataclasses validated by :mod:`archsim.schema`): header
+Out: a frozen :class:`CostTable` (dataclasses validated by :mod:`archsim.design.schema`): header
      (``name``, ``technology_node_nm``, ``voltage_v``, ``source``) and
      ``classes.<class>.<entry>``; every entry is either a :class:`Scalar` ``{value, source}``
      or a :class:`Curve` ``{x, interp, points, source}`` evaluated with ``Curve.at(x)``.
@@ -12,7 +12,7 @@ Entry names carry their unit (``_pj``, ``_um2``, ``_uw_per_um2``, ...). Curves i
 SRAM energy / area against capacity are interpolated in log-capacity), extrapolating with the
 end segments. Every entry must say where its number comes from (``source``, non-empty).
 
-Errors (:class:`CostError`, a :class:`~archsim.config.ConfigError`): duplicate YAML keys,
+Errors (:class:`CostError`, a :class:`~archsim.design.arch.ConfigError`): duplicate YAML keys,
 unknown keys, negative or non-numeric values, unsorted curve points -- each naming the dotted
 field and the file. Entries a design point needs but the table lacks are reported by
 ``archsim.energy.model.load_cost_model`` before any simulation.
@@ -28,8 +28,8 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Literal
 
-from archsim.config import ConfigError, builtin_arch_dir, load_yaml_strict
-from archsim.schema import Rules, field_, field_names, parse
+from archsim.design.arch import ConfigError, builtin_arch_dir, load_yaml_strict
+from archsim.design.schema import Rules, field_, field_names, parse
 
 __all__ = [
     "CostError",
@@ -79,7 +79,7 @@ class Curve:
     source: Source = field_(doc="where the numbers come from")
 
     def _check(self) -> None:
-        """Cross-field rule, run by archsim.schema once every field is valid."""
+        """Cross-field rule, run by archsim.design.schema once every field is valid."""
         if self.interp == "loglog" and any(x <= 0 or y <= 0 for x, y in self.points):
             raise ValueError("loglog curves need x > 0 and y > 0 at every point")
 

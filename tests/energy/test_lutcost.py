@@ -2,7 +2,7 @@
 
 import pytest
 
-from archsim.arith import pe_kind
+from archsim.pe import pe_kind
 from archsim.energy import (
     TableSpec,
     UnitAssumptions,

@@ -7,8 +7,8 @@ import math
 import pytest
 
 import archsim
-from archsim.arith import pe_kind
-from archsim.config import ConfigError, arch_from_dict, load_arch
+from archsim.pe import pe_kind
+from archsim.design.arch import ConfigError, arch_from_dict, load_arch
 from archsim.energy import (
     CostError,
     TableSpec,

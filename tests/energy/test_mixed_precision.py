@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from archsim import mixed_precision as mp
+from archsim.studies import mixed_precision as mp
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def test_proxy_budget_and_tau():
     tau = mp.calibrate_tau(errors, {"a": "trunc_act_low", "b": "exact"})
     assert tau == pytest.approx(0.2)
 
-    import archsim.mixed_precision as m
+    import archsim.studies.mixed_precision as m
 
     orig = m.compute_layers
     m.compute_layers = lambda g: ["a", "b"]
@@ -73,8 +73,8 @@ def test_variant_kinds():
 
 
 def test_run_mixed_matches_the_exact_ops_and_alutna(tmp_path):
-    from archsim.ops import run_graph
-    from archsim.topology import load_topology
+    from archsim.graph.ops import run_graph
+    from archsim.graph.scalesim_csv import load_topology
 
     csv = tmp_path / "t.csv"
     csv.write_text("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, "
@@ -98,7 +98,7 @@ def test_run_mixed_matches_the_exact_ops_and_alutna(tmp_path):
 @pytest.mark.slow
 def test_accuracy_budget_on_digits():
     pytest.importorskip("torch")
-    from archsim.paper import PaperAssumptions, unit_costs
+    from archsim.studies.paper import PaperAssumptions, unit_costs
 
     g, x, y = mp.digits_data("lenet", 0.0)
     costs = unit_costs(PaperAssumptions(), ("exact",) + mp.DEFAULT_VARIANTS)

@@ -6,7 +6,7 @@ import math
 import pytest
 import yaml
 
-from archsim.config import arch_from_dict, load_arch
+from archsim.design.arch import arch_from_dict, load_arch
 from archsim.energy import CostError, load_cost_model
 from archsim.energy.tables import builtin_energy_dir
 

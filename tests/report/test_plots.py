@@ -1,4 +1,4 @@
-"""Run plots on Pillow (archsim.raster): ticks, colours, geometry, determinism, errors, imports."""
+"""Run plots on Pillow (archsim.report.raster): ticks, colours, geometry, determinism, errors, imports."""
 
 import io
 import math
@@ -9,8 +9,8 @@ import sys
 import pytest
 from PIL import Image
 
-from archsim import plots
-from archsim import raster as R
+from archsim.report import plots
+from archsim.report import raster as R
 
 PNG = b"\x89PNG\r\n\x1a\n"
 BLUE, GREEN, ORANGE = (31, 119, 180), (44, 160, 44), (255, 127, 14)
@@ -287,7 +287,7 @@ def test_bad_input_names_the_argument(tmp_path, call, match):
 
 _DRAW_ALL = """
 import sys
-from archsim import plots
+from archsim.report import plots
 plots.energy_breakdown({"pe_array": 3e6, "a_very_long_component_class_name_indeed": 1e6},
                        sys.argv[1] + "/e.png")
 plots.layer_latency([{"node": f"layer{i}", "cycles": 100, "compute_cycles": 50, "tiles": 1}
@@ -313,7 +313,7 @@ def no_freetype(size=None):
         raise ImportError("The _imagingft C module is not installed")
     return ImageFont.load_default_imagefont()
 ImageFont.load_default = no_freetype
-from archsim import raster
+from archsim.report import raster
 assert not isinstance(raster.font(11), ImageFont.FreeTypeFont)
 assert raster.ellipsize("x" * 100, 11, 60).endswith("...")
 """ + _DRAW_ALL

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from archsim.config import arch_from_dict
+from archsim.design.arch import arch_from_dict
 
 
 def tiny_arch(**over):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from archsim.config import ConfigError, arch_from_dict, builtin_arch_dir, load_arch
+from archsim.design.arch import ConfigError, arch_from_dict, builtin_arch_dir, load_arch
 
 SHIPPED = sorted(builtin_arch_dir().glob("*.yaml"))
 
@@ -126,7 +126,7 @@ def test_configs_are_frozen_values():
 
 
 def test_config_and_tables_do_not_import_pydantic():
-    code = ("import sys, archsim.config, archsim.energy.tables; "
+    code = ("import sys, archsim.design.arch, archsim.energy.tables; "
             "assert 'pydantic' not in sys.modules, 'pydantic imported'")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr

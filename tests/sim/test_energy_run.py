@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 import archsim
-from archsim.config import ConfigError, builtin_arch_dir
+from archsim.design.arch import ConfigError, builtin_arch_dir
 
 from .helpers import gemm_csv, tiny_arch
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archsim.fold import fold_cycles
+from archsim.mapping.fold import fold_cycles
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ images for ResNet-18 / GoogLeNet).
 import pytest
 
 import archsim
-from archsim.config import load_arch
+from archsim.design.arch import load_arch
 
 MAPPINGS = ["layer:out_channels", "layer:out_pixels", "layer", "pipeline"]
 

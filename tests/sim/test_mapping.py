@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 
 import archsim
-from archsim.batching import BatchError, apply_batch
-from archsim.config import ConfigError
-from archsim.mapping import MappingError, build_schedule
-from archsim.partition import split_range
-from archsim.sim import resolve_workload
+from archsim.graph.batching import BatchError, apply_batch
+from archsim.design.arch import ConfigError
+from archsim.mapping.schedule import MappingError, build_schedule
+from archsim.mapping.partition import split_range
+from archsim.pipeline import resolve_workload
 
 from .helpers import gemm_csv, tiny_arch
 
@@ -114,7 +114,7 @@ def test_batch(tmp_path):
     ("layer:diagonal", r"mapping: partition 'diagonal' is not one of"),
 ])
 def test_bad_mapping_names_the_field(text, pattern):
-    from archsim.mapping import MappingSpec
+    from archsim.mapping.schedule import MappingSpec
 
     with pytest.raises(ValueError, match=pattern):
         MappingSpec.parse(text)
@@ -134,7 +134,7 @@ def _traffic_only_arch():
 
 
 def test_auto_partition_splits_weights_over_tile_links():
-    from archsim.partition import LayerBytes, choose_partition
+    from archsim.mapping.partition import LayerBytes, choose_partition
 
     # M=1, N=4, K=1000, no compute left (all weights pruned: ratio 0), 4000 B of weight
     # metadata, 1000 B input, 4 B output.  Per tn (tm = 1):
@@ -148,7 +148,7 @@ def test_auto_partition_splits_weights_over_tile_links():
 
 
 def test_auto_partition_of_an_empty_layer_splits_pixels_not_filters():
-    from archsim.partition import LayerBytes, _estimate, choose_partition
+    from archsim.mapping.partition import LayerBytes, _estimate, choose_partition
 
     # an all-zero layer (no compute) with a 4000 B input: splitting filters replicates the
     # input, splitting pixels divides it over the tiles' links.  M=64, N=16, K=100.
@@ -166,7 +166,7 @@ def test_auto_partition_of_an_empty_layer_splits_pixels_not_filters():
 
 def test_sparse_ratio_of_a_pruned_layer(tmp_path):
     """Half the filters all-zero: the densest of 2 filter blocks is dense, of 1 block half."""
-    from archsim.mapping import MappingSpec, _Mapper
+    from archsim.mapping.schedule import MappingSpec, _Mapper
 
     arch = tiny_arch(**{"grid.rows": 1, "grid.cols": 2})
     g = resolve_workload(str(gemm_csv(tmp_path, [("a", 8, 8, 4)])))

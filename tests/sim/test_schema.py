@@ -1,4 +1,4 @@
-"""archsim.schema: the strict validator behind design points and cost tables, on a toy schema."""
+"""archsim.design.schema: the strict validator behind design points and cost tables, on a toy schema."""
 # ruff: noqa: RUF009  (field_() is dataclasses.field() plus metadata, not a shared default)
 
 import dataclasses
@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 import pytest
 
-from archsim.schema import Rules, SchemaError, dump, field_, field_names, field_rules, parse
+from archsim.design.schema import Rules, SchemaError, dump, field_, field_names, field_rules, parse
 
 Pos = Annotated[int | float, Rules(ge=0, finite=True)]
 

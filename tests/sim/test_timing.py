@@ -5,10 +5,11 @@ import dataclasses
 import pytest
 
 import archsim
-from archsim.fold import fold_cycles
-from archsim.graph import load_workload  # noqa: F401  (import check: no torch needed)
-from archsim.mapping import build_schedule
-from archsim.sim import DeadlockError, resolve_workload, run_schedule
+from archsim.mapping.fold import fold_cycles
+from archsim.graph.ir import load_workload  # noqa: F401  (import check: no torch needed)
+from archsim.mapping.schedule import build_schedule
+from archsim.pipeline import resolve_workload
+from archsim.sim.engine import DeadlockError, run_schedule
 
 from .helpers import gemm_csv, tiny_arch
 

@@ -3,7 +3,7 @@
 import pytest
 
 import archsim
-from archsim.topology import TopologyError, load_topology
+from archsim.graph.scalesim_csv import TopologyError, load_topology
 
 from .helpers import conv_csv, gemm_csv
 

@@ -10,8 +10,8 @@ import time
 import pytest
 
 import archsim
-from archsim.sweep import run_sweep, spec_from_args
-from archsim.sweep_worker import build_point_arch
+from archsim.sweep.run import run_sweep, spec_from_args
+from archsim.sweep.worker import build_point_arch
 
 from ..sim.helpers import tiny_arch
 from .util import read_rows, small_gemm, tiny_arch_yaml
@@ -124,8 +124,8 @@ class _DiesInWorker:
 
 
 def test_killed_worker_is_retried_then_recorded(tmp_path, monkeypatch):
-    from archsim import sweep_local
-    from archsim.sweep_worker import Point, PointTask
+    from archsim.sweep import local as sweep_local
+    from archsim.sweep.worker import Point, PointTask
 
     monkeypatch.setattr(sweep_local, "MAX_ATTEMPTS", 2)
     arch, wl = tiny_arch(), small_gemm(tmp_path)

@@ -2,9 +2,9 @@
 
 import pytest
 
-from archsim.config import ConfigError, load_arch
-from archsim.sweep import expand_points, load_sweep_file, parse_grid, spec_from_args
-from archsim.sweep_worker import build_point_arch
+from archsim.design.arch import ConfigError, load_arch
+from archsim.sweep.run import expand_points, load_sweep_file, parse_grid, spec_from_args
+from archsim.sweep.worker import build_point_arch
 
 
 def test_grid_shorthand_and_ranges():
@@ -103,8 +103,8 @@ def test_file_plus_command_line(tmp_path):
 
 def test_point_ids_change_with_the_simulator_code(monkeypatch):
     """A result produced by other simulator code is never reused on resume."""
-    from archsim import sweep_spec
-    from archsim.config import load_arch
+    from archsim.sweep import spec as sweep_spec
+    from archsim.design.arch import load_arch
 
     spec = sweep_spec.spec_from_args(None, "lutna_2x2", ["resnet18"], "0.9", None,
                                      ["dataflow=os,ws"])

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import workloads
-from archsim.graph import validate_workload
+from archsim.graph.ir import validate_workload
 from workloads.data import load_digits
 from workloads.models import zoo_model
 

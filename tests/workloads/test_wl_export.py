@@ -1,4 +1,4 @@
-"""Exported zoo graphs: integer agreement (fake-quant == torch reference == archsim.ops),
+"""Exported zoo graphs: integer agreement (fake-quant == torch reference == archsim.graph.ops),
 quantisation error bounds, dependencies, MAC counts, round trip, determinism, errors."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 
 import workloads
-from archsim.graph import load_workload, save_workload, validate_workload
-from archsim.ops import run_graph
+from archsim.graph.ir import load_workload, save_workload, validate_workload
+from archsim.graph.ops import run_graph
 from tests.test_graph import assert_same_graph
 from workloads.quant import fold_bn
 from workloads.reference import reference_outputs
@@ -42,7 +42,7 @@ def test_reference_equals_fake_quant_and_archsim_ops(built, name):
     for n in g.nodes:
         ref = g.nodes[n]["ref_output"]
         assert np.array_equal(fq[n].numpy(), ref), f"fake-quant differs at {n}"
-        assert np.array_equal(ops_out[n], ref), f"archsim.ops differs at {n}"
+        assert np.array_equal(ops_out[n], ref), f"archsim.graph.ops differs at {n}"
     # the dequantised output tracks the float model (random-init nets amplify rounding noise,
     # so the bound is relative; trained small nets are checked tighter in test_wl_quant)
     out = g.graph["outputs"][0]

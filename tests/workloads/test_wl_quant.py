@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import workloads
-from archsim.ops import run_graph
+from archsim.graph.ops import run_graph
 from workloads.data import digits_split
 from workloads.export import to_workload
 from workloads.lower import UnsupportedOpError, lower

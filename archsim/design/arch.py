@@ -1,0 +1,294 @@
+"""Architecture configuration: typed, validated, frozen design points.
+
+In:  a YAML file (``load_arch(path)``) or a plain dict (``arch_from_dict(d, source=...)``).
+Out: a frozen :class:`ArchConfig` (a dataclass validated by :mod:`archsim.design.schema`) whose every
+     parameter is declared once, with its type, unit (in the name), default and description.
+
+Errors: unknown keys, duplicate keys, wrong types and impossible sizes raise :class:`ConfigError`
+naming the dotted field and the file.  ``ArchConfig.with_overrides({"tile.pe_array.rows": 32})``
+returns a new validated config (used by sweeps); ``resolved()`` is the plain dict written next to
+every result.
+"""
+
+# ruff: noqa: RUF009  (field_() is dataclasses.field() plus metadata, not a shared default)
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from archsim.design.schema import dump, field_, parse
+
+__all__ = [
+    "ArchConfig",
+    "ConfigError",
+    "arch_from_dict",
+    "builtin_arch_dir",
+    "load_arch",
+    "load_yaml_strict",
+]
+
+
+class ConfigError(ValueError):
+    """An invalid configuration: the message names the field and the file."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class PEArrayConfig:
+    """The R x C systolic array of one tile and its PE kind."""
+
+    rows: int = field_(16, gt=0, doc="PE rows R of the systolic array")
+    cols: int = field_(16, gt=0, doc="PE columns C of the systolic array")
+    pe_kind: str = field_("lutna", doc="PE kind name (see `archsim pe-table`)")
+    pe_params: dict[str, Any] = field_(
+        default_factory=dict, doc="parameters of the PE kind (act_bits, weight_bits, ...)"
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class LUTBankConfig:
+    """The look-up-table banks of one tile."""
+
+    count: int = field_(4, ge=0, doc="LUT banks per tile (0 for PE kinds without tables)")
+    read_ports: int = field_(4, gt=0, doc="look-up ports per bank")
+    lookups_per_port_per_cycle: int = field_(64, gt=0, doc="look-ups one port serves/cycle")
+    program_bytes_per_cycle: int = field_(8, gt=0, doc="table programming bandwidth/bank")
+    pes_per_table: int = field_(1, gt=0, doc="PEs sharing one physical table copy")
+    organisation: Literal["product", "weight"] = field_(
+        "product",
+        doc="product: shared k x k digit-product tables, loaded once per run; weight: "
+        "per-PE tables holding W*x for every k-bit activation digit x, reprogrammed for every "
+        "weight fold (ws dataflow only, exact lutna only)",
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SRAMConfig:
+    """One on-tile SRAM buffer."""
+
+    capacity_bytes: int = field_(gt=0, doc="capacity of the buffer")
+    banks: int = field_(1, gt=0, doc="independent banks")
+    ports: int = field_(1, gt=0, doc="access ports (concurrent transactions)")
+    bytes_per_cycle: int = field_(32, gt=0, doc="bytes per cycle per port")
+    latency_cycles: int = field_(1, ge=0, doc="access latency per transaction")
+    double_buffered: bool = field_(True, doc="fetch next block while computing")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TileSRAMConfig:
+    """The three SRAM buffers of a tile."""
+
+    ifmap: SRAMConfig = field_(default_factory=partial(SRAMConfig, capacity_bytes=65536),
+                               doc="input-activation buffer")
+    weight: SRAMConfig = field_(default_factory=partial(SRAMConfig, capacity_bytes=65536),
+                                doc="weight buffer")
+    ofmap: SRAMConfig = field_(default_factory=partial(SRAMConfig, capacity_bytes=65536),
+                               doc="output (partial-sum) buffer")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RouterConfig:
+    """The NoC router of a tile."""
+
+    latency_cycles: int = field_(1, ge=0, doc="router pipeline latency per hop")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TileConfig:
+    """One tile (every tile of the grid is identical)."""
+
+    pe_array: PEArrayConfig = field_(default_factory=PEArrayConfig, doc="the systolic array")
+    lut_banks: LUTBankConfig = field_(default_factory=LUTBankConfig, doc="look-up tables")
+    sram: TileSRAMConfig = field_(default_factory=TileSRAMConfig, doc="the tile's buffers")
+    router: RouterConfig = field_(default_factory=RouterConfig, doc="the tile's NoC router")
+    vector_lanes: int = field_(16, gt=0, doc="elementwise ops (pool/add/relu) per cycle")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GridConfig:
+    """The mesh of tiles."""
+
+    rows: int = field_(1, gt=0, doc="tile rows of the mesh")
+    cols: int = field_(1, gt=0, doc="tile columns of the mesh")
+
+
+@dataclass(frozen=True, kw_only=True)
+class InterconnectConfig:
+    """The network on chip between the tiles."""
+
+    topology: Literal["mesh"] = field_("mesh", doc="2-D mesh, XY routing")
+    link_bytes_per_cycle: int = field_(16, gt=0, doc="flit width = bytes per link-cycle")
+    hop_latency_cycles: int = field_(1, ge=0, doc="wire latency per hop")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DRAMConfig:
+    """Off-chip memory."""
+
+    channels: int = field_(1, gt=0, doc="independent DRAM channels")
+    bytes_per_cycle_per_channel: int = field_(16, gt=0, doc="bandwidth per channel")
+    latency_cycles: int = field_(100, ge=0, doc="access latency per request")
+    burst_bytes: int = field_(4096, gt=0, doc="largest single DRAM request")
+
+
+@dataclass(frozen=True, kw_only=True)
+class GlobalBufferConfig:
+    """The on-chip global buffer at the mesh edge."""
+
+    capacity_bytes: int = field_(1 << 20, ge=0, doc="on-chip global buffer at the mesh "
+                                "edge; tensors larger than this live in DRAM (0: no buffer)")
+    ports: int = field_(2, gt=0, doc="concurrent transactions")
+    bytes_per_cycle: int = field_(64, gt=0, doc="bandwidth per port")
+    latency_cycles: int = field_(4, ge=0, doc="access latency per transaction")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArchConfig:
+    """One design point. Field names carry units; see docs/metrics.md for their meaning."""
+
+    name: str = field_(doc="design point name")
+    description: str = field_("", doc="free text")
+    clock_mhz: float = field_(500.0, gt=0, doc="clock frequency")
+    batch: int | None = field_(
+        None, gt=0, doc="inferences per run; null = the workload's own batch (its "
+        "leading dimension, e.g. the number of real sample images)")
+    grid: GridConfig = field_(default_factory=GridConfig, doc="the mesh of tiles")
+    tile: TileConfig = field_(default_factory=TileConfig, doc="every tile (all identical)")
+    interconnect: InterconnectConfig = field_(default_factory=InterconnectConfig,
+                                              doc="network on chip")
+    dram: DRAMConfig = field_(default_factory=DRAMConfig, doc="off-chip memory")
+    gbuf: GlobalBufferConfig = field_(default_factory=GlobalBufferConfig,
+                                      doc="on-chip global buffer")
+    ideal_memory: bool = field_(
+        False, doc="True: SRAM, NoC and DRAM take zero time (SCALE-Sim CALC mode)"
+    )
+    energy_table: str = field_(
+        "energy/horowitz_45nm.yaml", doc="cost table, relative to arch_configs/"
+    )
+    leakage: bool = field_(True, doc="include leakage x simulated time in energy")
+    source: str = field_("<dict>", doc="file the config came from (set by the loader)")
+
+    def _check(self) -> None:
+        """Cross-field rules, run by archsim.design.schema once every field is valid."""
+        from archsim.pe import pe_kind  # local: keep config importable on its own
+
+        try:
+            pe = pe_kind(self.tile.pe_array.pe_kind, **self.tile.pe_array.pe_params)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"tile.pe_array: {exc}") from None
+        lb = self.tile.lut_banks
+        if pe.tables().n_tables and lb.count == 0:
+            raise ValueError(
+                f"tile.lut_banks.count: PE kind {pe.name!r} reads tables; count must be > 0")
+        if lb.organisation == "weight" and pe.name != "lutna":
+            raise ValueError(
+                f"tile.lut_banks.organisation: 'weight' needs the exact 'lutna' PE kind, "
+                f"not {pe.name!r}")
+        if lb.organisation == "weight" and lb.pes_per_table != 1:
+            raise ValueError(
+                f"tile.lut_banks.pes_per_table: organisation 'weight' gives every PE its own "
+                f"table of W*x for its stationary weight W, so a table cannot be shared; set "
+                f"pes_per_table to 1, not {lb.pes_per_table}")
+
+    @property
+    def n_tiles(self) -> int:
+        return self.grid.rows * self.grid.cols
+
+    @property
+    def pes_per_tile(self) -> int:
+        return self.tile.pe_array.rows * self.tile.pe_array.cols
+
+    def pe(self):
+        """The PE kind object of this design point."""
+        from archsim.pe import pe_kind
+
+        return pe_kind(self.tile.pe_array.pe_kind, **self.tile.pe_array.pe_params)
+
+    def resolved(self) -> dict[str, Any]:
+        """Every parameter, defaults included, as plain data (written next to results)."""
+        return dump(self, json=True)
+
+    def with_overrides(self, overrides: dict[str, Any]) -> ArchConfig:
+        """A new validated config with dotted-path overrides applied."""
+        data = dump(self)
+        for dotted, value in overrides.items():
+            parts = dotted.split(".")
+            node = data
+            for i, part in enumerate(parts[:-1]):
+                if not isinstance(node, dict) or part not in node:
+                    raise ConfigError(
+                        f"{self.source}: override {dotted!r}: unknown field "
+                        f"{'.'.join(parts[: i + 1])!r}"
+                    )
+                node = node[part]
+            if not isinstance(node, dict) or (parts[-1] not in node and parts[-2:-1] != ["pe_params"]):
+                raise ConfigError(f"{self.source}: override {dotted!r}: unknown field")
+            node[parts[-1]] = value
+        return arch_from_dict(data, source=f"{self.source} + overrides")
+
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parser when available
+
+
+class _StrictLoader(_BaseLoader):
+    """Safe YAML loader that rejects duplicate mapping keys."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in seen:
+            raise ConfigError(
+                f"{loader.name}: duplicate key {key!r} at line {key_node.start_mark.line + 1} "
+                f"(first at line {seen[key]})"
+            )
+        seen[key] = key_node.start_mark.line + 1
+    return loader.construct_mapping(node, deep=deep)
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def load_yaml_strict(path: str | Path) -> Any:
+    """Parse YAML rejecting duplicate keys; errors name the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such file")
+    text = path.read_text()
+    loader = _StrictLoader(text)
+    loader.name = str(path)
+    try:
+        return loader.get_single_data()
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+
+
+def arch_from_dict(data: Any, source: str = "<dict>") -> ArchConfig:
+    """Validate plain data into an ArchConfig; errors name the field and ``source``."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
+    data = dict(data)
+    data["source"] = source
+    return parse(ArchConfig, data, source, error=ConfigError)
+
+
+def builtin_arch_dir() -> Path:
+    """The shipped design points: the ``arch_configs`` package (package data in a wheel)."""
+    import arch_configs
+
+    return arch_configs.folder()
+
+
+def load_arch(path: str | Path) -> ArchConfig:
+    """Load a design point; a bare name such as ``lutna_2x2`` is looked up in arch_configs/."""
+    p = Path(path)
+    if not p.exists() and p.suffix == "" and (builtin_arch_dir() / f"{p}.yaml").exists():
+        p = builtin_arch_dir() / f"{p}.yaml"
+    return arch_from_dict(load_yaml_strict(p), source=str(p))

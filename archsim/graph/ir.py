@@ -1,0 +1,452 @@
+"""Workload graph IR: validation, shape rules, save/load, and helpers for the simulator.
+
+The format is described in ``docs/workload_graph.md`` (format version 1). A workload is a
+``networkx.DiGraph`` whose nodes are layer-level operations carrying integer tensors and whose
+edges are tensors (``shape``, ``bytes``). This module never imports torch.
+
+Inputs: a ``networkx.DiGraph`` built by ``workloads.export`` (or by hand, for tests), or an
+``archsim.graph.dag.Dag`` (the networkx-free graph the topology and workload readers build).
+Outputs:
+    validate_workload(g)       -> None, raises ``WorkloadError`` naming the node and attribute
+    save_workload(g, path)     -> writes ``path/graph.json`` and ``path/arrays.npz``
+    load_workload(path)        -> an equal DiGraph (same attributes, dtypes, tuples)
+    read_workload(path)        -> the same as an ``archsim.graph.dag.Dag`` (no networkx import)
+    topo_order(g)              -> node names, dependencies first, ties in insertion order
+    compute_nodes(g)           -> conv/linear node names in ``topo_order``
+    gemm_shape(attrs)          -> (M, N, K) of one GEMM of a conv/linear node
+    is_compute(op)             -> True for ``conv`` and ``linear``
+    infer_shape(attrs, shapes) -> output shape an op produces from its input shapes
+    range_bits(lo, hi), edge_bytes(shape, lo, hi)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from archsim.graph.dag import Dag, insertion_topo_order, is_digraph
+
+if TYPE_CHECKING:  # networkx costs ~0.3 s to import; only loaded where a DiGraph is built
+    import networkx as nx
+
+FORMAT_VERSION = 1
+OPS = ("input", "conv", "linear", "maxpool", "avgpool", "add", "concat", "relu", "flatten")
+COMPUTE_OPS = ("conv", "linear")
+
+# fmt: off
+_GRAPH_REQUIRED = {
+    "format_version": int, "name": str, "inputs": list, "outputs": list, "act_bits": int,
+    "weight_bits": int, "sparsity": (int, float), "pruning": str, "seed": int,
+}
+_NODE_REQUIRED = {
+    "op": str, "inputs": list, "out_shape": tuple, "out_scale": float, "out_lo": int,
+    "out_hi": int,
+}
+_GEMM_REQUIRED = {
+    "weight": np.ndarray, "mask": np.ndarray, "bias": (np.ndarray, type(None)),
+    "weight_bits": int, "act_bits": int, "w_scale": np.ndarray, "requant_mult": np.ndarray,
+    "requant_shift": int, "macs_dense": int, "macs_nonzero": int,
+}
+_POOL_REQUIRED = {"kernel": tuple, "stride": tuple, "padding": tuple}
+_OP_REQUIRED = {
+    "input": {},
+    "conv": {**_GEMM_REQUIRED, "stride": tuple, "padding": tuple, "groups": int},
+    "linear": _GEMM_REQUIRED,
+    "maxpool": _POOL_REQUIRED,
+    "avgpool": {**_POOL_REQUIRED, "requant_mult": int, "requant_shift": int},
+    "add": {"requant_mults": list, "requant_shift": int},
+    "concat": {"axis": int, "requant_mults": list, "requant_shift": int},
+    "relu": {},
+    "flatten": {"start_dim": int},
+}
+# (min, max) number of inputs; None = any
+_N_INPUTS = {"input": (0, 0), "conv": (1, 1), "linear": (1, 1), "maxpool": (1, 1),
+             "avgpool": (1, 1), "add": (2, None), "concat": (1, None), "relu": (1, 1),
+             "flatten": (1, 1)}
+# fmt: on
+
+
+class WorkloadError(ValueError):
+    """A workload graph breaks the contract of docs/workload_graph.md."""
+
+
+def is_compute(op: str) -> bool:
+    """True for ops that do multiply-accumulates (``conv``, ``linear``)."""
+    return op in COMPUTE_OPS
+
+
+def range_bits(lo: int, hi: int) -> int:
+    """Bits needed to store an integer in [lo, hi] (8 for 0..255 and for -128..127)."""
+    return max(1, int(hi - lo).bit_length())
+
+
+def edge_bytes(shape: tuple, lo: int, hi: int) -> int:
+    """Bytes of a tensor of ``shape`` whose elements lie in [lo, hi] (whole bytes each)."""
+    return int(math.prod(shape)) * ((range_bits(lo, hi) + 7) // 8)
+
+
+def topo_order(g: nx.DiGraph) -> list:
+    """Nodes with every predecessor before its successors; ties kept in insertion order."""
+    try:
+        return insertion_topo_order(g)
+    except ValueError as exc:
+        raise WorkloadError(str(exc)) from None
+
+
+def compute_nodes(g: nx.DiGraph) -> list:
+    """The conv/linear nodes of ``g`` in ``topo_order``."""
+    return [n for n in topo_order(g) if is_compute(g.nodes[n]["op"])]
+
+
+def gemm_shape(attrs: dict) -> tuple[int, int, int]:
+    """(M, N, K) of the GEMM a conv/linear node performs.
+
+    conv: M = batch x Hout x Wout output pixels, N = O / groups output channels of one group,
+    K = (I / groups) x kh x kw. A grouped conv is ``groups`` such GEMMs (one per group); for
+    ``groups == 1`` N is all output channels. linear: M = batch, N = O, K = I.
+    """
+    op = attrs["op"]
+    if op not in COMPUTE_OPS:
+        raise WorkloadError(f"gemm_shape: op {op!r} is not a compute op (conv, linear)")
+    w = attrs["weight"]
+    if op == "conv":
+        n, _, ho, wo = attrs["out_shape"]
+        groups = attrs["groups"]
+        return (
+            int(n * ho * wo),
+            int(w.shape[0] // groups),
+            int(w.shape[1] * w.shape[2] * w.shape[3]),
+        )
+    if op == "linear":
+        return int(attrs["out_shape"][0]), int(w.shape[0]), int(w.shape[1])
+    raise WorkloadError(f"gemm_shape: op {op!r} is not a compute op (conv, linear)")
+
+
+def _pool_out(size: int, k: int, s: int, p: int) -> int:
+    return (size + 2 * p - k) // s + 1
+
+
+def infer_shape(attrs: dict, in_shapes: list) -> tuple:
+    """Output shape (incl. batch) of the op in ``attrs`` applied to inputs of ``in_shapes``."""
+    op = attrs["op"]
+    if op == "input":
+        return tuple(attrs["out_shape"])
+    if op in ("relu",):
+        return tuple(in_shapes[0])
+    if op == "conv":
+        n, c, h, w = in_shapes[0]
+        o, ig, kh, kw = attrs["weight"].shape
+        if c != ig * attrs["groups"]:
+            raise WorkloadError(
+                f"conv input has {c} channels, weight expects {ig * attrs['groups']}"
+            )
+        (sh, sw), (ph, pw) = attrs["stride"], attrs["padding"]
+        return (n, o, _pool_out(h, kh, sh, ph), _pool_out(w, kw, sw, pw))
+    if op == "linear":
+        n, i = in_shapes[0]
+        if i != attrs["weight"].shape[1]:
+            raise WorkloadError(
+                f"linear input has {i} features, weight expects {attrs['weight'].shape[1]}"
+            )
+        return (n, attrs["weight"].shape[0])
+    if op in ("maxpool", "avgpool"):
+        n, c, h, w = in_shapes[0]
+        (kh, kw), (sh, sw), (ph, pw) = attrs["kernel"], attrs["stride"], attrs["padding"]
+        return (n, c, _pool_out(h, kh, sh, ph), _pool_out(w, kw, sw, pw))
+    if op == "add":
+        if any(tuple(s) != tuple(in_shapes[0]) for s in in_shapes):
+            raise WorkloadError(f"add inputs differ in shape: {in_shapes}")
+        return tuple(in_shapes[0])
+    if op == "concat":
+        ax = attrs["axis"]
+        base = list(in_shapes[0])
+        for s in in_shapes[1:]:
+            if len(s) != len(base) or any(
+                a != b for d, (a, b) in enumerate(zip(s, base)) if d != ax
+            ):
+                raise WorkloadError(f"concat inputs differ outside axis {ax}: {in_shapes}")
+        base[ax] = sum(s[ax] for s in in_shapes)
+        return tuple(base)
+    if op == "flatten":
+        s = in_shapes[0]
+        return tuple(s[: attrs["start_dim"]]) + (int(math.prod(s[attrs["start_dim"] :])),)
+    raise WorkloadError(f"unknown op {op!r}")
+
+
+def _check_type(where: str, key: str, value, typ) -> None:
+    types = typ if isinstance(typ, tuple) else (typ,)
+    ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+    if typ is float and isinstance(value, int) and not isinstance(value, bool):
+        ok = False
+    if not ok:
+        names = "/".join(t.__name__ for t in types)
+        raise WorkloadError(
+            f"{where}: attribute {key!r} must be {names}, got {type(value).__name__}"
+        )
+
+
+def _checker(where: str):
+    def chk(cond: bool, key: str, msg: str) -> None:
+        if not cond:
+            raise WorkloadError(f"{where}: attribute {key!r} {msg}")
+
+    def arr(key: str, a: np.ndarray, dtype, shape=None) -> None:
+        chk(a.dtype == dtype, key, f"must have dtype {np.dtype(dtype)}, got {a.dtype}")
+        if shape is not None:
+            chk(
+                tuple(a.shape) == tuple(shape),
+                key,
+                f"must have shape {tuple(shape)}, got {a.shape}",
+            )
+
+    return chk, arr
+
+
+def _two_ints(v) -> bool:
+    return len(v) == 2 and all(isinstance(x, int) and not isinstance(x, bool) for x in v)
+
+
+def _validate_compute(where: str, a: dict) -> None:
+    chk, arr = _checker(where)
+    w = a["weight"]
+    arr("weight", w, np.int64)
+    chk(w.ndim == (4 if a["op"] == "conv" else 2), "weight", f"has wrong rank {w.ndim}")
+    o = w.shape[0]
+    arr("mask", a["mask"], np.bool_, w.shape)
+    chk(bool(np.array_equal(a["mask"], w != 0)), "mask", "must be True exactly where weight != 0")
+    qmax = 2 ** (a["weight_bits"] - 1) - 1
+    wmax = int(np.abs(w).max(initial=0))
+    chk(wmax <= qmax, "weight", f"has |w| = {wmax} > {qmax} (weight_bits={a['weight_bits']})")
+    if a["bias"] is not None:
+        arr("bias", a["bias"], np.int64, (o,))
+    arr("w_scale", a["w_scale"], np.float64, (o,))
+    arr("requant_mult", a["requant_mult"], np.int64, (o,))
+    chk(1 <= a["requant_shift"] <= 62, "requant_shift", "must be in 1..62")
+    pix = a["out_shape"][0]
+    if a["op"] == "conv":
+        for key in ("stride", "padding"):
+            chk(_two_ints(a[key]), key, "must be a tuple of 2 ints")
+        chk(a["groups"] >= 1 and o % a["groups"] == 0, "groups", "must divide out channels")
+        pix *= a["out_shape"][2] * a["out_shape"][3]
+    dense, nz = pix * w.size, pix * int(np.count_nonzero(w))
+    chk(a["macs_dense"] == dense, "macs_dense", f"is {a['macs_dense']}, expected {dense}")
+    chk(a["macs_nonzero"] == nz, "macs_nonzero", f"is {a['macs_nonzero']}, expected {nz}")
+
+
+def _validate_node(g: nx.DiGraph, n) -> None:
+    a = g.nodes[n]
+    where = f"node {n!r}"
+    chk, arr = _checker(where)
+    chk("op" in a, "op", "is missing")
+    op = a["op"]
+    chk(op in OPS, "op", f"is {op!r}, expected one of {OPS}")
+    for key, typ in {**_NODE_REQUIRED, **_OP_REQUIRED[op]}.items():
+        chk(key in a, key, f"is missing (required for op {op!r})")
+        _check_type(where, key, a[key], typ)
+    ins = a["inputs"]
+    lo_n, hi_n = _N_INPUTS[op]
+    chk(
+        len(ins) >= lo_n and (hi_n is None or len(ins) <= hi_n),
+        "inputs",
+        f"has {len(ins)} entries; op {op!r} takes {lo_n}..{hi_n or 'many'}",
+    )
+    for p in ins:
+        chk(p in g, "inputs", f"names {p!r}, which is not a node")
+    preds = sorted(map(str, g.predecessors(n)))
+    chk(set(ins) == set(g.predecessors(n)), "inputs", f"{ins} != the predecessor edges {preds}")
+    chk(a["out_scale"] > 0 and math.isfinite(a["out_scale"]), "out_scale", "must be finite, > 0")
+    chk(a["out_lo"] <= a["out_hi"], "out_lo", "must be <= out_hi")
+    in_attrs = [g.nodes[p] for p in ins]
+    try:
+        expect = infer_shape(a, [p["out_shape"] for p in in_attrs])
+    except WorkloadError as e:
+        raise WorkloadError(f"{where}: {e}") from None
+    chk(tuple(a["out_shape"]) == expect, "out_shape", f"is {a['out_shape']}, expected {expect}")
+    if op in COMPUTE_OPS:
+        _validate_compute(where, a)
+    if op in ("maxpool", "avgpool"):
+        for key in ("kernel", "stride", "padding"):
+            chk(_two_ints(a[key]), key, "must be a tuple of 2 ints")
+    if op in ("avgpool", "add", "concat"):
+        chk(1 <= a["requant_shift"] <= 62, "requant_shift", "must be in 1..62")
+    if op in ("add", "concat"):
+        ok = len(a["requant_mults"]) == len(ins) and all(
+            isinstance(m, int) for m in a["requant_mults"]
+        )
+        chk(ok, "requant_mults", "must be one int per input")
+    if op in ("maxpool", "flatten", "relu"):
+        src = in_attrs[0]
+        chk(a["out_scale"] == src["out_scale"], "out_scale", f"of a {op} must equal its input's")
+        lo = 0 if op == "relu" else src["out_lo"]
+        chk(
+            a["out_lo"] == lo and a["out_hi"] == src["out_hi"],
+            "out_lo",
+            f"/out_hi of a {op} must be {lo}..{src['out_hi']}",
+        )
+    if "ref_output" in a:
+        r = a["ref_output"]
+        _check_type(where, "ref_output", r, np.ndarray)
+        arr("ref_output", r, np.int64, a["out_shape"])
+        inside = not r.size or (r.min() >= a["out_lo"] and r.max() <= a["out_hi"])
+        chk(inside, "ref_output", "has values outside out_lo..out_hi")
+    for p in set(ins):
+        e, src = g.edges[p, n], g.nodes[p]
+        ew = f"edge ({p!r}, {n!r})"
+        for key in ("shape", "bytes"):
+            if key not in e:
+                raise WorkloadError(f"{ew}: attribute {key!r} is missing")
+        if not isinstance(e["shape"], tuple) or e["shape"] != tuple(src["out_shape"]):
+            raise WorkloadError(
+                f"{ew}: attribute 'shape' is {e['shape']!r}, expected {src['out_shape']}"
+            )
+        b = edge_bytes(src["out_shape"], src["out_lo"], src["out_hi"])
+        if e["bytes"] != b:
+            raise WorkloadError(f"{ew}: attribute 'bytes' is {e['bytes']}, expected {b}")
+
+
+def validate_workload(g: nx.DiGraph) -> None:
+    """Check ``g`` against the contract; raise ``WorkloadError`` naming node and attribute."""
+    if not is_digraph(g):
+        raise WorkloadError("workload must be a networkx.DiGraph (or an archsim.graph.dag.Dag)")
+    for key, typ in _GRAPH_REQUIRED.items():
+        if key not in g.graph:
+            raise WorkloadError(f"graph: attribute {key!r} is missing")
+        _check_type("graph", key, g.graph[key], typ)
+    if g.graph["format_version"] != FORMAT_VERSION:
+        raise WorkloadError(
+            f"graph: attribute 'format_version' is {g.graph['format_version']}, "
+            f"expected {FORMAT_VERSION}"
+        )
+    if not 0.0 <= g.graph["sparsity"] <= 1.0:
+        raise WorkloadError("graph: attribute 'sparsity' must be in 0..1")
+    for key in ("inputs", "outputs"):
+        for n in g.graph[key]:
+            if n not in g:
+                raise WorkloadError(f"graph: attribute {key!r} names {n!r}, which is not a node")
+    for n in g.graph["inputs"]:
+        if g.nodes[n].get("op") != "input":
+            raise WorkloadError(f"graph: attribute 'inputs' names {n!r}, whose op is not 'input'")
+    order = topo_order(g)
+    for n in order:
+        _validate_node(g, n)
+    inputs = [n for n in g.nodes if g.nodes[n]["op"] == "input"]
+    if sorted(map(str, inputs)) != sorted(map(str, g.graph["inputs"])):
+        raise WorkloadError(
+            f"graph: attribute 'inputs' is {g.graph['inputs']}, but input nodes are {inputs}"
+        )
+    if "sample_input" in g.graph:
+        x = g.graph["sample_input"]
+        _check_type("graph", "sample_input", x, np.ndarray)
+        first = g.nodes[g.graph["inputs"][0]]
+        _checker("graph")[1]("sample_input", x, np.int64, first["out_shape"])
+
+
+# ---------------------------------------------------------------- save / load
+
+
+def _encode(value, arrays: dict):
+    if isinstance(value, (np.ndarray, np.generic)):
+        key = f"a{len(arrays)}"
+        arrays[key] = np.asarray(value)
+        return {"__array__": key, "scalar": isinstance(value, np.generic)}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, arrays) for v in value]}
+    if isinstance(value, list):
+        return [_encode(v, arrays) for v in value]
+    if isinstance(value, dict):
+        for k in value:
+            if not isinstance(k, str):
+                raise WorkloadError(f"save_workload: dict key {k!r} is not a str")
+            if k.startswith("__") and k in ("__array__", "__tuple__"):
+                raise WorkloadError(f"save_workload: dict key {k!r} is reserved")
+        return {k: _encode(v, arrays) for k, v in value.items()}
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    raise WorkloadError(f"save_workload: cannot store a value of type {type(value).__name__}")
+
+
+def _decode(value, arrays):
+    if isinstance(value, dict):
+        if "__array__" in value:
+            a = arrays[value["__array__"]]
+            return a[()] if value.get("scalar") else a
+        if "__tuple__" in value:
+            return tuple(_decode(v, arrays) for v in value["__tuple__"])
+        return {k: _decode(v, arrays) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(v, arrays) for v in value]
+    return value
+
+
+def save_workload(g: nx.DiGraph, path) -> Path:
+    """Write ``g`` to the folder ``path`` (graph.json + arrays.npz); returns the folder.
+
+    graph.json is networkx node-link JSON (``directed``, ``multigraph``, ``graph``, ``nodes``
+    with ``id``, ``edges`` with ``source``/``target``); arrays and numpy scalars are replaced
+    by ``{"__array__": key}`` and tuples by ``{"__tuple__": [...]}``.
+    """
+    path = Path(path)
+    for n in g.nodes:
+        if not isinstance(n, str):
+            raise WorkloadError(f"save_workload: node name {n!r} is not a str")
+        if "id" in g.nodes[n]:
+            raise WorkloadError(f"save_workload: node {n!r} has an attribute 'id' (reserved)")
+    arrays: dict = {}
+    data = {
+        "directed": True,
+        "multigraph": False,
+        "graph": _encode(dict(g.graph), arrays),
+        "nodes": [{"id": n, **_encode(dict(a), arrays)} for n, a in g.nodes(data=True)],
+        "edges": [
+            {"source": u, "target": v, **_encode(dict(a), arrays)} for u, v, a in g.edges(data=True)
+        ],
+    }
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "graph.json").write_text(json.dumps(data, indent=1, allow_nan=True))
+    np.savez(path / "arrays.npz", **arrays)
+    return path
+
+
+def read_workload(path) -> Dag:
+    """Read a workload written by ``save_workload`` as a :class:`~archsim.graph.dag.Dag`.
+
+    Raises ``WorkloadError`` on a bad folder.  Nodes and edges keep their saved order.
+    """
+    path = Path(path)
+    jpath, apath = path / "graph.json", path / "arrays.npz"
+    for p in (jpath, apath):
+        if not p.is_file():
+            raise WorkloadError(f"load_workload: {p} does not exist")
+    data = json.loads(jpath.read_text())
+    version = data.get("graph", {}).get("format_version")
+    if version != FORMAT_VERSION:
+        raise WorkloadError(
+            f"load_workload: {jpath} has format_version {version}, expected {FORMAT_VERSION}"
+        )
+    if data.get("directed") is not True or data.get("multigraph"):
+        raise WorkloadError(f"load_workload: {jpath} is not a directed simple graph")
+    with np.load(apath, allow_pickle=False) as z:
+        arrays = {k: z[k] for k in z.files}
+    data = _decode(data, arrays)
+    g = Dag()
+    g.graph.update(data.get("graph", {}))
+    for i, nd in enumerate(data.get("nodes", [])):
+        if "id" not in nd:
+            raise WorkloadError(f"load_workload: {jpath}: node #{i} has no 'id'")
+        attrs = dict(nd)
+        g.add_node(attrs.pop("id"), **attrs)
+    for i, ed in enumerate(data.get("edges", [])):
+        if "source" not in ed or "target" not in ed:
+            raise WorkloadError(f"load_workload: {jpath}: edge #{i} needs 'source' and 'target'")
+        attrs = dict(ed)
+        g.add_edge(attrs.pop("source"), attrs.pop("target"), **attrs)
+    return g
+
+
+def load_workload(path) -> nx.DiGraph:
+    """Read a workload written by ``save_workload``; raises ``WorkloadError`` on a bad folder."""
+    return read_workload(path).to_networkx()

@@ -1,0 +1,527 @@
+"""Mapping: a workload graph + design point + dataflow + strategy -> a static Schedule.
+
+In:  a validated workload graph (docs/workload_graph.md), an :class:`ArchConfig`, a dataflow
+     (``os`` | ``ws`` | ``is``) and a :class:`MappingSpec` (strategy ``layer`` or ``pipeline``,
+     partition ``auto`` | ``out_channels`` | ``out_pixels``).
+Out: a frozen :class:`Schedule`: tasks (one block of one layer on one tile), each split into
+     chunks that fit the tile's SRAM buffers, with dependencies, data sources and analytic
+     compute cycles (fold model x the PE kind's cycles per MAC).
+
+Strategies (the only place dataflows and strategies differ; the simulator is shared):
+  - ``layer``: every layer is partitioned over all tiles into tm x tn blocks (output pixels x
+    output channels); outputs go to the edge memory (global buffer if the tensor fits, DRAM
+    otherwise) and the next layer reads them from there.
+  - ``pipeline``: consecutive layers get disjoint tile groups sized by their MACs; a layer's
+    output pixels are split into row blocks that stay in the producer tile's output buffer and
+    are pulled over the mesh by the consumer's tiles as soon as they are ready.
+Element-wise nodes (pooling, add, concat, un-fused relu) run on the tiles' vector units,
+partitioned by channels; flatten and a relu after an already clamped output are free views.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from archsim.design.arch import ArchConfig
+from archsim.graph.dag import lexicographic_topo_order
+from archsim.mapping.fold import DATAFLOWS, FoldCycles, fold_cycles
+from archsim.mapping.regions import Region, TensorGeom, conv_input_region, geom_of
+from archsim.pe.organisation import effective_ops, entries_per_fold
+from archsim.mapping.partition import LayerBytes, choose_partition, split_range
+
+if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.graph.dag.Dag
+    import networkx as nx
+
+__all__ = ["Chunk", "MappingError", "MappingSpec", "Schedule", "Source", "Task", "build_schedule"]
+
+STRATEGIES = ("layer", "pipeline")
+PARTITIONS = ("auto", "out_channels", "out_pixels")
+VECTOR_OPS = ("maxpool", "avgpool", "add", "concat", "relu")
+
+
+class MappingError(ValueError):
+    """A workload that cannot be mapped on the design point (names layer, buffer, file)."""
+
+
+@dataclass(frozen=True)
+class MappingSpec:
+    strategy: str = "layer"
+    partition: str = "auto"
+    skip_zeros: bool = True
+    stream_blocks: int = 4  # pipeline: row blocks per tile of a layer group
+    min_vector_elements: int = 4096  # element-wise tasks are not cut smaller than this
+
+    def __post_init__(self) -> None:
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"mapping: strategy {self.strategy!r} is not one of {STRATEGIES}")
+        if self.partition not in PARTITIONS:
+            raise ValueError(f"mapping: partition {self.partition!r} is not one of {PARTITIONS}")
+        if self.min_vector_elements <= 0:
+            raise ValueError("mapping: min_vector_elements must be positive")
+        if self.stream_blocks <= 0:
+            raise ValueError(f"mapping: stream_blocks must be positive, got {self.stream_blocks}")
+
+    @classmethod
+    def parse(cls, text: str | MappingSpec | None) -> MappingSpec:
+        """``"layer"``, ``"layer:out_channels"``, ``"pipeline"`` ... or a MappingSpec."""
+        if text is None:
+            return cls()
+        if isinstance(text, MappingSpec):
+            return text
+        strategy, _, partition = str(text).partition(":")
+        return cls(strategy=strategy, partition=partition or "auto")
+
+    def label(self) -> str:
+        return f"{self.strategy}:{self.partition}"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Bytes a chunk reads: from edge memory (``tile`` is None) or from a producer tile."""
+
+    tensor: str
+    region: Region
+    nbytes: int
+    tile: int | None  # None: edge memory (gbuf or DRAM)
+    memory: str  # "gbuf" | "dram" | "tile"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    m0: int
+    m1: int
+    n0: int
+    n1: int
+    compute_cycles: int
+    folds: int
+    macs_dense: int
+    macs_executed: int
+    pe_slots: int
+    vector_ops: int
+    sources: tuple[Source, ...]
+    weight_bytes: int  # weights fetched from DRAM for this chunk (0 when already resident)
+    program_entries: int  # LUT entries (re)programmed before this chunk
+    ofmap_bytes: int
+    sram_reads: tuple[tuple[str, int], ...]  # (buffer, bytes) read during compute
+    sram_writes: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class Task:
+    id: int
+    node: str
+    op: str
+    tile: int
+    deps: tuple[int, ...]
+    chunks: tuple[Chunk, ...]
+    out_region: Region
+    out_home: str  # "gbuf" | "dram" | "tile"
+
+    @property
+    def name(self) -> str:
+        return f"{self.node}[{self.id}]@tile{self.tile}"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    dataflow: str
+    mapping: MappingSpec
+    tasks: tuple[Task, ...]
+    layers: tuple[str, ...]  # nodes with tasks, in topological order
+    homes: dict[str, str] = field(hash=False)  # tensor -> where it lives
+    partitions: dict[str, tuple[int, int]] = field(hash=False)  # node -> (tm, tn)
+    aliases: dict[str, str] = field(hash=False)  # free views (flatten, fused relu) -> base
+
+
+def _ceil(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+class _Mapper:
+    """Builds one Schedule; holds the per-run lookups so helpers stay small."""
+
+    def __init__(self, g: nx.DiGraph, arch: ArchConfig, dataflow: str, spec: MappingSpec):
+        if dataflow not in DATAFLOWS:
+            raise ValueError(f"dataflow: {dataflow!r} is not one of {', '.join(DATAFLOWS)}")
+        self.g, self.arch, self.df, self.spec = g, arch, dataflow, spec
+        self.pe = arch.pe()
+        self.cpm = float(self.pe.cycles_per_mac)
+        self.act_bytes = _ceil(int(g.graph.get("act_bits", 8)), 8)
+        self.order = lexicographic_topo_order(g)
+        self.tasks: list[Task] = []
+        self.by_node: dict[str, list[Task]] = {}
+        self.homes: dict[str, str] = {}
+        self.aliases: dict[str, str] = {}
+        self.partitions: dict[str, tuple[int, int]] = {}
+        self.geoms: dict[str, TensorGeom] = {}
+        t = arch.tile
+        self.ideal = arch.ideal_memory
+        div = 2 if not self.ideal else 1
+        self.cap = {
+            "ifmap": t.sram.ifmap.capacity_bytes // (div if t.sram.ifmap.double_buffered else 1),
+            "weight": t.sram.weight.capacity_bytes // (div if t.sram.weight.double_buffered else 1),
+            "ofmap": t.sram.ofmap.capacity_bytes // (div if t.sram.ofmap.double_buffered else 1),
+        }
+        self.n_tiles = arch.n_tiles
+        self.groups = self._tile_groups() if spec.strategy == "pipeline" else {}
+        lb = arch.tile.lut_banks
+        self.org = lb.organisation
+        self.resident: dict[int, tuple] = {}  # tile -> (node, c0, c1) of its loaded weights
+        if self.org == "weight" and dataflow != "ws":
+            raise MappingError(
+                f"{arch.source}: tile.lut_banks.organisation 'weight' reprograms tables per "
+                f"stationary weight and needs dataflow 'ws', not {dataflow!r}")
+        self.lookups_per_mac = effective_ops(self.pe, self.org).lookups
+        self.lut_bw = lb.count * lb.read_ports * lb.lookups_per_port_per_cycle
+
+    # ---- tensor bookkeeping -------------------------------------------------------------
+    def base(self, name: str) -> str:
+        while name in self.aliases:
+            name = self.aliases[name]
+        return name
+
+    def _home_for(self, node: str, nbytes: int) -> str:
+        if (self.spec.strategy == "pipeline" and self.g.nodes[node]["op"] != "input"
+                and nbytes <= self.cap["ofmap"] * max(1, len(self.groups.get(node, [0])))):
+            return "tile"
+        gcap = self.arch.gbuf.capacity_bytes
+        return "gbuf" if (nbytes <= gcap and self.g.nodes[node]["op"] != "input") else "dram"
+
+    def sources_for(self, tensor: str, region: Region) -> tuple[list[Source], set[int]]:
+        """Where the bytes of ``region`` of ``tensor`` come from, and the producer tasks."""
+        base = self.base(tensor)
+        deps: set[int] = set()
+        out: list[Source] = []
+        mem_bytes = 0
+        for task in self.by_node.get(base, []):
+            ov = task.out_region.overlap(region)
+            if ov is None:
+                continue
+            deps.add(task.id)
+            nbytes = ov.elements * self.act_bytes
+            if task.out_home == "tile":
+                out.append(Source(base, ov, nbytes, task.tile, "tile"))
+            else:
+                mem_bytes += nbytes
+        if base not in self.by_node:  # network input: lives in DRAM, no producer task
+            mem_bytes = region.elements * self.act_bytes
+        if mem_bytes:
+            home = self.homes.get(base, "dram")
+            out.append(Source(base, region, mem_bytes, None, home))
+        return out, deps
+
+    # ---- tile groups (pipeline) -----------------------------------------------------------
+    def _tile_groups(self) -> dict[str, list[int]]:
+        gemms = [n for n in self.order if self.g.nodes[n]["op"] in ("conv", "linear")]
+        T = self.n_tiles
+        groups: dict[str, list[int]] = {}
+        if not gemms:
+            return groups
+        if len(gemms) >= T:
+            for i, n in enumerate(gemms):
+                groups[n] = [i % T]
+            return groups
+        macs = np.array([max(1, int(self.g.nodes[n]["macs_dense"])) for n in gemms], float)
+        share = np.maximum(1, np.floor(macs / macs.sum() * T)).astype(int)
+        while share.sum() > T:
+            share[int(np.argmax(share))] -= 1
+        rest = T - int(share.sum())
+        frac = macs / macs.sum() * T - share
+        for i in np.argsort(-frac, kind="stable")[:rest]:
+            share[i] += 1
+        start = 0
+        for n, s in zip(gemms, share):
+            groups[n] = list(range(start, start + int(s)))
+            start += int(s)
+        return groups
+
+    def group_of(self, node: str) -> list[int]:
+        if self.spec.strategy != "pipeline":
+            return list(range(self.n_tiles))
+        if node in self.groups:
+            return self.groups[node]
+        a = self.g.nodes[node]
+        for p in a["inputs"]:
+            b = self.base(p)
+            if b in self.groups:
+                return self.groups[b]
+            if b in self.group_cache:
+                return self.group_cache[b]
+        return [0]
+
+    # ---- build ------------------------------------------------------------------------------
+    def build(self) -> Schedule:
+        self.group_cache = {}
+        for node in self.order:
+            a = self.g.nodes[node]
+            op = a["op"]
+            self.geoms[node] = geom_of(a["out_shape"])
+            if op == "input":
+                self.homes[node] = "dram"
+            elif op == "flatten" or op == "relu" and int(self.g.nodes[self.base(a["inputs"][0])]["out_lo"]) >= 0:
+                self.aliases[node] = a["inputs"][0]
+            elif op in ("conv", "linear"):
+                self._map_gemm(node, a)
+            elif op in VECTOR_OPS:
+                self._map_vector(node, a)
+            else:
+                raise MappingError(f"node {node!r}: op {op!r} is not supported by the mapper")
+            if node in self.by_node:
+                self.group_cache[node] = sorted({t.tile for t in self.by_node[node]})
+        layers = tuple(n for n in self.order if n in self.by_node)
+        return Schedule(
+            self.df, self.spec, tuple(self.tasks), layers, dict(self.homes),
+            dict(self.partitions), dict(self.aliases),
+        )
+
+    def _add_task(self, node, op, tile, deps, chunks, region, home) -> None:
+        t = Task(len(self.tasks), node, op, tile, tuple(sorted(deps)), tuple(chunks), region, home)
+        self.tasks.append(t)
+        self.by_node.setdefault(node, []).append(t)
+
+    # ---- GEMM layers ------------------------------------------------------------------------
+    def _gemm_dims(self, a: dict[str, Any]) -> tuple[int, int, int, int]:
+        shape = a["out_shape"]
+        w = a["weight"]
+        if a["op"] == "linear":
+            return shape[0], w.shape[0], w.shape[1], 1
+        n, o, ho, wo = shape
+        groups = int(a.get("groups", 1))
+        return n * ho * wo, o, int(np.prod(w.shape[1:])), groups
+
+    def _weight_matrix_mask(self, a) -> np.ndarray:
+        """(K, N) non-zero mask of the weights as the GEMM sees them (per group stacked)."""
+        w = np.asarray(a["weight"])
+        return (w.reshape(w.shape[0], -1) != 0).T
+
+    def _map_gemm(self, node: str, a: dict[str, Any]) -> None:
+        M, N, K, groups = self._gemm_dims(a)
+        tiles = self.group_of(node)
+        T = len(tiles)
+        mask = self._weight_matrix_mask(a)
+        out_bytes = M * N * self.act_bytes
+        if self.spec.strategy == "pipeline":
+            tm, tn = T, 1
+            m_parts = split_range(M, min(M, T * self.spec.stream_blocks))
+            n_parts = [(0, N)]
+        else:
+            w = np.asarray(a["weight"])
+            nnz = int(mask.sum())
+            wbits = int(a.get("weight_bits", 8))
+            w_bytes = int(min(w.size * wbits, nnz * wbits + w.size) / 8) if self.spec.skip_zeros \
+                else int(w.size * wbits / 8)
+            in_geom = self.geoms[self.base(a["inputs"][0])]
+            nbytes = LayerBytes(in_geom.elements * self.act_bytes, w_bytes, out_bytes)
+            ratio = self._sparse_ratio(M, N, K, groups, mask) if self.spec.skip_zeros else None
+            tm, tn = choose_partition(M, N, K, T, self.spec.partition, self.arch, self.df,
+                                      self.cpm, nbytes, ratio)
+            m_parts = split_range(M, tm)
+            n_parts = split_range(N, tn)
+        self.partitions[node] = (tm, tn)
+        home = self._home_for(node, out_bytes)
+        self.homes[node] = home
+        i = 0
+        geom = self.geoms[node]
+        for n0, n1 in n_parts:
+            for m0, m1 in m_parts:
+                tile = tiles[i % T]
+                i += 1
+                chunks, deps = self._gemm_chunks(node, a, m0, m1, n0, n1, K, groups, mask, tile)
+                region = geom.gemm_region(m0, m1, n0, n1)
+                self._add_task(node, a["op"], tile, deps, chunks, region, home)
+
+    def _input_region(self, node, a, m0, m1, n0, n1) -> Region:
+        src = a["inputs"][0]
+        ig = self.geoms[self.base(src)]
+        if a["op"] == "linear":
+            # rows are batch items; the whole feature vector of each is needed
+            return ig.batch_region(m0, m1)
+        return conv_input_region(a, ig, self.geoms[node], m0, m1, n0, n1)
+
+    def _sparse_ratio(self, M, N, K, groups, mask):
+        """tn -> the largest sparse / dense fold-cycle ratio over ``tn`` filter blocks."""
+        def ratio(tn: int) -> float:
+            worst = 0.0
+            for n0, n1 in split_range(N, tn):
+                dense = self._fold(M, n1 - n0, K, groups, None, n0, N).cycles
+                if dense:
+                    sparse = self._fold(M, n1 - n0, K, groups, mask[:, n0:n1], n0, N).cycles
+                    worst = max(worst, sparse / dense)
+            return worst
+
+        return ratio
+
+    def _gemm_chunks(self, node, a, m0, m1, n0, n1, K, groups, mask, tile):
+        wbits = int(a.get("weight_bits", 8))
+        wbytes_el = wbits / 8.0
+        src = a["inputs"][0]
+        ncols = n1 - n0
+        # n-chunk so the weights fit; m-chunk so inputs and outputs fit
+        def wbytes(c0, c1):
+            nnz = int(mask[:, c0:c1].sum())
+            dense = K * (c1 - c0) * wbytes_el
+            sparse = nnz * wbytes_el + K * (c1 - c0) / 8.0
+            return int(np.ceil(min(dense, sparse) if self.spec.skip_zeros else dense))
+
+        nc = ncols
+        if not self.ideal:
+            while nc > 1 and wbytes(n0, n0 + nc) > self.cap["weight"]:
+                nc = _ceil(nc, 2)
+            if wbytes(n0, n0 + nc) > self.cap["weight"]:
+                raise MappingError(
+                    f"{self.arch.source}: layer {node!r} does not fit: one filter needs "
+                    f"{wbytes(n0, n0 + 1)} weight bytes > tile.sram.weight usable capacity "
+                    f"{self.cap['weight']} bytes"
+                )
+        chunks: list[Chunk] = []
+        deps: set[int] = set()
+        R, C = self.arch.tile.pe_array.rows, self.arch.tile.pe_array.cols
+        for c0 in range(n0, n1, nc):
+            c1 = min(n1, c0 + nc)
+            mc = m1 - m0
+            if not self.ideal:
+                while mc > 1 and not self._m_fits(node, a, m0, m0 + mc, c0, c1):
+                    mc = _ceil(mc, 2)
+                if not self._m_fits(node, a, m0, m0 + mc, c0, c1):
+                    reg = self._input_region(node, a, m0, m0 + 1, c0, c1)
+                    raise MappingError(
+                        f"{self.arch.source}: layer {node!r} does not fit: one output pixel needs "
+                        f"{reg.elements * self.act_bytes} input bytes (tile.sram.ifmap usable "
+                        f"{self.cap['ifmap']}) and {(c1 - c0) * self.act_bytes} output bytes "
+                        f"(tile.sram.ofmap usable {self.cap['ofmap']})"
+                    )
+            first = True
+            for r0 in range(m0, m1, mc):
+                r1 = min(m1, r0 + mc)
+                reg = self._input_region(node, a, r0, r1, c0, c1)
+                srcs, d = self.sources_for(src, reg)
+                deps |= d
+                sub = mask[:, c0:c1] if self.spec.skip_zeros else None
+                fc = self._fold(r1 - r0, c1 - c0, K, groups, sub, c0, mask.shape[1])
+                executed = fc.macs_mapped
+                # weights stay in the weight buffer while consecutive chunks of the tile use them
+                key = (node, c0, c1)
+                wb = 0 if (not first or self.resident.get(tile) == key) else wbytes(c0, c1)
+                self.resident[tile] = key
+                prog = self._program_entries(fc.folds)
+                first = False
+                ofb = (r1 - r0) * (c1 - c0) * self.act_bytes
+                reads, writes = self._sram_traffic(r1 - r0, c1 - c0, K, executed, fc, R, C)
+                chunks.append(Chunk(
+                    r0, r1, c0, c1, self._compute_cycles(fc.cycles, executed), fc.folds,
+                    fc.macs_dense, executed, fc.pe_slots, 0, tuple(srcs), wb, prog, ofb,
+                    reads, writes,
+                ))
+        return chunks, deps
+
+    def _m_fits(self, node, a, r0, r1, c0, c1) -> bool:
+        reg = self._input_region(node, a, r0, r1, c0, c1)
+        return (reg.elements * self.act_bytes <= self.cap["ifmap"]
+                and (r1 - r0) * (c1 - c0) * self.act_bytes <= self.cap["ofmap"])
+
+    def _fold(self, m, n, K, groups, sub, c0, n_total):
+        """Fold cycles of an m x n block; grouped convs run their groups one after another."""
+        R, C = self.arch.tile.pe_array.rows, self.arch.tile.pe_array.cols
+        if groups == 1:
+            return fold_cycles(self.df, R, C, m, n, K, sub)
+        fpg = n_total // groups  # filters of one group are contiguous
+        gid = np.arange(c0, c0 + n) // fpg
+        tot = [0, 0, 0, 0, 0]
+        for gi in np.unique(gid):
+            sel = np.nonzero(gid == gi)[0]
+            fc = fold_cycles(self.df, R, C, m, len(sel), K, None if sub is None else sub[:, sel])
+            for j, v in enumerate((fc.folds, fc.cycles, fc.macs_dense, fc.macs_mapped,
+                                   fc.pe_slots)):
+                tot[j] += v
+        return FoldCycles(*tot)
+
+    def _program_entries(self, folds: int) -> int:
+        """Weight-programmed tables: every weight fold loads new tables into each PE."""
+        R, C = self.arch.tile.pe_array.rows, self.arch.tile.pe_array.cols
+        return folds * entries_per_fold(self.pe, self.org, R, C)
+
+    def _compute_cycles(self, fold_cycles_: int, executed: int) -> int:
+        """Fold cycles x cycles/MAC, but never faster than the LUT banks can serve look-ups."""
+        cyc = int(np.ceil(fold_cycles_ * self.cpm))
+        if self.lut_bw and self.lookups_per_mac:
+            cyc = max(cyc, int(np.ceil(executed * self.lookups_per_mac / self.lut_bw)))
+        return cyc
+
+    def _sram_traffic(self, m, n, K, executed, fc, R, C):
+        """Operand bytes read from / written to the tile buffers during compute."""
+        ab = self.act_bytes
+        dens = executed / max(1, m * n * K)
+        if self.df == "os":
+            if_r = m * K * _ceil(n, C) * ab * dens
+            w_r = n * K * _ceil(m, R) * dens
+            of_w = m * n * ab
+            of_r = 0
+        elif self.df == "ws":
+            if_r = m * K * _ceil(n, C) * ab * dens
+            w_r = n * K * dens
+            of_w = m * n * _ceil(K, R) * 4
+            of_r = m * n * max(0, _ceil(K, R) - 1) * 4
+        else:
+            if_r = m * K * ab
+            w_r = n * K * _ceil(m, C) * dens
+            of_w = m * n * _ceil(K, R) * 4
+            of_r = m * n * max(0, _ceil(K, R) - 1) * 4
+        reads = (("ifmap", int(if_r)), ("weight", int(w_r)), ("ofmap", int(of_r)))
+        writes = (("ofmap", int(of_w)),)
+        return reads, writes
+
+    # ---- element-wise nodes -----------------------------------------------------------------
+    def _map_vector(self, node: str, a: dict[str, Any]) -> None:
+        geom = self.geoms[node]
+        tiles = self.group_of(node)
+        n_tasks = max(1, min(geom.c, len(tiles),
+                             -(-geom.elements // self.spec.min_vector_elements)))
+        parts = split_range(geom.c, n_tasks)
+        out_bytes = geom.elements * self.act_bytes
+        home = self._home_for(node, out_bytes)
+        self.homes[node] = home
+        op = a["op"]
+        per_el = 1
+        if op in ("maxpool", "avgpool"):
+            kh, kw = a["kernel"]
+            per_el = kh * kw
+        elif op == "add":
+            per_el = len(a["inputs"])
+        for i, (c0, c1) in enumerate(parts):
+            region = Region(c0, c1, 0, geom.p)
+            srcs, deps = [], set()
+            for inp, reg in self._vector_inputs(node, a, c0, c1):
+                s, d = self.sources_for(inp, reg)
+                srcs += s
+                deps |= d
+            ops = region.elements * per_el
+            cyc = _ceil(ops, self.arch.tile.vector_lanes)
+            in_bytes = sum(s.nbytes for s in srcs)
+            ob = region.elements * self.act_bytes
+            chunk = Chunk(0, geom.p, c0, c1, cyc, 0, 0, 0, 0, ops, tuple(srcs), 0, 0, ob,
+                          (("ifmap", in_bytes),), (("ofmap", ob),))
+            self._add_task(node, op, tiles[i % len(tiles)], deps, [chunk], region, home)
+
+    def _vector_inputs(self, node, a, c0, c1):
+        op = a["op"]
+        if op == "concat":
+            off = 0
+            for inp in a["inputs"]:
+                c = self.geoms[self.base(inp)].c
+                lo, hi = max(c0, off), min(c1, off + c)
+                if lo < hi:
+                    yield inp, Region(lo - off, hi - off, 0, self.geoms[self.base(inp)].p)
+                off += c
+            return
+        for inp in a["inputs"]:
+            yield inp, Region(c0, c1, 0, self.geoms[self.base(inp)].p)
+
+
+def build_schedule(g: nx.DiGraph, arch: ArchConfig, dataflow: str = "ws",
+                   mapping: MappingSpec | str | None = None) -> Schedule:
+    """Map ``g`` onto ``arch`` (see module doc)."""
+    spec = MappingSpec.parse(mapping)
+    return _Mapper(g, arch, dataflow, spec).build()

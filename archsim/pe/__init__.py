@@ -1,0 +1,44 @@
+"""PE kinds: the integer arithmetic, operation counts, tables and latency of a PE.
+
+In:  a kind name and parameters (``pe_kind("lutna", digit_bits=2)``).
+Out: a frozen ``PEKind`` with ``matmul`` / ``matmul_lookup`` / ``conv2d`` / ``linear`` (int64),
+     ``ops_per_mac()``, ``tables()``, ``cycles_per_mac``, ``params()``.
+
+Registered kinds: ``mac`` (digital multiply-accumulate), ``lut`` (monolithic product table),
+``lutna`` (LUT-NA: k-bit digit tables with shift-and-add), ``alutna`` (A-LUT-NA: LUT-NA with
+dropped partial products and optional bias compensation). Error analysis in
+``archsim.pe.approx_error``; the comparison table for ``archsim pe-table`` in
+``archsim.report.pe_table``; the conv/linear lowering in ``archsim.pe.lowering``.
+"""
+
+from .alutna import ALUTNA, APPROX_PRESETS
+from .base import OpCounts, PEKind, TableInventory
+from .approx_error import ErrorBounds, ErrorStats, error_bounds, error_stats
+from .lowering import conv_output_hw, im2col
+from .lut import MonolithicLUT
+from .lutna import DIGIT_BITS, LUTNA, DigitLUTKind
+from .mac import MAC
+from .registry import pe_kind, pe_kind_class, pe_kinds, register_pe_kind
+
+__all__ = [
+    "ALUTNA",
+    "APPROX_PRESETS",
+    "DIGIT_BITS",
+    "LUTNA",
+    "MAC",
+    "DigitLUTKind",
+    "ErrorBounds",
+    "ErrorStats",
+    "MonolithicLUT",
+    "OpCounts",
+    "PEKind",
+    "TableInventory",
+    "conv_output_hw",
+    "error_bounds",
+    "error_stats",
+    "im2col",
+    "pe_kind",
+    "pe_kind_class",
+    "pe_kinds",
+    "register_pe_kind",
+]

@@ -1,0 +1,69 @@
+"""The plain-data summary of a run: what ``summary.json`` holds and scripts read.
+
+In:  a priced run (:class:`~archsim.pipeline.SimResult`).
+Out: a JSON-serialisable dict (keys and units defined in docs/metrics.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["build_summary"]
+
+
+def build_summary(res) -> dict[str, Any]:
+    """Plain-data summary of a priced run (JSON-serialisable); metrics: docs/metrics.md."""
+    self = res
+    clock_hz = self.arch.clock_mhz * 1e6
+    return {
+        "workload": self.workload,
+        "arch": self.arch.name,
+        "arch_source": self.arch.source,
+        "dataflow": self.dataflow,
+        "mapping": self.mapping,
+        "seed": self.seed,
+        "pe_kind": self.pe_kind,
+        "tiles": self.arch.n_tiles,
+        "pes_per_tile": self.arch.pes_per_tile,
+        "latency_cycles": self.latency_cycles,
+        "latency_us": self.latency_cycles / clock_hz * 1e6,
+        "macs_dense": self.macs_dense,
+        "macs_executed": self.macs_executed,
+        "utilization": self.utilization,
+        "compute_bound_cycles": self.compute_bound_cycles,
+        "dram_bound_cycles": self.dram_bound_cycles,
+        "events": self.events,
+        "stall_cycles": self.stall_cycles(),
+        "layers": [
+            {
+                "node": l.node, "op": l.op, "start_cycle": l.start_cycle,
+                "end_cycle": l.end_cycle, "cycles": l.cycles,
+                "compute_cycles": l.compute_cycles, "macs_dense": l.macs_dense,
+                "macs_executed": l.macs_executed,
+                "mapping_efficiency": (l.macs_executed / l.pe_slots) if l.pe_slots else None,
+                "tasks": l.tasks, "tiles": l.tiles,
+                "partition": list(l.partition) if l.partition else None,
+                "stall_cycles": dict(sorted(l.stall_cycles.items())),
+                "energy_pj": (self.layer_energy[l.node].total_pj
+                              if l.node in self.layer_energy else None),
+                "energy_by_class_pj": (dict(sorted(
+                    self.layer_energy[l.node].by_class_pj.items()))
+                    if l.node in self.layer_energy else None),
+            }
+            for l in self.layers
+        ],
+        "per_tile": [
+            {
+                "tile": t.tile, "busy_cycles": t.busy_cycles,
+                "utilization": (t.busy_cycles / self.latency_cycles
+                                if self.latency_cycles else 0.0),
+                "macs_executed": t.macs_executed, "tasks": t.tasks,
+                "stall_cycles": dict(sorted(t.stall_cycles.items())),
+            }
+            for t in self.tiles
+        ],
+        "actions": dict(sorted(self.actions.items())),
+        "functional": self.functional,
+        "energy": self.energy.as_dict() if self.energy is not None else None,
+        "area": self.area.as_dict() if self.area is not None else None,
+    }

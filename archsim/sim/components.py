@@ -1,0 +1,247 @@
+"""SimPy hardware parts: SRAM buffers, LUT banks, the mesh, edge memory, action counters.
+
+In:  one :class:`SimEnv` (SimPy environment + action counters + trace), the design point.
+Out: components whose methods are SimPy generators (``yield from part.read(...)``); each
+     transaction holds SimPy resources (ports, links, channels) for an analytic duration, so
+     contention between transactions shows up as waiting.  Every component counts its actions
+     under dotted names (``tile3.ifmap_sram.read_bytes``, ``noc.r0c1.E.flit_hop``,
+     ``dram.ch0.read_bytes``, ``tile3.lut_bank1.lookup``).
+
+Durations (cycles): SRAM ``latency + ceil(bytes / bytes_per_cycle)``.  A transfer first
+waits the pipelined latencies -- the edge memory's access latency and the head flit's
+``hops * (hop + router latency)`` -- holding nothing (many requests can be in flight), then
+holds every link of its XY path (wormhole) and, for edge-memory traffic, a global-buffer port
+or a DRAM channel, for its serialisation time ``max(ceil(bytes / link_bytes),
+ceil(bytes / memory bandwidth))``.  Uncontended, a transfer takes latency + hops + flits.  With ``ideal_memory`` all of these take zero time (counted still).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+import simpy
+
+from archsim.design.arch import ArchConfig, SRAMConfig
+
+__all__ = ["SRAM", "EdgeMemory", "LUTBank", "Mesh", "Phase", "SimEnv"]
+
+Phase = tuple[str, float, float]  # (cause, start, end)
+
+
+def _ceil(a: float, b: float) -> int:
+    return int(-(-a // b))
+
+
+class SimEnv(simpy.Environment):
+    """The one environment object carrying all simulation state: clock, counters, trace."""
+
+    def __init__(self, trace: bool = False) -> None:
+        super().__init__()
+        self.events_processed = 0
+        self.actions: defaultdict[str, int] = defaultdict(int)
+        self.layer_actions: defaultdict[str, defaultdict[str, int]] = defaultdict(
+            lambda: defaultdict(int))
+        self.trace_on = trace
+        self.trace: list[tuple[str, str, float]] = []
+
+    def step(self) -> None:  # count every processed event
+        self.events_processed += 1
+        super().step()
+
+    def count(self, name: str, n: int = 1, layer: str | None = None) -> None:
+        """Add ``n`` to action ``name`` (and to the layer's own counts when given)."""
+        if n:
+            self.actions[name] += int(n)
+            self.layer_actions[layer or "(setup)"][name] += int(n)
+
+    def log(self, component: str, action: str) -> None:
+        if self.trace_on:
+            self.trace.append((component, action, self.now))
+
+
+class SRAM:
+    """A tile buffer: ``ports`` concurrent transactions of bytes_per_cycle each."""
+
+    def __init__(self, env: SimEnv, name: str, cfg: SRAMConfig, ideal: bool) -> None:
+        self.env, self.name, self.cfg, self.ideal = env, name, cfg, ideal
+        self.ports = simpy.Resource(env, capacity=cfg.ports)
+
+    def cycles(self, nbytes: int) -> int:
+        return self.cfg.latency_cycles + _ceil(nbytes, self.cfg.bytes_per_cycle)
+
+    def access(self, nbytes: int, write: bool, phases: list[Phase] | None = None,
+               layer: str | None = None) -> Iterator:
+        self.env.count(f"{self.name}.{'write' if write else 'read'}_bytes", nbytes, layer)
+        if self.ideal or nbytes <= 0:
+            return
+        t0 = self.env.now
+        with self.ports.request() as req:
+            yield req
+            self.env.log(self.name, "write" if write else "read")
+            yield self.env.timeout(self.cycles(nbytes))
+        if phases is not None:
+            phases.append(("sram", t0, self.env.now))
+
+
+class LUTBank:
+    """A bank of look-up tables: ``read_ports`` ports; programming writes use a port too."""
+
+    def __init__(self, env: SimEnv, name: str, read_ports: int, program_bytes_per_cycle: int,
+                 ideal: bool) -> None:
+        self.env, self.name = env, name
+        self.ports = simpy.Resource(env, capacity=read_ports)
+        self.program_bpc = program_bytes_per_cycle
+        self.ideal = ideal
+
+    def program(self, entries: int, word_bits: int, phases: list[Phase] | None = None,
+                layer: str | None = None) -> Iterator:
+        """Write ``entries`` table words through the programming port."""
+        self.env.count(f"{self.name}.program", entries, layer)
+        if entries <= 0:
+            return
+        t0 = self.env.now
+        with self.ports.request() as req:
+            yield req
+            self.env.log(self.name, "program")
+            yield self.env.timeout(_ceil(entries * _ceil(word_bits, 8), self.program_bpc))
+        if phases is not None:
+            phases.append(("lut_program", t0, self.env.now))
+
+
+class Mesh:
+    """rows x cols mesh, XY routing, one link per direction between neighbours.
+
+    The edge memory attaches to the west side of router (r, 0) for r in ``attach_rows``;
+    node ids: tile index t = r * cols + c, memory port i is ("mem", i).
+    """
+
+    def __init__(self, env: SimEnv, arch: ArchConfig, attach_rows: list[int]) -> None:
+        self.env = env
+        self.rows, self.cols = arch.grid.rows, arch.grid.cols
+        ic = arch.interconnect
+        self.link_bytes = ic.link_bytes_per_cycle
+        self.hop_cycles = ic.hop_latency_cycles + arch.tile.router.latency_cycles
+        self.ideal = arch.ideal_memory
+        self.attach_rows = attach_rows
+        self.links: dict[str, simpy.Resource] = {}
+        self._routes: dict[tuple, tuple[list[str], list[str]]] = {}
+
+    def _link(self, name: str) -> simpy.Resource:
+        res = self.links.get(name)
+        if res is None:
+            res = self.links[name] = simpy.Resource(self.env, capacity=1)
+        return res
+
+    def _route(self, src, dst) -> tuple[list[str], list[str]]:
+        """Cached (link names, action keys) of the XY route from src to dst."""
+        hit = self._routes.get((src, dst))
+        if hit is None:
+            names = self.path(src, dst) if src != dst else []
+            hit = self._routes[(src, dst)] = (names, [f"{n}.flit_hop" for n in names])
+        return hit
+
+    def path(self, src, dst) -> list[str]:
+        """Link names from src to dst (tile index or ("mem", i)): X first, then Y."""
+        names: list[str] = []
+        if isinstance(src, tuple):
+            r = self.attach_rows[src[1]]
+            names.append(f"noc.mem{src[1]}.in")
+            sr, sc = r, 0
+        else:
+            sr, sc = divmod(src, self.cols)
+        if isinstance(dst, tuple):
+            dr, dc = self.attach_rows[dst[1]], 0
+        else:
+            dr, dc = divmod(dst, self.cols)
+        r, c = sr, sc
+        while c != dc:
+            step = 1 if dc > c else -1
+            names.append(f"noc.r{r}c{c}.{'E' if step > 0 else 'W'}")
+            c += step
+        while r != dr:
+            step = 1 if dr > r else -1
+            names.append(f"noc.r{r}c{c}.{'S' if step > 0 else 'N'}")
+            r += step
+        if isinstance(dst, tuple):
+            names.append(f"noc.mem{dst[1]}.out")
+        return names
+
+    def transfer(self, src, dst, nbytes: int, phases: list[Phase] | None = None,
+                 endpoint: tuple | None = None, layer: str | None = None) -> Iterator:
+        """Move ``nbytes`` from src to dst holding every link of the path (wormhole).
+
+        ``endpoint`` = (resource, latency_cycles, bytes_per_cycle, cause) is a memory port held
+        for the same transaction (edge-memory reads and writes stream through the mesh).
+        """
+        if nbytes <= 0:
+            return
+        path, keys = self._route(src, dst)
+        flits = _ceil(nbytes, self.link_bytes)
+        for key in keys:
+            self.env.count(key, flits, layer)
+        if self.ideal or (not path and endpoint is None):
+            return
+        hops = len(path) * self.hop_cycles
+        t0 = self.env.now
+        cause, lat, hold, res = "noc", 0, flits, None
+        if endpoint is not None:
+            res, lat, bpc, cause = endpoint
+            hold = max(flits if path else 0, _ceil(nbytes, bpc))
+        if lat + hops:  # access latency and the head's hop latency are pipelined: they
+            yield self.env.timeout(lat + hops)  # delay this transfer but hold nothing
+        t_lat = self.env.now
+        reqs = []
+        try:
+            if res is not None:
+                req = res.request()
+                reqs.append((res, req))
+                yield req
+            t_mem = self.env.now
+            for name in path:
+                link = self._link(name)
+                req = link.request()
+                reqs.append((link, req))
+                yield req
+            t1 = self.env.now
+            yield self.env.timeout(hold)  # serialisation: the bandwidth every resource gives
+        finally:
+            for r, req in reqs:
+                r.release(req)
+        if phases is not None:
+            if t_lat > t0:
+                phases.append((cause, t0, t_lat))
+            if t_mem > t_lat:
+                phases.append((f"{cause}_contention", t_lat, t_mem))
+            if t1 > t_mem:
+                phases.append(("noc_contention", t_mem, t1))
+            phases.append((cause, t1, self.env.now))
+
+
+class EdgeMemory:
+    """The global buffer and DRAM channels at the west edge of the mesh."""
+
+    def __init__(self, env: SimEnv, arch: ArchConfig) -> None:
+        self.env, self.arch = env, arch
+        self.ideal = arch.ideal_memory
+        self.gbuf = simpy.Resource(env, capacity=arch.gbuf.ports)
+        self.dram = [simpy.Resource(env, capacity=1) for _ in range(arch.dram.channels)]
+        self._rr = 0
+
+    def channel(self) -> int:
+        """Round-robin interleaving of requests over the DRAM channels (deterministic)."""
+        ch = self._rr % len(self.dram)
+        self._rr += 1
+        return ch
+
+    def endpoint(self, where: str, ch: int, nbytes: int, write: bool,
+                 layer: str | None = None) -> tuple:
+        """Count the access and return the port to hold: (resource, latency, bpc, cause)."""
+        kind = "write" if write else "read"
+        if where == "gbuf":
+            self.env.count(f"gbuf.{kind}_bytes", nbytes, layer)
+            g = self.arch.gbuf
+            return self.gbuf, g.latency_cycles, g.bytes_per_cycle, "gbuf"
+        self.env.count(f"dram.ch{ch}.{kind}_bytes", nbytes, layer)
+        d = self.arch.dram
+        return self.dram[ch], d.latency_cycles, d.bytes_per_cycle_per_channel, "dram"

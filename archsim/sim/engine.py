@@ -1,0 +1,205 @@
+"""The SimPy run: ``run_schedule(arch, graph, schedule)`` -> :class:`SimOutcome` (plain data).
+
+In:  an :class:`ArchConfig`, the (batched, validated) workload graph and a mapped
+     :class:`~archsim.mapping.schedule.Schedule`.
+Out: a frozen :class:`SimOutcome`: latency, per-layer and per-tile breakdowns, stall cycles by
+     cause, action counts (chip and per layer), bounds, and the functional check.  No pricing,
+     no workload building, no reports: :func:`archsim.pipeline.simulate` composes the stages.
+
+The flow reads as its steps: build the chip (mesh, edge memory, tiles) -> start the tile
+controllers -> run SimPy -> check every task finished -> collect.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from archsim.sim.components import EdgeMemory, Mesh, SimEnv
+from archsim.design.arch import ArchConfig
+from archsim.mapping.schedule import Schedule
+from archsim.sim.tile import Tile
+
+if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.graph.dag.Dag
+    import networkx as nx
+
+__all__ = [
+    "DeadlockError",
+    "LayerResult",
+    "SimOutcome",
+    "TileResult",
+    "run_schedule",
+]
+
+
+class DeadlockError(RuntimeError):
+    """The event queue ran dry with tasks unfinished (names the stuck tasks)."""
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    node: str
+    op: str
+    start_cycle: float
+    end_cycle: float
+    compute_cycles: int
+    macs_dense: int
+    macs_executed: int
+    pe_slots: int
+    tasks: int
+    tiles: int
+    partition: tuple[int, int] | None
+    stall_cycles: dict[str, float]
+
+    @property
+    def cycles(self) -> float:
+        return max(0.0, self.end_cycle - self.start_cycle)
+
+
+@dataclass(frozen=True)
+class TileResult:
+    tile: int
+    busy_cycles: int
+    macs_executed: int
+    tasks: int
+    stall_cycles: dict[str, float]
+
+
+@dataclass(frozen=True)
+class SimOutcome:
+    arch: ArchConfig
+    workload: str
+    dataflow: str
+    mapping: str
+    seed: int
+    latency_cycles: float
+    events: int
+    wall_seconds: float
+    layers: tuple[LayerResult, ...]
+    tiles: tuple[TileResult, ...]
+    actions: dict[str, int]
+    layer_actions: dict[str, dict[str, int]]
+    pe_kind: str
+    cycles_per_mac: float
+    compute_bound_cycles: float
+    dram_bound_cycles: float
+    functional: dict[str, Any] | None = None
+    outputs: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    trace: tuple = field(default=(), repr=False)
+
+    @property
+    def macs_dense(self) -> int:
+        return sum(l.macs_dense for l in self.layers)
+
+    @property
+    def macs_executed(self) -> int:
+        return sum(l.macs_executed for l in self.layers)
+
+    @property
+    def utilization(self) -> float:
+        """Executed MACs x cycles/MAC over (all PEs x latency): 1.0 = every PE busy always."""
+        pes = self.arch.n_tiles * self.arch.pes_per_tile
+        if not self.latency_cycles:
+            return 0.0
+        return self.macs_executed * self.cycles_per_mac / (pes * self.latency_cycles)
+
+    def stall_cycles(self) -> dict[str, float]:
+        out: dict[str, float] = defaultdict(float)
+        for t in self.tiles:
+            for k, v in t.stall_cycles.items():
+                out[k] += v
+        return dict(sorted(out.items()))
+
+
+def _dram_bound(sched: Schedule, arch: ArchConfig) -> float:
+    total = 0
+    for t in sched.tasks:
+        for c in t.chunks:
+            total += c.weight_bytes
+            total += sum(s.nbytes for s in c.sources if s.memory == "dram")
+            if t.out_home == "dram":
+                total += c.ofmap_bytes
+    bw = arch.dram.channels * arch.dram.bytes_per_cycle_per_channel
+    return 0.0 if arch.ideal_memory else total / bw
+
+
+def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: bool = False,
+                 seed: int = 0, trace: bool = False, t_wall: float | None = None) -> SimOutcome:
+    """Run an already mapped Schedule on ``arch`` and return what happened (plain data)."""
+    t_wall = time.perf_counter() if t_wall is None else t_wall
+    dataflow, spec = sched.dataflow, sched.mapping
+    pe = arch.pe()
+
+    env = SimEnv(trace=trace)
+    rows = arch.grid.rows
+    attach = [min(rows - 1, (2 * c + 1) * rows // (2 * arch.dram.channels))
+              for c in range(arch.dram.channels)]
+    mesh = Mesh(env, arch, attach)
+    mem = EdgeMemory(env, arch)
+    done = {t.id: env.event() for t in sched.tasks}
+    per_tile: dict[int, list] = defaultdict(list)
+    for t in sched.tasks:
+        per_tile[t.tile].append(t)
+    state = None
+    if functional:
+        from archsim.sim.functional import FunctionalState
+
+        state = FunctionalState(g, sched, pe)
+    layer_stalls: dict[str, defaultdict] = defaultdict(lambda: defaultdict(float))
+    layer_stats: dict[str, dict] = defaultdict(lambda: {
+        "start": float("inf"), "end": 0.0, "compute_cycles": 0, "macs_executed": 0,
+        "macs_dense": 0, "pe_slots": 0})
+    program_run = any(c.program_entries for t in sched.tasks for c in t.chunks)
+    tiles = {
+        i: Tile(env, arch, i, per_tile.get(i, []), done, mesh, mem, pe, program_run,
+                state.compute if state else None, layer_stalls, layer_stats)
+        for i in range(arch.n_tiles)
+    }
+    for tile in tiles.values():
+        tile.peers = tiles
+    env.run()
+
+    stuck = [t for t in sched.tasks if not done[t.id].triggered]
+    if stuck:
+        names = ", ".join(
+            f"{t.name} waiting on {[sched.tasks[d].name for d in t.deps if not done[d].triggered][:3]}"
+            for t in stuck[:5])
+        raise DeadlockError(
+            f"simulation stopped at cycle {env.now} with {len(stuck)} unfinished tasks: {names}"
+        )
+
+    tasks_by_node: dict[str, list] = defaultdict(list)
+    for t in sched.tasks:
+        tasks_by_node[t.node].append(t)
+    layers = []
+    for node in sched.layers:
+        st = layer_stats[node]
+        ts = tasks_by_node[node]
+        layers.append(LayerResult(
+            node, g.nodes[node]["op"], st["start"] if ts else 0.0, st["end"],
+            st["compute_cycles"], st["macs_dense"], st["macs_executed"], st["pe_slots"],
+            len(ts), len({t.tile for t in ts}), sched.partitions.get(node),
+            dict(layer_stalls.get(node, {})),
+        ))
+    tile_results = tuple(
+        TileResult(i, tl.rec.busy_cycles, tl.rec.macs_executed, tl.rec.tasks,
+                   dict(tl.rec.stalls))
+        for i, tl in tiles.items()
+    )
+    macs_exec = sum(l.macs_executed for l in layers)
+    compute_bound = macs_exec * pe.cycles_per_mac / (arch.n_tiles * arch.pes_per_tile)
+    func = state.compare() if state else None
+    return SimOutcome(
+        arch=arch, workload=str(g.graph.get("name", "workload")), dataflow=dataflow,
+        mapping=spec.label(), seed=seed, latency_cycles=float(env.now),
+        events=env.events_processed, wall_seconds=time.perf_counter() - t_wall,
+        layers=tuple(layers), tiles=tile_results, actions=dict(env.actions),
+        layer_actions={k: dict(v) for k, v in env.layer_actions.items()},
+        pe_kind=pe.name, cycles_per_mac=float(pe.cycles_per_mac),
+        compute_bound_cycles=compute_bound, dram_bound_cycles=_dram_bound(sched, arch),
+        functional=func,
+        outputs=state.outputs() if state else None,
+        trace=tuple(env.trace),
+    )

@@ -1,0 +1,245 @@
+"""One tile: its buffers, LUT banks and the controller processes that run its tasks.
+
+In:  the shared :class:`~archsim.sim.components.SimEnv`, the fabric (mesh + edge memory), the
+     tile's tasks in issue order and the per-task completion events of the whole chip.
+Out: SimPy processes that run the tasks and record, per chunk, compute start/end, stalls by
+     cause (attributed from the fetch timeline) into a :class:`TileRecord`.
+
+The tile controller is three processes joined by buffer slots (a fetch -> compute -> write
+pipeline): *fetch* waits for a task's producers (the global controller's completion events),
+then per chunk gathers inputs (edge memory or producer tiles over the mesh), weights (DRAM)
+and LUT contents into the tile buffers; *compute* holds the PE array for the chunk's analytic
+cycles; *write* stores outputs (own output buffer, or edge memory through the mesh).  With
+double-buffered input/output buffers fetch and write overlap compute by one chunk.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import simpy
+
+from archsim.sim.components import SRAM, EdgeMemory, LUTBank, Mesh, Phase, SimEnv
+from archsim.design.arch import ArchConfig
+from archsim.pe.organisation import effective_ops, effective_tables
+from archsim.mapping.schedule import Chunk, Task
+
+__all__ = ["Tile", "TileRecord"]
+
+
+@dataclass
+class TileRecord:
+    busy_cycles: int = 0
+    macs_executed: int = 0
+    macs_dense: int = 0
+    tasks: int = 0
+    last_end: float = 0.0
+    stalls: defaultdict = field(default_factory=lambda: defaultdict(float))
+
+
+def _attribute(idle0: float, idle1: float, phases: list[Phase]) -> dict[str, float]:
+    """Split an idle interval of the PE array over the fetch phases that overlap it."""
+    out: dict[str, float] = defaultdict(float)
+    covered = 0.0
+    for cause, s, e in phases:
+        ov = min(e, idle1) - max(s, idle0)
+        if ov > 0:
+            out[cause] += ov
+            covered += ov
+    rest = (idle1 - idle0) - covered
+    if rest > 1e-9:
+        out["other"] += rest
+    return out
+
+
+class Tile:
+    def __init__(self, env: SimEnv, arch: ArchConfig, index: int, tasks: list[Task],
+                 done: dict[int, simpy.Event], mesh: Mesh, mem: EdgeMemory, pe,
+                 program_run: bool, compute_fn: Callable[[Task, Chunk], None] | None,
+                 layer_stalls: dict[str, defaultdict], layer_stats: dict[str, dict]) -> None:
+        self.env, self.arch, self.index, self.tasks = env, arch, index, tasks
+        self.done, self.mesh, self.mem, self.pe = done, mesh, mem, pe
+        self.compute_fn = compute_fn
+        self.layer_stalls = layer_stalls
+        self.layer_stats = layer_stats
+        t = arch.tile
+        ideal = arch.ideal_memory
+        self.name = f"tile{index}"
+        self.ifmap = SRAM(env, f"{self.name}.ifmap_sram", t.sram.ifmap, ideal)
+        self.weight = SRAM(env, f"{self.name}.weight_sram", t.sram.weight, ideal)
+        self.ofmap = SRAM(env, f"{self.name}.ofmap_sram", t.sram.ofmap, ideal)
+        self.sram = {"ifmap": self.ifmap, "weight": self.weight, "ofmap": self.ofmap}
+        org = t.lut_banks.organisation
+        tabs = effective_tables(pe, org)
+        self.lut_word_bits = tabs.word_bits
+        self.banks = [
+            LUTBank(env, f"{self.name}.lut_bank{b}", t.lut_banks.read_ports,
+                    t.lut_banks.program_bytes_per_cycle, ideal)
+            for b in range(t.lut_banks.count if tabs.n_tables else 0)
+        ]
+        lb = t.lut_banks
+        pes = t.pe_array.rows * t.pe_array.cols
+        self.initial_entries = (
+            tabs.n_tables * tabs.entries * -(-pes // lb.pes_per_table)
+            if (self.banks and org == "product") else 0
+        )
+        self.program_run = program_run  # some chunk reprograms tables: ports are contended
+        self.ops = effective_ops(pe, org)
+        self.rec = TileRecord()
+        self.in_slots = simpy.Container(env, capacity=2, init=2 if t.sram.ifmap.double_buffered else 1)
+        self.out_slots = simpy.Container(env, capacity=2, init=2 if t.sram.ofmap.double_buffered else 1)
+        self.ready = simpy.Store(env)
+        self.to_write = simpy.Store(env)
+        self.peers: dict[int, Tile] = {}
+        env.process(self._fetch())
+        env.process(self._compute())
+        env.process(self._write())
+
+    # ---- fetch ------------------------------------------------------------------------------
+    def _fetch(self):
+        env = self.env
+        setup: list[Phase] = []
+        if self.banks and self.initial_entries:
+            # product tables are loaded once, before the first task
+            yield from self._program_banks(self.initial_entries, setup, None)
+        for ti, task in enumerate(self.tasks):
+            t0 = env.now
+            deps = [self.done[d] for d in task.deps if not self.done[d].triggered]
+            if deps:
+                yield env.all_of(deps)
+            dep_phase = ("dependency", t0, env.now) if env.now > t0 else None
+            L = task.node
+            for ci, chunk in enumerate(task.chunks):
+                yield self.in_slots.get(1)
+                phases: list[Phase] = [dep_phase] if (dep_phase and ci == 0) else []
+                if ti == 0 and ci == 0:
+                    phases += setup
+                in_bytes = 0
+                for src in chunk.sources:
+                    in_bytes += src.nbytes
+                    if src.tile is None:
+                        ch = self.mem.channel()
+                        ep = self.mem.endpoint(src.memory, ch, src.nbytes, False, L)
+                        yield from self.mesh.transfer(("mem", ch), self.index, src.nbytes,
+                                                      phases, endpoint=ep, layer=L)
+                    else:
+                        peer = self.peers[src.tile]
+                        env.count(f"{peer.ofmap.name}.read_bytes", src.nbytes, L)
+                        ep = None
+                        if not self.arch.ideal_memory:
+                            cfg = peer.ofmap.cfg
+                            ep = (peer.ofmap.ports, cfg.latency_cycles, cfg.bytes_per_cycle, "noc")
+                        yield from self.mesh.transfer(src.tile, self.index, src.nbytes, phases,
+                                                      endpoint=ep, layer=L)
+                yield from self.ifmap.access(in_bytes, True, phases, L)
+                if chunk.weight_bytes:
+                    ch = self.mem.channel()
+                    ep = self.mem.endpoint("dram", ch, chunk.weight_bytes, False, L)
+                    yield from self.mesh.transfer(("mem", ch), self.index, chunk.weight_bytes,
+                                                  phases, endpoint=ep, layer=L)
+                    yield from self.weight.access(chunk.weight_bytes, True, phases, L)
+                if chunk.program_entries and self.banks:
+                    yield from self._program_banks(chunk.program_entries, phases, L)
+                yield self.ready.put((task, chunk, phases, ci == len(task.chunks) - 1))
+
+    def _program_banks(self, entries: int, phases: list[Phase], layer: str | None):
+        """Write ``entries`` table words spread over all banks, the banks in parallel."""
+        per = -(-entries // len(self.banks))
+        if len(self.banks) == 1:
+            yield from self.banks[0].program(per, self.lut_word_bits, phases, layer)
+            return
+        local: list[Phase] = []
+        procs = [self.env.process(b.program(per, self.lut_word_bits, local, layer))
+                 for b in self.banks]
+        yield self.env.all_of(procs)
+        if local:  # one phase for the parallel writes, so stalls are not counted per bank
+            phases.append(("lut_program", min(p[1] for p in local), max(p[2] for p in local)))
+
+    # ---- compute ----------------------------------------------------------------------------
+    def _compute(self):
+        env = self.env
+        rec = self.rec
+        while True:
+            idle0 = env.now
+            task, chunk, phases, last = yield self.ready.get()
+            self._stall(task, _attribute(idle0, env.now, phases))
+            w0 = env.now
+            yield self.out_slots.get(1)
+            if env.now > w0:
+                self._stall(task, {"write_back": env.now - w0})
+            reqs = []
+            if self.program_run and chunk.macs_executed:
+                b0 = env.now
+                for bank in self.banks:
+                    req = bank.ports.request()
+                    reqs.append((bank, req))
+                    yield req
+                if env.now > b0:  # look-up ports busy with table programming
+                    self._stall(task, {"lut_program": env.now - b0})
+            env.log(self.name, f"compute {task.node}")
+            ls = self.layer_stats[task.node]
+            ls["start"] = min(ls["start"], env.now)
+            ls["compute_cycles"] += chunk.compute_cycles
+            ls["macs_executed"] += chunk.macs_executed
+            ls["macs_dense"] += chunk.macs_dense
+            ls["pe_slots"] += chunk.pe_slots
+            if chunk.compute_cycles:
+                yield env.timeout(chunk.compute_cycles)
+            for bank, req in reqs:
+                bank.ports.release(req)
+            self._count_compute(chunk, task.node)
+            if self.compute_fn is not None:
+                self.compute_fn(task, chunk)
+            rec.busy_cycles += chunk.compute_cycles
+            rec.macs_executed += chunk.macs_executed
+            rec.macs_dense += chunk.macs_dense
+            rec.last_end = env.now
+            yield self.in_slots.put(1)
+            yield self.to_write.put((task, chunk, last))
+
+    def _stall(self, task: Task, causes: dict[str, float]) -> None:
+        for cause, cyc in causes.items():
+            if cyc > 0:
+                self.rec.stalls[cause] += cyc
+                self.layer_stalls[task.node][cause] += cyc
+
+    def _count_compute(self, chunk: Chunk, L: str) -> None:
+        env, n, ops = self.env, chunk.macs_executed, self.ops
+        if n:
+            env.count(f"{self.name}.pe_array.mac", n, L)
+            env.count(f"{self.name}.pe_array.mult", round(n * ops.mults), L)
+            env.count(f"{self.name}.pe_array.add", round(n * ops.adds), L)
+            env.count(f"{self.name}.pe_array.shift", round(n * ops.shifts), L)
+            if self.banks and ops.lookups:
+                total = round(n * ops.lookups)
+                base, extra = divmod(total, len(self.banks))
+                for b, bank in enumerate(self.banks):
+                    env.count(f"{bank.name}.lookup", base + (1 if b < extra else 0), L)
+        if chunk.vector_ops:
+            env.count(f"{self.name}.vector.op", chunk.vector_ops, L)
+        for buf, nbytes in chunk.sram_reads:
+            env.count(f"{self.sram[buf].name}.read_bytes", nbytes, L)
+        for buf, nbytes in chunk.sram_writes:
+            env.count(f"{self.sram[buf].name}.write_bytes", nbytes, L)
+
+    # ---- write ------------------------------------------------------------------------------
+    def _write(self):
+        env = self.env
+        while True:
+            task, chunk, last = yield self.to_write.get()
+            if task.out_home != "tile":
+                ch = self.mem.channel()
+                L = task.node
+                env.count(f"{self.ofmap.name}.read_bytes", chunk.ofmap_bytes, L)
+                ep = self.mem.endpoint(task.out_home, ch, chunk.ofmap_bytes, True, L)
+                yield from self.mesh.transfer(self.index, ("mem", ch), chunk.ofmap_bytes,
+                                              endpoint=ep, layer=L)
+            yield self.out_slots.put(1)
+            ls = self.layer_stats[task.node]
+            ls["end"] = max(ls["end"], env.now)
+            if last:
+                self.rec.tasks += 1
+                env.log(self.name, f"done {task.node}")
+                self.done[task.id].succeed()
