@@ -44,8 +44,8 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from archsim.design.arch import load_arch
-    from archsim.report.run_folder import format_summary, write_run
     from archsim.pipeline import resolve_workload, simulate
+    from archsim.report.run_folder import format_summary, write_run
 
     arch = load_arch(args.arch)
     g = resolve_workload(args.workload, seed=args.seed, sparsity=args.sparsity,
@@ -92,7 +92,7 @@ LAZY_COMMANDS = {
     "demo": ("archsim.studies.demo", "the embedded default end to end (pruned ResNet-18, LUT-NA vs MAC)"),
     "compare": ("archsim.report.run_folder", "side-by-side table of several run folders"),
     "sweep": ("archsim.sweep.run", "sweep config fields x workloads (local processes or Dask)"),
-    "paper": ("archsim.studies.paper", "reproduce the LUT-NA paper's area/energy comparisons"),
+    "paper": ("archsim.studies.paper_report", "reproduce the LUT-NA paper's area/energy comparisons"),
 }
 
 

@@ -10,8 +10,8 @@ Out: a frozen :class:`SimResult`: the SimPy core's :class:`~archsim.sim.engine.S
      plus its price (``energy``, ``area``, ``layer_energy``); ``summary()`` is the plain-data
      summary built by :mod:`archsim.report.summary` (metrics defined in docs/metrics.md).
 
-Zoo names are the one place where ``archsim`` reaches the ``workloads`` package (torch): the
-documented hook :func:`resolve_workload`, imported only when a zoo name is given.
+Zoo names reach the ``workloads`` package (torch) only through :mod:`archsim.zoo`, imported
+only when a zoo name is given.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ if TYPE_CHECKING:  # networkx is slow to import
 __all__ = ["SimResult", "price", "resolve_workload", "simulate"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SimResult(SimOutcome):
     """A simulated run with its price: the SimPy outcome plus energy and area."""
 
@@ -53,7 +53,7 @@ def resolve_workload(workload: Any, seed: int = 0, sparsity: float = 0.0,
 
     Graphs (networkx ``DiGraph`` or ``archsim.graph.dag.Dag``) are returned as they are; folders
     and CSVs are read as a ``Dag`` (no networkx import); zoo names are built with torch by the
-    ``workloads`` package -- the one documented hook from ``archsim`` to ``workloads``.
+    ``workloads`` package through :mod:`archsim.zoo`, the one hook from archsim to it.
     """
     if is_digraph(workload):
         return workload
@@ -66,14 +66,9 @@ def resolve_workload(workload: Any, seed: int = 0, sparsity: float = 0.0,
         from archsim.graph.scalesim_csv import read_topology
 
         return read_topology(p)
-    try:
-        import workloads  # torch lives there; only imported for zoo names
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ValueError(
-            f"workload {workload!r}: not a folder or .csv, and the zoo needs the 'workloads' "
-            f"package with torch ({exc})"
-        ) from None
-    return workloads.build(str(workload), sparsity=sparsity, seed=seed, sample=sample)
+    from archsim import zoo  # the one hook to the workloads package (torch)
+
+    return zoo.build(str(workload), sparsity=sparsity, seed=seed, sample=sample)
 
 
 def price(outcome: SimOutcome, costs: Any) -> SimResult:

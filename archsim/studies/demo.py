@@ -21,13 +21,13 @@ def run_demo(out: Path, model: str = "resnet18", sparsity: float = 0.9, seed: in
              arch: str = "lutna_4x4", baseline: str = "mac_4x4", dataflow: str = "ws",
              mapping: str = "layer", functional: bool = True) -> dict:
     """Run the demo; returns {"runs": {label: SimResult}, "folders": {...}, "comparison": path}."""
-    import workloads
+    from archsim import zoo
     from archsim.design.arch import load_arch
-    from archsim.report.run_folder import format_summary, write_run
     from archsim.pipeline import simulate
+    from archsim.report.run_folder import format_summary, write_run
 
     t0 = time.perf_counter()
-    g = workloads.build(model, sparsity=sparsity, seed=seed, sample=1 if functional else None)
+    g = zoo.build(model, sparsity=sparsity, seed=seed, sample=1 if functional else None)
     build_s = time.perf_counter() - t0
     runs, folders, texts = {}, {}, []
     for label, name in (("lutna", arch), ("baseline", baseline)):

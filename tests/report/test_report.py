@@ -6,10 +6,11 @@ import json
 import pytest
 
 import archsim
-from archsim.report import plots
 from archsim.cli import main
-from archsim.report.run_folder import component_class, layer_energy_by_class, write_run
+from archsim.report import plots
 from archsim.report.compare import compare_runs, write_compare
+from archsim.report.run_folder import component_class, layer_energy_by_class, write_run
+from archsim.sim.actions import parse
 
 from ..sim.helpers import gemm_csv, tiny_arch
 
@@ -59,7 +60,7 @@ def test_layers_components_compute_report(run_pair):
         assert float(r["stall_total_cycles"]) == pytest.approx(sum(l.stall_cycles.values()))
         assert int(r["macs_executed"]) == l.macs_executed
     comps = {r["component"]: r for r in _rows(da / "components.csv")}
-    assert int(comps["tile0.pe_array"]["mac"]) == a.actions["tile0.pe_array.mac"]
+    assert int(comps["tile0.pe_array"]["mac"]) == a.actions[parse("tile0.pe_array.mac")]
     assert comps["tile0.pe_array"]["class"] == "pe_array"
     lines = (da / "COMPUTE_REPORT.csv").read_text().splitlines()
     assert lines[0] == ("LayerID, Total Cycles, Stall Cycles, Overall Util %, "
@@ -86,7 +87,7 @@ class _WithEnergy:
 
     def __init__(self, res):
         self._res = res
-        by_action = {k: 2.0 * n for k, n in res.actions.items()}  # 2 pJ per counted unit
+        by_action = {str(k): 2.0 * n for k, n in res.actions.items()}  # 2 pJ per counted unit
         by_comp, by_class = {}, {}
         for k, v in by_action.items():
             comp = k.rpartition(".")[0]

@@ -5,8 +5,8 @@ import dataclasses
 import pytest
 
 import archsim
-from archsim.mapping.fold import fold_cycles
 from archsim.graph.ir import load_workload  # noqa: F401  (import check: no torch needed)
+from archsim.mapping.fold import fold_cycles
 from archsim.mapping.schedule import build_schedule
 from archsim.pipeline import resolve_workload
 from archsim.sim.engine import DeadlockError, run_schedule
@@ -31,7 +31,7 @@ def test_toy_gemm_timing_by_hand(tmp_path):
     assert ("tile0.weight_sram", "write", 31) in res.trace
     assert ("tile0", "compute g1", 32) in res.trace
     assert ("tile0", "done g1", 60) in res.trace
-    a = res.actions
+    a = {str(k): v for k, v in res.actions.items()}
     assert a["dram.ch0.read_bytes"] == 32 and a["dram.ch0.write_bytes"] == 16
     assert a["noc.mem0.in.flit_hop"] == 8 and a["noc.mem0.out.flit_hop"] == 4
     assert a["tile0.pe_array.mac"] == 64
