@@ -28,9 +28,9 @@ import numpy as np
 from archsim.design.arch import ArchConfig
 from archsim.graph.dag import lexicographic_topo_order
 from archsim.mapping.fold import DATAFLOWS, FoldCycles, fold_cycles
+from archsim.mapping.partition import LayerBytes, choose_partition, split_range
 from archsim.mapping.regions import Region, TensorGeom, conv_input_region, geom_of
 from archsim.pe.organisation import effective_ops, entries_per_fold
-from archsim.mapping.partition import LayerBytes, choose_partition, split_range
 
 if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.graph.dag.Dag
     import networkx as nx
@@ -261,7 +261,8 @@ class _Mapper:
             self.geoms[node] = geom_of(a["out_shape"])
             if op == "input":
                 self.homes[node] = "dram"
-            elif op == "flatten" or op == "relu" and int(self.g.nodes[self.base(a["inputs"][0])]["out_lo"]) >= 0:
+            elif op == "flatten" or (
+                    op == "relu" and int(self.g.nodes[self.base(a["inputs"][0])]["out_lo"]) >= 0):
                 self.aliases[node] = a["inputs"][0]
             elif op in ("conv", "linear"):
                 self._map_gemm(node, a)

@@ -17,9 +17,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from archsim.sim.components import EdgeMemory, Mesh, SimEnv
 from archsim.design.arch import ArchConfig
 from archsim.mapping.schedule import Schedule
+from archsim.sim.components import EdgeMemory, Mesh, SimEnv
 from archsim.sim.tile import Tile
 
 if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.graph.dag.Dag
@@ -164,7 +164,8 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
     stuck = [t for t in sched.tasks if not done[t.id].triggered]
     if stuck:
         names = ", ".join(
-            f"{t.name} waiting on {[sched.tasks[d].name for d in t.deps if not done[d].triggered][:3]}"
+            f"{t.name} waiting on "
+            f"{[sched.tasks[d].name for d in t.deps if not done[d].triggered][:3]}"
             for t in stuck[:5])
         raise DeadlockError(
             f"simulation stopped at cycle {env.now} with {len(stuck)} unfinished tasks: {names}"

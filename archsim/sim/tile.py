@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 
 import simpy
 
-from archsim.sim.components import SRAM, EdgeMemory, LUTBank, Mesh, Phase, SimEnv
 from archsim.design.arch import ArchConfig
-from archsim.pe.organisation import effective_ops, effective_tables
 from archsim.mapping.schedule import Chunk, Task
+from archsim.pe.organisation import effective_ops, effective_tables
+from archsim.sim.components import SRAM, EdgeMemory, LUTBank, Mesh, Phase, SimEnv
 
 __all__ = ["Tile", "TileRecord"]
 
@@ -88,8 +88,10 @@ class Tile:
         self.program_run = program_run  # some chunk reprograms tables: ports are contended
         self.ops = effective_ops(pe, org)
         self.rec = TileRecord()
-        self.in_slots = simpy.Container(env, capacity=2, init=2 if t.sram.ifmap.double_buffered else 1)
-        self.out_slots = simpy.Container(env, capacity=2, init=2 if t.sram.ofmap.double_buffered else 1)
+        self.in_slots = simpy.Container(env, capacity=2,
+                                        init=2 if t.sram.ifmap.double_buffered else 1)
+        self.out_slots = simpy.Container(env, capacity=2,
+                                         init=2 if t.sram.ofmap.double_buffered else 1)
         self.ready = simpy.Store(env)
         self.to_write = simpy.Store(env)
         self.peers: dict[int, Tile] = {}

@@ -23,8 +23,8 @@ def run_demo(out: Path, model: str = "resnet18", sparsity: float = 0.9, seed: in
     """Run the demo; returns {"runs": {label: SimResult}, "folders": {...}, "comparison": path}."""
     import workloads
     from archsim.design.arch import load_arch
-    from archsim.report.run_folder import format_summary, write_run
     from archsim.pipeline import simulate
+    from archsim.report.run_folder import format_summary, write_run
 
     t0 = time.perf_counter()
     g = workloads.build(model, sparsity=sparsity, seed=seed, sample=1 if functional else None)

@@ -7,7 +7,6 @@ import math
 import pytest
 
 import archsim
-from archsim.pe import pe_kind
 from archsim.design.arch import ConfigError, arch_from_dict, load_arch
 from archsim.energy import (
     CostError,
@@ -19,6 +18,7 @@ from archsim.energy import (
     pe_unit_cost,
     table_cost,
 )
+from archsim.pe import pe_kind
 from tests.energy.test_model import TINY
 from tests.sim.helpers import gemm_csv, tiny_arch
 

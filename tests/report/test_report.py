@@ -6,10 +6,10 @@ import json
 import pytest
 
 import archsim
-from archsim.report import plots
 from archsim.cli import main
-from archsim.report.run_folder import component_class, layer_energy_by_class, write_run
+from archsim.report import plots
 from archsim.report.compare import compare_runs, write_compare
+from archsim.report.run_folder import component_class, layer_energy_by_class, write_run
 
 from ..sim.helpers import gemm_csv, tiny_arch
 

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 import archsim
-from archsim.graph.batching import BatchError, apply_batch
 from archsim.design.arch import ConfigError
-from archsim.mapping.schedule import MappingError, build_schedule
+from archsim.graph.batching import BatchError, apply_batch
 from archsim.mapping.partition import split_range
+from archsim.mapping.schedule import MappingError, build_schedule
 from archsim.pipeline import resolve_workload
 
 from .helpers import gemm_csv, tiny_arch

@@ -5,8 +5,8 @@ import dataclasses
 import pytest
 
 import archsim
-from archsim.mapping.fold import fold_cycles
 from archsim.graph.ir import load_workload  # noqa: F401  (import check: no torch needed)
+from archsim.mapping.fold import fold_cycles
 from archsim.mapping.schedule import build_schedule
 from archsim.pipeline import resolve_workload
 from archsim.sim.engine import DeadlockError, run_schedule
