@@ -26,6 +26,7 @@ from typing import NamedTuple
 
 __all__ = [
     "KINDS",
+    "ActionCounts",
     "ActionKey",
     "ComponentKind",
     "dram_channel",
@@ -89,6 +90,32 @@ class ActionKey(NamedTuple):
     @property
     def cost_class(self) -> str:
         return KINDS[self.kind].cost_class
+
+
+class ActionCounts(dict):
+    """Counts keyed by :class:`ActionKey`; for people and files a dotted name indexes it too
+    (``counts["tile0.pe_array.mac"]`` is ``counts[parse("tile0.pe_array.mac")]``)."""
+
+    def __missing__(self, k):
+        if isinstance(k, str):
+            try:
+                pk = parse(k)
+            except KeyError:
+                raise KeyError(k) from None
+            if pk in self:
+                return dict.__getitem__(self, pk)
+        raise KeyError(k)
+
+    def __contains__(self, k) -> bool:
+        if isinstance(k, str):
+            try:
+                k = parse(k)
+            except KeyError:
+                return False
+        return dict.__contains__(self, k)
+
+    def get(self, k, default=None):
+        return self[k] if k in self else default
 
 
 def key(component: str, kind: str, action: str) -> ActionKey:

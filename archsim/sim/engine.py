@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from archsim.design.arch import ArchConfig
 from archsim.mapping.schedule import Schedule
+from archsim.sim.actions import ActionCounts
 from archsim.sim.components import EdgeMemory, Mesh, SimEnv
 from archsim.sim.tile import Chip, LayerRecord, Tile
 
@@ -79,8 +80,8 @@ class SimOutcome:
     wall_seconds: float
     layers: tuple[LayerResult, ...]
     tiles: tuple[TileResult, ...]
-    actions: dict[str, int]
-    layer_actions: dict[str, dict[str, int]]
+    actions: ActionCounts  # ActionKey -> count
+    layer_actions: dict[str, ActionCounts]  # node -> its own counts
     pe_kind: str
     cycles_per_mac: float
     compute_bound_cycles: float
@@ -171,7 +172,8 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
     stuck = [t for t in sched.tasks if not done[t.id].triggered]
     if stuck:
         names = ", ".join(
-            f"{t.name} waiting on {[sched.tasks[d].name for d in t.deps if not done[d].triggered][:3]}"
+            f"{t.name} waiting on "
+            f"{[sched.tasks[d].name for d in t.deps if not done[d].triggered][:3]}"
             for t in stuck[:5])
         raise DeadlockError(
             f"simulation stopped at cycle {env.now} with {len(stuck)} unfinished tasks: {names}"
@@ -203,8 +205,8 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
         arch=arch, workload=str(g.graph.get("name", "workload")), dataflow=dataflow,
         mapping=spec.label(), seed=seed, latency_cycles=float(env.now),
         events=env.events_processed, wall_seconds=time.perf_counter() - t_wall,
-        layers=tuple(layers), tiles=tile_results, actions=dict(env.actions),
-        layer_actions={k: dict(v) for k, v in env.layer_actions.items()},
+        layers=tuple(layers), tiles=tile_results, actions=ActionCounts(env.actions),
+        layer_actions={k: ActionCounts(v) for k, v in env.layer_actions.items()},
         pe_kind=pe.name, cycles_per_mac=float(pe.cycles_per_mac),
         compute_bound_cycles=compute_bound, dram_bound_cycles=_dram_bound(sched, arch),
         functional=func,
