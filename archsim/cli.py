@@ -117,7 +117,8 @@ LAZY_COMMANDS = {
              "the embedded default end to end (pruned ResNet-18, LUT-NA vs MAC)"),
     "compare": ("archsim.report.run_folder", "side-by-side table of several run folders"),
     "sweep": ("archsim.sweep.run", "sweep config fields x workloads (local processes or Dask)"),
-    "paper": ("archsim.studies.paper_report", "reproduce the LUT-NA paper's area/energy comparisons"),
+    "paper": ("archsim.studies.paper_report",
+              "reproduce the LUT-NA paper's area/energy comparisons"),
 }
 
 

@@ -205,7 +205,8 @@ class _Mapper:
             deps.add(task.id)
             nbytes = ov.elements * self.act_bytes
             if task.out_home == "tile":
-                out.append(Source(tensor=base, region=ov, nbytes=nbytes, tile=task.tile, memory="tile"))
+                out.append(Source(tensor=base, region=ov, nbytes=nbytes, tile=task.tile,
+                                  memory="tile"))
             else:
                 mem_bytes += nbytes
         if base not in self.by_node:  # network input: lives in DRAM, no producer task
