@@ -4,7 +4,7 @@
 One command, from the repo root (any Python >= 3.9; SCALE-Sim itself runs in the venv made by
 scripts/peers/install_peers.sh):
 
-    python scripts/peers/scalesim_sparse_reference.py     # ~45 s on 2 cores
+    python scripts/peers/scalesim_sparse_reference.py     # 45 s on 2 idle cores, more under load
 
 What it runs (all SCALE-Sim configs mirror benchmarks/scalesim_layers/scalesim_16x16_*.cfg:
 4 MiB SRAMs, InterfaceBandwidth CALC = stall-free, no custom layout, no Ramulator):
@@ -53,13 +53,13 @@ DEFAULT_VENV = Path(os.environ.get("ARCHSIM_PEERS", Path.home() / ".cache" / "ar
 # name, kind, parameters.  conv: ifmap H, W, filter H, W, channels, filters, stride.
 # gemm: M (rows of A = output rows), N (cols of B = outputs per row), K (reduction).
 LAYERS = [
-    ("conv3x3", "conv", dict(ifmap_h=10, ifmap_w=10, filt_h=3, filt_w=3, channels=21, filters=40, stride=1)),
-    ("conv1x1", "conv", dict(ifmap_h=8, ifmap_w=8, filt_h=1, filt_w=1, channels=48, filters=36, stride=1)),
-    ("conv3x3_s2", "conv", dict(ifmap_h=11, ifmap_w=11, filt_h=3, filt_w=3, channels=16, filters=24, stride=2)),
-    ("conv5x5", "conv", dict(ifmap_h=9, ifmap_w=9, filt_h=5, filt_w=5, channels=5, filters=20, stride=1)),
-    ("conv_rgb", "conv", dict(ifmap_h=12, ifmap_w=12, filt_h=3, filt_w=3, channels=3, filters=16, stride=1)),
-    ("gemm_a", "gemm", dict(M=50, N=37, K=70)),
-    ("gemm_b", "gemm", dict(M=23, N=70, K=45)),
+    ("conv3x3", "conv", {"ifmap_h": 10, "ifmap_w": 10, "filt_h": 3, "filt_w": 3, "channels": 21, "filters": 40, "stride": 1}),
+    ("conv1x1", "conv", {"ifmap_h": 8, "ifmap_w": 8, "filt_h": 1, "filt_w": 1, "channels": 48, "filters": 36, "stride": 1}),
+    ("conv3x3_s2", "conv", {"ifmap_h": 11, "ifmap_w": 11, "filt_h": 3, "filt_w": 3, "channels": 16, "filters": 24, "stride": 2}),
+    ("conv5x5", "conv", {"ifmap_h": 9, "ifmap_w": 9, "filt_h": 5, "filt_w": 5, "channels": 5, "filters": 20, "stride": 1}),
+    ("conv_rgb", "conv", {"ifmap_h": 12, "ifmap_w": 12, "filt_h": 3, "filt_w": 3, "channels": 3, "filters": 16, "stride": 1}),
+    ("gemm_a", "gemm", {"M": 50, "N": 37, "K": 70}),
+    ("gemm_b", "gemm", {"M": 23, "N": 70, "K": 45}),
 ]
 RATIOS = ["1:1", "1:2", "1:4", "2:4", "3:4", "4:4", "1:8", "2:8", "4:8"]
 ARRAYS = [16, 32]
@@ -145,12 +145,12 @@ def topo_row(rowname: str, kind: str, p: dict, ratio: str | None) -> str:
 def gemm_view(kind: str, p: dict) -> dict:
     """SCALE-Sim's GEMM view of a layer: M = ofmap pixels, N = filters, K = window."""
     if kind == "gemm":
-        return dict(M=p["M"], N=p["N"], K=p["K"])
+        return {"M": p["M"], "N": p["N"], "K": p["K"]}
     s = p["stride"]
     oh = (p["ifmap_h"] - p["filt_h"] + s) // s  # topology_utils.topo_calc_hyperparams
     ow = (p["ifmap_w"] - p["filt_w"] + s) // s
-    return dict(M=oh * ow, N=p["filters"], K=p["filt_h"] * p["filt_w"] * p["channels"],
-                ofmap_h=oh, ofmap_w=ow)
+    return {"M": oh * ow, "N": p["filters"], "K": p["filt_h"] * p["filt_w"] * p["channels"],
+                "ofmap_h": oh, "ofmap_w": ow}
 
 
 def ceil(a: int, b: int) -> int:
@@ -181,7 +181,7 @@ def predict(rec: dict) -> dict:
         k_eff = ceil(g["K"], 2 * b) * b
     else:
         k_eff = compressed_k(g["K"], n, m)
-    out = dict(k_effective=k_eff, total_cycles=closed_form(rec["dataflow"], R, C, g["M"], g["N"], k_eff))
+    out = {"k_effective": k_eff, "total_cycles": closed_form(rec["dataflow"], R, C, g["M"], g["N"], k_eff)}
     if rec["sparsity_support"] and rec["sparse_rep"] == "ellpack_block":
         bits = (m - 1).bit_length()  # ceil(log2 M)
         out["metadata_storage_words"] = k_eff * g["N"] * bits / 32
@@ -218,10 +218,10 @@ def run_group(py: Path, work: Path, group: dict) -> dict:
         "\n".join([LAYOUT_HEADER] + [f"{r['row_name']}, {LAYOUT_ROW_TAIL}" for r in group["rows"]]) + "\n")
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     t0 = time.perf_counter()
-    p = subprocess.run([str(py), "-c", DRIVER, "c.cfg", "topo.csv", "layout.csv", group["input_type"], "out"],
-                       cwd=gdir, capture_output=True, text=True, env=env)
+    cmd = [str(py), "-c", DRIVER, "c.cfg", "topo.csv", "layout.csv", group["input_type"], "out"]
+    p = subprocess.run(cmd, cwd=gdir, capture_output=True, text=True, env=env, check=False)
     wall = time.perf_counter() - t0
-    res = dict(wall_s=wall, returncode=p.returncode)
+    res = {"wall_s": wall, "returncode": p.returncode}
     if p.returncode != 0:
         lines = [ln for ln in p.stderr.strip().splitlines() if ln.strip()]
         res["error"] = "\n".join(lines[-3:])
@@ -246,11 +246,11 @@ def build_groups() -> list[dict]:
                     continue
                 for ratio in ratios:
                     rowname = f"{lname}__{ratio.replace(':', 'of')}" if ratio else lname
-                    rows.append(dict(layer=lname, kind=kind, params=p, ratio=ratio or "1:1",
-                                     row_name=rowname,
-                                     topology_row=topo_row(rowname, kind, p, ratio)))
-            groups.append(dict(name=f"{name}_{it}", cfg_name=name, cfg=cfg, array=array, dataflow=df,
-                               sparse=sparse, rep=rep, opt=opt, block=block, input_type=it, rows=rows))
+                    rows.append({"layer": lname, "kind": kind, "params": p, "ratio": ratio or "1:1",
+                                     "row_name": rowname,
+                                     "topology_row": topo_row(rowname, kind, p, ratio)})
+            groups.append({"name": f"{name}_{it}", "cfg_name": name, "cfg": cfg, "array": array, "dataflow": df,
+                               "sparse": sparse, "rep": rep, "opt": opt, "block": block, "input_type": it, "rows": rows})
 
     for a in ARRAYS:
         for df in DATAFLOWS:
@@ -279,9 +279,9 @@ def main() -> int:
     py = args.venv / "bin" / "python"
     if not py.exists():
         sys.exit(f"{py} missing: run bash scripts/peers/install_peers.sh scalesim")
-    ver = subprocess.run([str(py), "-c", "import importlib.metadata as m, sys; print(m.version('scalesim'), "
-                          "m.version('numpy'), sys.version.split()[0])"], capture_output=True, text=True,
-                         check=True).stdout.split()
+    probe = ("import importlib.metadata as m, sys; "
+             "print(m.version('scalesim'), m.version('numpy'), sys.version.split()[0])")
+    ver = subprocess.run([str(py), "-c", probe], capture_output=True, text=True, check=True).stdout.split()
     groups = build_groups()
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="ss_sparse_") as tmp:
@@ -309,16 +309,16 @@ def main() -> int:
     for g, res in zip(groups, results):
         configs[g["cfg_name"]] = g["cfg"]
         if "error" in res:
-            unsupported.append(dict(config=g["cfg_name"], input_type=g["input_type"], dataflow=g["dataflow"],
-                                    optimized_mapping=g["opt"], error=res["error"]))
+            unsupported.append({"config": g["cfg_name"], "input_type": g["input_type"], "dataflow": g["dataflow"],
+                                    "optimized_mapping": g["opt"], "error": res["error"]})
             continue
         for i, row in enumerate(g["rows"]):
-            rec = dict(config=g["cfg_name"], array=g["array"], dataflow=g["dataflow"],
-                       sparsity_support=g["sparse"], sparse_rep=g["rep"] if g["sparse"] else None,
-                       optimized_mapping=g["opt"] if g["sparse"] else False,
-                       block_size=g["block"] if g["sparse"] and g["opt"] else None,
-                       input_type=g["input_type"], layer=row["layer"], ratio=row["ratio"],
-                       topology_row=row["topology_row"], gemm_view=gemm_view(row["kind"], row["params"]))
+            rec = {"config": g["cfg_name"], "array": g["array"], "dataflow": g["dataflow"],
+                       "sparsity_support": g["sparse"], "sparse_rep": g["rep"] if g["sparse"] else None,
+                       "optimized_mapping": g["opt"] if g["sparse"] else False,
+                       "block_size": g["block"] if g["sparse"] and g["opt"] else None,
+                       "input_type": g["input_type"], "layer": row["layer"], "ratio": row["ratio"],
+                       "topology_row": row["topology_row"], "gemm_view": gemm_view(row["kind"], row["params"])}
             for rep in ("COMPUTE_REPORT", "BANDWIDTH_REPORT", "DETAILED_ACCESS_REPORT", "SPARSE_REPORT"):
                 if rep in res:
                     r = dict(res[rep][i])
@@ -333,20 +333,20 @@ def main() -> int:
                 mismatches.append(rec)
             records.append(rec)
 
-    doc = dict(
-        generator="scripts/peers/scalesim_sparse_reference.py",
-        scalesim_version=ver[0], numpy_version=ver[1], python_version=ver[2],
-        description=("Real SCALE-Sim v3 outputs for sparse (N:M, ellpack_block/csr/csc, OptimizedMapping) "
+    doc = {
+        "generator": "scripts/peers/scalesim_sparse_reference.py",
+        "scalesim_version": ver[0], "numpy_version": ver[1], "python_version": ver[2],
+        "description": ("Real SCALE-Sim v3 outputs for sparse (N:M, ellpack_block/csr/csc, OptimizedMapping) "
                      "and dense runs; see docs/scalesim_sparse.md. 'gemm_view' is SCALE-Sim's GEMM view "
                      "(M = ofmap pixels, N = filters, K = window); 'closed_form' is the generator's "
                      "prediction, checked against every run."),
-        layers=[dict(name=n, kind=k, params=p, gemm_view=gemm_view(k, p)) for n, k, p in LAYERS],
-        ratios=RATIOS,
-        topology_headers=dict(conv=CONV_HEADER, gemm=GEMM_HEADER),
-        layout=dict(header=LAYOUT_HEADER, row="<first cell of topology_row>, " + LAYOUT_ROW_TAIL),
-        run_command=("<scalesim venv python> -c DRIVER c.cfg topo.csv layout.csv <input_type> out, "
+        "layers": [{"name": n, "kind": k, "params": p, "gemm_view": gemm_view(k, p)} for n, k, p in LAYERS],
+        "ratios": RATIOS,
+        "topology_headers": {"conv": CONV_HEADER, "gemm": GEMM_HEADER},
+        "layout": {"header": LAYOUT_HEADER, "row": "<first cell of topology_row>, " + LAYOUT_ROW_TAIL},
+        "run_command": ("<scalesim venv python> -c DRIVER c.cfg topo.csv layout.csv <input_type> out, "
                      "DRIVER = " + DRIVER.strip()),
-        configs=configs, unsupported=unsupported, records=records)
+        "configs": configs, "unsupported": unsupported, "records": records}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     # one record per line: small diffs when regenerated
     body = json.dumps({k: v for k, v in doc.items() if k != "records"}, indent=1)[:-2]

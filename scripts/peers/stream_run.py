@@ -29,8 +29,8 @@ from pathlib import Path
 
 
 def make_onnx(path: str, n_convs: int, channels: int, size: int) -> None:
-    import onnx  # noqa: PLC0415
-    from onnx import TensorProto, helper, shape_inference  # noqa: PLC0415
+    import onnx
+    from onnx import TensorProto, helper, shape_inference
 
     nodes, inits = [], []
     prev = "input"
@@ -54,7 +54,7 @@ def make_onnx(path: str, n_convs: int, channels: int, size: int) -> None:
 
 
 def make_mapping(path: str, n_convs: int, cores: list[int], split_dim: str, tile_dim: str, tile: int) -> None:
-    import yaml  # noqa: PLC0415
+    import yaml
 
     layers = [{"name": f"Conv{i}", "core_allocation": [list(cores)],
                "inter_core_tiling": [[{"dim": split_dim, "split": len(cores)}]]} for i in range(n_convs)]
@@ -81,9 +81,9 @@ def main() -> int:
     ap.add_argument("--keep", type=Path, default=None)
     args = ap.parse_args()
 
-    import stream  # noqa: PLC0415
-    import yaml  # noqa: PLC0415
-    from stream.api import SolveOptions, evaluate_mapping  # noqa: PLC0415
+    import stream
+    import yaml
+    from stream.api import SolveOptions, evaluate_mapping
 
     hw = args.hardware or os.path.join(os.path.dirname(stream.__file__),
                                        "inputs/examples/hardware/tpu_like_quad_core.yaml")
@@ -101,8 +101,8 @@ def main() -> int:
         for gdir in sorted((work / "out").glob("group_*")):
             lut = yaml.safe_load((gdir / "core_cost_lut.yaml").read_text())
             rep = gdir / "allocation" / "reports" / "slot_latency_breakdown.yaml"
-            entries = [dict(node=n["node"], core=c["core_id"], latency_cycles=c["latency_cycles"],
-                            ideal_cycles=c["ideal_cycles"], energy_pj=c["energy_pj"])
+            entries = [{"node": n["node"], "core": c["core_id"], "latency_cycles": c["latency_cycles"],
+                            "ideal_cycles": c["ideal_cycles"], "energy_pj": c["energy_pj"]}
                        for n in lut["nodes"] for c in n["cores"]]
             groups.append({
                 "group": gdir.name,
@@ -128,7 +128,7 @@ def main() -> int:
 
 
 def _version() -> str:
-    from importlib.metadata import version  # noqa: PLC0415
+    from importlib.metadata import version
 
     return version("stream-dse")
 

@@ -94,52 +94,52 @@ def accelerator_yaml(spec: dict) -> dict:
         bits = r["bits"]
         if op == "O":
             ports = [
-                dict(name="r_port_1", type="read", bandwidth_min=bits, bandwidth_max=bits, allocation=["O, tl"]),
-                dict(name="r_port_2", type="read", bandwidth_min=bits, bandwidth_max=bits, allocation=["O, th"]),
-                dict(name="w_port_1", type="write", bandwidth_min=bits, bandwidth_max=bits, allocation=["O, fh"]),
-                dict(name="w_port_2", type="write", bandwidth_min=bits, bandwidth_max=bits, allocation=["O, fl"]),
+                {"name": "r_port_1", "type": "read", "bandwidth_min": bits, "bandwidth_max": bits, "allocation": ["O, tl"]},
+                {"name": "r_port_2", "type": "read", "bandwidth_min": bits, "bandwidth_max": bits, "allocation": ["O, th"]},
+                {"name": "w_port_1", "type": "write", "bandwidth_min": bits, "bandwidth_max": bits, "allocation": ["O, fh"]},
+                {"name": "w_port_2", "type": "write", "bandwidth_min": bits, "bandwidth_max": bits, "allocation": ["O, fl"]},
             ]
         else:
             ports = [
-                dict(name="r_port_1", type="read", bandwidth_min=bits, bandwidth_max=bits, allocation=[f"{mop}, tl"]),
-                dict(name="w_port_1", type="write", bandwidth_min=bits, bandwidth_max=bits, allocation=[f"{mop}, fh"]),
+                {"name": "r_port_1", "type": "read", "bandwidth_min": bits, "bandwidth_max": bits, "allocation": [f"{mop}, tl"]},
+                {"name": "w_port_1", "type": "write", "bandwidth_min": bits, "bandwidth_max": bits, "allocation": [f"{mop}, fh"]},
             ]
-        mems[f"reg_{op}"] = dict(size=bits, r_cost=r["r_pj"], w_cost=r["w_pj"], area=0, latency=1,
-                                 operands=[mop], ports=ports, served_dimensions=[])
+        mems[f"reg_{op}"] = {"size": bits, "r_cost": r["r_pj"], "w_cost": r["w_pj"], "area": 0, "latency": 1,
+                                 "operands": [mop], "ports": ports, "served_dimensions": []}
     for op in ("W", "I", "O"):
         s, mop = srams[op], MEM_OP[op]
         rmin, wmin = s.get("word_bits", s["r_bw_bits"]), s.get("word_bits", s["w_bw_bits"])
         ralloc = ["O, tl", "O, th"] if op == "O" else [f"{mop}, tl"]
         walloc = ["O, fh", "O, fl"] if op == "O" else [f"{mop}, fh"]
         ports = [
-            dict(name="r_port_1", type="read", bandwidth_min=min(rmin, s["r_bw_bits"]),
-                 bandwidth_max=s["r_bw_bits"], allocation=ralloc),
-            dict(name="w_port_1", type="write", bandwidth_min=min(wmin, s["w_bw_bits"]),
-                 bandwidth_max=s["w_bw_bits"], allocation=walloc),
+            {"name": "r_port_1", "type": "read", "bandwidth_min": min(rmin, s["r_bw_bits"]),
+                 "bandwidth_max": s["r_bw_bits"], "allocation": ralloc},
+            {"name": "w_port_1", "type": "write", "bandwidth_min": min(wmin, s["w_bw_bits"]),
+                 "bandwidth_max": s["w_bw_bits"], "allocation": walloc},
         ]
-        mems[f"sram_{op}"] = dict(size=int(s["size_bytes"] * 8), r_cost=_costs(s, "r_bw_bits", "r_pj"),
-                                  w_cost=_costs(s, "w_bw_bits", "w_pj"), area=0, latency=1, operands=[mop],
-                                  ports=ports, served_dimensions=["D1", "D2"])
+        mems[f"sram_{op}"] = {"size": int(s["size_bytes"] * 8), "r_cost": _costs(s, "r_bw_bits", "r_pj"),
+                                  "w_cost": _costs(s, "w_bw_bits", "w_pj"), "area": 0, "latency": 1, "operands": [mop],
+                                  "ports": ports, "served_dimensions": ["D1", "D2"]}
     dword = dram.get("word_bits", dram["bw_bits"])
-    mems["dram"] = dict(
-        size=10**12, r_cost=_costs(dram, "bw_bits", "r_pj"), w_cost=_costs(dram, "bw_bits", "w_pj"), area=0,
-        latency=1, operands=["I1", "I2", "O"],
-        ports=[dict(name="rw_port_1", type="read_write", bandwidth_min=min(dword, dram["bw_bits"]),
-                    bandwidth_max=dram["bw_bits"],
-                    allocation=["I1, fh", "I1, tl", "I2, fh", "I2, tl", "O, fh", "O, tl", "O, fl", "O, th"])],
-        served_dimensions=["D1", "D2"])
+    mems["dram"] = {
+        "size": 10**12, "r_cost": _costs(dram, "bw_bits", "r_pj"), "w_cost": _costs(dram, "bw_bits", "w_pj"), "area": 0,
+        "latency": 1, "operands": ["I1", "I2", "O"],
+        "ports": [{"name": "rw_port_1", "type": "read_write", "bandwidth_min": min(dword, dram["bw_bits"]),
+                    "bandwidth_max": dram["bw_bits"],
+                    "allocation": ["I1, fh", "I1, tl", "I2, fh", "I2, tl", "O, fh", "O, tl", "O, fl", "O, th"]}],
+        "served_dimensions": ["D1", "D2"]}
     prec = spec["layer"]["precision"]
-    oa = dict(input_precision=[prec["I"], prec["W"]], unit_energy=arr["mac_energy_pj"], unit_area=1,
-              dimensions=["D1", "D2"], sizes=[arr["rows"], arr["cols"]])
+    oa = {"input_precision": [prec["I"], prec["W"]], "unit_energy": arr["mac_energy_pj"], "unit_area": 1,
+              "dimensions": ["D1", "D2"], "sizes": [arr["rows"], arr["cols"]]}
     if arr.get("systolic"):
         oa["systolic_dimensions"] = ["D1", "D2"]
-    return dict(name=spec.get("name", "accelerator"), memories=mems, operational_array=oa)
+    return {"name": spec.get("name", "accelerator"), "memories": mems, "operational_array": oa}
 
 
 def layer_dims(layer: dict) -> dict:
     """ZigZag loop sizes; a GEMM M x N x K is a 1x1 conv: OX = M, K(out) = N, C = K."""
     if layer["type"] == "gemm":
-        return dict(B=1, K=layer["N"], C=layer["K"], OY=1, OX=layer["M"], FY=1, FX=1), 1, 0
+        return {"B": 1, "K": layer["N"], "C": layer["K"], "OY": 1, "OX": layer["M"], "FY": 1, "FX": 1}, 1, 0
     d = {k: layer[k] for k in ("K", "C", "OY", "OX", "FY", "FX")}
     d["B"] = layer.get("B", 1)
     return d, layer.get("stride", 1), layer.get("padding", 0)
@@ -149,13 +149,13 @@ def workload(spec: dict) -> list[dict]:
     layer = spec["layer"]
     dims, s, p = layer_dims(layer)
     order = ["B", "K", "C", "OY", "OX", "FY", "FX"]
-    node = dict(
-        id=0, name=layer.get("name", "layer0"), operator_type="Conv",
-        equation="O[b][k][oy][ox]+=W[k][c][fy][fx]*I[b][c][iy][ix]",
-        dimension_relations=[f"ix={s}*ox+1*fx", f"iy={s}*oy+1*fy"],
-        loop_dims=order, loop_sizes=[dims[d] for d in order],
-        operand_precision=dict(layer["precision"]), operand_source={"W": 0, "I": 0},
-    )
+    node = {
+        "id": 0, "name": layer.get("name", "layer0"), "operator_type": "Conv",
+        "equation": "O[b][k][oy][ox]+=W[k][c][fy][fx]*I[b][c][iy][ix]",
+        "dimension_relations": [f"ix={s}*ox+1*fx", f"iy={s}*oy+1*fy"],
+        "loop_dims": order, "loop_sizes": [dims[d] for d in order],
+        "operand_precision": dict(layer["precision"]), "operand_source": {"W": 0, "I": 0},
+    }
     if p:
         node.update(pr_loop_dims=["IY", "IX"], padding=[[p, p], [p, p]])
     return [node]
@@ -182,7 +182,7 @@ def _dirs(x) -> dict:
 
 
 def run(spec: dict) -> dict:
-    from zigzag.api import get_hardware_performance_zigzag  # noqa: PLC0415
+    from zigzag.api import get_hardware_performance_zigzag
 
     acc, mp, wl = accelerator_yaml(spec), mapping_yaml(spec), workload(spec)
     with tempfile.TemporaryDirectory(prefix="zigzag_run_") as tmp:
@@ -246,7 +246,7 @@ def run(spec: dict) -> dict:
 
 
 def _version() -> str:
-    from importlib.metadata import version  # noqa: PLC0415
+    from importlib.metadata import version
 
     return version("zigzag-dse")
 
