@@ -37,31 +37,59 @@ def make_onnx(path: str, n_convs: int, channels: int, size: int) -> None:
     for i in range(n_convs):
         wname = f"w{i}"
         # zero weights, then the data dropped: Stream needs only the shape and type
-        t = helper.make_tensor(wname, TensorProto.INT8, [channels, channels, 3, 3], [0] * (channels * channels * 9))
+        t = helper.make_tensor(
+            wname, TensorProto.INT8, [channels, channels, 3, 3], [0] * (channels * channels * 9)
+        )
         t.ClearField("int32_data")
         inits.append(t)
         out = "output" if i == n_convs - 1 else f"act{i}"
-        nodes.append(helper.make_node("Conv", [prev, wname], [out], name=f"Conv{i}",
-                                      kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[1, 1]))
+        nodes.append(
+            helper.make_node(
+                "Conv",
+                [prev, wname],
+                [out],
+                name=f"Conv{i}",
+                kernel_shape=[3, 3],
+                pads=[1, 1, 1, 1],
+                strides=[1, 1],
+            )
+        )
         prev = out
     graph = helper.make_graph(
-        nodes, "resnet18_cifar_convs",
+        nodes,
+        "resnet18_cifar_convs",
         [helper.make_tensor_value_info("input", TensorProto.INT8, [1, channels, size, size])],
         [helper.make_tensor_value_info("output", TensorProto.INT8, [1, channels, size, size])],
-        initializer=inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="archsim")
+        initializer=inits,
+    )
+    model = helper.make_model(
+        graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="archsim"
+    )
     onnx.save(shape_inference.infer_shapes(model), path)
 
 
-def make_mapping(path: str, n_convs: int, cores: list[int], split_dim: str, tile_dim: str, tile: int) -> None:
+def make_mapping(
+    path: str, n_convs: int, cores: list[int], split_dim: str, tile_dim: str, tile: int
+) -> None:
     import yaml
 
-    layers = [{"name": f"Conv{i}", "core_allocation": [list(cores)],
-               "inter_core_tiling": [[{"dim": split_dim, "split": len(cores)}]]} for i in range(n_convs)]
+    layers = [
+        {
+            "name": f"Conv{i}",
+            "core_allocation": [list(cores)],
+            "inter_core_tiling": [[{"dim": split_dim, "split": len(cores)}]],
+        }
+        for i in range(n_convs)
+    ]
     mapping = {
         "layers": layers,
-        "fused_groups": [{"name": "group0", "layers": [f"Conv{i}" for i in range(n_convs)],
-                          "intra_core_tiling": [{"dim": f"Conv0.{tile_dim}", "tile": tile}]}],
+        "fused_groups": [
+            {
+                "name": "group0",
+                "layers": [f"Conv{i}" for i in range(n_convs)],
+                "intra_core_tiling": [{"dim": f"Conv0.{tile_dim}", "tile": tile}],
+            }
+        ],
         "runtime_args": {"input": {}, **{f"w{i}": {} for i in range(n_convs)}, "output": {}},
     }
     with open(path, "w") as f:
@@ -69,12 +97,18 @@ def make_mapping(path: str, n_convs: int, cores: list[int], split_dim: str, tile
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--convs", type=int, default=2)
     ap.add_argument("--channels", type=int, default=16)
     ap.add_argument("--size", type=int, default=16)
-    ap.add_argument("--hardware", default=None, help="Stream hardware YAML (default: its tpu_like_quad_core)")
-    ap.add_argument("--split-dim", default="D6", help="Stream's dim split across cores (default D6)")
+    ap.add_argument(
+        "--hardware", default=None, help="Stream hardware YAML (default: its tpu_like_quad_core)"
+    )
+    ap.add_argument(
+        "--split-dim", default="D6", help="Stream's dim split across cores (default D6)"
+    )
     ap.add_argument("--tile-dim", default="D0", help="fused-group tiling dim of Conv0 (default D0)")
     ap.add_argument("--tile", type=int, default=1)
     ap.add_argument("--time-limit", type=float, default=60.0)
@@ -85,8 +119,9 @@ def main() -> int:
     import yaml
     from stream.api import SolveOptions, evaluate_mapping
 
-    hw = args.hardware or os.path.join(os.path.dirname(stream.__file__),
-                                       "inputs/examples/hardware/tpu_like_quad_core.yaml")
+    hw = args.hardware or os.path.join(
+        os.path.dirname(stream.__file__), "inputs/examples/hardware/tpu_like_quad_core.yaml"
+    )
     with tempfile.TemporaryDirectory(prefix="stream_run_") as tmp:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
@@ -94,24 +129,41 @@ def main() -> int:
         make_onnx(onnx_path, args.convs, args.channels, args.size)
         make_mapping(map_path, args.convs, [0, 1, 2, 3], args.split_dim, args.tile_dim, args.tile)
         t0 = time.perf_counter()
-        est = evaluate_mapping(hw, onnx_path, str(work / "out"), map_path,
-                               SolveOptions(time_limit_s=args.time_limit, artifacts=True))
+        est = evaluate_mapping(
+            hw,
+            onnx_path,
+            str(work / "out"),
+            map_path,
+            SolveOptions(time_limit_s=args.time_limit, artifacts=True),
+        )
         wall = time.perf_counter() - t0
         groups = []
         for gdir in sorted((work / "out").glob("group_*")):
             lut = yaml.safe_load((gdir / "core_cost_lut.yaml").read_text())
             rep = gdir / "allocation" / "reports" / "slot_latency_breakdown.yaml"
-            entries = [{"node": n["node"], "core": c["core_id"], "latency_cycles": c["latency_cycles"],
-                            "ideal_cycles": c["ideal_cycles"], "energy_pj": c["energy_pj"]}
-                       for n in lut["nodes"] for c in n["cores"]]
-            groups.append({
-                "group": gdir.name,
-                "totals": yaml.safe_load(rep.read_text())["totals"] if rep.exists() else None,
-                "core_cost_lut": entries,
-                # every conv is split over cores 0-3 (one quarter each), so its compute energy is
-                # the sum of its entries on those cores
-                "compute_energy_pj": sum(e["energy_pj"] for e in entries if e["core"] in (0, 1, 2, 3)),
-            })
+            entries = [
+                {
+                    "node": n["node"],
+                    "core": c["core_id"],
+                    "latency_cycles": c["latency_cycles"],
+                    "ideal_cycles": c["ideal_cycles"],
+                    "energy_pj": c["energy_pj"],
+                }
+                for n in lut["nodes"]
+                for c in n["cores"]
+            ]
+            groups.append(
+                {
+                    "group": gdir.name,
+                    "totals": yaml.safe_load(rep.read_text())["totals"] if rep.exists() else None,
+                    "core_cost_lut": entries,
+                    # every conv is split over cores 0-3 (one quarter each), so its compute energy is
+                    # the sum of its entries on those cores
+                    "compute_energy_pj": sum(
+                        e["energy_pj"] for e in entries if e["core"] in (0, 1, 2, 3)
+                    ),
+                }
+            )
         out = {
             "stream_version": _version(),
             "hardware": hw,

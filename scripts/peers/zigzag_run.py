@@ -50,13 +50,45 @@ EXAMPLE = {
         "O": {"bits": 24, "r_pj": 0.03, "w_pj": 0.03},
     },
     "sram": {
-        "W": {"size_bytes": 65536, "r_bw_bits": 128, "w_bw_bits": 128, "word_bits": 64, "r_pj": 5.0, "w_pj": 6.0},
-        "I": {"size_bytes": 65536, "r_bw_bits": 128, "w_bw_bits": 128, "word_bits": 64, "r_pj": 5.0, "w_pj": 6.0},
-        "O": {"size_bytes": 32768, "r_bw_bits": 384, "w_bw_bits": 384, "word_bits": 64, "r_pj": 5.0, "w_pj": 6.0},
+        "W": {
+            "size_bytes": 65536,
+            "r_bw_bits": 128,
+            "w_bw_bits": 128,
+            "word_bits": 64,
+            "r_pj": 5.0,
+            "w_pj": 6.0,
+        },
+        "I": {
+            "size_bytes": 65536,
+            "r_bw_bits": 128,
+            "w_bw_bits": 128,
+            "word_bits": 64,
+            "r_pj": 5.0,
+            "w_pj": 6.0,
+        },
+        "O": {
+            "size_bytes": 32768,
+            "r_bw_bits": 384,
+            "w_bw_bits": 384,
+            "word_bits": 64,
+            "r_pj": 5.0,
+            "w_pj": 6.0,
+        },
     },
     "dram": {"bw_bits": 128, "word_bits": 64, "r_pj": 640.0, "w_pj": 640.0},
-    "layer": {"type": "conv", "B": 1, "K": 64, "C": 64, "OY": 32, "OX": 32, "FY": 3, "FX": 3,
-              "stride": 1, "padding": 1, "precision": {"I": 8, "W": 8, "O": 24, "O_final": 8}},
+    "layer": {
+        "type": "conv",
+        "B": 1,
+        "K": 64,
+        "C": 64,
+        "OY": 32,
+        "OX": 32,
+        "FY": 3,
+        "FX": 3,
+        "stride": 1,
+        "padding": 1,
+        "precision": {"I": 8, "W": 8, "O": 24, "O_final": 8},
+    },
     "dataflow": None,
     "opt": "latency",
     "lpf_limit": 6,
@@ -64,10 +96,30 @@ EXAMPLE = {
 }
 EXAMPLES = {
     "conv3x3": {},  # ResNet-18 CIFAR layer1 conv: 64 -> 64, 3x3, 32x32, pad 1
-    "conv1x1": {"layer": {"type": "conv", "B": 1, "K": 128, "C": 64, "OY": 16, "OX": 16, "FY": 1, "FX": 1,
-                          "stride": 2, "padding": 0, "precision": {"I": 8, "W": 8, "O": 24, "O_final": 8}}},
-    "gemm": {"layer": {"type": "gemm", "M": 100, "N": 70, "K": 90,
-                       "precision": {"I": 8, "W": 8, "O": 24, "O_final": 8}}},
+    "conv1x1": {
+        "layer": {
+            "type": "conv",
+            "B": 1,
+            "K": 128,
+            "C": 64,
+            "OY": 16,
+            "OX": 16,
+            "FY": 1,
+            "FX": 1,
+            "stride": 2,
+            "padding": 0,
+            "precision": {"I": 8, "W": 8, "O": 24, "O_final": 8},
+        }
+    },
+    "gemm": {
+        "layer": {
+            "type": "gemm",
+            "M": 100,
+            "N": 70,
+            "K": 90,
+            "precision": {"I": 8, "W": 8, "O": 24, "O_final": 8},
+        }
+    },
 }
 MEM_OP = {"I": "I1", "W": "I2", "O": "O"}
 
@@ -94,43 +146,129 @@ def accelerator_yaml(spec: dict) -> dict:
         bits = r["bits"]
         if op == "O":
             ports = [
-                {"name": "r_port_1", "type": "read", "bandwidth_min": bits, "bandwidth_max": bits, "allocation": ["O, tl"]},
-                {"name": "r_port_2", "type": "read", "bandwidth_min": bits, "bandwidth_max": bits, "allocation": ["O, th"]},
-                {"name": "w_port_1", "type": "write", "bandwidth_min": bits, "bandwidth_max": bits, "allocation": ["O, fh"]},
-                {"name": "w_port_2", "type": "write", "bandwidth_min": bits, "bandwidth_max": bits, "allocation": ["O, fl"]},
+                {
+                    "name": "r_port_1",
+                    "type": "read",
+                    "bandwidth_min": bits,
+                    "bandwidth_max": bits,
+                    "allocation": ["O, tl"],
+                },
+                {
+                    "name": "r_port_2",
+                    "type": "read",
+                    "bandwidth_min": bits,
+                    "bandwidth_max": bits,
+                    "allocation": ["O, th"],
+                },
+                {
+                    "name": "w_port_1",
+                    "type": "write",
+                    "bandwidth_min": bits,
+                    "bandwidth_max": bits,
+                    "allocation": ["O, fh"],
+                },
+                {
+                    "name": "w_port_2",
+                    "type": "write",
+                    "bandwidth_min": bits,
+                    "bandwidth_max": bits,
+                    "allocation": ["O, fl"],
+                },
             ]
         else:
             ports = [
-                {"name": "r_port_1", "type": "read", "bandwidth_min": bits, "bandwidth_max": bits, "allocation": [f"{mop}, tl"]},
-                {"name": "w_port_1", "type": "write", "bandwidth_min": bits, "bandwidth_max": bits, "allocation": [f"{mop}, fh"]},
+                {
+                    "name": "r_port_1",
+                    "type": "read",
+                    "bandwidth_min": bits,
+                    "bandwidth_max": bits,
+                    "allocation": [f"{mop}, tl"],
+                },
+                {
+                    "name": "w_port_1",
+                    "type": "write",
+                    "bandwidth_min": bits,
+                    "bandwidth_max": bits,
+                    "allocation": [f"{mop}, fh"],
+                },
             ]
-        mems[f"reg_{op}"] = {"size": bits, "r_cost": r["r_pj"], "w_cost": r["w_pj"], "area": 0, "latency": 1,
-                                 "operands": [mop], "ports": ports, "served_dimensions": []}
+        mems[f"reg_{op}"] = {
+            "size": bits,
+            "r_cost": r["r_pj"],
+            "w_cost": r["w_pj"],
+            "area": 0,
+            "latency": 1,
+            "operands": [mop],
+            "ports": ports,
+            "served_dimensions": [],
+        }
     for op in ("W", "I", "O"):
         s, mop = srams[op], MEM_OP[op]
         rmin, wmin = s.get("word_bits", s["r_bw_bits"]), s.get("word_bits", s["w_bw_bits"])
         ralloc = ["O, tl", "O, th"] if op == "O" else [f"{mop}, tl"]
         walloc = ["O, fh", "O, fl"] if op == "O" else [f"{mop}, fh"]
         ports = [
-            {"name": "r_port_1", "type": "read", "bandwidth_min": min(rmin, s["r_bw_bits"]),
-                 "bandwidth_max": s["r_bw_bits"], "allocation": ralloc},
-            {"name": "w_port_1", "type": "write", "bandwidth_min": min(wmin, s["w_bw_bits"]),
-                 "bandwidth_max": s["w_bw_bits"], "allocation": walloc},
+            {
+                "name": "r_port_1",
+                "type": "read",
+                "bandwidth_min": min(rmin, s["r_bw_bits"]),
+                "bandwidth_max": s["r_bw_bits"],
+                "allocation": ralloc,
+            },
+            {
+                "name": "w_port_1",
+                "type": "write",
+                "bandwidth_min": min(wmin, s["w_bw_bits"]),
+                "bandwidth_max": s["w_bw_bits"],
+                "allocation": walloc,
+            },
         ]
-        mems[f"sram_{op}"] = {"size": int(s["size_bytes"] * 8), "r_cost": _costs(s, "r_bw_bits", "r_pj"),
-                                  "w_cost": _costs(s, "w_bw_bits", "w_pj"), "area": 0, "latency": 1, "operands": [mop],
-                                  "ports": ports, "served_dimensions": ["D1", "D2"]}
+        mems[f"sram_{op}"] = {
+            "size": int(s["size_bytes"] * 8),
+            "r_cost": _costs(s, "r_bw_bits", "r_pj"),
+            "w_cost": _costs(s, "w_bw_bits", "w_pj"),
+            "area": 0,
+            "latency": 1,
+            "operands": [mop],
+            "ports": ports,
+            "served_dimensions": ["D1", "D2"],
+        }
     dword = dram.get("word_bits", dram["bw_bits"])
     mems["dram"] = {
-        "size": 10**12, "r_cost": _costs(dram, "bw_bits", "r_pj"), "w_cost": _costs(dram, "bw_bits", "w_pj"), "area": 0,
-        "latency": 1, "operands": ["I1", "I2", "O"],
-        "ports": [{"name": "rw_port_1", "type": "read_write", "bandwidth_min": min(dword, dram["bw_bits"]),
-                    "bandwidth_max": dram["bw_bits"],
-                    "allocation": ["I1, fh", "I1, tl", "I2, fh", "I2, tl", "O, fh", "O, tl", "O, fl", "O, th"]}],
-        "served_dimensions": ["D1", "D2"]}
+        "size": 10**12,
+        "r_cost": _costs(dram, "bw_bits", "r_pj"),
+        "w_cost": _costs(dram, "bw_bits", "w_pj"),
+        "area": 0,
+        "latency": 1,
+        "operands": ["I1", "I2", "O"],
+        "ports": [
+            {
+                "name": "rw_port_1",
+                "type": "read_write",
+                "bandwidth_min": min(dword, dram["bw_bits"]),
+                "bandwidth_max": dram["bw_bits"],
+                "allocation": [
+                    "I1, fh",
+                    "I1, tl",
+                    "I2, fh",
+                    "I2, tl",
+                    "O, fh",
+                    "O, tl",
+                    "O, fl",
+                    "O, th",
+                ],
+            }
+        ],
+        "served_dimensions": ["D1", "D2"],
+    }
     prec = spec["layer"]["precision"]
-    oa = {"input_precision": [prec["I"], prec["W"]], "unit_energy": arr["mac_energy_pj"], "unit_area": 1,
-              "dimensions": ["D1", "D2"], "sizes": [arr["rows"], arr["cols"]]}
+    oa = {
+        "input_precision": [prec["I"], prec["W"]],
+        "unit_energy": arr["mac_energy_pj"],
+        "unit_area": 1,
+        "dimensions": ["D1", "D2"],
+        "sizes": [arr["rows"], arr["cols"]],
+    }
     if arr.get("systolic"):
         oa["systolic_dimensions"] = ["D1", "D2"]
     return {"name": spec.get("name", "accelerator"), "memories": mems, "operational_array": oa}
@@ -139,7 +277,11 @@ def accelerator_yaml(spec: dict) -> dict:
 def layer_dims(layer: dict) -> dict:
     """ZigZag loop sizes; a GEMM M x N x K is a 1x1 conv: OX = M, K(out) = N, C = K."""
     if layer["type"] == "gemm":
-        return {"B": 1, "K": layer["N"], "C": layer["K"], "OY": 1, "OX": layer["M"], "FY": 1, "FX": 1}, 1, 0
+        return (
+            {"B": 1, "K": layer["N"], "C": layer["K"], "OY": 1, "OX": layer["M"], "FY": 1, "FX": 1},
+            1,
+            0,
+        )
     d = {k: layer[k] for k in ("K", "C", "OY", "OX", "FY", "FX")}
     d["B"] = layer.get("B", 1)
     return d, layer.get("stride", 1), layer.get("padding", 0)
@@ -150,11 +292,15 @@ def workload(spec: dict) -> list[dict]:
     dims, s, p = layer_dims(layer)
     order = ["B", "K", "C", "OY", "OX", "FY", "FX"]
     node = {
-        "id": 0, "name": layer.get("name", "layer0"), "operator_type": "Conv",
+        "id": 0,
+        "name": layer.get("name", "layer0"),
+        "operator_type": "Conv",
         "equation": "O[b][k][oy][ox]+=W[k][c][fy][fx]*I[b][c][iy][ix]",
         "dimension_relations": [f"ix={s}*ox+1*fx", f"iy={s}*oy+1*fy"],
-        "loop_dims": order, "loop_sizes": [dims[d] for d in order],
-        "operand_precision": dict(layer["precision"]), "operand_source": {"W": 0, "I": 0},
+        "loop_dims": order,
+        "loop_sizes": [dims[d] for d in order],
+        "operand_precision": dict(layer["precision"]),
+        "operand_source": {"W": 0, "I": 0},
     }
     if p:
         node.update(pr_loop_dims=["IY", "IX"], padding=[[p, p], [p, p]])
@@ -165,7 +311,10 @@ def spatial_for(dataflow: str, spec: dict) -> dict:
     R, C = spec["array"]["rows"], spec["array"]["cols"]
     dims, _, _ = layer_dims(spec["layer"])
     rows_dim, cols_dim = {"os": ("OX", "K"), "ws": ("C", "K"), "is": ("C", "OX")}[dataflow]
-    return {"D1": [f"{rows_dim}, {min(R, dims[rows_dim])}"], "D2": [f"{cols_dim}, {min(C, dims[cols_dim])}"]}
+    return {
+        "D1": [f"{rows_dim}, {min(R, dims[rows_dim])}"],
+        "D2": [f"{cols_dim}, {min(C, dims[cols_dim])}"],
+    }
 
 
 def mapping_yaml(spec: dict) -> list[dict]:
@@ -186,7 +335,10 @@ def run(spec: dict) -> dict:
 
     acc, mp, wl = accelerator_yaml(spec), mapping_yaml(spec), workload(spec)
     with tempfile.TemporaryDirectory(prefix="zigzag_run_") as tmp:
-        acc_path, map_path = os.path.join(tmp, "accelerator.yaml"), os.path.join(tmp, "mapping.yaml")
+        acc_path, map_path = (
+            os.path.join(tmp, "accelerator.yaml"),
+            os.path.join(tmp, "mapping.yaml"),
+        )
         with open(acc_path, "w") as f:
             yaml.safe_dump(acc, f, sort_keys=False)
         with open(map_path, "w") as f:
@@ -195,10 +347,15 @@ def run(spec: dict) -> dict:
         log = io.StringIO()
         with redirect_stdout(log):
             energy, latency, cmes = get_hardware_performance_zigzag(
-                workload=wl, accelerator=acc_path, mapping=map_path, opt=spec.get("opt", "latency"),
-                dump_folder=os.path.join(tmp, "out"), lpf_limit=spec.get("lpf_limit", 6),
+                workload=wl,
+                accelerator=acc_path,
+                mapping=map_path,
+                opt=spec.get("opt", "latency"),
+                dump_folder=os.path.join(tmp, "out"),
+                lpf_limit=spec.get("lpf_limit", 6),
                 nb_spatial_mappings_generated=spec.get("nb_spatial_mappings", 3),
-                loma_show_progress_bar=False)
+                loma_show_progress_bar=False,
+            )
         wall = time.perf_counter() - t0
     cme = cmes[0][1][0][0]  # the single layer's best CostModelEvaluation
     accel = cme.accelerator
@@ -224,22 +381,34 @@ def run(spec: dict) -> dict:
             "onloading": cme.data_onloading_cycle,
             "offloading": cme.data_offloading_cycle,
             "systolic_drain": cme.systolic_drain_cycle,
-            "stall_slack_per_port": {lv.name: {port: v for port, v in ports.items() if v}
-                                     for lv, ports in zip(cme.mem_level_list, cme.stall_slack_comb_collect)},
-            "mac_utilization": {"spatial": cme.mac_spatial_utilization, "with_stalls": cme.mac_utilization0,
-                                "with_onloading": cme.mac_utilization1, "total": cme.mac_utilization2},
+            "stall_slack_per_port": {
+                lv.name: {port: v for port, v in ports.items() if v}
+                for lv, ports in zip(cme.mem_level_list, cme.stall_slack_comb_collect)
+            },
+            "mac_utilization": {
+                "spatial": cme.mac_spatial_utilization,
+                "with_stalls": cme.mac_utilization0,
+                "with_onloading": cme.mac_utilization1,
+                "total": cme.mac_utilization2,
+            },
         },
         "energy_pj": {
-            "total": cme.energy_total, "mac": cme.mac_energy, "memory": cme.mem_energy,
-            "per_level": e_level, "per_level_per_direction": e_dir,
+            "total": cme.energy_total,
+            "mac": cme.mac_energy,
+            "memory": cme.mem_energy,
+            "per_level": e_level,
+            "per_level_per_direction": e_dir,
         },
         "memory_levels": levels,
         "word_accesses": accesses,
         "macs": cme.layer.total_mac_count,
         "spatial_mapping": str(cme.spatial_mapping_int.mapping_dict_origin),
-        "temporal_mapping": {str(op): [[str(loop) for loop in lv] for lv in levs]
-                             for op, levs in cme.temporal_mapping.mapping_dic_stationary.items()},
-        "api_energy": energy, "api_latency": latency,
+        "temporal_mapping": {
+            str(op): [[str(loop) for loop in lv] for lv in levs]
+            for op, levs in cme.temporal_mapping.mapping_dic_stationary.items()
+        },
+        "api_energy": energy,
+        "api_latency": latency,
         "zigzag_inputs": {"accelerator": acc, "mapping": mp, "workload": wl},
         "wall_s": wall,
     }
@@ -252,13 +421,19 @@ def _version() -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("spec", nargs="?", help="JSON spec file, or '-' for stdin")
     ap.add_argument("--example", choices=sorted(EXAMPLES), help="use a built-in spec")
-    ap.add_argument("--dataflow", choices=["os", "ws", "is", "auto"], help="override the spec's dataflow")
+    ap.add_argument(
+        "--dataflow", choices=["os", "ws", "is", "auto"], help="override the spec's dataflow"
+    )
     ap.add_argument("--opt", choices=["latency", "energy", "EDP"], help="override the spec's opt")
     ap.add_argument("--print-spec", action="store_true", help="print the (example) spec and exit")
-    ap.add_argument("--no-inputs", action="store_true", help="leave the generated ZigZag inputs out")
+    ap.add_argument(
+        "--no-inputs", action="store_true", help="leave the generated ZigZag inputs out"
+    )
     args = ap.parse_args()
     if args.example:
         spec = example(args.example)
