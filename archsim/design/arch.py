@@ -19,9 +19,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from archsim.design.schema import dump, field_, parse
+from archsim.errors import ConfigError, short
+from archsim.safeio import load_yaml
 
 __all__ = [
     "ArchConfig",
@@ -31,10 +31,6 @@ __all__ = [
     "load_arch",
     "load_yaml_strict",
 ]
-
-
-class ConfigError(ValueError):
-    """An invalid configuration: the message names the field and the file."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -231,43 +227,10 @@ class ArchConfig:
         return arch_from_dict(data, source=f"{self.source} + overrides")
 
 
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parser when available
-
-
-class _StrictLoader(_BaseLoader):
-    """Safe YAML loader that rejects duplicate mapping keys."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise ConfigError(
-                f"{loader.name}: duplicate key {key!r} at line {key_node.start_mark.line + 1} "
-                f"(first at line {seen[key]})"
-            )
-        seen[key] = key_node.start_mark.line + 1
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def load_yaml_strict(path: str | Path) -> Any:
-    """Parse YAML rejecting duplicate keys; errors name the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such file")
-    text = path.read_text()
-    loader = _StrictLoader(text)
-    loader.name = str(path)
-    try:
-        return loader.get_single_data()
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    finally:
-        loader.dispose()
+def load_yaml_strict(path: str | Path, what: str = "YAML file") -> Any:
+    """Parse a YAML file safely (duplicate keys, size and alias expansion limited:
+    :func:`archsim.safeio.load_yaml`); errors are :class:`ConfigError` naming the file."""
+    return load_yaml(path, what, error=ConfigError)
 
 
 def arch_from_dict(data: Any, source: str = "<dict>") -> ArchConfig:
@@ -289,6 +252,11 @@ def builtin_arch_dir() -> Path:
 def load_arch(path: str | Path) -> ArchConfig:
     """Load a design point; a bare name such as ``lutna_2x2`` is looked up in arch_configs/."""
     p = Path(path)
-    if not p.exists() and p.suffix == "" and (builtin_arch_dir() / f"{p}.yaml").exists():
-        p = builtin_arch_dir() / f"{p}.yaml"
-    return arch_from_dict(load_yaml_strict(p), source=str(p))
+    if not p.exists() and p.suffix == "":
+        if (builtin_arch_dir() / f"{p}.yaml").exists():
+            p = builtin_arch_dir() / f"{p}.yaml"
+        else:
+            names = sorted(q.stem for q in builtin_arch_dir().glob("*.yaml"))
+            raise ConfigError(f"{short(str(path))}: no such file and not a built-in design "
+                              f"point (built-in: {', '.join(names)})")
+    return arch_from_dict(load_yaml_strict(p, "design point"), source=str(p))

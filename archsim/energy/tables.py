@@ -30,6 +30,7 @@ from typing import Annotated, Literal
 
 from archsim.design.arch import ConfigError, builtin_arch_dir, load_yaml_strict
 from archsim.design.schema import Rules, field_, field_names, parse
+from archsim.errors import CostError
 
 __all__ = [
     "CostError",
@@ -40,10 +41,6 @@ __all__ = [
     "load_cost_table",
     "resolve_table_path",
 ]
-
-
-class CostError(ConfigError):
-    """An invalid or incomplete cost table: the message names the field / action and file."""
 
 
 # A finite number >= 0, kept as written (int or float; bool is not a number).

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from archsim.errors import WorkloadError
 from archsim.graph.dag import Dag, insertion_topo_order, is_digraph
 
 if TYPE_CHECKING:  # networkx costs ~0.3 s to import; only loaded where a DiGraph is built
@@ -68,10 +69,6 @@ _N_INPUTS = {"input": (0, 0), "conv": (1, 1), "linear": (1, 1), "maxpool": (1, 1
              "avgpool": (1, 1), "add": (2, None), "concat": (1, None), "relu": (1, 1),
              "flatten": (1, 1)}
 # fmt: on
-
-
-class WorkloadError(ValueError):
-    """A workload graph breaks the contract of docs/workload_graph.md."""
 
 
 def is_compute(op: str) -> bool:

@@ -2,7 +2,8 @@
 
 In:  a :class:`~archsim.sim.engine.SimResult` (with ``res.energy`` / ``res.area`` when the energy
      model is present; everything below works without them) and a folder.
-Out (``write_run``), all written atomically:
+Out (``write_run``), the folder written atomically (a temporary sibling renamed into place,
+with the completion marker ``RUN_COMPLETE``; see :mod:`archsim.report.outputs`):
   - ``config.resolved.yaml``: every parameter, the run arguments, versions, seed, git revision;
   - ``summary.json``: ``SimResult.summary()`` (plus energy/area when present);
   - ``layers.csv``: one row per layer (cycles, stalls by cause, MACs, utilisation, energy by
@@ -31,10 +32,13 @@ from typing import Any
 
 import yaml
 
+from archsim.report.outputs import COMPLETE_MARKER, atomic_folder, check_output_dir
 from archsim.report.summary_md import summary_markdown
 
 __all__ = [
+    "RUN_FILES",
     "area_dict",
+    "check_run_dir",
     "component_class",
     "energy_dict",
     "format_summary",
@@ -266,11 +270,33 @@ def _compute_report_csv(res) -> str:
     return "\n".join(lines) + "\n"
 
 
+RUN_FILES = ("config.resolved.yaml", "summary.json", "layers.csv", "tiles.csv",
+             "components.csv", "COMPUTE_REPORT.csv", "summary.md", "energy_breakdown.png",
+             "layer_latency.png", "tile_utilization.png", COMPLETE_MARKER)
+
+
+def check_run_dir(out: str | Path) -> Path:
+    """Check before any work that ``out`` can be written as a run folder (a previous run
+    folder there is replaced as a whole; a folder holding other files is refused)."""
+    return check_output_dir(out, "run folder", own_files=RUN_FILES)
+
+
 def write_run(res, out: str | Path, workload_args: dict[str, Any] | None = None,
               plots: bool = True, compute_report: bool = True) -> Path:
-    """Write the run folder (see module doc); returns its path."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the run folder (see module doc) atomically; returns its path.
+
+    The files go into a temporary sibling folder which, once complete, gets the marker
+    ``RUN_COMPLETE`` and is renamed into place, replacing a previous run's folder as a whole
+    (so a ``--no-plots`` re-run leaves no old PNGs).  A folder another process is writing
+    raises :class:`~archsim.errors.RunFolderError`."""
+    out = check_run_dir(out)
+    with atomic_folder(out, f"archsim {provenance()['archsim']} run folder, complete\n") as tmp:
+        _write_files(res, tmp, workload_args, plots, compute_report)
+    return out
+
+
+def _write_files(res, out: Path, workload_args: dict[str, Any] | None, plots: bool,
+                 compute_report: bool) -> None:
     s = _summary(res)
     energy, area = s.get("energy"), s.get("area")
     resolved = {
@@ -305,7 +331,6 @@ def write_run(res, out: str | Path, workload_args: dict[str, Any] | None = None,
         images.append("tile_utilization.png")
     _atomic_write(out / "summary.md",
                   summary_markdown(s, resolved, images, lay is not None))
-    return out
 
 
 def format_summary(res) -> str:
