@@ -102,9 +102,14 @@ def resolve_workload(workload: Any, seed: int = 0, sparsity: float | None = 0.0,
     if kind == "graph":
         return workload
     if kind == "folder":
-        from archsim.graph.ir import read_workload
+        from archsim.graph.ir import read_workload, validate_workload
 
-        return read_workload(Path(str(workload)))
+        g = read_workload(Path(str(workload)))
+        try:
+            validate_workload(g)
+        except WorkloadError as exc:
+            raise WorkloadError(f"{workload}: {exc}") from None
+        return g
     if kind == "csv":
         from archsim.graph.scalesim_csv import read_topology
 

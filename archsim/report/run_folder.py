@@ -223,13 +223,17 @@ def _layers_csv(res, lay) -> str:
 
 def _tiles_csv(res) -> str:
     causes = sorted({c for t in res.tiles for c in t.stall_cycles})
-    header = ["tile", "row", "col", "busy_cycles", "utilization", "macs_executed", "tasks",
-              "stall_total_cycles"] + [f"stall_{c}_cycles" for c in causes]
+    header = ["tile", "row", "col", "busy_cycles", "busy_fraction", "utilization",
+              "macs_executed", "tasks", "stall_total_cycles"] + [f"stall_{c}_cycles"
+                                                                  for c in causes]
     rows = []
+    lat = res.latency_cycles
     for t in res.tiles:
         r, c = divmod(t.tile, res.arch.grid.cols)
-        util = t.busy_cycles / res.latency_cycles if res.latency_cycles else 0.0
-        rows.append([t.tile, r, c, t.busy_cycles, f"{util:.6f}", t.macs_executed, t.tasks,
+        busy = t.busy_cycles / lat if lat else 0.0
+        util = t.macs_executed * res.cycles_per_mac / (res.arch.pes_per_tile * lat) if lat else 0.0
+        rows.append([t.tile, r, c, t.busy_cycles, f"{busy:.6f}", f"{util:.6f}",
+                     t.macs_executed, t.tasks,
                      sum(t.stall_cycles.values())] + [t.stall_cycles.get(k, 0.0) for k in causes])
     return _csv_text(header, rows)
 
@@ -327,7 +331,9 @@ def _write_files(res, out: Path, workload_args: dict[str, Any] | None, plots: bo
             images.append("layer_latency.png")
         P.tile_heatmap([t["utilization"] for t in s["per_tile"]], res.arch.grid.rows,
                        res.arch.grid.cols, out / "tile_utilization.png",
-                       f"tile utilisation ({res.arch.grid.rows}x{res.arch.grid.cols})")
+                       f"tile utilisation ({res.arch.grid.rows}x{res.arch.grid.cols} tiles; "
+                       f"mean {s['utilization']:.3f} = run utilisation)",
+                       label="executed MACs x cycles/MAC / (PEs x latency)")
         images.append("tile_utilization.png")
     _atomic_write(out / "summary.md",
                   summary_markdown(s, resolved, images, lay is not None))

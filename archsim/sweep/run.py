@@ -167,7 +167,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path | None = None, jobs: int | No
                     from archsim.report.run_folder import write_run
                     from archsim.sweep.worker import workload_args
 
-                    write_run(sim, out / run_dir, workload_args(p), plots=point_plots)
+                    write_run(sim, out / run_dir, workload_args(p, base), plots=point_plots)
             store.save(p, res, run_dir)
             results[res.point_id] = (res, run_dir)
             if res.status != "ok":

@@ -183,9 +183,15 @@ def simulate_point(task: PointTask, graph=None):
     return simulate(arch, g, dataflow=p.dataflow, mapping=p.mapping, seed=p.seed)
 
 
-def workload_args(p: Point) -> dict[str, Any]:
-    return {"workload": p.workload, "sparsity": p.sparsity, "seed": p.seed,
-            "sweep_point": p.point_id, "overrides": {k: v for k, v in p.overrides}}
+def workload_args(p: Point, base=None) -> dict[str, Any]:
+    """The ``run`` section of a point's ``config.resolved.yaml``; with the base design point,
+    a point that overrides the grid records the base (its memory system is kept)."""
+    out = {"workload": p.workload, "sparsity": p.sparsity, "seed": p.seed,
+           "sweep_point": p.point_id, "overrides": {k: v for k, v in p.overrides}}
+    if base is not None and {"grid.rows", "grid.cols"} & set(out["overrides"]):
+        out["base_design_point"] = {"name": base.name, "source": base.source,
+                                    "grid": f"{base.grid.rows}x{base.grid.cols}"}
+    return out
 
 
 def run_point(task: PointTask, graph=None, keep_result: bool = False, one_thread: bool = True):
@@ -202,7 +208,8 @@ def run_point(task: PointTask, graph=None, keep_result: bool = False, one_thread
         if task.run_dir:
             from archsim.report.run_folder import write_run
 
-            write_run(res, task.run_dir, workload_args(task.point), plots=task.plots)
+            write_run(res, task.run_dir, workload_args(task.point, task.base_arch),
+                      plots=task.plots)
         out = PointResult(task.point.point_id, "ok", wall_seconds=time.perf_counter() - t0,
                           metrics=metrics)
     except Exception as exc:  # noqa: BLE001 -- a failing point is a result, not a crash
