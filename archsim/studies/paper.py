@@ -276,8 +276,15 @@ def _cmd_paper(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({k: round(v, 4) for k, v in headline_ratios(pa).items()}, indent=2))
         return 0
-    from archsim.studies.paper_report import build_report, write_report
+    from archsim.pipeline import check_sparsity
+    from archsim.studies.paper_report import build_report, report_paths, write_report
 
+    check_sparsity(args.sparsity)
+    if not 1 <= args.images <= 20:
+        from archsim.errors import UsageError
+
+        raise UsageError(f"--images {args.images}: foolbox ships 20 CIFAR-10 images; give 1..20")
+    report_paths(Path(args.out_dir))  # before any work
     report = build_report(pa, sparsity=args.sparsity, models=tuple(args.models),
                           mixed=not args.no_mixed, system=not args.no_system,
                           images=args.images, argv=_argv(args))
