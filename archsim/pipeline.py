@@ -118,7 +118,7 @@ def resolve_workload(workload: Any, seed: int = 0, sparsity: float | None = 0.0,
     zoo = _zoo_names()
     if name not in zoo:
         raise WorkloadError(
-            f"workload {short(name)}: no such folder or .csv file, and not a zoo name (zoo: "
+            f"workload {short(name, 200)}: no such folder or .csv file, and not a zoo name (zoo: "
             f"{', '.join(zoo)})")
     import workloads
 

@@ -29,9 +29,9 @@ from archsim.design.arch import ArchConfig
 from archsim.errors import MappingError
 from archsim.graph.dag import insertion_topo_order, lexicographic_topo_order
 from archsim.mapping.fold import DATAFLOWS, FoldCycles, fold_cycles
+from archsim.mapping.partition import LayerBytes, choose_partition, split_range
 from archsim.mapping.regions import Region, TensorGeom, conv_input_region, geom_of
 from archsim.pe.organisation import effective_ops, entries_per_fold
-from archsim.mapping.partition import LayerBytes, choose_partition, split_range
 
 if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.graph.dag.Dag
     import networkx as nx

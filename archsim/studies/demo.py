@@ -37,13 +37,13 @@ def run_demo(out: Path, model: str = "resnet18", sparsity: float = 0.9, seed: in
     archs = {label: load_arch(name) for label, name in (("lutna", arch), ("baseline", baseline))}
     spec = MappingSpec.parse(mapping)
     sparsity = check_sparsity(sparsity)
-    if model not in _zoo_names():
-        raise WorkloadError(f"--model {short(model)}: not a zoo name (zoo: "
-                            f"{', '.join(_zoo_names())})")
     folders = {label: out / safe_name(f"{label}_{a.name}") for label, a in archs.items()}
     for folder in folders.values():
         check_run_dir(folder)
     comp = check_output_file(out / "comparison.md", "comparison")
+    if model not in _zoo_names():  # imports torch: after the cheap checks
+        raise WorkloadError(f"--model {short(model)}: not a zoo name (zoo: "
+                            f"{', '.join(_zoo_names())})")
     with folder_lock(out, "demo folder"):
         import workloads
 

@@ -25,16 +25,16 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 
-from archsim.pe import pe_kind
-from archsim.energy import (
-                            CostError,
-                            CostTable,
-                            UnitAssumptions,
-                            UnitCost,
-                            load_cost_table,
-                            pe_unit_cost,
-)
 from archsim.design.schema import dump, parse
+from archsim.energy import (
+    CostError,
+    CostTable,
+    UnitAssumptions,
+    UnitCost,
+    load_cost_table,
+    pe_unit_cost,
+)
+from archsim.pe import pe_kind
 
 __all__ = [
     "PAPER_CLAIMS",

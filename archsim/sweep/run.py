@@ -36,6 +36,7 @@ worker), ``sweep_store`` (results on disk, CSV), ``sweep_local`` / ``sweep_dask`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import shutil
 import sys
@@ -211,13 +212,35 @@ def _run_locked(spec, out, base, points, t0, jobs, scheduler, point_dirs, point_
         finally:
             if bar is not None:
                 bar.close()
-            store.write_csv(points, axis_names, results)
+            with _signals_held():  # a second Ctrl-C / SIGTERM waits for the CSV
+                # rebuilt from the durable results: one saved just before an interruption
+                # counts even if the interruption came before it reached ``results``
+                results.update({pid: v for pid, v in store.load().items() if pid in valid})
+                store.write_csv(points, axis_names, results)
     n_fail = sum(1 for p in points
                  if p.point_id in results and results[p.point_id][0].status != "ok")
     if all(p.point_id in results for p in points) and (out / "_workloads").exists():
         shutil.rmtree(out / "_workloads", ignore_errors=True)
     return SweepResult(out, store.csv_path, len(points), len(todo), len(points) - len(todo),
                        n_fail, time.perf_counter() - t0, tuple(failed))
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold SIGINT and SIGTERM (main thread, POSIX) until the block is done."""
+    import signal
+    import threading
+
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask") or \
+            threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _progress(total: int, initial: int, on: bool):

@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from archsim.design.arch import ConfigError, load_yaml_strict
 from archsim.errors import short
 from archsim.sweep.worker import Point
