@@ -17,9 +17,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from archsim.sim.components import EdgeMemory, Mesh, SimEnv
 from archsim.design.arch import ArchConfig
 from archsim.mapping.schedule import Schedule
-from archsim.sim.components import EdgeMemory, Mesh, SimEnv
 from archsim.sim.tile import Tile
 
 if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.graph.dag.Dag

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 
 import simpy
 
-from archsim.design.arch import ArchConfig
-from archsim.mapping.schedule import Chunk, Task
-from archsim.pe.organisation import effective_ops, effective_tables
 from archsim.sim.components import SRAM, EdgeMemory, LUTBank, Mesh, Phase, SimEnv
+from archsim.design.arch import ArchConfig
+from archsim.pe.organisation import effective_ops, effective_tables
+from archsim.mapping.schedule import Chunk, Task
 
 __all__ = ["Tile", "TileRecord"]
 

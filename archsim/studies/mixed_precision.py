@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
+from archsim.pe import pe_kind
 from archsim.graph.ir import topo_order
 from archsim.graph.ops import exact_matmul, requant, run_node
-from archsim.pe import pe_kind
 
 __all__ = [
     "DEFAULT_VARIANTS",
