@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from archsim.design.arch import ArchConfig
-from archsim.graph.dag import lexicographic_topo_order
+from archsim.errors import MappingError
+from archsim.graph.dag import insertion_topo_order, lexicographic_topo_order
 from archsim.mapping.fold import DATAFLOWS, FoldCycles, fold_cycles
 from archsim.mapping.partition import LayerBytes, choose_partition, split_range
 from archsim.mapping.regions import Region, TensorGeom, conv_input_region, geom_of
@@ -42,10 +43,6 @@ PARTITIONS = ("auto", "out_channels", "out_pixels")
 VECTOR_OPS = ("maxpool", "avgpool", "add", "concat", "relu")
 
 
-class MappingError(ValueError):
-    """A workload that cannot be mapped on the design point (names layer, buffer, file)."""
-
-
 @dataclass(frozen=True)
 class MappingSpec:
     strategy: str = "layer"
@@ -56,13 +53,13 @@ class MappingSpec:
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
-            raise ValueError(f"mapping: strategy {self.strategy!r} is not one of {STRATEGIES}")
+            raise MappingError(f"mapping: strategy {self.strategy!r} is not one of {STRATEGIES}")
         if self.partition not in PARTITIONS:
-            raise ValueError(f"mapping: partition {self.partition!r} is not one of {PARTITIONS}")
+            raise MappingError(f"mapping: partition {self.partition!r} is not one of {PARTITIONS}")
         if self.min_vector_elements <= 0:
-            raise ValueError("mapping: min_vector_elements must be positive")
+            raise MappingError("mapping: min_vector_elements must be positive")
         if self.stream_blocks <= 0:
-            raise ValueError(f"mapping: stream_blocks must be positive, got {self.stream_blocks}")
+            raise MappingError(f"mapping: stream_blocks must be positive, got {self.stream_blocks}")
 
     @classmethod
     def parse(cls, text: str | MappingSpec | None) -> MappingSpec:
@@ -147,12 +144,15 @@ class _Mapper:
 
     def __init__(self, g: nx.DiGraph, arch: ArchConfig, dataflow: str, spec: MappingSpec):
         if dataflow not in DATAFLOWS:
-            raise ValueError(f"dataflow: {dataflow!r} is not one of {', '.join(DATAFLOWS)}")
+            raise MappingError(f"dataflow: {dataflow!r} is not one of {', '.join(DATAFLOWS)}")
         self.g, self.arch, self.df, self.spec = g, arch, dataflow, spec
         self.pe = arch.pe()
         self.cpm = float(self.pe.cycles_per_mac)
         self.act_bytes = _ceil(int(g.graph.get("act_bits", 8)), 8)
-        self.order = lexicographic_topo_order(g)
+        # ties among ready nodes: by name, unless the graph keeps its insertion order (SCALE-Sim
+        # topologies: layers run and are numbered in row order)
+        self.order = (insertion_topo_order(g) if g.graph.get("topo_order") == "insertion"
+                      else lexicographic_topo_order(g))
         self.tasks: list[Task] = []
         self.by_node: dict[str, list[Task]] = {}
         self.homes: dict[str, str] = {}

@@ -138,7 +138,7 @@ def test_compare_two_runs(run_pair, tmp_path, capsys):
     rows = {(m, u): v for m, u, v in t.rows}
     assert rows[("latency", "cycles")] == (a.latency_cycles, b.latency_cycles)
     assert rows[("speed-up vs first", "x")][1] == pytest.approx(a.latency_cycles / b.latency_cycles)
-    assert rows[("tiles", "")] == (1, 4)
+    assert rows[("tiles", "tiles")] == (1, 4)
     md, cs = write_compare(t, tmp_path / "cmp.md")
     assert md.name == "cmp.md" and cs.name == "cmp.csv"
     assert cs.read_text().splitlines()[0] == "metric,unit,a,b"
