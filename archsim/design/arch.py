@@ -213,8 +213,19 @@ class ArchConfig:
         return dump(self, json=True)
 
     def with_overrides(self, overrides: dict[str, Any]) -> ArchConfig:
-        """A new validated config with dotted-path overrides applied."""
+        """A new validated config with dotted-path overrides applied, in order.
+
+        The one place both the library and ``archsim sweep --set`` change a design point.
+        Changing ``tile.pe_array.pe_kind`` without giving the whole ``tile.pe_array.pe_params``
+        keeps only the current PE parameters the new kind accepts (lutna -> mac drops
+        ``digit_bits`` and ``parallel_tables``, keeps ``act_bits`` and ``weight_bits``);
+        single parameters (``tile.pe_array.pe_params.act_bits``) still apply on top.
+        """
         data = dump(self)
+        kind = overrides.get("tile.pe_array.pe_kind")
+        if kind is not None and "tile.pe_array.pe_params" not in overrides:
+            data["tile"]["pe_array"]["pe_params"] = _params_accepted_by(
+                kind, data["tile"]["pe_array"]["pe_params"])
         for dotted, value in overrides.items():
             parts = dotted.split(".")
             node = data
@@ -229,6 +240,20 @@ class ArchConfig:
                 raise ConfigError(f"{self.source}: override {dotted!r}: unknown field")
             node[parts[-1]] = value
         return arch_from_dict(data, source=f"{self.source} + overrides")
+
+
+def _params_accepted_by(kind: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``params`` that PE kind ``kind`` accepts (all of them if it is unknown:
+    validation then names the bad kind)."""
+    import dataclasses
+
+    from archsim.pe.registry import pe_kind_class
+
+    try:
+        valid = {f.name for f in dataclasses.fields(pe_kind_class(kind)) if f.init}
+    except ValueError:
+        return params
+    return {k: v for k, v in params.items() if k in valid}
 
 
 _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parser when available

@@ -72,6 +72,26 @@ def test_overrides_validate():
         arch.with_overrides({"grid.rows": 0})
 
 
+def test_pe_kind_override_keeps_the_params_the_new_kind_accepts():
+    """with_overrides and `archsim sweep --set tile.pe_array.pe_kind=...` give the same chip."""
+    from archsim.sweep.worker import build_point_arch
+
+    base = load_arch("lutna_4x4")
+    mac = base.with_overrides({"tile.pe_array.pe_kind": "mac"})
+    assert mac.tile.pe_array.pe_kind == "mac"
+    assert mac.tile.pe_array.pe_params == {"act_bits": 8, "weight_bits": 9}
+    assert build_point_arch(base, (("tile.pe_array.pe_kind", "mac"),)) == mac
+    # a single parameter applies on top; a whole pe_params replaces the kept ones
+    assert base.with_overrides({"tile.pe_array.pe_kind": "mac",
+                                "tile.pe_array.pe_params.act_bits": 4}
+                               ).tile.pe_array.pe_params == {"act_bits": 4, "weight_bits": 9}
+    assert base.with_overrides({"tile.pe_array.pe_kind": "mac",
+                                "tile.pe_array.pe_params": {"act_bits": 6}}
+                               ).tile.pe_array.pe_params == {"act_bits": 6}
+    with pytest.raises(ConfigError, match="unknown PE kind 'foo'"):
+        base.with_overrides({"tile.pe_array.pe_kind": "foo"})
+
+
 def test_every_error_reported_at_once(tmp_path):
     text = "name: x\nfoo: 1\ngrid:\n  rows: 0\n  cols: two\ntile:\n  lut_banks:\n    count: -1\n"
     with pytest.raises(ConfigError) as ei:
