@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-BLOCKS = re.findall(r"^```python\n(.*?)^```", README.read_text(), flags=re.S | re.M)
+BLOCKS = re.findall(r"^```python\n(.*?)^```", README.read_text(), flags=re.DOTALL | re.MULTILINE)
 
 
 def test_readme_has_python_blocks():
@@ -20,10 +20,10 @@ def test_readme_python_block_runs(code, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a block must not depend on (or write into) the checkout
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        exec(compile(code, f"{README}:python-block", "exec"), {"__name__": "__readme__"})
+        exec(compile(code, f"{README}:python-block", "exec"), {"__name__": "__readme__"})  # noqa: S102
     # a `print(x)  # <expected>` comment that shows a repr must be what the line prints
     printed = out.getvalue().splitlines()
     shown = [c.strip() for c in re.findall(r"^print\([^\n]*\)\s+#\s*([A-Za-z]\w*\(.*\))\s*$",
-                                           code, flags=re.M)]
+                                           code, flags=re.MULTILINE)]
     for expected in shown:
         assert expected in printed, f"README shows {expected!r}; the code printed {printed}"
