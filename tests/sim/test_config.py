@@ -27,6 +27,12 @@ def test_shipped_configs_load(path):
     assert arch.source == str(path)
 
 
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_configs_describe_themselves(path):
+    """`archsim list` prints this one line per design point."""
+    assert load_arch(path).description.strip()
+
+
 def _write(tmp_path: Path, text: str) -> Path:
     p = tmp_path / "bad.yaml"
     p.write_text(text)
