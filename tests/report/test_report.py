@@ -150,7 +150,8 @@ def test_compare_two_runs(run_pair, tmp_path, capsys):
 
 
 def test_compute_report_matches_scalesim_on_ideal_memory(tmp_path):
-    # SCALE-Sim v3, 16x16, GEMM 64x64x64: os 1503, ws 1759 cycles, no stalls (FACTS.md 4)
+    # SCALE-Sim v3, 16x16, GEMM 64x64x64: os 1503, ws 1759 cycles, no stalls
+    # (docs/facts.md section 4)
     wl = gemm_csv(tmp_path, [("g", 64, 64, 64)])
     for df, cycles in (("os", 1503), ("ws", 1759)):
         d = write_run(archsim.simulate("scalesim_16x16", str(wl), dataflow=df),
