@@ -12,7 +12,10 @@ waits the pipelined latencies -- the edge memory's access latency and the head f
 ``hops * (hop + router latency)`` -- holding nothing (many requests can be in flight), then
 holds every link of its XY path (wormhole) and, for edge-memory traffic, a global-buffer port
 or a DRAM channel, for its serialisation time ``max(ceil(bytes / link_bytes),
-ceil(bytes / memory bandwidth))``.  Uncontended, a transfer takes latency + hops + flits.  With ``ideal_memory`` all of these take zero time (counted still).
+ceil(port bytes / memory bandwidth))``, where a DRAM channel moves whole bursts (port bytes
+= ``ceil(bytes / burst_bytes) * burst_bytes``, also the bytes counted).  Uncontended, a
+transfer takes latency + hops + flits.  With ``ideal_memory`` all of these take zero time
+(counted still).
 """
 
 from __future__ import annotations
@@ -178,8 +181,9 @@ class Mesh:
                  endpoint: tuple | None = None, layer: str | None = None) -> Iterator:
         """Move ``nbytes`` from src to dst holding every link of the path (wormhole).
 
-        ``endpoint`` = (resource, latency_cycles, bytes_per_cycle, cause) is a memory port held
-        for the same transaction (edge-memory reads and writes stream through the mesh).
+        ``endpoint`` = (resource, latency_cycles, bytes_per_cycle, cause, port_bytes) is a
+        memory port held for the same transaction, for ``port_bytes`` (DRAM: whole bursts);
+        edge-memory reads and writes stream through the mesh.
         """
         if nbytes <= 0:
             return
@@ -193,8 +197,8 @@ class Mesh:
         t0 = self.env.now
         cause, lat, hold, res = "noc", 0, flits, None
         if endpoint is not None:
-            res, lat, bpc, cause = endpoint
-            hold = max(flits if path else 0, _ceil(nbytes, bpc))
+            res, lat, bpc, cause, port_bytes = endpoint
+            hold = max(flits if path else 0, _ceil(port_bytes, bpc))
         if lat + hops:  # access latency and the head's hop latency are pipelined: they
             yield self.env.timeout(lat + hops)  # delay this transfer but hold nothing
         t_lat = self.env.now
@@ -251,11 +255,15 @@ class EdgeMemory:
 
     def endpoint(self, where: str, ch: int, nbytes: int, write: bool,
                  layer: str | None = None) -> tuple:
-        """Count the access and return the port to hold: (resource, latency, bpc, cause)."""
+        """Count the access and return the port to hold:
+        (resource, latency, bytes_per_cycle, cause, bytes the port moves)."""
         if where == "gbuf":
             self.env.count(self._keys[("gbuf", write)], nbytes, layer)
             g = self.arch.gbuf
-            return self.gbuf, g.latency_cycles, g.bytes_per_cycle, "gbuf"
-        self.env.count(self._keys[(ch, write)], nbytes, layer)
+            return self.gbuf, g.latency_cycles, g.bytes_per_cycle, "gbuf", nbytes
         d = self.arch.dram
-        return self.dram[ch], d.latency_cycles, d.bytes_per_cycle_per_channel, "dram"
+        # DRAM moves whole bursts: a request of nbytes occupies the channel, and is priced,
+        # for ceil(nbytes / burst_bytes) bursts (the extra bytes are read and dropped).
+        moved = _ceil(nbytes, d.burst_bytes) * d.burst_bytes
+        self.env.count(self._keys[(ch, write)], moved, layer)
+        return self.dram[ch], d.latency_cycles, d.bytes_per_cycle_per_channel, "dram", moved
