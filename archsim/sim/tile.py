@@ -179,7 +179,8 @@ class Tile:
                         ep = None
                         if not self.arch.ideal_memory:
                             cfg = peer.ofmap.cfg
-                            ep = (peer.ofmap.ports, cfg.latency_cycles, cfg.bytes_per_cycle, "noc")
+                            ep = (peer.ofmap.ports, cfg.latency_cycles, cfg.bytes_per_cycle, "noc",
+                                  src.nbytes)
                         yield from self.mesh.transfer(src.tile, self.index, src.nbytes, phases,
                                                       endpoint=ep, layer=L)
                 yield from self.ifmap.access(in_bytes, True, phases, L)
@@ -227,6 +228,17 @@ class Tile:
                     yield req
                 if env.now > b0:  # look-up ports busy with table programming
                     self._stall(task, {"lut_program": env.now - b0})
+            if chunk.compute_cycles and not self.arch.ideal_memory:
+                # the array streams its operands from the ifmap and weight buffers for the
+                # whole chunk, holding one port of each (a 1-port buffer cannot take the
+                # next chunk's fetch meanwhile)
+                s0 = env.now
+                for buf in (self.ifmap, self.weight):
+                    req = buf.ports.request()
+                    reqs.append((buf, req))
+                    yield req
+                if env.now > s0:
+                    self._stall(task, {"sram": env.now - s0})
             env.log(self.name, f"compute {task.node}")
             ls = self.rec.layer(task.node)
             ls.start = min(ls.start, env.now)
@@ -236,8 +248,8 @@ class Tile:
             ls.pe_slots += chunk.pe_slots
             if chunk.compute_cycles:
                 yield env.timeout(chunk.compute_cycles)
-            for bank, req in reqs:
-                bank.ports.release(req)
+            for part, req in reqs:
+                part.ports.release(req)
             self._count_compute(chunk, task.node)
             if self.compute_fn is not None:
                 self.compute_fn(task, chunk)
