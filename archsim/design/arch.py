@@ -118,9 +118,9 @@ class GridConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class InterconnectConfig:
-    """The network on chip between the tiles."""
+    """The network on chip between the tiles: a 2-D mesh with XY routing (the one topology
+    modelled, so it is not a field)."""
 
-    topology: Literal["mesh"] = field_("mesh", doc="2-D mesh, XY routing")
     link_bytes_per_cycle: int = field_(16, gt=0, doc="flit width = bytes per link-cycle")
     hop_latency_cycles: int = field_(1, ge=0, doc="wire latency per hop")
 
@@ -132,7 +132,9 @@ class DRAMConfig:
     channels: int = field_(1, gt=0, doc="independent DRAM channels")
     bytes_per_cycle_per_channel: int = field_(16, gt=0, doc="bandwidth per channel")
     latency_cycles: int = field_(100, ge=0, doc="access latency per request")
-    burst_bytes: int = field_(4096, gt=0, doc="largest single DRAM request")
+    burst_bytes: int = field_(
+        32, gt=0, doc="access granularity: every request moves (is timed and priced as) "
+        "whole bursts; 32 = LPDDR4 x16 channel, burst length 16 (docs/facts.md section 3)")
 
 
 @dataclass(frozen=True, kw_only=True)

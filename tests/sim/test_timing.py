@@ -41,6 +41,21 @@ def test_toy_gemm_timing_by_hand(tmp_path):
     assert st["dram"] == 30 and st["sram"] == 2
 
 
+def test_dram_moves_whole_bursts(tmp_path):
+    # the toy GEMM above with 32-byte DRAM bursts: each 16-byte DRAM transfer moves (and is
+    # priced as) one 32-byte burst and holds the 4 B/cycle channel for ceil(32/4) = 8 cycles:
+    # 10 + 1 hop + max(4 flits, 8) = 19 per transfer, 3 transfers -> 60 + 3 * 4 = 72 cycles
+    res = archsim.simulate(tiny_arch(**{"dram.burst_bytes": 32}),
+                           str(gemm_csv(tmp_path, [("g1", 4, 4, 4)])), dataflow="ws")
+    assert res.latency_cycles == 72
+    assert res.actions["dram.ch0.read_bytes"] == 64 and res.actions["dram.ch0.write_bytes"] == 32
+    assert res.actions["noc.mem0.in.flit_hop"] == 8  # only the requested bytes cross the NoC
+    # 3-byte bursts: 16 B -> 6 bursts = 18 B, 10 + 1 + max(4, ceil(18/4) = 5) = 16 per transfer
+    res = archsim.simulate(tiny_arch(**{"dram.burst_bytes": 3}),
+                           str(gemm_csv(tmp_path, [("g1", 4, 4, 4)])), dataflow="ws")
+    assert res.actions["dram.ch0.read_bytes"] == 36 and res.latency_cycles == 60 + 3 * 1
+
+
 def test_ideal_memory_is_pure_compute(tmp_path):
     arch = tiny_arch(ideal_memory=True)
     csv = gemm_csv(tmp_path, [("a", 9, 5, 7), ("b", 3, 11, 6)])
