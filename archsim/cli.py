@@ -79,7 +79,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
               plots=not args.no_plots)
     print(format_summary(res))
     print(f"\nrun folder: {out}")
-    if res.functional is not None and not res.functional["exact_match"] and res.functional["pe_exact"]:
+    fn = res.functional
+    if fn is not None and not fn["exact_match"] and fn["pe_exact"]:
         return 1
     return 0
 
@@ -112,10 +113,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 # commands in their own modules, imported only when chosen (keeps start-up lean)
 LAZY_COMMANDS = {
-    "demo": ("archsim.studies.demo", "the embedded default end to end (pruned ResNet-18, LUT-NA vs MAC)"),
+    "demo": ("archsim.studies.demo",
+             "the embedded default end to end (pruned ResNet-18, LUT-NA vs MAC)"),
     "compare": ("archsim.report.run_folder", "side-by-side table of several run folders"),
     "sweep": ("archsim.sweep.run", "sweep config fields x workloads (local processes or Dask)"),
-    "paper": ("archsim.studies.paper_report", "reproduce the LUT-NA paper's area/energy comparisons"),
+    "paper": ("archsim.studies.paper_report",
+              "reproduce the LUT-NA paper's area/energy comparisons"),
 }
 
 

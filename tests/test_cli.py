@@ -53,7 +53,8 @@ def test_bad_config_is_one_clear_error(tmp_path):
 
 
 def test_simulator_path_does_not_import_torch():
-    code = ("import sys, archsim.sim.engine, archsim.graph.scalesim_csv, archsim.cli, archsim.report.run_folder; "
+    code = ("import sys, archsim.sim.engine, archsim.graph.scalesim_csv, archsim.cli, "
+            "archsim.report.run_folder; "
             "print('torch' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert r.stdout.strip() == "False", r.stderr

@@ -27,3 +27,15 @@ def test_readme_python_block_runs(code, tmp_path, monkeypatch):
                                            code, flags=re.MULTILINE)]
     for expected in shown:
         assert expected in printed, f"README shows {expected!r}; the code printed {printed}"
+
+
+def test_ci_runs_the_readme_test_command():
+    """.ci/run's command, between its marker comments, is the tail of README's test command."""
+    ci = (README.parent / ".ci" / "run").read_text()
+    body = ci.split("(keep identical to README.md) ---\n", 1)[1]
+    command = body.split("# --- end of README's test command ---", 1)[0].strip()
+    readme = README.read_text()
+    (block,) = [b for b in re.findall(r"^```bash\n(.*?)^```", readme,
+                                      flags=re.DOTALL | re.MULTILINE) if "pytest" in b]
+    assert block.strip().endswith(command), (block, command)
+    assert "ruff check ." in command

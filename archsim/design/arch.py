@@ -1,8 +1,9 @@
 """Architecture configuration: typed, validated, frozen design points.
 
 In:  a YAML file (``load_arch(path)``) or a plain dict (``arch_from_dict(d, source=...)``).
-Out: a frozen :class:`ArchConfig` (a dataclass validated by :mod:`archsim.design.schema`) whose every
-     parameter is declared once, with its type, unit (in the name), default and description.
+Out: a frozen :class:`ArchConfig` (a dataclass validated by :mod:`archsim.design.schema`)
+     whose every parameter is declared once, with its type, unit (in the name), default and
+     description.
 
 Errors: unknown keys, duplicate keys, wrong types and impossible sizes raise :class:`ConfigError`
 naming the dotted field and the file.  ``ArchConfig.with_overrides({"tile.pe_array.rows": 32})``
@@ -238,7 +239,8 @@ class ArchConfig:
                         f"{'.'.join(parts[: i + 1])!r}"
                     )
                 node = node[part]
-            if not isinstance(node, dict) or (parts[-1] not in node and parts[-2:-1] != ["pe_params"]):
+            in_params = parts[-2:-1] == ["pe_params"]  # PE parameters are free-form
+            if not isinstance(node, dict) or (parts[-1] not in node and not in_params):
                 raise ConfigError(f"{self.source}: override {dotted!r}: unknown field")
             node[parts[-1]] = value
         return arch_from_dict(data, source=f"{self.source} + overrides")
@@ -300,7 +302,8 @@ def load_yaml_strict(path: str | Path) -> Any:
 def arch_from_dict(data: Any, source: str = "<dict>") -> ArchConfig:
     """Validate plain data into an ArchConfig; errors name the field and ``source``."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
+        raise ConfigError(
+            f"{source}: expected a mapping at the top level, got {type(data).__name__}")
     data = dict(data)
     data["source"] = source
     return parse(ArchConfig, data, source, error=ConfigError)

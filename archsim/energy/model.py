@@ -3,8 +3,9 @@
 In:  an :class:`~archsim.design.arch.ArchConfig` (its ``energy_table``, ``leakage``, ``clock_mhz``,
      components), optionally the dataflow (weight-stationary reads keep the weight half of a
      table index fixed) or explicit :class:`~archsim.energy.lutcost.UnitAssumptions`.
-     The LUT tables priced are those of ``tile.lut_banks.organisation`` (``archsim.pe.organisation``):
-     the PE kind's product tables, or one weight-programmed W*x table per PE.
+     The LUT tables priced are those of ``tile.lut_banks.organisation``
+     (``archsim.pe.organisation``): the PE kind's product tables, or one weight-programmed W*x
+     table per PE.
 Out: ``load_cost_model(arch)`` -> :class:`CostModel`, after checking that every action the
      design point's components can emit, and every component's area and leakage, has a cost
      entry (else :class:`~archsim.energy.tables.CostError` naming component, action, file);

@@ -205,7 +205,8 @@ class _Mapper:
             deps.add(task.id)
             nbytes = ov.elements * self.act_bytes
             if task.out_home == "tile":
-                out.append(Source(tensor=base, region=ov, nbytes=nbytes, tile=task.tile, memory="tile"))
+                out.append(Source(tensor=base, region=ov, nbytes=nbytes, tile=task.tile,
+                                  memory="tile"))
             else:
                 mem_bytes += nbytes
         if base not in self.by_node:  # network input: lives in DRAM, no producer task
@@ -263,7 +264,8 @@ class _Mapper:
             self.geoms[node] = geom_of(a["out_shape"])
             if op == "input":
                 self.homes[node] = "dram"
-            elif op == "flatten" or op == "relu" and int(self.g.nodes[self.base(a["inputs"][0])]["out_lo"]) >= 0:
+            elif op == "flatten" or (
+                    op == "relu" and int(self.g.nodes[self.base(a["inputs"][0])]["out_lo"]) >= 0):
                 self.aliases[node] = a["inputs"][0]
             elif op in ("conv", "linear"):
                 self._map_gemm(node, a)

@@ -171,7 +171,8 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
     stuck = [t for t in sched.tasks if not done[t.id].triggered]
     if stuck:
         names = ", ".join(
-            f"{t.name} waiting on {[sched.tasks[d].name for d in t.deps if not done[d].triggered][:3]}"
+            f"{t.name} waiting on "
+            f"{[sched.tasks[d].name for d in t.deps if not done[d].triggered][:3]}"
             for t in stuck[:5])
         raise DeadlockError(
             f"simulation stopped at cycle {env.now} with {len(stuck)} unfinished tasks: {names}"

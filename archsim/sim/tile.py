@@ -137,8 +137,10 @@ class Tile:
         self.vector_key = ActionKey(component=tile_part(index, "vector"), kind="vector",
                                     action="op")
         self.rec = TileRecord()
-        self.in_slots = simpy.Container(env, capacity=2, init=2 if t.sram.ifmap.double_buffered else 1)
-        self.out_slots = simpy.Container(env, capacity=2, init=2 if t.sram.ofmap.double_buffered else 1)
+        self.in_slots = simpy.Container(env, capacity=2,
+                                        init=2 if t.sram.ifmap.double_buffered else 1)
+        self.out_slots = simpy.Container(env, capacity=2,
+                                         init=2 if t.sram.ofmap.double_buffered else 1)
         self.ready = simpy.Store(env)
         self.to_write = simpy.Store(env)
         chip.tiles[index] = self

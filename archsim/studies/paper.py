@@ -9,12 +9,13 @@ Out: ``headline_ratios(pa)`` -> the four "times less" ratios of LUT-NA against a
      per MAC; per inference = unit cost x non-zero MACs, the same ratio for every model when
      all layers use one PE kind); ``sensitivity(pa)`` -> how each assumption moves them;
      ``model_figures`` -> absolute per-model figures; ``register_cli`` adds ``archsim paper``,
-     which writes ``reports/paper_comparison.md`` and ``.csv`` (``archsim.studies.paper_report``) or,
-     with ``--json``, prints the four ratios.
+     which writes ``reports/paper_comparison.md`` and ``.csv``
+     (``archsim.studies.paper_report``) or, with ``--json``, prints the four ratios.
 
 The arithmetic-unit part runs in well under a second; the mixed-precision study
-(``archsim.studies.mixed_precision``) and the whole-system comparison (``archsim.studies.paper_system``) take
-a few minutes on one core and can be skipped with ``--no-mixed`` / ``--no-system``.
+(``archsim.studies.mixed_precision``) and the whole-system comparison
+(``archsim.studies.paper_system``) take a few minutes on one core and can be skipped with
+``--no-mixed`` / ``--no-system``.
 """
 
 from __future__ import annotations

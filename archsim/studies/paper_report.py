@@ -354,7 +354,8 @@ def write_report(rep: PaperReport, out_dir: Path) -> tuple[Path, Path]:
 def register_cli(subparsers, name: str = "paper") -> argparse.ArgumentParser:
     """Add the ``archsim paper`` subcommand to an argparse ``subparsers``."""
     p = subparsers.add_parser(name, help="reproduce the LUT-NA paper's area/energy comparisons",
-                              description="Reproduce, explain and extend the LUT-NA paper's area / energy claims.")
+                              description="Reproduce, explain and extend the LUT-NA paper's "
+                              "area / energy claims.")
     p.add_argument("--json", action="store_true",
                    help="print the four headline ratios as JSON and write nothing")
     p.add_argument("--table", default=PaperAssumptions.table,

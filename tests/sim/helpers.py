@@ -40,7 +40,8 @@ def tiny_arch(**over):
 
 def gemm_csv(tmp: Path, rows: list[tuple[str, int, int, int]]) -> Path:
     path = tmp / "gemm.csv"
-    path.write_text("Layer, M, N, K,\n" + "".join(f"{n}, {m}, {nn}, {k},\n" for n, m, nn, k in rows))
+    path.write_text("Layer, M, N, K,\n"
+                    + "".join(f"{n}, {m}, {nn}, {k},\n" for n, m, nn, k in rows))
     return path
 
 
