@@ -31,7 +31,12 @@ from archsim.graph.dag import insertion_topo_order, lexicographic_topo_order
 from archsim.mapping.fold import DATAFLOWS, FoldCycles, fold_cycles
 from archsim.mapping.partition import LayerBytes, choose_partition, split_range
 from archsim.mapping.regions import Region, TensorGeom, conv_input_region, geom_of
-from archsim.pe.organisation import effective_ops, entries_per_fold
+from archsim.pe.organisation import (
+    activation_build_ops,
+    activation_entries,
+    effective_ops,
+    entries_per_fold,
+)
 
 if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.graph.dag.Dag
     import networkx as nx
@@ -178,6 +183,7 @@ class _Mapper:
                 f"stationary weight and needs dataflow 'ws', not {dataflow!r}")
         self.lookups_per_mac = effective_ops(self.pe, self.org).lookups
         self.lut_bw = lb.count * lb.read_ports * lb.lookups_per_port_per_cycle
+        self.ppt = lb.pes_per_table
 
     # ---- tensor bookkeeping -------------------------------------------------------------
     def base(self, name: str) -> str:
@@ -411,15 +417,24 @@ class _Mapper:
                 key = (node, c0, c1)
                 wb = 0 if (not first or self.resident.get(tile) == key) else wbytes(c0, c1)
                 self.resident[tile] = key
-                prog = self._program_entries(fc.folds)
+                cols = self._group_cols(c0, c1, groups, mask.shape[1])
+                prog = self._program_entries(fc.folds) + activation_entries(
+                    self.pe, self.org, r1 - r0, K, cols, self.ppt)
+                cyc = self._compute_cycles(fc.cycles, executed)
+                # tables built ahead (luttc): the vector unit builds the next block's tables
+                # while the array computes this one
+                build = activation_build_ops(self.pe, self.org, r1 - r0, K, cols, self.ppt) \
+                    if getattr(self.pe, "table_build", None) == "ahead" else 0
+                if build:
+                    cyc = max(cyc, _ceil(build, self.arch.tile.vector_lanes))
                 first = False
                 ofb = (r1 - r0) * (c1 - c0) * self.act_bytes
                 reads, writes = self._sram_traffic(r1 - r0, c1 - c0, K, executed, fc, R, C)
                 chunks.append(Chunk(
                     m0=r0, m1=r1, n0=c0, n1=c1,
-                    compute_cycles=self._compute_cycles(fc.cycles, executed), folds=fc.folds,
+                    compute_cycles=cyc, folds=fc.folds,
                     macs_dense=fc.macs_dense, macs_executed=executed, pe_slots=fc.pe_slots,
-                    vector_ops=0, sources=tuple(srcs), weight_bytes=wb, program_entries=prog,
+                    vector_ops=build, sources=tuple(srcs), weight_bytes=wb, program_entries=prog,
                     ofmap_bytes=ofb, sram_reads=reads, sram_writes=writes,
                 ))
         return chunks, deps
@@ -444,6 +459,14 @@ class _Mapper:
                                    fc.pe_slots)):
                 tot[j] += v
         return FoldCycles(*tot)
+
+    @staticmethod
+    def _group_cols(c0: int, c1: int, groups: int, n_total: int) -> list[int]:
+        """Output columns [c0, c1) counted per convolution group."""
+        if groups == 1:
+            return [c1 - c0]
+        fpg = n_total // groups
+        return list(np.bincount(np.arange(c0, c1) // fpg)[c0 // fpg:])
 
     def _program_entries(self, folds: int) -> int:
         """Weight-programmed tables: every weight fold loads new tables into each PE."""
