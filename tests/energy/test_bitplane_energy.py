@@ -13,6 +13,7 @@ from archsim.energy.lutcost import activation_build_pj, pe_table_spec, pe_unit_c
 from archsim.mapping.schedule import build_schedule
 from archsim.pe import pe_kind
 from archsim.pipeline import resolve_workload
+from archsim.sim.actions import parse
 from tests.sim.helpers import gemm_csv, tiny_arch
 
 T = load_cost_table("horowitz_45nm")
@@ -69,8 +70,8 @@ def test_tmac_run_programs_tables_per_activation_group(tmp_path):
     arch = _arch()
     csv = str(gemm_csv(tmp_path, [("g", 8, 8, 16)]))  # M = 8 tokens, N = 8, K = 16
     res = archsim.simulate(arch, csv, dataflow="ws")
-    progs = sum(v for k, v in res.actions.items() if k.endswith(".program"))
-    looks = sum(v for k, v in res.actions.items() if k.endswith(".lookup"))
+    progs = sum(v for k, v in res.actions.items() if k.action == "program")
+    looks = sum(v for k, v in res.actions.items() if k.action == "lookup")
     # 8 tokens x ceil(16 / 4) tables x 8 entries x ceil(8 columns / 4 PEs per table)
     assert progs == 8 * 4 * 8 * 2
     assert looks == 8 * 8 * 16 * 2 // 4  # b / g look-ups per MAC
@@ -98,10 +99,10 @@ def test_luttc_builds_ahead_on_the_vector_unit(tmp_path):
     arch = _arch("luttc", **{"tile.pe_array.cols": 4})
     csv = str(gemm_csv(tmp_path, [("g", 8, 8, 16)]))
     res = archsim.simulate(arch, csv, dataflow="os")
-    progs = sum(v for k, v in res.actions.items() if k.endswith(".program"))
+    progs = sum(v for k, v in res.actions.items() if k.action == "program")
     assert progs == 512
     # 64 tables x 10 build adds, on the vector unit (priced as vector.op)
-    assert res.actions["tile0.vector.op"] == 64 * 10
+    assert res.actions[parse("tile0.vector.op")] == 64 * 10
     cm = load_cost_model(arch, dataflow="os")
     assert cm.action_energy_pj("tile0.lut_bank0.program") == pytest.approx(READ_8X11)
 
@@ -109,8 +110,8 @@ def test_luttc_builds_ahead_on_the_vector_unit(tmp_path):
 def test_ternary_mac_has_no_multiplies(tmp_path):
     arch = tiny_arch(**{"tile.pe_array.pe_params": {"weights": "ternary"}})
     res = archsim.simulate(arch, str(gemm_csv(tmp_path, [("g", 4, 4, 4)])), dataflow="ws")
-    assert not any(k.endswith(".mult") for k in res.actions)
-    assert res.actions["tile0.pe_array.add"] == 64
+    assert not any(k.action == "mult" for k in res.actions)
+    assert res.actions[parse("tile0.pe_array.add")] == 64
 
 
 @pytest.mark.parametrize("name", ["tmac_4x4", "luttc_4x4"])
