@@ -24,7 +24,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from archsim.graph.ir import WorkloadError, topo_order, validate_workload
+from archsim.graph.ir import SEQ_OPS, WorkloadError, topo_order, validate_workload
+from workloads.seqref import run_seq
 
 
 def _requant(x: torch.Tensor, mult, shift: int, lo: int, hi: int) -> torch.Tensor:
@@ -48,6 +49,11 @@ def _conv_acc(x: torch.Tensor, a: dict) -> torch.Tensor:
 
 def _run(a: dict, xs: list) -> torch.Tensor:
     op, lo, hi = a["op"], a["out_lo"], a["out_hi"]
+    if op == "linear" and xs[0].ndim == 3:  # token tensors: (B, T, I) rows
+        b, t, i = xs[0].shape
+        return _run(a, [xs[0].reshape(b * t, i)]).reshape(b, t, -1)
+    if op in SEQ_OPS:
+        return run_seq(a, xs)
     if op in ("conv", "linear"):
         acc = _conv_acc(xs[0], a)
         if a["bias"] is not None:

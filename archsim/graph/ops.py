@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from archsim.graph import seqops
 from archsim.graph.ir import WorkloadError, topo_order
 from archsim.pe import lowering
 from archsim.pe.intmath import exact_int_matmul
@@ -126,7 +127,9 @@ def run_node(attrs: dict, inputs: list, conv_fn=None, matmul_fn=None) -> np.ndar
     if op in ("conv", "linear"):
         x = np.asarray(inputs[0], dtype=np.int64)
         w = attrs["weight"]
+        lead = x.shape[:-1]
         if op == "linear":
+            x = x.reshape(-1, x.shape[-1])  # token tensors (B, T, I) -> (B T, I)
             x4, w4 = x[:, :, None, None], w[:, :, None, None]
             stride, padding, groups = (1, 1), (0, 0), 1
         else:
@@ -140,7 +143,8 @@ def run_node(attrs: dict, inputs: list, conv_fn=None, matmul_fn=None) -> np.ndar
             acc = acc[:, :, 0, 0]
         if attrs["bias"] is not None:
             acc = acc + attrs["bias"].reshape((1, -1) + (1,) * (acc.ndim - 2))
-        return requant(acc, attrs["requant_mult"], attrs["requant_shift"], lo, hi)
+        out = requant(acc, attrs["requant_mult"], attrs["requant_shift"], lo, hi)
+        return out.reshape(*lead, -1) if op == "linear" else out
     if op == "maxpool":
         return maxpool2d(inputs[0], attrs["kernel"], attrs["stride"], attrs["padding"])
     if op == "avgpool":
@@ -162,6 +166,53 @@ def run_node(attrs: dict, inputs: list, conv_fn=None, matmul_fn=None) -> np.ndar
         return relu(inputs[0], hi)
     if op == "flatten":
         return flatten(inputs[0], attrs["start_dim"])
+    return _run_seq(attrs, inputs, matmul_fn)
+
+
+def table_lookup(x, table, table_lo: int) -> np.ndarray:
+    """table[x - table_lo]: an element-wise function tabulated over every input integer."""
+    x = np.asarray(x, dtype=np.int64)
+    t = np.asarray(table, dtype=np.int64)
+    i = x - int(table_lo)
+    if i.size and (int(i.min()) < 0 or int(i.max()) >= t.shape[0]):
+        raise ValueError(f"table: input values span [{int(x.min())}, {int(x.max())}], table "
+                         f"covers [{table_lo}, {int(table_lo) + t.shape[0] - 1}]")
+    return t[i]
+
+
+def mul(x, s, mult: int, shift: int, lo: int, hi: int) -> np.ndarray:
+    """requant(x * s, mult, shift, lo, hi) of two equal-shape tensors."""
+    x = np.asarray(x, dtype=np.int64)
+    s = np.asarray(s, dtype=np.int64)
+    return requant(x * s, int(mult), shift, lo, hi)
+
+
+def _run_seq(attrs: dict, inputs: list, matmul_fn=None) -> np.ndarray:
+    """The transformer ops (``archsim.graph.seqops``), requantised where the op says so."""
+    op, lo, hi = attrs["op"], attrs["out_lo"], attrs["out_hi"]
+    if op == "constant":
+        return np.asarray(attrs["value"], dtype=np.int64)
+    if op == "table":
+        return table_lookup(inputs[0], attrs["table"], attrs["table_lo"])
+    if op == "mul":
+        return mul(inputs[0], inputs[1], attrs["requant_mult"], attrs["requant_shift"], lo, hi)
+    if op == "to_tokens":
+        return seqops.to_tokens(inputs[0])
+    if op == "token_pool":
+        return requant(seqops.token_pool(inputs[0]), attrs["requant_mult"],
+                       attrs["requant_shift"], lo, hi)
+    if op == "matmul":
+        acc = seqops.matmul_heads(inputs[0], inputs[1], attrs["heads"], attrs["transpose_b"],
+                                  matmul_fn)
+        return requant(acc, attrs["requant_mult"], attrs["requant_shift"], lo, hi)
+    if op == "softmax":
+        return seqops.softmax_int(inputs[0], attrs["segment"], attrs["exp_q_ln2"],
+                                  attrs["exp_q_b"], attrs["exp_q_c"], attrs["causal"],
+                                  attrs["q_offset"], hi)
+    if op == "norm":
+        y = seqops.norm_int(inputs[0], attrs["norm"], attrs["gamma"], attrs["beta"],
+                            attrs["norm_bits"], attrs["eps_q"])
+        return requant(y, attrs["requant_mult"], attrs["requant_shift"], lo, hi)
     raise WorkloadError(f"run_node: unknown op {op!r}")
 
 

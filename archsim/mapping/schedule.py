@@ -46,6 +46,14 @@ __all__ = ["Chunk", "MappingError", "MappingSpec", "Schedule", "Source", "Task",
 STRATEGIES = ("layer", "pipeline")
 PARTITIONS = ("auto", "out_channels", "out_pixels")
 VECTOR_OPS = ("maxpool", "avgpool", "add", "concat", "relu")
+# vector-unit operations per output element of the transformer ops (docs/model.md): softmax:
+# max, subtract, i-exp (divide by q_ln2, multiply-add, square, add, shift), sum, normalise
+# (multiply, divide); norm: sum (layer), square-accumulate, multiply by gamma, shift, divide,
+# add beta, requantise (2), plus NORM_ROW_OPS per row for the integer square root; table: one
+# look-up; mul: multiply + requantise; token_pool: accumulate; concat along tokens: copy.
+SEQ_VECTOR_OPS = {"softmax": 10, "norm": 8, "table": 1, "mul": 2, "token_pool": 1,
+                  "concat": 1, "add": 2}
+NORM_ROW_OPS = 32
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,7 @@ class Chunk:
     ofmap_bytes: int
     sram_reads: tuple[tuple[str, int], ...]  # (buffer, bytes) read during compute
     sram_writes: tuple[tuple[str, int], ...]
+    op_scale: float = 1.0  # PE work per MAC relative to a weight MAC (dynamic operands)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -270,11 +279,18 @@ class _Mapper:
             self.geoms[node] = geom_of(a["out_shape"])
             if op == "input":
                 self.homes[node] = "dram"
-            elif op == "flatten" or (
+            elif op == "constant":
+                self.homes[node] = "dram"  # stored data (e.g. a KV cache, position embedding)
+            elif op in ("flatten", "to_tokens") or (
                     op == "relu" and int(self.g.nodes[self.base(a["inputs"][0])]["out_lo"]) >= 0):
                 self.aliases[node] = a["inputs"][0]
             elif op in ("conv", "linear"):
                 self._map_gemm(node, a)
+            elif op == "matmul":
+                self._map_matmul(node, a)
+            elif op in SEQ_VECTOR_OPS and len(a["out_shape"]) == 3 or op in (
+                    "softmax", "norm", "table", "mul", "token_pool"):
+                self._map_rows(node, a)
             elif op in VECTOR_OPS:
                 self._map_vector(node, a)
             else:
@@ -298,7 +314,7 @@ class _Mapper:
         shape = a["out_shape"]
         w = a["weight"]
         if a["op"] == "linear":
-            return shape[0], w.shape[0], w.shape[1], 1
+            return int(np.prod(shape[:-1])), w.shape[0], w.shape[1], 1
         n, o, ho, wo = shape
         groups = int(a.get("groups", 1))
         return n * ho * wo, o, int(np.prod(w.shape[1:])), groups
@@ -348,7 +364,9 @@ class _Mapper:
         src = a["inputs"][0]
         ig = self.geoms[self.base(src)]
         if a["op"] == "linear":
-            # rows are batch items; the whole feature vector of each is needed
+            # rows are batch items (or tokens); the whole feature vector of each is needed
+            if len(self.g.nodes[self.base(src)]["out_shape"]) == 3:
+                return Region(0, ig.c, m0, m1)
             return ig.batch_region(m0, m1)
         return conv_input_region(a, ig, self.geoms[node], m0, m1, n0, n1)
 
@@ -552,8 +570,159 @@ class _Mapper:
             yield inp, Region(c0, c1, 0, self.geoms[self.base(inp)].p)
 
 
+class _SeqMapper(_Mapper):
+    """The transformer ops: products of two activations and row-wise vector ops."""
+
+    # ---- products of two activations ---------------------------------------------------
+    def _map_matmul(self, node: str, a: dict[str, Any]) -> None:
+        """(B T) x (H S | H e) GEMM whose second operand is the producer's tensor: fetched
+        like an input (from the producer tile, the global buffer or DRAM), loaded into the
+        array in place of weights, and computed with ``organisation.dynamic_operand``."""
+        from archsim.pe.organisation import dynamic_operand
+
+        bsrc = self.g.nodes[self.base(a["inputs"][1])]
+        dyn = dynamic_operand(self.pe, int(bsrc["out_lo"]), int(bsrc["out_hi"]))
+        bsz, t, nout = a["out_shape"]
+        s_len = bsrc["out_shape"][1]
+        heads = a["heads"]
+        K = (self.g.nodes[self.base(a["inputs"][0])]["out_shape"][2] // heads
+             if a["transpose_b"] else s_len)
+        M = bsz * t
+        tiles = self.group_of(node)
+        T = len(tiles)
+        m_parts = split_range(M, min(M, T)) if M >= T else [(0, M)]
+        n_parts = [(0, nout)] if M >= T else split_range(nout, min(nout, T))
+        self.partitions[node] = (len(m_parts), len(n_parts))
+        home = self._home_for(node, M * nout * self.act_bytes)
+        self.homes[node] = home
+        geom = self.geoms[node]
+        i = 0
+        for n0, n1 in n_parts:
+            for m0, m1 in m_parts:
+                chunks, deps = self._matmul_chunks(node, a, dyn, m0, m1, n0, n1, K, t, s_len)
+                self._add_task(node, "matmul", tiles[i % T], deps, chunks,
+                               geom.gemm_region(m0, m1, n0, n1), home)
+                i += 1
+
+    def _b_region(self, a, c0: int, c1: int, b0: int, b1: int, s_len: int) -> Region:
+        """Region of the second operand that output columns [c0, c1) of batches [b0, b1) need."""
+        bg = self.geoms[self.base(a["inputs"][1])]
+        if a["transpose_b"]:
+            d = bg.c // a["heads"]
+            h0, h1 = c0 // s_len, (c1 - 1) // s_len
+            return Region(h0 * d, (h1 + 1) * d, b0 * s_len, b1 * s_len)
+        return Region(c0, c1, b0 * s_len, b1 * s_len)
+
+    def _matmul_chunks(self, node, a, dyn, m0, m1, n0, n1, K, t, s_len):
+        ag = self.geoms[self.base(a["inputs"][0])]
+        nc = n1 - n0
+        if not self.ideal:
+            while nc > 1 and K * nc > self.cap["weight"]:
+                nc = _ceil(nc, 2)
+        chunks, deps = [], set()
+        R, C = self.arch.tile.pe_array.rows, self.arch.tile.pe_array.cols
+        cpm = float(dyn.kind.cycles_per_mac)
+        for c0 in range(n0, n1, nc):
+            c1 = min(n1, c0 + nc)
+            mc = m1 - m0
+            if not self.ideal:
+                while mc > 1 and (mc * ag.c * self.act_bytes > self.cap["ifmap"]
+                                  or mc * (c1 - c0) * self.act_bytes > self.cap["ofmap"]):
+                    mc = _ceil(mc, 2)
+            for r0 in range(m0, m1, mc):
+                r1 = min(m1, r0 + mc)
+                srcs, d = self.sources_for(a["inputs"][0], Region(0, ag.c, r0, r1))
+                breg = self._b_region(a, c0, c1, r0 // t, _ceil(r1, t), s_len)
+                s2, d2 = self.sources_for(a["inputs"][1], breg)
+                deps |= d | d2
+                fc = self._fold(r1 - r0, c1 - c0, K, 1, None, c0, n1)
+                cyc = int(np.ceil(fc.cycles * cpm))
+                if self.lut_bw and self.lookups_per_mac:
+                    cyc = max(cyc, _ceil(fc.macs_mapped * self.lookups_per_mac * dyn.passes,
+                                         self.lut_bw))
+                prog = activation_entries(dyn.kind, self.org, r1 - r0, K, [c1 - c0], self.ppt)
+                build = activation_build_ops(dyn.kind, self.org, r1 - r0, K, [c1 - c0],
+                                             self.ppt) \
+                    if getattr(dyn.kind, "table_build", None) == "ahead" else 0
+                if build:
+                    cyc = max(cyc, _ceil(build, self.arch.tile.vector_lanes))
+                ofb = (r1 - r0) * (c1 - c0) * self.act_bytes
+                reads, writes = self._sram_traffic(r1 - r0, c1 - c0, K, fc.macs_mapped, fc, R, C)
+                chunks.append(Chunk(
+                    m0=r0, m1=r1, n0=c0, n1=c1, compute_cycles=cyc, folds=fc.folds,
+                    macs_dense=fc.macs_dense, macs_executed=fc.macs_mapped, pe_slots=fc.pe_slots,
+                    vector_ops=build, sources=tuple(srcs + s2), weight_bytes=0,
+                    program_entries=prog, ofmap_bytes=ofb, sram_reads=reads, sram_writes=writes,
+                    op_scale=dyn.passes,
+                ))
+        return chunks, deps
+
+    # ---- row-wise vector ops ----------------------------------------------------------------
+    def _map_rows(self, node: str, a: dict[str, Any]) -> None:
+        """Ops over whole feature rows (tokens): partitioned by rows over the tiles."""
+        geom = self.geoms[node]
+        op = a["op"]
+        tiles = self.group_of(node)
+        n_tasks = max(1, min(geom.p, len(tiles),
+                             -(-geom.elements // self.spec.min_vector_elements)))
+        cache_rows = op == "concat" and self._const_rows(a)
+        home = "dram" if cache_rows else self._home_for(node, geom.elements * self.act_bytes)
+        self.homes[node] = home
+        per_el = SEQ_VECTOR_OPS.get(op, 1)
+        for i, (p0, p1) in enumerate(split_range(geom.p, n_tasks)):
+            region = Region(0, geom.c, p0, p1)
+            srcs, deps, new_rows = [], set(), p1 - p0
+            for inp, reg in self._row_inputs(a, p0, p1):
+                if cache_rows and self.g.nodes[self.base(inp)]["op"] == "constant":
+                    new_rows -= reg.p1 - reg.p0  # the cache is in place: nothing to move
+                    continue
+                s, d = self.sources_for(inp, reg)
+                srcs += s
+                deps |= d
+            ops = new_rows * geom.c * per_el
+            if op == "norm":
+                ops += (p1 - p0) * NORM_ROW_OPS
+            if op == "token_pool":
+                ops = sum(s.region.elements for s in srcs)
+            cyc = _ceil(ops, self.arch.tile.vector_lanes)
+            in_bytes = sum(s.nbytes for s in srcs)
+            ob = new_rows * geom.c * self.act_bytes
+            chunk = Chunk(m0=p0, m1=p1, n0=0, n1=geom.c, compute_cycles=cyc, folds=0,
+                          macs_dense=0, macs_executed=0, pe_slots=0, vector_ops=ops,
+                          sources=tuple(srcs), weight_bytes=0, program_entries=0, ofmap_bytes=ob,
+                          sram_reads=(("ifmap", in_bytes),), sram_writes=(("ofmap", ob),))
+            self._add_task(node, op, tiles[i % len(tiles)], deps, [chunk], region, home)
+
+    def _const_rows(self, a) -> bool:
+        return any(self.g.nodes[self.base(i)]["op"] == "constant" for i in a["inputs"])
+
+    def _row_inputs(self, a, p0: int, p1: int):
+        """(input, region) pairs output rows [p0, p1) read."""
+        op = a["op"]
+        if op == "token_pool":
+            ig = self.geoms[self.base(a["inputs"][0])]
+            yield a["inputs"][0], Region(0, ig.c, p0 * ig.h, p1 * ig.h)
+            return
+        if op == "concat":  # along tokens: output row (b, t) comes from one input's row
+            t_out = a["out_shape"][1]
+            off = 0
+            for inp in a["inputs"]:
+                ig = self.geoms[self.base(inp)]
+                t_in = ig.h
+                for b in range(p0 // t_out, _ceil(p1, t_out)):
+                    lo = max(p0, b * t_out + off)
+                    hi = min(p1, b * t_out + off + t_in)
+                    if lo < hi:
+                        r0 = b * t_in + lo - b * t_out - off
+                        yield inp, Region(0, ig.c, r0, r0 + hi - lo)
+                off += t_in
+            return
+        for inp in a["inputs"]:
+            yield inp, Region(0, self.geoms[self.base(inp)].c, p0, p1)
+
+
 def build_schedule(g: nx.DiGraph, arch: ArchConfig, dataflow: str = "ws",
                    mapping: MappingSpec | str | None = None) -> Schedule:
     """Map ``g`` onto ``arch`` (see module doc)."""
     spec = MappingSpec.parse(mapping)
-    return _Mapper(g, arch, dataflow, spec).build()
+    return _SeqMapper(g, arch, dataflow, spec).build()

@@ -2,7 +2,8 @@
 
 In:  ``act_bits`` (1..16, default 8), ``act_signed`` (default False: unsigned activations as
      in the CNN graphs; True for two's-complement activations, e.g. after a LayerNorm),
-     ``weight_bits`` b (1..4, default 4), ``weights`` (``"int"`` or ``"ternary"``) and the group
+     ``weight_bits`` b (1..8, default 4; 1..4 are the low-bit weights these kinds are for, up
+     to 8 planes serve an 8-bit dynamic operand such as K or V in attention), ``weights`` (``"int"`` or ``"ternary"``) and the group
      size g (``group`` for ``tmac``, ``k_dim`` for ``luttc``; 2..8, default 4).
 Out: exact int64 products / matmuls, op counts, the table each PE reads, latency, and the
      activation-table use of a GEMM (``activation_tables(k)``).
@@ -102,7 +103,7 @@ class BitPlaneKind(PEKind):
         set_ = object.__setattr__
         code, wb = check_weight_code(self.weights, self.weight_bits, 4)
         set_(self, "weights", code)
-        set_(self, "weight_bits", check_int("weight_bits", wb, 1, 4))
+        set_(self, "weight_bits", check_int("weight_bits", wb, 1, 8))
         set_(self, "act_signed", check_bool("act_signed", self.act_signed))
         set_(self, "act_bits", check_int("act_bits", self.act_bits, 2 if self.act_signed else 1,
                                          16))

@@ -1,6 +1,6 @@
 """LUT Tensor Core PE kind (``luttc``): precomputed, broadcast activation tables.
 
-In:  ``act_bits`` (default 8), ``weight_bits`` b (1..4, default 4), ``k_dim`` (the tile's K:
+In:  ``act_bits`` (default 8), ``weight_bits`` b (1..8, default 4), ``k_dim`` (the tile's K:
      activations per table, 2..8, default 4 as in the RTL), ``act_signed`` (default False),
      ``weights`` (``"int"`` or ``"ternary"``).
 Out: see ``archsim.pe.bitplane`` (shared with ``tmac``): exact integer results, b / K

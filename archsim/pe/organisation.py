@@ -20,11 +20,15 @@ it), whatever the dataflow.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from archsim.pe.base import OpCounts, TableInventory
 
 __all__ = [
+    "DynamicOperand",
     "activation_build_ops",
     "activation_entries",
+    "dynamic_operand",
     "effective_ops",
     "effective_tables",
     "entries_per_fold",
@@ -83,3 +87,75 @@ def activation_build_ops(pe, organisation: str, m: int, k: int, col_counts,
     if organisation != "activation":
         return 0
     return _tables(pe, organisation, m, k, col_counts, pes_per_table) * pe.build_adds_per_table
+
+
+@dataclass(frozen=True)
+class DynamicOperand:
+    """How a PE array built for ``pe``'s weights takes a dynamic (activation) second operand
+    of a product of two activations (attention's Q K^T and P V).
+
+    ``kind``: the PE kind whose arithmetic computes it (the second operand in the weight
+    slot); ``passes``: PE work per MAC relative to a weight MAC (cycles, look-ups and adds
+    scale by it); ``how``: the mechanism, as reports state it."""
+
+    kind: object
+    passes: float
+    how: str
+
+
+def dynamic_operand(pe, lo: int, hi: int) -> DynamicOperand:
+    """The :class:`DynamicOperand` of ``pe`` for second-operand values in [lo, hi].
+
+    - ``mac``: a multiplier as wide as the operand needs no extra pass; a narrower one splits
+      the operand into weight-width digits (ceil(bits / weight_bits) passes); the ternary PE
+      has no multiplier and shift-adds the operand bit-serially (bits passes).
+    - ``lutna`` / ``alutna``: the operand's magnitude in k-bit weight digits; each extra digit
+      is one more pass over the PE's digit tables.
+    - ``tmac`` / ``luttc``: tables are built from the first operand (per activation group,
+      as for weights) and indexed by the second operand's bit planes: bits / weight_bits.
+    - ``lut``: its product table is indexed by the weight code and cannot take a wider operand.
+    """
+    import dataclasses
+    import math
+
+    from archsim.pe.bitplane import BitPlaneKind
+    from archsim.pe.lut import MonolithicLUT
+    from archsim.pe.lutna import DigitLUTKind
+    from archsim.pe.mac import MAC
+
+    mag = max(abs(int(lo)), abs(int(hi)))
+    tc_bits = max(int(lo).bit_length(), int(hi).bit_length()) + 1  # two's complement
+    wlo, whi = pe.weight_range
+    if isinstance(pe, BitPlaneKind):
+        kind = dataclasses.replace(pe, weight_bits=tc_bits, weights="int")
+        return DynamicOperand(kind, tc_bits / pe.planes,
+                              f"{pe.name}: tables from the first operand per activation group, "
+                              f"{tc_bits} bit planes of the second (vs {pe.planes} for weights)")
+    if isinstance(pe, MAC):
+        kind = dataclasses.replace(pe, weight_bits=max(tc_bits, 2), weights="int")
+        if pe.weights == "ternary":
+            return DynamicOperand(kind, float(tc_bits), f"ternary mac: no multiplier; the "
+                                  f"{tc_bits}-bit operand is shift-added bit-serially")
+        if wlo <= lo and hi <= whi:
+            return DynamicOperand(pe, 1.0, "mac: the multiplier takes the operand")
+        return DynamicOperand(kind, float(math.ceil(tc_bits / pe.weight_bits)),
+                              f"mac: {tc_bits}-bit operand split into {pe.weight_bits}-bit "
+                              f"digits on the weight multiplier")
+    if isinstance(pe, DigitLUTKind):
+        mag_bits = max(1, mag.bit_length())
+        kind = dataclasses.replace(pe, weight_bits=mag_bits + 1, weights="int")
+        if pe.kept_pairs != pe.all_pairs:
+            kind = pe if (wlo <= lo and hi <= whi) else None
+            if kind is None:
+                raise ValueError(f"{pe.label}: approximate digit pairs are defined for the "
+                                 f"weight width; it cannot take a {mag_bits}-bit-magnitude "
+                                 f"dynamic operand")
+            return DynamicOperand(pe, 1.0, f"{pe.name}: the operand fits the weight digits")
+        digits = -(-mag_bits // pe.digit_bits)
+        return DynamicOperand(kind, digits / pe.n_weight_digits,
+                              f"{pe.name}: {digits} weight digit(s) of the operand's "
+                              f"{mag_bits}-bit magnitude (vs {pe.n_weight_digits} for weights)")
+    if isinstance(pe, MonolithicLUT) and wlo <= lo and hi <= whi:
+        return DynamicOperand(pe, 1.0, "lut: the operand fits the table's weight index")
+    raise ValueError(f"PE kind {pe.label} cannot take a dynamic operand in [{lo}, {hi}] "
+                     f"(its weight range is [{wlo}, {whi}])")

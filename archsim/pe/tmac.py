@@ -1,6 +1,6 @@
 """T-MAC PE kind (``tmac``): activation tables per group of g, weights bit-serial by plane.
 
-In:  ``act_bits`` (default 8), ``weight_bits`` b (1..4, default 4), ``group`` g (2..8,
+In:  ``act_bits`` (default 8), ``weight_bits`` b (1..8, default 4), ``group`` g (2..8,
      default 4, T-MAC's choice), ``act_signed`` (default False), ``weights`` (``"int"`` or
      ``"ternary"``: BitNet b1.58 {-1, 0, +1} in the 2-bit code, as T-MAC runs BitNet models).
 Out: see ``archsim.pe.bitplane`` (shared with ``luttc``): exact integer results, b / g

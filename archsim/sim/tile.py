@@ -270,6 +270,8 @@ class Tile:
 
     def _count_compute(self, chunk: Chunk, L: str) -> None:
         env, n, ops = self.env, chunk.macs_executed, self.ops
+        if n and chunk.op_scale != 1.0:  # a dynamic second operand: more PE work per MAC
+            ops = ops.scaled(chunk.op_scale)
         if n:
             k = self.pe_keys
             env.count(k["mac"], n, L)

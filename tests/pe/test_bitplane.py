@@ -122,7 +122,7 @@ def test_ternary_for_mac_lutna_tmac():
 @pytest.mark.parametrize(
     ("name", "params", "field"),
     [
-        ("tmac", {"weight_bits": 5}, "weight_bits"),
+        ("tmac", {"weight_bits": 9}, "weight_bits"),
         ("tmac", {"weight_bits": 0}, "weight_bits"),
         ("tmac", {"group": 1}, "group"),
         ("tmac", {"group": 9}, "group"),

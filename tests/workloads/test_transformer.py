@@ -1,0 +1,205 @@
+"""Transformer ops and zoo entries: integer semantics (numpy) against the torch reference of the
+same integer method, hand-worked values, errors against float, and simulated runs (timing and
+functional) on every PE kind with the dynamic operand and the activation tables counted."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from archsim.design.arch import load_arch
+from archsim.graph import ops, seqops
+from archsim.graph.ir import WorkloadError, validate_workload
+from archsim.mapping.schedule import build_schedule
+from archsim.pipeline import simulate
+from workloads.seqref import run_seq
+from workloads.transformer import build_transformer
+
+torch.set_num_threads(1)
+RNG = np.random.default_rng(5)
+
+
+def _attrs(op, shape, **kw):
+    return {"op": op, "out_shape": shape, "out_lo": kw.pop("lo", -127),
+            "out_hi": kw.pop("hi", 127), **kw}
+
+
+def _both(a, xs):
+    got = ops.run_node(a, xs)
+    ref = run_seq(a, [torch.from_numpy(x) for x in xs]).numpy()
+    assert np.array_equal(got, ref)
+    return got
+
+
+@pytest.mark.parametrize("causal,offset", [(False, 0), (True, 0), (True, 3)])
+def test_softmax_numpy_equals_torch(causal, offset):
+    x = RNG.integers(-127, 128, (2, 5, 3 * 8))
+    ln2, qb, qc = seqops.iexp_constants(0.05)
+    a = _attrs("softmax", x.shape, lo=0, segment=8, causal=causal, q_offset=offset,
+               exp_q_ln2=ln2, exp_q_b=qb, exp_q_c=qc)
+    p = _both(a, [x])
+    assert p.min() >= 0 and p.max() <= 127
+    if causal and offset == 0:
+        assert (p[:, 0, 1:8] == 0).all()  # query 0 sees key 0 only
+        assert (p[:, 0, 0] == 127).all()
+
+
+def test_softmax_by_hand():
+    # q_ln2 = 10, q_b = 27, q_c = 383 (scale 0.05); scores 0 and -10: z = 0, 1; p = 0, 0;
+    # e = 27^2 + 383 = 1112 and 1112 >> 1 = 556; probs round(127 x 1112 / 1668) = 85 and
+    # round(127 x 556 / 1668) = 42
+    assert seqops.iexp_constants(0.05) == (13, 27, 383)
+    a = _attrs("softmax", (1, 1, 2), lo=0, segment=2, causal=False, q_offset=0, exp_q_ln2=10,
+               exp_q_b=27, exp_q_c=383)
+    assert _both(a, [np.array([[[0, -10]]])]).tolist() == [[[85, 42]]]
+
+
+@pytest.mark.parametrize("kind", ["layer", "rms"])
+def test_norm_numpy_equals_torch(kind):
+    x = RNG.integers(-127, 128, (2, 3, 48))
+    gamma = RNG.integers(-127, 128, 48)
+    beta = RNG.integers(-50, 50, 48) if kind == "layer" else None
+    a = _attrs("norm", x.shape, norm=kind, gamma=gamma, beta=beta, norm_bits=8, eps_q=3,
+               requant_mult=3000, requant_shift=16)
+    _both(a, [x])
+    x0 = np.zeros((1, 1, 48), dtype=np.int64)  # a constant row normalises to beta only
+    assert np.array_equal(seqops.norm_int(x0, kind, gamma, beta, 8, 3),
+                          np.zeros((1, 1, 48)) if beta is None else beta[None, None])
+
+
+def test_isqrt_exact():
+    n = np.array([0, 1, 2, 3, 4, 15, 16, 17, (1 << 52) - 1, 1 << 52, (1 << 61) + 12345])
+    assert seqops.isqrt(n).tolist() == [math.isqrt(int(v)) for v in n]
+    with pytest.raises(ValueError, match="isqrt"):
+        seqops.isqrt(np.array([-1]))
+
+
+@pytest.mark.parametrize("transpose_b", [True, False])
+def test_matmul_heads_numpy_equals_torch(transpose_b):
+    a = RNG.integers(-127, 128, (2, 4, 3 * (6 if transpose_b else 5)))
+    b = RNG.integers(-127, 128, (2, 5, 18))
+    attrs = _attrs("matmul", None, heads=3, transpose_b=transpose_b, requant_mult=1 << 10,
+                   requant_shift=16)
+    _both(attrs, [a, b])
+    acc = seqops.matmul_heads(a, b, 3, transpose_b)
+    h1 = (a[1, :, 6:12] @ b[1, :, 6:12].T) if transpose_b else (a[1, :, 5:10] @ b[1, :, 6:12])
+    width = 5 if transpose_b else 6
+    assert np.array_equal(acc[1, :, width:2 * width], h1)
+
+
+def test_token_ops_table_mul_numpy_equal_torch():
+    x = RNG.integers(-127, 128, (2, 4, 3, 3))
+    t = _both(_attrs("to_tokens", (2, 9, 4)), [x])
+    assert np.array_equal(t[1, 4], x[1, :, 1, 1])
+    _both(_attrs("token_pool", (2, 4), requant_mult=7282, requant_shift=16), [t])
+    tab = RNG.integers(-127, 128, 255)
+    _both(_attrs("table", t.shape, table=tab, table_lo=-127, fn="silu"), [t])
+    _both(_attrs("mul", t.shape, requant_mult=300, requant_shift=16), [t, t[::-1].copy()])
+
+
+SMALL_DEC = {"tokens": 12, "dim": 32, "heads": 2, "ffn": 64}
+
+
+@pytest.fixture(scope="module")
+def graphs():
+    return {
+        "prefill": build_transformer("decoder_block", sample=True, weight_bits=2, **SMALL_DEC),
+        "decode": build_transformer("decoder_block", sample=True, weight_bits=4, phase="decode",
+                                    **SMALL_DEC),
+        "vit": build_transformer("vit_tiny", sample=True, weight_bits=4, depth=1, dim=48,
+                                 heads=2, ffn=96),
+    }
+
+
+def test_graphs_validate_and_match_the_numpy_semantics(graphs):
+    for g in graphs.values():
+        validate_workload(g)
+        got = ops.run_graph(g, g.graph["sample_input"])
+        for n in g.nodes:
+            assert np.array_equal(got[n], g.nodes[n]["ref_output"]), n
+    dec = graphs["decode"]
+    assert dec.nodes["x"]["out_shape"] == (1, 1, 32)
+    assert dec.nodes["k_all"]["out_shape"] == (1, 13, 32)
+    assert dec.nodes["scores"]["out_shape"] == (1, 1, 2 * 13)
+    assert dec.nodes["softmax"]["q_offset"] == 12
+    assert set(np.unique(graphs["prefill"].nodes["wq"]["weight"])) <= {-1, 0, 1}  # ternary
+
+
+def test_float_errors_are_reported(graphs):
+    err = graphs["prefill"].graph["float_error"]
+    assert {e["op"] for e in err.values()} >= {"softmax", "norm", "table"}
+    assert "i-exp" in err["softmax"]["method"] and "square root" in err["norm1"]["method"]
+    assert err["norm1"]["rms_rel"] < 0.05 and err["silu"]["rms_rel"] < 0.05
+    assert err["softmax"]["rms_rel"] < 0.25
+    assert "__output__" in err
+
+
+def _arch(kind, weight_bits=2, weights="int"):
+    params = {"act_bits": 8, "act_signed": True, "weight_bits": weight_bits, "weights": weights}
+    params.update({"tmac": {"group": 4}, "luttc": {"k_dim": 4}}.get(kind, {}))
+    return load_arch(f"{kind}_4x4").with_overrides({"tile.pe_array.pe_params": params})
+
+
+@pytest.mark.parametrize("kind,weights", [("mac", "ternary"), ("lutna", "int"), ("tmac", "int"),
+                                          ("luttc", "int")])
+@pytest.mark.parametrize("which", ["prefill", "decode", "vit"])
+def test_functional_runs_are_exact_on_every_kind(graphs, kind, weights, which):
+    g = graphs[which]
+    wb = 2 if which == "prefill" else 4
+    if weights == "ternary" and wb != 2:
+        weights = "int"
+    r = simulate(_arch(kind, wb, weights), g, dataflow="os" if kind == "luttc" else "ws",
+                 functional=True)
+    assert r.functional["exact_match"], r.functional["mismatched_nodes"]
+    assert r.latency_cycles > 0
+
+
+def test_dynamic_operand_tables_and_passes(graphs):
+    g = graphs["prefill"]
+    arch = _arch("tmac", 2)
+    sched = build_schedule(g, arch, "ws")
+    scores = [c for t in sched.tasks if t.node == "scores" for c in t.chunks]
+    # Q K^T: 12 tokens x 2 heads x 12 keys, inner 16; 8 planes of K vs 2 of the weights
+    assert sum(c.macs_executed for c in scores) == 12 * 2 * 12 * 16
+    assert all(c.op_scale == 4 for c in scores)
+    # tables from Q, per chunk: rows x ceil(16 / 4) groups x 8 entries x ceil(columns / 16 PEs
+    # per table); 12 rows < 16 tiles, so the 24 columns are split over the tiles and every
+    # tile builds its own copy
+    for c in scores:
+        assert c.program_entries == (c.m1 - c.m0) * 4 * 8 * math.ceil((c.n1 - c.n0) / 16)
+    assert sum(c.program_entries for c in scores) == 16 * 12 * 4 * 8
+    assert all(c.weight_bytes == 0 for c in scores)  # K comes from its producer, not DRAM
+    srcs = {s.tensor for c in scores for s in c.sources}
+    assert srcs == {"wq", "wk"}
+
+
+def test_kv_cache_append_moves_only_the_new_rows(graphs):
+    g = graphs["decode"]
+    sched = build_schedule(g, _arch("mac", 4), "ws")
+    kall = [t for t in sched.tasks if t.node == "k_all"]
+    assert sched.homes["k_all"] == "dram"
+    assert sum(c.ofmap_bytes for t in kall for c in t.chunks) == 32  # one new row of 32 B
+    assert sum(c.vector_ops for t in kall for c in t.chunks) == 32
+    scores = [c for t in sched.tasks if t.node == "scores" for c in t.chunks]
+    # one query row: the 2 heads x 13 keys are split over the tiles; each chunk reads its
+    # heads' 16 features of all 13 cached + new keys from DRAM
+    for c in scores:
+        heads = (c.n1 - 1) // 13 - c.n0 // 13 + 1
+        got = [(s.nbytes, s.memory) for s in c.sources if s.tensor == "k_all"]
+        assert got == [(13 * 16 * heads, "dram")]
+
+
+def test_build_errors():
+    with pytest.raises(ValueError, match="phase"):
+        build_transformer("decoder_block", phase="train")
+    with pytest.raises(ValueError, match="heads"):
+        build_transformer("decoder_block", dim=30, heads=4)
+    with pytest.raises(KeyError, match="unknown transformer"):
+        build_transformer("gpt2")
+    g = build_transformer("decoder_block", **SMALL_DEC)
+    g.nodes["softmax"]["segment"] = 5
+    with pytest.raises(WorkloadError, match="node 'softmax'"):
+        validate_workload(g)
