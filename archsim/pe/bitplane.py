@@ -3,8 +3,9 @@
 In:  ``act_bits`` (1..16, default 8), ``act_signed`` (default False: unsigned activations as
      in the CNN graphs; True for two's-complement activations, e.g. after a LayerNorm),
      ``weight_bits`` b (1..8, default 4; 1..4 are the low-bit weights these kinds are for, up
-     to 8 planes serve an 8-bit dynamic operand such as K or V in attention), ``weights`` (``"int"`` or ``"ternary"``) and the group
-     size g (``group`` for ``tmac``, ``k_dim`` for ``luttc``; 2..8, default 4).
+     to 8 planes serve an 8-bit dynamic operand such as K or V in attention), ``weights``
+     (``"int"`` or ``"ternary"``) and the group size g (``group`` for ``tmac``, ``k_dim`` for
+     ``luttc``; 2..8, default 4).
 Out: exact int64 products / matmuls, op counts, the table each PE reads, latency, and the
      activation-table use of a GEMM (``activation_tables(k)``).
 

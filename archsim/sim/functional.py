@@ -169,11 +169,18 @@ class FunctionalState:
 
     def _rows(self, node: str, a: dict[str, Any], ch: Chunk) -> None:
         """Rows [m0, m1) of a row-wise op (whole feature rows; token tensors as (B T, F))."""
-        ins = [self.value(i) for i in a["inputs"]]
         shape = a["out_shape"]
+        if a["op"] == "concat":
+            block = self._concat_rows(a, ch.m0, ch.m1)
+            buf = self.nchw.get(node)
+            if buf is None:
+                buf = self.nchw[node] = np.zeros(shape, dtype=np.int64)
+            buf.reshape(-1, shape[-1])[ch.m0:ch.m1] = block
+            return
+        ins = [self.value(i) for i in a["inputs"]]
         if a["op"] == "token_pool":
             block = ops.run_node(a, [ins[0][ch.m0:ch.m1]])
-        elif a["op"] == "concat" or a["op"] == "softmax" and a["causal"]:
+        elif a["op"] == "softmax" and a["causal"]:
             # rows depend on their position: compute the batch items covered, keep the rows
             t = shape[1]
             b0, b1 = ch.m0 // t, -(-ch.m1 // t)
@@ -186,6 +193,25 @@ class FunctionalState:
         if buf is None:
             buf = self.nchw[node] = np.zeros(shape, dtype=np.int64)
         buf.reshape(-1, shape[-1])[ch.m0:ch.m1] = block.reshape(-1, shape[-1])
+
+    def _concat_rows(self, a: dict[str, Any], m0: int, m1: int) -> np.ndarray:
+        """Rows [m0, m1) of a concatenation along tokens, reading only the inputs they need
+        (the task depends on those alone)."""
+        t_out, f = a["out_shape"][1], a["out_shape"][-1]
+        out = np.zeros((m1 - m0, f), dtype=np.int64)
+        for b in range(m0 // t_out, -(-m1 // t_out)):
+            off = 0
+            for name, mult in zip(a["inputs"], a["requant_mults"]):
+                t_in = self.g.nodes[name]["out_shape"][1]
+                lo = max(m0, b * t_out + off)
+                hi = min(m1, b * t_out + off + t_in)
+                if lo < hi:
+                    r0 = lo - b * t_out - off
+                    x = self.value(name)[b, r0:r0 + hi - lo]
+                    out[lo - m0:hi - m0] = ops.requant(x, int(mult), int(a["requant_shift"]),
+                                                       int(a["out_lo"]), int(a["out_hi"]))
+                off += t_in
+        return out
 
     def _vector(self, node: str, a: dict[str, Any], ch: Chunk) -> None:
         c0, c1 = ch.n0, ch.n1
