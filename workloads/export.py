@@ -5,7 +5,9 @@ Outputs:
     export_graph(qm, name, ...) -> networkx.DiGraph, validated
     to_workload(model, calib_images, name, ...) -> (DiGraph, QuantizedModel): lower with
         torch.fx, quantise, export. The graph's batch is the batch of ``example`` (default 1).
-Node names are torch.fx node names (unique, e.g. ``layer1_0_conv1``, ``add_3``, ``cat``); the
+Per-op attributes come from the table ``EXPORTERS`` (op -> function), next to
+``workloads.lower``'s handler tables and ``workloads.quant.QUANTISERS``: a new op is one row in
+each. Node names are torch.fx node names (unique, e.g. ``layer1_0_conv1``, ``add_3``, ``cat``); the
 ``source`` attribute says which module(s) or function the node came from.
 """
 
@@ -20,6 +22,73 @@ from workloads.lower import lower
 from workloads.quant import QuantizedModel, quantize
 
 
+def _gemm_attrs(a: dict, lay, ql, qm: QuantizedModel) -> None:
+    w = np.ascontiguousarray(ql.weight, dtype=np.int64)
+    src = qm.qlayers[lay.inputs[0]]
+    a.update(
+        weight=w,
+        mask=w != 0,
+        bias=np.asarray(ql.bias, dtype=np.int64),
+        weight_bits=int(qm.weight_bits),
+        act_bits=int(qm.act_bits),
+        w_scale=np.asarray(ql.w_scale, dtype=np.float64),
+        requant_mult=np.asarray(ql.requant_mult, dtype=np.int64),
+        requant_shift=int(ql.requant_shift),
+        # the input's declared sign and integer range (the producer's clamp range)
+        in_signed=bool(src.out_lo < 0),
+        in_lo=int(src.out_lo),
+        in_hi=int(src.out_hi),
+    )
+    n = a["out_shape"][0]
+    pix = n * a["out_shape"][2] * a["out_shape"][3] if lay.op == "conv" else n
+    a["macs_dense"] = int(pix * w.size)
+    a["macs_nonzero"] = int(pix * np.count_nonzero(w))
+    if lay.op == "conv":
+        p = lay.params
+        a.update(stride=tuple(p["stride"]), padding=tuple(p["padding"]), groups=int(p["groups"]),
+                 dilation=tuple(p.get("dilation", (1, 1))))
+
+
+def _pool_attrs(a: dict, lay, ql, qm) -> None:
+    p = lay.params
+    a.update(kernel=tuple(p["kernel"]), stride=tuple(p["stride"]), padding=tuple(p["padding"]))
+    if lay.op == "avgpool":
+        a.update(requant_mult=int(ql.requant_mult), requant_shift=int(ql.requant_shift))
+
+
+def _merge_attrs(a: dict, lay, ql, qm) -> None:
+    a.update(requant_mults=[int(m) for m in ql.requant_mults], requant_shift=int(ql.requant_shift))
+    if lay.op == "concat":
+        a["axis"] = int(lay.params["axis"])
+
+
+def _none(a: dict, lay, ql, qm) -> None:
+    return None
+
+
+# op -> exporter(attrs to update, layer, its QLayer, the QuantizedModel)
+EXPORTERS = {
+    "input": _none,
+    "relu": _none,
+    "conv": _gemm_attrs,
+    "linear": _gemm_attrs,
+    "maxpool": _pool_attrs,
+    "avgpool": _pool_attrs,
+    "add": _merge_attrs,
+    "concat": _merge_attrs,
+    "flatten": lambda a, lay, ql, qm: a.update(start_dim=int(lay.params["start_dim"])),
+    "clamp": lambda a, lay, ql, qm: a.update(clamp_lo=int(ql.clamp[0]), clamp_hi=int(ql.clamp[1])),
+    "table": lambda a, lay, ql, qm: a.update(
+        table=np.asarray(ql.table, dtype=np.int64),
+        table_lo=int(qm.qlayers[lay.inputs[0]].out_lo),
+        fn=str(lay.params["fn"]),
+    ),
+    "mul": lambda a, lay, ql, qm: a.update(
+        requant_mult=int(ql.requant_mult), requant_shift=int(ql.requant_shift)
+    ),
+}
+
+
 def _node_attrs(lay, ql, qm: QuantizedModel) -> dict:
     a = {
         "op": lay.op,
@@ -30,40 +99,7 @@ def _node_attrs(lay, ql, qm: QuantizedModel) -> dict:
         "out_hi": int(ql.out_hi),
         "source": lay.source,
     }
-    if lay.op in ("conv", "linear"):
-        w = np.ascontiguousarray(ql.weight, dtype=np.int64)
-        a.update(
-            weight=w,
-            mask=w != 0,
-            bias=np.asarray(ql.bias, dtype=np.int64),
-            weight_bits=int(qm.weight_bits),
-            act_bits=int(qm.act_bits),
-            w_scale=np.asarray(ql.w_scale, dtype=np.float64),
-            requant_mult=np.asarray(ql.requant_mult, dtype=np.int64),
-            requant_shift=int(ql.requant_shift),
-        )
-        n = a["out_shape"][0]
-        pix = n * a["out_shape"][2] * a["out_shape"][3] if lay.op == "conv" else n
-        a["macs_dense"] = int(pix * w.size)
-        a["macs_nonzero"] = int(pix * np.count_nonzero(w))
-        if lay.op == "conv":
-            p = lay.params
-            a.update(
-                stride=tuple(p["stride"]), padding=tuple(p["padding"]), groups=int(p["groups"])
-            )
-    elif lay.op in ("maxpool", "avgpool"):
-        p = lay.params
-        a.update(kernel=tuple(p["kernel"]), stride=tuple(p["stride"]), padding=tuple(p["padding"]))
-        if lay.op == "avgpool":
-            a.update(requant_mult=int(ql.requant_mult), requant_shift=int(ql.requant_shift))
-    elif lay.op in ("add", "concat"):
-        a.update(
-            requant_mults=[int(m) for m in ql.requant_mults], requant_shift=int(ql.requant_shift)
-        )
-        if lay.op == "concat":
-            a["axis"] = int(lay.params["axis"])
-    elif lay.op == "flatten":
-        a["start_dim"] = int(lay.params["start_dim"])
+    EXPORTERS[lay.op](a, lay, ql, qm)
     return a
 
 

@@ -5,6 +5,7 @@ no normalisation layer, so a checkpoint trained with mean/std normalisation need
 into its first conv by the user. Dense conv+linear MACs at batch 1:
 
     vgg11 152.8 M, vgg19 398.1 M, resnet18 555.4 M, resnet34 1,159.4 M, googlenet 1,521.8 M
+    mobilenetv2 and efficientnet_b0 (CIFAR-style, workloads.mobile): see test_wl_models
 
 Inputs: a model name and a seed. Outputs:
     zoo_model(name, seed=0) -> nn.Module in eval mode, initialised under ``torch.manual_seed(seed)``
@@ -220,12 +221,26 @@ class GoogLeNet(nn.Module):
         return self.linear(out)
 
 
+def _mobilenetv2():
+    from workloads.mobile import MobileNetV2
+
+    return MobileNetV2()
+
+
+def _efficientnet_b0():
+    from workloads.mobile import EfficientNetB0
+
+    return EfficientNetB0()
+
+
 ZOO = {
     "vgg11": lambda: VGG("vgg11"),
     "vgg19": lambda: VGG("vgg19"),
     "resnet18": lambda: ResNet([2, 2, 2, 2]),
     "resnet34": lambda: ResNet([3, 4, 6, 3]),
     "googlenet": GoogLeNet,
+    "mobilenetv2": _mobilenetv2,
+    "efficientnet_b0": _efficientnet_b0,
 }
 INPUT_SHAPE = (3, 32, 32)
 

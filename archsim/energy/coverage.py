@@ -11,7 +11,8 @@ Out: ``check_coverage(arch, table, assumptions)`` returns None or raises
      structural model)``.
 
 Which actions a design point can emit follows the simulator: every tile's PE array counts
-mac / add (and mult / shift when the PE kind performs them), LUT banks exist when the PE
+mac / add (and mult / shift when the PE kind performs them, sign when a signed-activation
+layer would add sign logic), LUT banks exist when the PE
 kind reads tables, every tile has three SRAM buffers and a vector unit, the mesh counts
 flit-hops, the global buffer (if any) and DRAM count bytes.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 from archsim.design.arch import ArchConfig
 from archsim.energy.lutcost import UnitAssumptions
 from archsim.energy.tables import CostError, CostTable
+from archsim.pe.organisation import effective_ops
 
 __all__ = ["check_coverage"]
 
@@ -38,6 +40,8 @@ def _needs(arch: ArchConfig, assumptions: UnitAssumptions) -> list[tuple]:
                     ["multiplier.area_um2", "multiplier.leakage_uw_per_um2"]))
     if ops.adds or assumptions.include_accumulator:
         out.append(("pe_array", "add", f"{t0}.pe_array", None, ["adder.energy_pj"]))
+    if effective_ops(pe, arch.tile.lut_banks.organisation, True).signs:
+        out.append(("pe_array", "sign", f"{t0}.pe_array", None, ["adder.energy_pj"]))
     if ops.shifts:
         out.append(("pe_array", "shift", f"{t0}.pe_array", None, ["pe_array.shift_pj"]))
     out.append(("pe_array", "area", f"{t0}.pe_array", None,

@@ -15,7 +15,8 @@ Out: ``load_cost_model(arch)`` -> :class:`CostModel`, after checking that every 
 Action names are the simulator's (``tile3.lut_bank1.lookup``, ``noc.r0c1.E.flit_hop``, ...);
 an action name the design point cannot emit is an error, never silently ignored. Component
 classes: ``pe_array`` (mac: PE pipeline registers; mult; add: adder tree + accumulator,
-averaged over the adds per MAC the organisation counts; shift), ``lut_bank`` (lookup,
+averaged over the adds per MAC the organisation counts; shift; sign: the sign XOR of a
+signed-activation LUT-NA MAC), ``lut_bank`` (lookup,
 program), ``sram`` (tile buffers; read_bytes / write_bytes), ``vector`` (op), ``noc_link``
 (flit_hop: link width x pJ per byte; routers carry the class's area), ``gbuf`` (costed with
 the ``sram`` entries at its capacity), ``dram`` (per byte; off chip: no area, no leakage).
@@ -36,7 +37,9 @@ from archsim.energy.lutcost import (
     UnitAssumptions,
     UnitCost,
     pe_table_spec,
+    SIGN_LOGIC_BASIS,
     pe_unit_cost,
+    sign_logic_cost,
     table_cost,
 )
 from archsim.energy.tables import CostError, CostTable, load_cost_table
@@ -46,7 +49,7 @@ __all__ = ["ActionCost", "AreaReport", "CostModel", "EnergyReport", "check_cover
            "load_cost_model"]
 
 _PATTERNS = [
-    (re.compile(r"^tile(\d+)\.pe_array\.(mac|mult|add|shift)$"), "pe_array"),
+    (re.compile(r"^tile(\d+)\.pe_array\.(mac|mult|add|shift|sign)$"), "pe_array"),
     (re.compile(r"^tile(\d+)\.lut_bank(\d+)\.(lookup|program)$"), "lut_bank"),
     (re.compile(r"^tile(\d+)\.(ifmap|weight|ofmap)_sram\.(read_bytes|write_bytes)$"), "sram"),
     (re.compile(r"^tile(\d+)\.vector\.(op)$"), "vector"),
@@ -162,6 +165,9 @@ class CostModel:
             ActionCost("pe_array", "pe_array", "shift", t.value("pe_array", "shift_pj"), "shift",
                        "pe_array.shift_pj"),
         ]
+        if effective_ops(pe, self.organisation, True).signs:
+            out.append(ActionCost("pe_array", "pe_array", "sign", sign_logic_cost(t), "XOR",
+                                  f"sign logic of a signed-activation layer: {SIGN_LOGIC_BASIS}"))
         if ops.mults:
             bits = pe.act_bits * pe.weight_bits
             out.append(ActionCost("pe_array", "pe_array", "mult", bd["mult_pj"] / ops.mults,

@@ -87,6 +87,8 @@ class Tile:
         )
         self.program_run = program_run  # some chunk reprograms tables: ports are contended
         self.ops = effective_ops(pe, org)
+        # per-layer input sign -> operations per MAC (signed LUT-NA layers add a sign XOR)
+        self.ops_by_sign = {s: effective_ops(pe, org, s) for s in (False, True)}
         self.rec = TileRecord()
         self.in_slots = simpy.Container(env, capacity=2, init=2 if t.sram.ifmap.double_buffered else 1)
         self.out_slots = simpy.Container(env, capacity=2, init=2 if t.sram.ofmap.double_buffered else 1)
@@ -189,7 +191,7 @@ class Tile:
                 yield env.timeout(chunk.compute_cycles)
             for bank, req in reqs:
                 bank.ports.release(req)
-            self._count_compute(chunk, task.node)
+            self._count_compute(chunk, task.node, self.ops_by_sign[task.act_signed])
             if self.compute_fn is not None:
                 self.compute_fn(task, chunk)
             rec.busy_cycles += chunk.compute_cycles
@@ -205,13 +207,15 @@ class Tile:
                 self.rec.stalls[cause] += cyc
                 self.layer_stalls[task.node][cause] += cyc
 
-    def _count_compute(self, chunk: Chunk, L: str) -> None:
-        env, n, ops = self.env, chunk.macs_executed, self.ops
+    def _count_compute(self, chunk: Chunk, L: str, ops) -> None:
+        env, n = self.env, chunk.macs_executed
         if n:
             env.count(f"{self.name}.pe_array.mac", n, L)
             env.count(f"{self.name}.pe_array.mult", round(n * ops.mults), L)
             env.count(f"{self.name}.pe_array.add", round(n * ops.adds), L)
             env.count(f"{self.name}.pe_array.shift", round(n * ops.shifts), L)
+            if ops.signs:
+                env.count(f"{self.name}.pe_array.sign", round(n * ops.signs), L)
             if self.banks and ops.lookups:
                 total = round(n * ops.lookups)
                 base, extra = divmod(total, len(self.banks))

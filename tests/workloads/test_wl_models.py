@@ -18,6 +18,8 @@ MACS_M = {
     "resnet18": 555.4,
     "resnet34": 1159.4,
     "googlenet": 1521.8,
+    "mobilenetv2": 88.0,  # workloads.mobile (own CIFAR definitions; counted by dense_macs)
+    "efficientnet_b0": 116.2,
 }
 
 
