@@ -31,7 +31,7 @@ EFFB0_CFG = [(1, 16, 1, 1, 3), (6, 24, 2, 1, 3), (6, 40, 2, 2, 5), (6, 80, 3, 2,
 
 
 def _ch(c: int, width: float) -> int:
-    return max(4, int(round(c * width)))
+    return max(4, round(c * width))
 
 
 def _cba(cin, cout, k, stride=1, groups=1, act=nn.ReLU6):

@@ -33,11 +33,11 @@ from dataclasses import asdict, dataclass
 from archsim.design.arch import ArchConfig, load_arch
 from archsim.energy.coverage import check_coverage
 from archsim.energy.lutcost import (
+    SIGN_LOGIC_BASIS,
     TableCost,
     UnitAssumptions,
     UnitCost,
     pe_table_spec,
-    SIGN_LOGIC_BASIS,
     pe_unit_cost,
     sign_logic_cost,
     table_cost,
