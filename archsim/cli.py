@@ -33,7 +33,13 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mapping", default="layer",
                    help="layer | layer:out_channels | layer:out_pixels | pipeline")
     p.add_argument("--sparsity", type=float, default=0.0,
-                   help="weight sparsity for zoo workloads (one-shot global magnitude)")
+                   help="weight sparsity for zoo workloads (one-shot magnitude, see --prune)")
+    p.add_argument("--prune", default="layer", choices=("layer", "global"),
+                   help="zoo pruning scope: per layer (default; no layer emptied) or one "
+                        "global threshold (warns when it empties a layer)")
+    p.add_argument("--weights", default=None, metavar="FILE",
+                   help="zoo workloads: a state dict to load (torch.load weights_only=True) "
+                        "instead of random initialisation")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--functional", action="store_true",
                    help="carry real integer data and check every node against the reference")
@@ -49,13 +55,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     arch = load_arch(args.arch)
     g = resolve_workload(args.workload, seed=args.seed, sparsity=args.sparsity,
-                         sample=1 if args.functional else None)
+                         sample=1 if args.functional else None, weights=args.weights,
+                         prune=args.prune)
     res = simulate(arch, g, dataflow=args.dataflow, mapping=args.mapping,
                    functional=args.functional, seed=args.seed)
     out = Path(args.out) if args.out else Path("reports") / (
         f"{res.workload}_{arch.name}_{args.dataflow}_{args.mapping.replace(':', '-')}")
     write_run(res, out, workload_args={"workload": str(args.workload),
-                                       "sparsity": args.sparsity, "seed": args.seed},
+                                       "sparsity": args.sparsity, "seed": args.seed,
+                                       "prune": args.prune, "weights": args.weights},
               plots=not args.no_plots)
     print(format_summary(res))
     print(f"\nrun folder: {out}")

@@ -48,13 +48,19 @@ class SimResult(SimOutcome):
 
 
 def resolve_workload(workload: Any, seed: int = 0, sparsity: float = 0.0,
-                     sample: int | None = None) -> nx.DiGraph | Dag:
+                     sample: int | None = None, weights: str | Path | None = None,
+                     prune: str = "layer") -> nx.DiGraph | Dag:
     """A graph from a graph, a saved workload folder, a SCALE-Sim CSV or a zoo name.
 
     Graphs (networkx ``DiGraph`` or ``archsim.graph.dag.Dag``) are returned as they are; folders
     and CSVs are read as a ``Dag`` (no networkx import); zoo names are built with torch by the
-    ``workloads`` package -- the one documented hook from ``archsim`` to ``workloads``.
+    ``workloads`` package -- the one documented hook from ``archsim`` to ``workloads``;
+    ``weights`` (a state-dict file) and ``prune`` (``layer`` | ``global``) apply to zoo names only.
     """
+    if weights is not None and (is_digraph(workload) or Path(str(workload)).is_dir()
+                                or Path(str(workload)).suffix.lower() == ".csv"):
+        raise ValueError(f"--weights {weights}: only zoo workloads take a state dict; "
+                         f"{workload!r} is not a zoo name")
     if is_digraph(workload):
         return workload
     p = Path(str(workload))
@@ -73,7 +79,8 @@ def resolve_workload(workload: Any, seed: int = 0, sparsity: float = 0.0,
             f"workload {workload!r}: not a folder or .csv, and the zoo needs the 'workloads' "
             f"package with torch ({exc})"
         ) from None
-    return workloads.build(str(workload), sparsity=sparsity, seed=seed, sample=sample)
+    return workloads.build(str(workload), sparsity=sparsity, seed=seed, sample=sample,
+                           checkpoint=weights, prune=prune)
 
 
 def price(outcome: SimOutcome, costs: Any) -> SimResult:

@@ -5,6 +5,10 @@ Outputs:
     export_graph(qm, name, ...) -> networkx.DiGraph, validated
     to_workload(model, calib_images, name, ...) -> (DiGraph, QuantizedModel): lower with
         torch.fx, quantise, export. The graph's batch is the batch of ``example`` (default 1).
+    from_module(module, images, act_bits=8, weight_bits=9, name=None) -> DiGraph ready for
+        ``archsim.simulate(arch, graph, functional=True)``: all ``images`` calibrate, the
+        first is the integer ``sample_input``, every node carries its torch reference output
+        (docs/own_model.md).
 Per-op attributes come from the table ``EXPORTERS`` (op -> function), next to
 ``workloads.lower``'s handler tables and ``workloads.quant.QUANTISERS``: a new op is one row in
 each. Node names are torch.fx node names (unique, e.g. ``layer1_0_conv1``, ``add_3``, ``cat``); the
@@ -41,6 +45,7 @@ def _gemm_attrs(a: dict, lay, ql, qm: QuantizedModel) -> None:
     )
     n = a["out_shape"][0]
     pix = n * a["out_shape"][2] * a["out_shape"][3] if lay.op == "conv" else n
+    a["empty"] = not bool(np.any(w))  # every weight pruned (or rounded) to zero
     a["macs_dense"] = int(pix * w.size)
     a["macs_nonzero"] = int(pix * np.count_nonzero(w))
     if lay.op == "conv":
@@ -143,6 +148,7 @@ def export_graph(
         sparsity_achieved=float(n_z / n_w) if n_w else 0.0,
         macs_dense=int(sum(a["macs_dense"] for a in comp)),
         macs_nonzero=int(sum(a["macs_nonzero"] for a in comp)),
+        empty_layers=[n for n, a in g.nodes(data=True) if a.get("empty")],
     )
     g.graph.update(extra or {})
     validate_workload(g)
@@ -174,3 +180,32 @@ def to_workload(
     qm = quantize(low, calib_images, weight_bits=weight_bits, act_bits=act_bits)
     g = export_graph(qm, name, sparsity=sparsity, pruning=pruning, seed=seed, extra=extra)
     return g, qm
+
+
+def from_module(
+    module: torch.nn.Module,
+    images: torch.Tensor,
+    act_bits: int = 8,
+    weight_bits: int = 9,
+    name: str | None = None,
+) -> nx.DiGraph:
+    """A user's own model as a workload graph with its torch integer reference attached.
+
+    ``images``: a float tensor batch (N, ...) in the model's input range; all N calibrate the
+    activation ranges and the first one becomes the functional sample. The module is used as
+    given (its weights, eval mode); graph attribute ``weights`` says so.
+    """
+    if not isinstance(images, torch.Tensor) or not images.is_floating_point() or images.ndim < 2:
+        raise ValueError("from_module: images must be a float tensor batch (N, ...), got "
+                         f"{type(images).__name__} {getattr(images, 'shape', '')}")
+    if len(images) < 1:
+        raise ValueError("from_module: images is empty")
+    name = name or type(module).__name__
+    g, qm = to_workload(
+        module, images, name, example=images[:1], weight_bits=weight_bits, act_bits=act_bits,
+        extra={"weights": f"user module {type(module).__name__} (as given)",
+               "calib_source": f"user images 0..{len(images) - 1}"},
+    )
+    from workloads.reference import attach_reference
+
+    return attach_reference(g, qm.quantize_input(images[:1]).numpy(), "user images 0..0")

@@ -72,8 +72,8 @@ _OP_REQUIRED = {
 }
 # optional per-op attributes (format version 2): name -> type; absent = the default stated
 _OP_OPTIONAL = {
-    "conv": {"dilation": tuple, "in_signed": bool, "in_lo": int, "in_hi": int},
-    "linear": {"in_signed": bool, "in_lo": int, "in_hi": int},
+    "conv": {"dilation": tuple, "in_signed": bool, "in_lo": int, "in_hi": int, "empty": bool},
+    "linear": {"in_signed": bool, "in_lo": int, "in_hi": int, "empty": bool},
 }
 # (min, max) number of inputs; None = any
 _N_INPUTS = {"input": (0, 0), "conv": (1, 1), "linear": (1, 1), "maxpool": (1, 1),
@@ -312,6 +312,9 @@ def _validate_node(g: nx.DiGraph, n) -> None:
             chk(a["in_lo"] <= src["out_lo"] and src["out_hi"] <= a["in_hi"], "in_lo",
                 f"/in_hi {a['in_lo']}..{a['in_hi']} must contain the producer's range "
                 f"{src['out_lo']}..{src['out_hi']}")
+        if "empty" in a:
+            chk(a["empty"] == (not a["mask"].any()), "empty",
+                f"is {a['empty']} but the layer has {int(a['mask'].sum())} non-zero weights")
         if op == "conv" and "dilation" in a:
             chk(_two_ints(a["dilation"]) and min(a["dilation"]) >= 1, "dilation",
                 "must be a tuple of 2 ints >= 1")
