@@ -15,7 +15,7 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "own_model.md"
 
 
 def _blocks() -> list[str]:
-    return re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.S)
+    return re.findall(r"```python\n(.*?)```", DOC.read_text(), flags=re.DOTALL)
 
 
 def test_own_model_page_code_runs_exactly(capsys):
