@@ -168,3 +168,17 @@ def test_full_size_zoo_mobile_nets_functional_exact(name):
     for arch in ("lutna_4x4", "mac_4x4"):
         f = archsim.simulate(arch, g, dataflow="os", functional=True).functional
         assert f["exact_match"], (arch, f)
+
+
+def test_run_reports_state_the_weights_source(nets, tmp_path):
+    import json
+
+    from archsim.report.run_folder import write_run
+
+    g = nets["mbv2"][0].copy()
+    g.graph["weights"] = "random-init (seed 0)"
+    d = write_run(archsim.simulate("mac_1x1", g), tmp_path / "r", plots=False)
+    s = json.loads((d / "summary.json").read_text())
+    assert s["workload_info"]["weights"] == "random-init (seed 0)"
+    md = (d / "summary.md").read_text()
+    assert "- weights: **random-init (seed 0)** -- not trained" in md
