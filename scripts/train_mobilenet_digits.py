@@ -76,13 +76,14 @@ def main(argv=None) -> int:
         "integer reference.",
         "",
         "| net | float acc | int acc (w9/a8) | conv+linear layers | with signed inputs | "
-        "dense MACs | functional exact (lutna_2x2, mac_2x2) | train s |",
+        "dense MACs | functional exact (lutna_2x2, mac_2x2) | train wall s |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for name, fl, it, n, s, macs, ex, secs, _ in rows:
         lines.append(f"| {name} | {fl:.4f} | {it:.4f} | {n} | {s} | {macs:,} | "
                      f"{ex['lutna_2x2']}, {ex['mac_2x2']} | {secs:.1f} |")
-    lines += ["", "Graph ops per net:", ""]
+    lines += ["", "Train wall seconds are of a shared 2-core machine (other jobs running).", "",
+              "Graph ops per net:", ""]
     lines += [f"- {r[0]}: {', '.join(r[8])}" for r in rows]
     lines += ["", "SiLU and sigmoid export as `table` nodes (the function tabulated over the "
               "256 input integers); the projections of the inverted residuals have no "
