@@ -173,7 +173,8 @@ class _Ctx:
     def check_flatten_dims(self, node, a, ndim) -> None:
         start, end = a.get("start_dim", 0), a.get("end_dim", -1)
         if start != 1 or end not in (-1, ndim - 1):
-            self.err(node, f"only flatten(start_dim=1, end_dim=-1) is supported, got {start}, {end}")
+            self.err(node, f"only flatten(start_dim=1, end_dim=-1) is supported, got {start}, "
+                     f"{end}")
 
     def clamp(self, node, x, lo, hi, source) -> None:
         for v in (lo, hi):

@@ -19,8 +19,8 @@ Zoo models (vgg11, vgg19, resnet18, resnet34, googlenet; CIFAR-10 3x32x32):
 - ``weights``: graph attribute saying where the weights come from, ``random-init (seed N)``
   for zoo models without a checkpoint (every run report shows it);
 - calibration: ``calib="default"`` = the first 8 foolbox CIFAR-10 test images; a folder =
-  the first 16 images of a CIFAR-10 python-batches folder's ``test_batch``; or a float
-  tensor (N, 3, 32, 32) in [0, 1];
+  the first 16 images of a CIFAR-10 binary-version folder's ``test_batch.bin`` (nothing is
+  unpickled); or a float tensor (N, 3, 32, 32) in [0, 1];
 - ``sample=n``: the first n foolbox CIFAR-10 test images (n <= 20) become ``sample_input``
   and every node gets ``ref_output`` from ``workloads.reference``. The graph's batch is n
   (1 without a sample), so ``macs_*`` are for n images.
@@ -34,9 +34,8 @@ the first 256 training images; samples: the first n test images. Their graphs ca
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import warnings
+from pathlib import Path
 
 import torch
 
@@ -102,7 +101,7 @@ def _zoo_calib(calib) -> tuple[torch.Tensor, str]:
         ], f"foolbox cifar10 test images 0..{ZOO_CALIB - 1}"
     if isinstance(calib, (str, Path)):
         x, _ = data.load_cifar10_batches(calib, "test", FOLDER_CALIB)
-        return x, f"cifar10 {Path(calib) / 'test_batch'} images 0..{len(x) - 1}"
+        return x, f"cifar10 {Path(calib) / 'test_batch.bin'} images 0..{len(x) - 1}"
     raise ValueError(
         f"calib must be 'default', a CIFAR-10 batches folder or a tensor, got {calib!r}"
     )

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from archsim.errors import WorkloadError, short
 from archsim.graph.dag import Dag, insertion_topo_order, is_digraph
 
 if TYPE_CHECKING:  # networkx costs ~0.3 s to import; only loaded where a DiGraph is built
@@ -80,10 +81,6 @@ _N_INPUTS = {"input": (0, 0), "conv": (1, 1), "linear": (1, 1), "maxpool": (1, 1
              "avgpool": (1, 1), "add": (2, None), "concat": (1, None), "relu": (1, 1),
              "flatten": (1, 1), "clamp": (1, 1), "table": (1, 1), "mul": (2, 2)}
 # fmt: on
-
-
-class WorkloadError(ValueError):
-    """A workload graph breaks the contract of docs/workload_graph.md."""
 
 
 def is_compute(op: str) -> bool:
@@ -376,7 +373,20 @@ def _validate_node(g: nx.DiGraph, n) -> None:
 
 
 def validate_workload(g: nx.DiGraph) -> None:
-    """Check ``g`` against the contract; raise ``WorkloadError`` naming node and attribute."""
+    """Check ``g`` against the contract; raise ``WorkloadError`` naming node and attribute.
+
+    Any other exception a malformed graph provokes (an attribute of a wrong nested type) is
+    reported as a ``WorkloadError`` too."""
+    try:
+        _validate_workload(g)
+    except WorkloadError:
+        raise
+    except (TypeError, KeyError, IndexError, AttributeError, ValueError, OverflowError) as exc:
+        raise WorkloadError(f"malformed workload graph: {type(exc).__name__}: "
+                            f"{short(str(exc), 200)}") from None
+
+
+def _validate_workload(g: nx.DiGraph) -> None:
     if not is_digraph(g):
         raise WorkloadError("workload must be a networkx.DiGraph (or an archsim.graph.dag.Dag)")
     for key, typ in _GRAPH_REQUIRED.items():
@@ -481,37 +491,58 @@ def save_workload(g: nx.DiGraph, path) -> Path:
 def read_workload(path) -> Dag:
     """Read a workload written by ``save_workload`` as a :class:`~archsim.graph.dag.Dag`.
 
-    Raises ``WorkloadError`` on a bad folder.  Nodes and edges keep their saved order.
+    Raises ``WorkloadError`` naming the file on a bad folder: a missing, oversized, non-UTF-8
+    or malformed ``graph.json``, a truncated, corrupt or empty ``arrays.npz`` (read without
+    unpickling), a reference to an array the archive lacks.  Nodes and edges keep their saved
+    order.  The graph is not validated here (``validate_workload``).
     """
+    from archsim.safeio import load_json, load_npz
+
     path = Path(path)
     jpath, apath = path / "graph.json", path / "arrays.npz"
     for p in (jpath, apath):
         if not p.is_file():
             raise WorkloadError(f"load_workload: {p} does not exist")
-    data = json.loads(jpath.read_text())
+    data = load_json(jpath, "workload graph", WorkloadError, allow_nan=True)
+    if not isinstance(data, dict) or not isinstance(data.get("graph", {}), dict):
+        raise WorkloadError(f"load_workload: {jpath}: expected node-link JSON (an object with "
+                            "'graph', 'nodes' and 'edges')")
     version = data.get("graph", {}).get("format_version")
     if version not in READABLE_VERSIONS:
         raise WorkloadError(
-            f"load_workload: {jpath} has format_version {version}, expected one of "
+            f"load_workload: {jpath} has format_version {short(version)}, expected one of "
             f"{READABLE_VERSIONS}"
         )
     if data.get("directed") is not True or data.get("multigraph"):
         raise WorkloadError(f"load_workload: {jpath} is not a directed simple graph")
-    with np.load(apath, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    data = _decode(data, arrays)
+    for key in ("nodes", "edges"):
+        if not isinstance(data.get(key, []), list):
+            raise WorkloadError(f"load_workload: {jpath}: {key!r} must be a list")
+    arrays = load_npz(apath, "workload arrays", WorkloadError)
+    try:
+        data = _decode(data, arrays)
+    except KeyError as exc:
+        raise WorkloadError(f"load_workload: {jpath} refers to array {short(exc.args[0])}, which "
+                            f"{apath.name} does not hold") from None
+    except (TypeError, IndexError, ValueError) as exc:
+        raise WorkloadError(f"load_workload: {jpath}: malformed array reference ({exc})") \
+            from None
     g = Dag()
     g.graph.update(data.get("graph", {}))
-    for i, nd in enumerate(data.get("nodes", [])):
-        if "id" not in nd:
-            raise WorkloadError(f"load_workload: {jpath}: node #{i} has no 'id'")
-        attrs = dict(nd)
-        g.add_node(attrs.pop("id"), **attrs)
-    for i, ed in enumerate(data.get("edges", [])):
-        if "source" not in ed or "target" not in ed:
-            raise WorkloadError(f"load_workload: {jpath}: edge #{i} needs 'source' and 'target'")
-        attrs = dict(ed)
-        g.add_edge(attrs.pop("source"), attrs.pop("target"), **attrs)
+    try:
+        for i, nd in enumerate(data.get("nodes", [])):
+            if not isinstance(nd, dict) or "id" not in nd:
+                raise WorkloadError(f"load_workload: {jpath}: node #{i} has no 'id'")
+            attrs = dict(nd)
+            g.add_node(attrs.pop("id"), **attrs)
+        for i, ed in enumerate(data.get("edges", [])):
+            if not isinstance(ed, dict) or "source" not in ed or "target" not in ed:
+                raise WorkloadError(
+                    f"load_workload: {jpath}: edge #{i} needs 'source' and 'target'")
+            attrs = dict(ed)
+            g.add_edge(attrs.pop("source"), attrs.pop("target"), **attrs)
+    except TypeError as exc:  # an unhashable node id, a non-string attribute name
+        raise WorkloadError(f"load_workload: {jpath}: malformed node or edge ({exc})") from None
     return g
 
 

@@ -28,12 +28,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from archsim.design.arch import ArchConfig
-from archsim.graph.dag import lexicographic_topo_order
+from archsim.errors import MappingError
+from archsim.graph.dag import insertion_topo_order, lexicographic_topo_order
 from archsim.graph.ir import input_range
 from archsim.mapping.fold import DATAFLOWS, FoldCycles, fold_cycles
+from archsim.mapping.partition import LayerBytes, choose_partition, split_range
 from archsim.mapping.regions import Region, TensorGeom, conv_input_region, geom_of
 from archsim.pe.organisation import effective_ops, entries_per_fold
-from archsim.mapping.partition import LayerBytes, choose_partition, split_range
 
 if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.graph.dag.Dag
     import networkx as nx
@@ -43,10 +44,6 @@ __all__ = ["Chunk", "MappingError", "MappingSpec", "Schedule", "Source", "Task",
 STRATEGIES = ("layer", "pipeline")
 PARTITIONS = ("auto", "out_channels", "out_pixels")
 VECTOR_OPS = ("maxpool", "avgpool", "add", "concat", "relu", "clamp", "table", "mul")
-
-
-class MappingError(ValueError):
-    """A workload that cannot be mapped on the design point (names layer, buffer, file)."""
 
 
 @dataclass(frozen=True)
@@ -59,13 +56,13 @@ class MappingSpec:
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
-            raise ValueError(f"mapping: strategy {self.strategy!r} is not one of {STRATEGIES}")
+            raise MappingError(f"mapping: strategy {self.strategy!r} is not one of {STRATEGIES}")
         if self.partition not in PARTITIONS:
-            raise ValueError(f"mapping: partition {self.partition!r} is not one of {PARTITIONS}")
+            raise MappingError(f"mapping: partition {self.partition!r} is not one of {PARTITIONS}")
         if self.min_vector_elements <= 0:
-            raise ValueError("mapping: min_vector_elements must be positive")
+            raise MappingError("mapping: min_vector_elements must be positive")
         if self.stream_blocks <= 0:
-            raise ValueError(f"mapping: stream_blocks must be positive, got {self.stream_blocks}")
+            raise MappingError(f"mapping: stream_blocks must be positive, got {self.stream_blocks}")
 
     @classmethod
     def parse(cls, text: str | MappingSpec | None) -> MappingSpec:
@@ -81,7 +78,7 @@ class MappingSpec:
         return f"{self.strategy}:{self.partition}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Source:
     """Bytes a chunk reads: from edge memory (``tile`` is None) or from a producer tile."""
 
@@ -92,8 +89,10 @@ class Source:
     memory: str  # "gbuf" | "dram" | "tile"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Chunk:
+    """One block of a task: output pixels [m0, m1) x channels [n0, n1), its work and bytes."""
+
     m0: int
     m1: int
     n0: int
@@ -112,7 +111,7 @@ class Chunk:
     sram_writes: tuple[tuple[str, int], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Task:
     id: int
     node: str
@@ -129,7 +128,7 @@ class Task:
         return f"{self.node}[{self.id}]@tile{self.tile}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Schedule:
     dataflow: str
     mapping: MappingSpec
@@ -149,12 +148,15 @@ class _Mapper:
 
     def __init__(self, g: nx.DiGraph, arch: ArchConfig, dataflow: str, spec: MappingSpec):
         if dataflow not in DATAFLOWS:
-            raise ValueError(f"dataflow: {dataflow!r} is not one of {', '.join(DATAFLOWS)}")
+            raise MappingError(f"dataflow: {dataflow!r} is not one of {', '.join(DATAFLOWS)}")
         self.g, self.arch, self.df, self.spec = g, arch, dataflow, spec
         self.pe = arch.pe()
         self.cpm = float(self.pe.cycles_per_mac)
         self.act_bytes = _ceil(int(g.graph.get("act_bits", 8)), 8)
-        self.order = lexicographic_topo_order(g)
+        # ties among ready nodes: by name, unless the graph keeps its insertion order (SCALE-Sim
+        # topologies: layers run and are numbered in row order)
+        self.order = (insertion_topo_order(g) if g.graph.get("topo_order") == "insertion"
+                      else lexicographic_topo_order(g))
         self.tasks: list[Task] = []
         self.by_node: dict[str, list[Task]] = {}
         self.homes: dict[str, str] = {}
@@ -207,14 +209,15 @@ class _Mapper:
             deps.add(task.id)
             nbytes = ov.elements * self.act_bytes
             if task.out_home == "tile":
-                out.append(Source(base, ov, nbytes, task.tile, "tile"))
+                out.append(Source(tensor=base, region=ov, nbytes=nbytes, tile=task.tile,
+                                  memory="tile"))
             else:
                 mem_bytes += nbytes
         if base not in self.by_node:  # network input: lives in DRAM, no producer task
             mem_bytes = region.elements * self.act_bytes
         if mem_bytes:
             home = self.homes.get(base, "dram")
-            out.append(Source(base, region, mem_bytes, None, home))
+            out.append(Source(tensor=base, region=region, nbytes=mem_bytes, tile=None, memory=home))
         return out, deps
 
     # ---- tile groups (pipeline) -----------------------------------------------------------
@@ -277,8 +280,8 @@ class _Mapper:
                 self.group_cache[node] = sorted({t.tile for t in self.by_node[node]})
         layers = tuple(n for n in self.order if n in self.by_node)
         return Schedule(
-            self.df, self.spec, tuple(self.tasks), layers, dict(self.homes),
-            dict(self.partitions), dict(self.aliases),
+            dataflow=self.df, mapping=self.spec, tasks=tuple(self.tasks), layers=layers,
+            homes=dict(self.homes), partitions=dict(self.partitions), aliases=dict(self.aliases),
         )
 
     def _is_identity_clip(self, a: dict[str, Any]) -> bool:
@@ -290,8 +293,8 @@ class _Mapper:
         return int(src["out_lo"]) >= lo and int(src["out_hi"]) <= hi
 
     def _add_task(self, node, op, tile, deps, chunks, region, home, signed=False) -> None:
-        t = Task(len(self.tasks), node, op, tile, tuple(sorted(deps)), tuple(chunks), region, home,
-                 signed)
+        t = Task(id=len(self.tasks), node=node, op=op, tile=tile, deps=tuple(sorted(deps)),
+                 chunks=tuple(chunks), out_region=region, out_home=home, act_signed=signed)
         self.tasks.append(t)
         self.by_node.setdefault(node, []).append(t)
 
@@ -425,9 +428,11 @@ class _Mapper:
                 ofb = (r1 - r0) * (c1 - c0) * self.act_bytes
                 reads, writes = self._sram_traffic(r1 - r0, c1 - c0, K, executed, fc, R, C)
                 chunks.append(Chunk(
-                    r0, r1, c0, c1, self._compute_cycles(fc.cycles, executed), fc.folds,
-                    fc.macs_dense, executed, fc.pe_slots, 0, tuple(srcs), wb, prog, ofb,
-                    reads, writes,
+                    m0=r0, m1=r1, n0=c0, n1=c1,
+                    compute_cycles=self._compute_cycles(fc.cycles, executed), folds=fc.folds,
+                    macs_dense=fc.macs_dense, macs_executed=executed, pe_slots=fc.pe_slots,
+                    vector_ops=0, sources=tuple(srcs), weight_bytes=wb, program_entries=prog,
+                    ofmap_bytes=ofb, sram_reads=reads, sram_writes=writes,
                 ))
         return chunks, deps
 
@@ -515,8 +520,10 @@ class _Mapper:
             cyc = _ceil(ops, self.arch.tile.vector_lanes)
             in_bytes = sum(s.nbytes for s in srcs)
             ob = region.elements * self.act_bytes
-            chunk = Chunk(0, geom.p, c0, c1, cyc, 0, 0, 0, 0, ops, tuple(srcs), 0, 0, ob,
-                          (("ifmap", in_bytes),), (("ofmap", ob),))
+            chunk = Chunk(m0=0, m1=geom.p, n0=c0, n1=c1, compute_cycles=cyc, folds=0,
+                          macs_dense=0, macs_executed=0, pe_slots=0, vector_ops=ops,
+                          sources=tuple(srcs), weight_bytes=0, program_entries=0, ofmap_bytes=ob,
+                          sram_reads=(("ifmap", in_bytes),), sram_writes=(("ofmap", ob),))
             self._add_task(node, op, tiles[i % len(tiles)], deps, [chunk], region, home)
 
     def _vector_inputs(self, node, a, c0, c1):

@@ -2,7 +2,8 @@
 
 In:  a :class:`~archsim.sim.engine.SimResult` (with ``res.energy`` / ``res.area`` when the energy
      model is present; everything below works without them) and a folder.
-Out (``write_run``), all written atomically:
+Out (``write_run``), the folder written atomically (a temporary sibling renamed into place,
+with the completion marker ``RUN_COMPLETE``; see :mod:`archsim.report.outputs`):
   - ``config.resolved.yaml``: every parameter, the run arguments, versions, seed, git revision;
   - ``summary.json``: ``SimResult.summary()`` (plus energy/area when present);
   - ``layers.csv``: one row per layer (cycles, stalls by cause, MACs, utilisation, energy by
@@ -23,7 +24,6 @@ import io
 import json
 import os
 import platform
-import re
 import subprocess
 from collections import defaultdict
 from pathlib import Path
@@ -31,10 +31,14 @@ from typing import Any
 
 import yaml
 
+from archsim.report.outputs import COMPLETE_MARKER, atomic_folder, check_output_dir
 from archsim.report.summary_md import summary_markdown
+from archsim.sim.actions import instance_class
 
 __all__ = [
+    "RUN_FILES",
     "area_dict",
+    "check_run_dir",
     "component_class",
     "energy_dict",
     "format_summary",
@@ -133,20 +137,8 @@ def _summary(res) -> dict[str, Any]:
 
 
 def component_class(component: str) -> str:
-    """Class of a dotted component name, as the energy model groups them:
-    ``tile3.lut_bank1`` -> ``lut_bank``, ``tile0.ifmap_sram`` -> ``sram``, ``tile0.pe_array``
-    -> ``pe_array``, ``noc.r0c1.E`` -> ``noc_link``, ``dram.ch0`` -> ``dram``, ``gbuf``."""
-    parts = component.split(".")
-    if re.fullmatch(r"tile\d+", parts[0]) and len(parts) > 1:
-        return "sram" if parts[1].endswith("_sram") else re.sub(r"\d+$", "", parts[1])
-    if parts[0] == "noc":
-        return "noc_link"
-    return re.sub(r"\d+$", "", parts[0])
-
-
-def _component(action: str) -> tuple[str, str]:
-    comp, _, leaf = action.rpartition(".")
-    return comp, leaf
+    """Cost class of a component instance (the vocabulary's :func:`instance_class`)."""
+    return instance_class(component)
 
 
 def layer_energy_by_class(res, energy: dict | None) -> dict[str, dict[str, float]] | None:
@@ -157,14 +149,14 @@ def layer_energy_by_class(res, energy: dict | None) -> dict[str, dict[str, float
     the full action names of ``res.actions``; leakage is not split over layers.
     """
     by_action = (energy or {}).get("by_action_pj") or {}
-    if not by_action or not set(by_action) & set(res.actions):
+    if not by_action or not set(by_action) & {str(k) for k in res.actions}:
         return None
     out: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for layer, counts in res.layer_actions.items():
         for act, n in counts.items():
-            pj, total = by_action.get(act), res.actions.get(act)
+            pj, total = by_action.get(str(act)), res.actions.get(act)
             if pj and total:
-                out[layer][component_class(_component(act)[0])] += pj * n / total
+                out[layer][act.cost_class] += pj * n / total
     return {k: dict(v) for k, v in out.items()}
 
 
@@ -219,13 +211,17 @@ def _layers_csv(res, lay) -> str:
 
 def _tiles_csv(res) -> str:
     causes = sorted({c for t in res.tiles for c in t.stall_cycles})
-    header = ["tile", "row", "col", "busy_cycles", "utilization", "macs_executed", "tasks",
-              "stall_total_cycles"] + [f"stall_{c}_cycles" for c in causes]
+    header = ["tile", "row", "col", "busy_cycles", "busy_fraction", "utilization",
+              "macs_executed", "tasks", "stall_total_cycles"] + [f"stall_{c}_cycles"
+                                                                  for c in causes]
     rows = []
+    lat = res.latency_cycles
     for t in res.tiles:
         r, c = divmod(t.tile, res.arch.grid.cols)
-        util = t.busy_cycles / res.latency_cycles if res.latency_cycles else 0.0
-        rows.append([t.tile, r, c, t.busy_cycles, f"{util:.6f}", t.macs_executed, t.tasks,
+        busy = t.busy_cycles / lat if lat else 0.0
+        util = t.macs_executed * res.cycles_per_mac / (res.arch.pes_per_tile * lat) if lat else 0.0
+        rows.append([t.tile, r, c, t.busy_cycles, f"{busy:.6f}", f"{util:.6f}",
+                     t.macs_executed, t.tasks,
                      sum(t.stall_cycles.values())] + [t.stall_cycles.get(k, 0.0) for k in causes])
     return _csv_text(header, rows)
 
@@ -233,8 +229,7 @@ def _tiles_csv(res) -> str:
 def _components_csv(res, energy, area) -> str:
     counts: dict[str, dict[str, int]] = defaultdict(dict)
     for act, n in res.actions.items():
-        comp, leaf = _component(act)
-        counts[comp][leaf] = n
+        counts[act.component][act.action] = n
     e_comp = (energy or {}).get("by_component_pj") or {}
     a_comp = (area or {}).get("by_component_um2") or {}
     comps = sorted(set(counts) | set(e_comp) | set(a_comp))
@@ -266,11 +261,33 @@ def _compute_report_csv(res) -> str:
     return "\n".join(lines) + "\n"
 
 
+RUN_FILES = ("config.resolved.yaml", "summary.json", "layers.csv", "tiles.csv",
+             "components.csv", "COMPUTE_REPORT.csv", "summary.md", "energy_breakdown.png",
+             "layer_latency.png", "tile_utilization.png", COMPLETE_MARKER)
+
+
+def check_run_dir(out: str | Path) -> Path:
+    """Check before any work that ``out`` can be written as a run folder (a previous run
+    folder there is replaced as a whole; a folder holding other files is refused)."""
+    return check_output_dir(out, "run folder", own_files=RUN_FILES)
+
+
 def write_run(res, out: str | Path, workload_args: dict[str, Any] | None = None,
               plots: bool = True, compute_report: bool = True) -> Path:
-    """Write the run folder (see module doc); returns its path."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the run folder (see module doc) atomically; returns its path.
+
+    The files go into a temporary sibling folder which, once complete, gets the marker
+    ``RUN_COMPLETE`` and is renamed into place, replacing a previous run's folder as a whole
+    (so a ``--no-plots`` re-run leaves no old PNGs).  A folder another process is writing
+    raises :class:`~archsim.errors.RunFolderError`."""
+    out = check_run_dir(out)
+    with atomic_folder(out, f"archsim {provenance()['archsim']} run folder, complete\n") as tmp:
+        _write_files(res, tmp, workload_args, plots, compute_report)
+    return out
+
+
+def _write_files(res, out: Path, workload_args: dict[str, Any] | None, plots: bool,
+                 compute_report: bool) -> None:
     s = _summary(res)
     energy, area = s.get("energy"), s.get("area")
     resolved = {
@@ -301,11 +318,12 @@ def write_run(res, out: str | Path, workload_args: dict[str, Any] | None = None,
             images.append("layer_latency.png")
         P.tile_heatmap([t["utilization"] for t in s["per_tile"]], res.arch.grid.rows,
                        res.arch.grid.cols, out / "tile_utilization.png",
-                       f"tile utilisation ({res.arch.grid.rows}x{res.arch.grid.cols})")
+                       f"tile utilisation ({res.arch.grid.rows}x{res.arch.grid.cols} tiles; "
+                       f"mean {s['utilization']:.3f} = run utilisation)",
+                       label="executed MACs x cycles/MAC / (PEs x latency)")
         images.append("tile_utilization.png")
     _atomic_write(out / "summary.md",
                   summary_markdown(s, resolved, images, lay is not None))
-    return out
 
 
 def format_summary(res) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 
 import numpy as np
@@ -99,10 +100,25 @@ def test_foolbox_cifar10_images():
 def test_cifar10_batches_folder(tmp_path):
     rng = np.random.default_rng(0)
     raw = rng.integers(0, 256, (7, 3072), dtype=np.uint8)
-    with open(tmp_path / "test_batch", "wb") as f:
-        pickle.dump({b"data": raw, b"labels": list(range(7))}, f)
+    labels = np.arange(7, dtype=np.uint8)
+    np.concatenate([labels[:, None], raw], axis=1).tofile(tmp_path / "test_batch.bin")
     x, y = data.load_cifar10_batches(tmp_path, "test", n=5)
     assert x.shape == (5, 3, 32, 32) and y.tolist() == [0, 1, 2, 3, 4]
     assert torch.equal(x[1, 2, 0, :4], torch.from_numpy(raw[1, 2048:2052].astype(np.float32) / 255))
     with pytest.raises(data.DatasetUnavailable, match="data_batch_1"):
         data.load_cifar10_batches(tmp_path, "train")
+
+
+def test_cifar10_pickles_are_never_loaded(tmp_path):
+    class Boom:
+        def __reduce__(self):
+            return (os.system, ("touch " + str(tmp_path / "pwned"),))
+
+    with open(tmp_path / "test_batch", "wb") as f:
+        pickle.dump({b"data": Boom(), b"labels": [0]}, f)
+    with pytest.raises(data.DatasetUnavailable, match="python version's pickle, which is not read"):
+        data.load_cifar10_batches(tmp_path, "test")
+    assert not (tmp_path / "pwned").exists()
+    (tmp_path / "test_batch.bin").write_bytes(b"\x00" * 100)  # truncated
+    with pytest.raises(data.DatasetUnavailable, match="not a CIFAR-10 binary batch"):
+        data.load_cifar10_batches(tmp_path, "test")
