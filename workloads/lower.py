@@ -41,8 +41,10 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
+from archsim.errors import WorkloadError
 
-class UnsupportedOpError(ValueError):
+
+class UnsupportedOpError(WorkloadError):
     """The model uses an op the workload graph cannot express exactly."""
 
 

@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from archsim.errors import WorkloadError
+
 VGG_CFG = {
     "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
     "vgg13": [64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
@@ -255,7 +257,7 @@ def zoo_model(name: str, seed: int = 0) -> nn.Module:
     return model.eval()
 
 
-class CheckpointError(ValueError):
+class CheckpointError(WorkloadError):
     """A state dict that does not fit the model (names the first offending key)."""
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from archsim.errors import WorkloadError
 from archsim.graph import ops
 from archsim.graph.ir import input_range
 from archsim.mapping.schedule import Chunk, Schedule, Task
@@ -29,7 +30,7 @@ if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.grap
 __all__ = ["FunctionalError", "FunctionalState"]
 
 
-class FunctionalError(ValueError):
+class FunctionalError(WorkloadError):
     """Functional mode cannot run (e.g. the workload has no sample input)."""
 
 

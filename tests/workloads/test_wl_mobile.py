@@ -109,7 +109,7 @@ def test_timing_run_warns_nothing_and_counts_one_sign_xor_per_signed_lutna_mac(n
     assert want > 0 and r.actions["tile0.pe_array.sign"] == want
     assert "tile0.pe_array.sign" in r.energy.by_action_pj  # priced
     m = archsim.simulate("mac_1x1", g, dataflow="ws")
-    assert not any(k.endswith(".sign") for k in m.actions)  # signed multiplier: no extra op
+    assert not any(str(k).endswith(".sign") for k in m.actions)  # signed multiplier: no extra op
 
 
 @pytest.mark.parametrize("arch, dataflow", [("lutna_1x1", "os"), ("mac_2x2", "ws"),
