@@ -3,7 +3,7 @@
 In:  argv.  Out: an exit code; tables on stdout, run folders on disk.  Each command is one
 small function registered in ``COMMANDS``; library code below never prints, this module does.
 
-Commands: pe-table, run, demo, compare, sweep, paper (see ``archsim <command> --help``).
+Commands: list, pe-table, run, demo, compare, sweep, paper (see ``archsim <command> --help``).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -25,6 +26,25 @@ def _cmd_pe_table(args: argparse.Namespace) -> int:
         print(json.dumps(rows, indent=2))
     else:
         print(format_pe_table(rows))
+    return 0
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from archsim.design.arch import builtin_arch_dir, load_arch
+
+    rows = []
+    def natural(path: Path) -> list:  # lutna_2x2 before lutna_16x16
+        return [int(t) if t.isdigit() else t for t in re.split(r"(\d+)", path.stem)]
+
+    for path in sorted(builtin_arch_dir().glob("*.yaml"), key=natural):
+        arch = load_arch(path)
+        rows.append({"name": arch.name, "description": " ".join(arch.description.split())})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+    else:
+        width = max(len(r["name"]) for r in rows)
+        for r in rows:
+            print(f"{r['name']:<{width}}  {r['description']}")
     return 0
 
 
@@ -81,7 +101,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             plots=not args.no_plots)
     print(format_summary(res))
     print(f"\nrun folder: {out}")
-    if res.functional is not None and not res.functional["exact_match"] and res.functional["pe_exact"]:
+    fn = res.functional
+    if fn is not None and not fn["exact_match"] and fn["pe_exact"]:
         return EXIT_MISMATCH
     return 0
 
@@ -89,6 +110,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="archsim", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("list", help="the built-in design points with one-line descriptions")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_list)
     p = sub.add_parser("pe-table", help="per-MAC operation counts and tables of every PE kind")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_pe_table)
@@ -111,10 +135,12 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
 
 # commands in their own modules, imported only when chosen (keeps start-up lean)
 LAZY_COMMANDS = {
-    "demo": ("archsim.studies.demo", "the embedded default end to end (pruned ResNet-18, LUT-NA vs MAC)"),
+    "demo": ("archsim.studies.demo",
+             "the embedded default end to end (pruned ResNet-18, LUT-NA vs MAC)"),
     "compare": ("archsim.report.run_folder", "side-by-side table of several run folders"),
     "sweep": ("archsim.sweep.run", "sweep config fields x workloads (local processes or Dask)"),
-    "paper": ("archsim.studies.paper", "reproduce the LUT-NA paper's area/energy comparisons"),
+    "paper": ("archsim.studies.paper_report",
+              "reproduce the LUT-NA paper's area/energy comparisons"),
 }
 
 

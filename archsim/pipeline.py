@@ -10,8 +10,8 @@ Out: a frozen :class:`SimResult`: the SimPy core's :class:`~archsim.sim.engine.S
      plus its price (``energy``, ``area``, ``layer_energy``); ``summary()`` is the plain-data
      summary built by :mod:`archsim.report.summary` (metrics defined in docs/metrics.md).
 
-Zoo names are the one place where ``archsim`` reaches the ``workloads`` package (torch): the
-documented hook :func:`resolve_workload`, imported only when a zoo name is given.
+Zoo names reach the ``workloads`` package (torch) only through :mod:`archsim.zoo`, imported
+only when a zoo name is given.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ __all__ = ["SimResult", "check_sparsity", "price", "resolve_workload", "simulate
            "workload_kind"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SimResult(SimOutcome):
     """A simulated run with its price: the SimPy outcome plus energy and area."""
 
@@ -75,12 +75,9 @@ def check_sparsity(sparsity: Any, where: str = "--sparsity") -> float:
 
 
 def _zoo_names() -> list[str]:
-    try:
-        import workloads  # torch lives there; only imported for zoo names
-    except ImportError as exc:  # pragma: no cover - depends on the install
-        raise WorkloadError(
-            f"the zoo needs the 'workloads' package with torch ({exc})") from None
-    return list(workloads.names())
+    from archsim import zoo  # the one hook to the workloads package (torch)
+
+    return zoo.names()
 
 
 def resolve_workload(workload: Any, seed: int = 0, sparsity: float | None = 0.0,
@@ -89,7 +86,7 @@ def resolve_workload(workload: Any, seed: int = 0, sparsity: float | None = 0.0,
 
     Graphs (networkx ``DiGraph`` or ``archsim.graph.dag.Dag``) are returned as they are; folders
     and CSVs are read as a ``Dag`` (no networkx import); zoo names are built with torch by the
-    ``workloads`` package -- the one documented hook from ``archsim`` to ``workloads``.
+    ``workloads`` package through :mod:`archsim.zoo`, the one hook from archsim to it.
     ``sparsity`` applies to zoo names only: a non-zero value for any other workload raises
     :class:`~archsim.errors.UsageError` (it would be ignored).
     """
@@ -120,9 +117,9 @@ def resolve_workload(workload: Any, seed: int = 0, sparsity: float | None = 0.0,
         raise WorkloadError(
             f"workload {short(name, 200)}: no such folder or .csv file, and not a zoo name (zoo: "
             f"{', '.join(zoo)})")
-    import workloads
+    from archsim import zoo as zoo_hook  # the one hook to the workloads package (torch)
 
-    return workloads.build(name, sparsity=check_sparsity(sparsity or 0.0), seed=seed,
+    return zoo_hook.build(name, sparsity=check_sparsity(sparsity or 0.0), seed=seed,
                            sample=sample)
 
 

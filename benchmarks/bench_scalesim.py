@@ -520,7 +520,8 @@ def render(info, cmd_line, version, results, cycles, st, args, archsim_cmd, ss_p
         "### archsim start-up",
         "",
         f"`python -c \"import archsim.cli\"`: {fmt(st['cli_wall'])} s wall; "
-        f"`python -c \"import archsim.sim.engine, archsim.graph.scalesim_csv\"`: {fmt(st['sim_wall'])} s; a bare "
+        "`python -c \"import archsim.sim.engine, archsim.graph.scalesim_csv\"`: "
+        f"{fmt(st['sim_wall'])} s; a bare "
         f"`python -c pass`: {fmt(st['python_only'])} s (median of 5).",
         "",
         f"Heavy modules ({', '.join(heavy_names())}) loaded by a whole `archsim run` on "
@@ -533,7 +534,8 @@ def render(info, cmd_line, version, results, cycles, st, args, archsim_cmd, ss_p
         "| cumulative us | self us | module |", "|---|---|---|",
     ]
     L += [f"| {c:,} | {s:,} | `{m}` |" for c, s, m in st["cli_top"]]
-    L += ["", "and of `python -X importtime -c \"import archsim.sim.engine, archsim.graph.scalesim_csv\"` "
+    L += ["", "and of `python -X importtime -c "
+          "\"import archsim.sim.engine, archsim.graph.scalesim_csv\"` "
           "(what `archsim run` imports before simulating):", "",
           "| cumulative us | self us | module |", "|---|---|---|"]
     L += [f"| {c:,} | {s:,} | `{m}` |" for c, s, m in st["sim_top"]]

@@ -107,7 +107,8 @@ def machine_info() -> dict:
     except (OSError, subprocess.SubprocessError):
         rev = "unknown"
     return {
-        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "nproc": (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                  else os.cpu_count()),
         "cpu": cpu,
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -205,13 +206,13 @@ def profile_run(arch, g, top: int = 10) -> tuple[list[tuple], float, list[tuple]
     st = pstats.Stats(pr, stream=io.StringIO())
     rows = []
     pkg = str(ROOT / "archsim")
-    for (fname, line, func), (cc, nc, tt, ct, _) in st.stats.items():  # type: ignore[attr-defined]
+    for (fname, line, func), (_, nc, tt, ct, _) in st.stats.items():  # type: ignore[attr-defined]
         if fname.startswith(pkg):
             rows.append((ct, tt, nc, f"{Path(fname).relative_to(ROOT)}:{line}({func})"))
     rows.sort(reverse=True)
     # also the biggest non-archsim costs (SimPy, numpy ...) by own time
     return rows[:top], wall, sorted(
-        ((tt, nc, f"{Path(f).name}:{ln}({fn})") for (f, ln, fn), (cc, nc, tt, ct, _)
+        ((tt, nc, f"{Path(f).name}:{ln}({fn})") for (f, ln, fn), (_, nc, tt, ct, _)
          in st.stats.items() if not f.startswith(pkg)), reverse=True)[:5]  # type: ignore
 
 
@@ -396,7 +397,8 @@ def render(out: dict, prof, t_b18: float, t_b34: float, r34_rep: int) -> str:
           f"{grow_t:.1f}x: wall grows {'no faster' if grow_w <= grow_t else '**faster**'} than "
           "the number of tasks (target: no faster)."]
     if prof:
-        L += ["", f"cProfile of one ResNet-18 lutna_8x8 ws layer run ({prof['wall_under_profiler']:.2f}"
+        L += ["", "cProfile of one ResNet-18 lutna_8x8 ws layer run "
+              f"({prof['wall_under_profiler']:.2f}"
               " s under the profiler), top archsim functions by cumulative time:", "",
               "| cumulative s | own s | calls | function |", "|---|---|---|---|"]
         for ct, tt, nc, name in prof["top_archsim"]:

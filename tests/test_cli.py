@@ -53,7 +53,8 @@ def test_bad_config_is_one_clear_error(tmp_path):
 
 
 def test_simulator_path_does_not_import_torch():
-    code = ("import sys, archsim.sim.engine, archsim.graph.scalesim_csv, archsim.cli, archsim.report.run_folder; "
+    code = ("import sys, archsim.sim.engine, archsim.graph.scalesim_csv, archsim.cli, "
+            "archsim.report.run_folder; "
             "print('torch' in sys.modules)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert r.stdout.strip() == "False", r.stderr
@@ -65,3 +66,16 @@ def test_bad_mapping_option_is_one_clear_error(tmp_path):
     assert r.returncode == 2
     assert "mapping: strategy 'stripes' is not one of" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_list_names_every_builtin_design_point(tmp_path):
+    from archsim.design.arch import builtin_arch_dir
+
+    r = _run("list", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert len(lines) == len(list(builtin_arch_dir().glob("*.yaml")))
+    names = [line.split()[0] for line in lines]
+    assert names.index("lutna_2x2") < names.index("lutna_16x16")  # natural order
+    row = next(line for line in lines if line.startswith("lutna_4x4 "))
+    assert "4x4 tiles of 16x16 LUT-NA" in row

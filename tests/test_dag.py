@@ -1,4 +1,5 @@
-"""archsim.graph.dag: the networkx-free graph of the run path behaves like the DiGraph it stands for."""
+"""archsim.graph.dag: the networkx-free graph of the run path behaves like the DiGraph it stands
+for."""
 
 from __future__ import annotations
 
@@ -200,7 +201,8 @@ def test_run_path_imports_no_heavy_modules(tmp_path):
         "from archsim.cli import main\n"
         f"rc = main(['run', {str(arch)!r}, '--workload', {str(csv)!r}, '--dataflow', 'os', "
         f"'--out', {str(tmp_path / 'run')!r}])\n"
-        "heavy = [m for m in ('torch', 'networkx', 'matplotlib', 'workloads') if m in sys.modules]\n"
+        "heavy = [m for m in ('torch', 'networkx', 'matplotlib', 'workloads')\n"
+        "         if m in sys.modules]\n"
         "print('HEAVY', rc, heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

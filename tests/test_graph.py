@@ -61,7 +61,8 @@ def add(g: nx.DiGraph, name: str, op: str, inputs: list, **attrs) -> None:
 
 
 def toy_graph(batch: int = 2, seed: int = 0) -> nx.DiGraph:
-    """input -> conv -> relu -> {maxpool, conv(grouped)} -> add/concat -> avgpool -> flatten -> linear."""
+    """input -> conv -> relu -> {maxpool, conv(grouped)} -> add/concat -> avgpool -> flatten ->
+    linear."""
     rng = np.random.default_rng(seed)
     g = nx.DiGraph()
     add(g, "x", "input", [], out_shape=(batch, 4, 6, 6), out_scale=1 / 255, out_lo=0, out_hi=255)

@@ -1,4 +1,5 @@
-"""archsim.graph.ops: exact integer semantics, checked by hand and against naive loops (no torch)."""
+"""archsim.graph.ops: exact integer semantics, checked by hand and against naive loops (no
+torch)."""
 
 from __future__ import annotations
 

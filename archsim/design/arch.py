@@ -1,8 +1,9 @@
 """Architecture configuration: typed, validated, frozen design points.
 
 In:  a YAML file (``load_arch(path)``) or a plain dict (``arch_from_dict(d, source=...)``).
-Out: a frozen :class:`ArchConfig` (a dataclass validated by :mod:`archsim.design.schema`) whose every
-     parameter is declared once, with its type, unit (in the name), default and description.
+Out: a frozen :class:`ArchConfig` (a dataclass validated by :mod:`archsim.design.schema`)
+     whose every parameter is declared once, with its type, unit (in the name), default and
+     description.
 
 Errors: unknown keys, duplicate keys, wrong types and impossible sizes raise :class:`ConfigError`
 naming the dotted field and the file.  ``ArchConfig.with_overrides({"tile.pe_array.rows": 32})``
@@ -122,9 +123,9 @@ class GridConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class InterconnectConfig:
-    """The network on chip between the tiles."""
+    """The network on chip between the tiles: a 2-D mesh with XY routing (the one topology
+    modelled, so it is not a field)."""
 
-    topology: Literal["mesh"] = field_("mesh", doc="2-D mesh, XY routing")
     link_bytes_per_cycle: int = field_(16, gt=0, le=1 << 16,
                                        doc="flit width = bytes per link-cycle")
     hop_latency_cycles: int = field_(1, ge=0, le=1 << 20, doc="wire latency per hop")
@@ -137,7 +138,10 @@ class DRAMConfig:
     channels: int = field_(1, gt=0, le=1024, doc="independent DRAM channels")
     bytes_per_cycle_per_channel: int = field_(16, gt=0, le=1 << 16, doc="bandwidth per channel")
     latency_cycles: int = field_(100, ge=0, le=1 << 20, doc="access latency per request")
-    burst_bytes: int = field_(4096, gt=0, le=1 << 30, doc="largest single DRAM request")
+    burst_bytes: int = field_(
+        32, gt=0, le=1 << 16, doc="access granularity: every request moves (is timed and "
+        "priced as) whole bursts; 32 = LPDDR4 x16 channel, burst length 16 (docs/facts.md "
+        "section 3)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -226,8 +230,19 @@ class ArchConfig:
         return dump(self, json=True)
 
     def with_overrides(self, overrides: dict[str, Any]) -> ArchConfig:
-        """A new validated config with dotted-path overrides applied."""
+        """A new validated config with dotted-path overrides applied, in order.
+
+        The one place both the library and ``archsim sweep --set`` change a design point.
+        Changing ``tile.pe_array.pe_kind`` without giving the whole ``tile.pe_array.pe_params``
+        keeps only the current PE parameters the new kind accepts (lutna -> mac drops
+        ``digit_bits`` and ``parallel_tables``, keeps ``act_bits`` and ``weight_bits``);
+        single parameters (``tile.pe_array.pe_params.act_bits``) still apply on top.
+        """
         data = dump(self)
+        kind = overrides.get("tile.pe_array.pe_kind")
+        if kind is not None and "tile.pe_array.pe_params" not in overrides:
+            data["tile"]["pe_array"]["pe_params"] = _params_accepted_by(
+                kind, data["tile"]["pe_array"]["pe_params"])
         for dotted, value in overrides.items():
             parts = dotted.split(".")
             node = data
@@ -238,10 +253,25 @@ class ArchConfig:
                         f"{'.'.join(parts[: i + 1])!r}"
                     )
                 node = node[part]
-            if not isinstance(node, dict) or (parts[-1] not in node and parts[-2:-1] != ["pe_params"]):
+            in_params = parts[-2:-1] == ["pe_params"]  # PE parameters are free-form
+            if not isinstance(node, dict) or (parts[-1] not in node and not in_params):
                 raise ConfigError(f"{self.source}: override {dotted!r}: unknown field")
             node[parts[-1]] = value
         return arch_from_dict(data, source=f"{self.source} + overrides")
+
+
+def _params_accepted_by(kind: Any, params: dict[str, Any]) -> dict[str, Any]:
+    """The entries of ``params`` that PE kind ``kind`` accepts (all of them if it is unknown:
+    validation then names the bad kind)."""
+    import dataclasses
+
+    from archsim.pe.registry import pe_kind_class
+
+    try:
+        valid = {f.name for f in dataclasses.fields(pe_kind_class(kind)) if f.init}
+    except ValueError:
+        return params
+    return {k: v for k, v in params.items() if k in valid}
 
 
 def load_yaml_strict(path: str | Path, what: str = "YAML file") -> Any:
@@ -253,7 +283,8 @@ def load_yaml_strict(path: str | Path, what: str = "YAML file") -> Any:
 def arch_from_dict(data: Any, source: str = "<dict>") -> ArchConfig:
     """Validate plain data into an ArchConfig; errors name the field and ``source``."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
+        raise ConfigError(
+            f"{source}: expected a mapping at the top level, got {type(data).__name__}")
     data = dict(data)
     data["source"] = source
     return parse(ArchConfig, data, source, error=ConfigError)

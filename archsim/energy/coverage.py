@@ -10,10 +10,10 @@ Out: ``check_coverage(arch, table, assumptions)`` returns None or raises
      tile0.lut_bank0); add lut_bank.lookup_pj (or lut_bank.read_pj_per_cell for the
      structural model)``.
 
-Which actions a design point can emit follows the simulator: every tile's PE array counts
-mac / add (and mult / shift when the PE kind performs them), LUT banks exist when the PE
-kind reads tables, every tile has three SRAM buffers and a vector unit, the mesh counts
-flit-hops, the global buffer (if any) and DRAM count bytes.
+Which actions a design point can emit comes from the vocabulary (:data:`archsim.sim.actions.KINDS`):
+every kind's actions, except LUT banks when the PE kind reads no tables, the global buffer
+when it has no capacity, and PE-array mult / add / shift when the PE kind performs none.
+A kind or action without a structural derivation here needs ``<class>.<action>_pj``.
 """
 
 from __future__ import annotations
@@ -21,69 +21,99 @@ from __future__ import annotations
 from archsim.design.arch import ArchConfig
 from archsim.energy.lutcost import UnitAssumptions
 from archsim.energy.tables import CostError, CostTable
+from archsim.sim.actions import KINDS
 
 __all__ = ["check_coverage"]
+
+
+# Entries each (cost class, action) needs in the structural model: (override, required).
+# A (class, action) missing here is priced generically from ``<class>.<action>_pj``.
+_ENERGY: dict[tuple[str, str], tuple[str | None, list[str]]] = {
+    ("pe_array", "mac"): (None, ["pe_array.register_pj_per_bit"]),
+    ("pe_array", "mult"): (None, ["multiplier.energy_pj"]),
+    ("pe_array", "add"): (None, ["adder.energy_pj"]),
+    ("pe_array", "shift"): (None, ["pe_array.shift_pj"]),
+    ("sram", "read_bytes"): (None, ["sram.read_pj_per_64b"]),
+    ("sram", "write_bytes"): (None, ["sram.read_pj_per_64b", "sram.write_to_read"]),
+    ("gbuf", "read_bytes"): (None, ["sram.read_pj_per_64b"]),
+    ("gbuf", "write_bytes"): (None, ["sram.read_pj_per_64b", "sram.write_to_read"]),
+    ("vector", "op"): (None, ["vector.op_pj"]),
+    ("noc_link", "flit_hop"): (None, ["noc_link.flit_hop_pj_per_byte"]),
+    ("dram", "read_bytes"): (None, ["dram.read_pj_per_byte"]),
+    ("dram", "write_bytes"): (None, ["dram.write_pj_per_byte"]),
+}
+# Entries for the area and leakage of each on-chip cost class.
+_AREA: dict[str, list[str]] = {
+    "pe_array": ["adder.area_um2", "adder.leakage_uw_per_um2", "pe_array.register_um2_per_bit",
+                 "pe_array.leakage_uw_per_um2"],
+    "sram": ["sram.area_um2", "sram.leakage_uw_per_um2"],
+    "gbuf": ["sram.area_um2", "sram.leakage_uw_per_um2"],
+    "vector": ["vector.area_um2_per_lane", "vector.leakage_uw_per_um2"],
+    "noc_link": ["noc_link.router_um2_per_link_byte", "noc_link.leakage_uw_per_um2"],
+}
+_EXAMPLE = {"pe_array": "tile0.pe_array", "lut_bank": "tile0.lut_bank0",
+            "ifmap_sram": "tile0.ifmap_sram", "weight_sram": "tile0.weight_sram",
+            "ofmap_sram": "tile0.ofmap_sram", "vector": "tile0.vector",
+            "noc_link": "noc.mem0.in", "gbuf": "gbuf", "dram": "dram.ch0"}
+
+
+def _emitted(arch: ArchConfig, assumptions: UnitAssumptions) -> list[tuple[str, str]]:
+    """(kind, action) pairs of the vocabulary the design point's chip can emit."""
+    pe = arch.pe()
+    ops = pe.ops_per_mac()
+    tabs = pe.tables().n_tables > 0
+    if tabs and arch.tile.lut_banks.count == 0:
+        raise CostError(f"{arch.source}: field 'tile.lut_banks.count' is 0 but PE kind "
+                        f"{pe.label} reads tables (its look-ups would not be counted); "
+                        f"set tile.lut_banks.count >= 1")
+    skip = {("pe_array", "mult"): not ops.mults,
+            ("pe_array", "add"): not (ops.adds or assumptions.include_accumulator),
+            ("pe_array", "shift"): not ops.shifts,
+            ("lut_bank", "program"): assumptions.cell == "rom"}
+    present = {"lut_bank": tabs, "gbuf": bool(arch.gbuf.capacity_bytes)}
+    return [(kind.name, action) for kind in KINDS.values() if present.get(kind.name, True)
+            for action in kind.actions if not skip.get((kind.name, action), False)]
 
 
 def _needs(arch: ArchConfig, assumptions: UnitAssumptions) -> list[tuple]:
     """(class, action-or-'area', example component, override key, required entries)."""
     pe = arch.pe()
-    ops = pe.ops_per_mac()
-    tabs = pe.tables().n_tables > 0
-    t0 = "tile0"
-    out = [("pe_array", "mac", f"{t0}.pe_array", None, ["pe_array.register_pj_per_bit"])]
-    if ops.mults:
-        out.append(("pe_array", "mult", f"{t0}.pe_array", None, ["multiplier.energy_pj"]))
-        out.append(("multiplier", "area", f"{t0}.pe_array", None,
-                    ["multiplier.area_um2", "multiplier.leakage_uw_per_um2"]))
-    if ops.adds or assumptions.include_accumulator:
-        out.append(("pe_array", "add", f"{t0}.pe_array", None, ["adder.energy_pj"]))
-    if ops.shifts:
-        out.append(("pe_array", "shift", f"{t0}.pe_array", None, ["pe_array.shift_pj"]))
-    out.append(("pe_array", "area", f"{t0}.pe_array", None,
-                ["adder.area_um2", "adder.leakage_uw_per_um2", "pe_array.register_um2_per_bit",
-                 "pe_array.leakage_uw_per_um2"]))
-    if tabs:
-        if arch.tile.lut_banks.count == 0:
-            raise CostError(f"{arch.source}: field 'tile.lut_banks.count' is 0 but PE kind "
-                            f"{pe.label} reads tables (its look-ups would not be counted); "
-                            f"set tile.lut_banks.count >= 1")
-        bank = f"{t0}.lut_bank0"
-        read = ["lut_bank.read_pj_per_cell"]
-        if assumptions.cell == "sram":
-            read += ["sram.read_pj_per_64b", "sram.word_exponent"]
-        out.append(("lut_bank", "lookup", bank, "lut_bank.lookup_pj", read))
-        if assumptions.cell != "rom":
-            out.append(("lut_bank", "program", bank, "lut_bank.program_pj",
-                        read + ["lut_bank.write_to_read"]))
-        area = ["lut_bank.extra_port_area_fraction", "lut_bank.leakage_uw_per_um2"]
-        if assumptions.cell == "sram":
-            area.append("sram.area_um2")
-        else:
-            area += [f"lut_bank.{assumptions.cell}_um2_per_bit",
-                     "lut_bank.periphery_um2_per_transistor"]
-            if assumptions.cell == "rom":
-                area.append("lut_bank.rom_leakage_uw_per_um2")
-        out.append(("lut_bank", "area", bank, None, area))
-    for buf in ("ifmap", "weight", "ofmap"):
-        out.append(("sram", "read_bytes", f"{t0}.{buf}_sram", None, ["sram.read_pj_per_64b"]))
-        out.append(("sram", "write_bytes", f"{t0}.{buf}_sram", None,
-                    ["sram.read_pj_per_64b", "sram.write_to_read"]))
-    out.append(("sram", "area", f"{t0}.ifmap_sram", None,
-                ["sram.area_um2", "sram.leakage_uw_per_um2"]))
-    out.append(("vector", "op", f"{t0}.vector", None, ["vector.op_pj"]))
-    out.append(("vector", "area", f"{t0}.vector", None,
-                ["vector.area_um2_per_lane", "vector.leakage_uw_per_um2"]))
-    out.append(("noc_link", "flit_hop", "noc.mem0.in", None, ["noc_link.flit_hop_pj_per_byte"]))
-    out.append(("noc_link", "area", "noc.r0c0", None,
-                ["noc_link.router_um2_per_link_byte", "noc_link.leakage_uw_per_um2"]))
-    if arch.gbuf.capacity_bytes:
-        out.append(("gbuf", "read_bytes", "gbuf", None, ["sram.read_pj_per_64b"]))
-        out.append(("gbuf", "write_bytes", "gbuf", None,
-                    ["sram.read_pj_per_64b", "sram.write_to_read"]))
-        out.append(("gbuf", "area", "gbuf", None, ["sram.area_um2", "sram.leakage_uw_per_um2"]))
-    out.append(("dram", "read_bytes", "dram.ch0", None, ["dram.read_pj_per_byte"]))
-    out.append(("dram", "write_bytes", "dram.ch0", None, ["dram.write_pj_per_byte"]))
+    out = []
+    classes = []
+    for kind_name, action in _emitted(arch, assumptions):
+        kind = KINDS[kind_name]
+        cls = kind.cost_class
+        comp = _EXAMPLE.get(kind_name, kind_name)
+        if kind.on_chip and cls not in classes:
+            classes.append(cls)
+        if cls == "lut_bank":
+            read = ["lut_bank.read_pj_per_cell"]
+            if assumptions.cell == "sram":
+                read += ["sram.read_pj_per_64b", "sram.word_exponent"]
+            if action == "program":
+                read = read + ["lut_bank.write_to_read"]
+            out.append((cls, action, comp, f"lut_bank.{action}_pj", read))
+            continue
+        override, required = _ENERGY.get((cls, action), (None, [f"{cls}.{action}_pj"]))
+        out.append((cls, action, comp, override, required))
+    for cls in classes:
+        comp = next(c for k, c in _EXAMPLE.items() if KINDS[k].cost_class == cls)
+        if cls == "pe_array" and pe.ops_per_mac().mults:
+            out.append(("multiplier", "area", comp, None,
+                        ["multiplier.area_um2", "multiplier.leakage_uw_per_um2"]))
+        if cls == "lut_bank":
+            area = ["lut_bank.extra_port_area_fraction", "lut_bank.leakage_uw_per_um2"]
+            if assumptions.cell == "sram":
+                area.append("sram.area_um2")
+            else:
+                area += [f"lut_bank.{assumptions.cell}_um2_per_bit",
+                         "lut_bank.periphery_um2_per_transistor"]
+                if assumptions.cell == "rom":
+                    area.append("lut_bank.rom_leakage_uw_per_um2")
+            out.append((cls, "area", comp, None, area))
+            continue
+        out.append((cls, "area", comp if cls != "noc_link" else "noc.r0c0", None,
+                    _AREA.get(cls, [f"{cls}.area_um2", f"{cls}.leakage_uw_per_um2"])))
     return out
 
 

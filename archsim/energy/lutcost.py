@@ -36,16 +36,16 @@ spanning from the higher operand's lowest bit to the top of the wider operand (i
 is free; ``shift_add_widths``); ``"chain"`` charges L - 1 full product-width adds, as the PE
 kind's operation counts read.
 
-LUT organisation (``organisation``, ``archsim.pe.organisation``): ``"product"`` (default) costs the PE
-kind's own tables as above. ``"weight"`` (exact ``lutna`` only) costs what a weight-programmed
-PE holds: one private 2^k-entry x (weight_bits + k)-bit table of W*x per PE (never shared:
-``pes_per_table`` must be 1), indexed by the k-bit activation digit alone (0 static index bits:
-the weight is in the contents), read once per activation digit; the act_digits partial
-products |W| x a_i, shifted by k*i, are combined by the same shift-add machinery. As in the
-product organisation the stored word is sign-magnitude (W's sign + a (weight_bits - 1 + k)-bit
-magnitude), the adds combine magnitudes and the product's sign is applied by the conditional
-negate folded into the accumulate. Programming a table writes its 2^k entries per weight fold
-(the simulator counts them); each entry costs that table's write energy.
+LUT organisation (``organisation``, ``archsim.pe.organisation``): ``"product"`` (default) costs
+the PE kind's own tables as above. ``"weight"`` (exact ``lutna`` only) costs what a
+weight-programmed PE holds: one private 2^k-entry x (weight_bits + k)-bit table of W*x per PE
+(never shared: ``pes_per_table`` must be 1), indexed by the k-bit activation digit alone (0
+static index bits: the weight is in the contents), read once per activation digit; the
+act_digits partial products |W| x a_i, shifted by k*i, are combined by the same shift-add
+machinery. As in the product organisation the stored word is sign-magnitude (W's sign + a
+(weight_bits - 1 + k)-bit magnitude), the adds combine magnitudes and the product's sign is
+applied by the conditional negate folded into the accumulate. Programming a table writes its 2^k
+entries per weight fold (the simulator counts them); each entry costs that table's write energy.
 """
 
 from __future__ import annotations

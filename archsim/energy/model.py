@@ -3,8 +3,9 @@
 In:  an :class:`~archsim.design.arch.ArchConfig` (its ``energy_table``, ``leakage``, ``clock_mhz``,
      components), optionally the dataflow (weight-stationary reads keep the weight half of a
      table index fixed) or explicit :class:`~archsim.energy.lutcost.UnitAssumptions`.
-     The LUT tables priced are those of ``tile.lut_banks.organisation`` (``archsim.pe.organisation``):
-     the PE kind's product tables, or one weight-programmed W*x table per PE.
+     The LUT tables priced are those of ``tile.lut_banks.organisation``
+     (``archsim.pe.organisation``): the PE kind's product tables, or one weight-programmed W*x
+     table per PE.
 Out: ``load_cost_model(arch)`` -> :class:`CostModel`, after checking that every action the
      design point's components can emit, and every component's area and leakage, has a cost
      entry (else :class:`~archsim.energy.tables.CostError` naming component, action, file);
@@ -12,8 +13,11 @@ Out: ``load_cost_model(arch)`` -> :class:`CostModel`, after checking that every 
      ``CostModel.area()`` -> :class:`AreaReport`; ``CostModel.action_costs()`` -> the
      per-action energies with how each was derived.
 
-Action names are the simulator's (``tile3.lut_bank1.lookup``, ``noc.r0c1.E.flit_hop``, ...);
-an action name the design point cannot emit is an error, never silently ignored. Component
+Actions are the simulator's typed keys (:class:`~archsim.sim.actions.ActionKey`; their kinds
+and cost classes come from :data:`archsim.sim.actions.KINDS`); dotted names read from files
+are converted with :func:`archsim.sim.actions.parse`.  An action the design point cannot emit
+is an error, never silently ignored.  A kind without a dedicated derivation below is priced
+generically from ``<cost_class>.<action>_pj``. Component
 classes: ``pe_array`` (mac: PE pipeline registers; mult; add: adder tree + accumulator,
 averaged over the adds per MAC the organisation counts; shift), ``lut_bank`` (lookup,
 program), ``sram`` (tile buffers; read_bytes / write_bytes), ``vector`` (op), ``noc_link``
@@ -25,7 +29,6 @@ Leakage = sum over components of area x leakage density x simulated time
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 
@@ -41,21 +44,10 @@ from archsim.energy.lutcost import (
 )
 from archsim.energy.tables import CostError, CostTable, load_cost_table
 from archsim.pe.organisation import effective_ops, effective_tables
+from archsim.sim.actions import KINDS, ActionKey, parse
 
 __all__ = ["ActionCost", "AreaReport", "CostModel", "EnergyReport", "check_coverage",
            "load_cost_model"]
-
-_PATTERNS = [
-    (re.compile(r"^tile(\d+)\.pe_array\.(mac|mult|add|shift)$"), "pe_array"),
-    (re.compile(r"^tile(\d+)\.lut_bank(\d+)\.(lookup|program)$"), "lut_bank"),
-    (re.compile(r"^tile(\d+)\.(ifmap|weight|ofmap)_sram\.(read_bytes|write_bytes)$"), "sram"),
-    (re.compile(r"^tile(\d+)\.vector\.(op)$"), "vector"),
-    (re.compile(r"^noc\.r(\d+)c(\d+)\.([EWNS])\.(flit_hop)$"), "noc_link"),
-    (re.compile(r"^noc\.mem(\d+)\.(in|out)\.(flit_hop)$"), "noc_link"),
-    (re.compile(r"^gbuf\.(read_bytes|write_bytes)$"), "gbuf"),
-    (re.compile(r"^dram\.ch(\d+)\.(read_bytes|write_bytes)$"), "dram"),
-]
-
 
 @dataclass(frozen=True)
 class ActionCost:
@@ -229,49 +221,42 @@ class CostModel:
         """Energy of every action this design point can emit, with its derivation."""
         return list(self._costs)
 
-    def _resolve(self, name: str) -> tuple[str, str, str]:
-        """(component instance, component type, action) of a simulator action name."""
-        cache = self.__dict__.setdefault("_resolved", {})
-        hit = cache.get(name)
+    def _key(self, action: ActionKey | str) -> ActionKey:
+        """The typed key of an action (dotted names from files are parsed once)."""
+        if isinstance(action, ActionKey):
+            return action
+        cache = self.__dict__.setdefault("_parsed", {})
+        hit = cache.get(action)
         if hit is None:
-            hit = cache[name] = self._resolve_uncached(name)
+            try:
+                hit = cache[action] = parse(action)
+            except KeyError as exc:
+                raise CostError(str(exc.args[0])) from None
         return hit
 
-    def _resolve_uncached(self, name: str) -> tuple[str, str, str]:
-        for pat, cls in _PATTERNS:
-            m = pat.match(name)
-            if not m:
-                continue
-            g = m.groups()
-            if cls == "pe_array":
-                comp, ctype, action = f"tile{g[0]}.pe_array", "pe_array", g[1]
-            elif cls == "lut_bank":
-                comp, ctype, action = f"tile{g[0]}.lut_bank{g[1]}", "lut_bank", g[2]
-            elif cls == "sram":
-                comp, ctype, action = f"tile{g[0]}.{g[1]}_sram", f"{g[1]}_sram", g[2]
-            elif cls == "vector":
-                comp, ctype, action = f"tile{g[0]}.vector", "vector", g[1]
-            elif cls == "noc_link":
-                comp, ctype, action = name.rsplit(".", 1)[0], "noc_link", "flit_hop"
-            elif cls == "gbuf":
-                comp, ctype, action = "gbuf", "gbuf", g[0]
-            else:
-                comp, ctype, action = f"dram.ch{g[0]}", "dram", g[1]
-            return comp, ctype, action
-        raise CostError(f"action {name!r} is not a simulator action name this cost model knows "
-                        f"(patterns: tile<i>.pe_array.mac, tile<i>.lut_bank<b>.lookup, ...)")
+    def action_energy_pj(self, action: ActionKey | str) -> float:
+        """Energy of one occurrence of ``action``."""
+        k = self._key(action)
+        if k.component not in self._names and k.kind not in ("noc_link", "dram"):
+            raise CostError(f"action {str(k)!r}: design point {self.arch.name!r} "
+                            f"({self.arch.source}) has no component {k.component!r}")
+        pj = self._energy.get((k.kind, k.action))
+        if pj is None:
+            pj = self._generic(k)
+        return pj
 
-    def action_energy_pj(self, name: str) -> float:
-        """Energy of one occurrence of the simulator action ``name``."""
-        comp, ctype, action = self._resolve(name)
-        if comp not in self._names and ctype not in ("noc_link", "dram"):
-            raise CostError(f"action {name!r}: design point {self.arch.name!r} "
-                            f"({self.arch.source}) has no component {comp!r}")
+    def _generic(self, k: ActionKey) -> float:
+        """A kind without a dedicated derivation: ``<cost_class>.<action>_pj`` of the table."""
+        kind = KINDS.get(k.kind)
         try:
-            return self._energy[(ctype, action)]
-        except KeyError:
-            raise CostError(f"action {name!r}: component {comp!r} of design point "
-                            f"{self.arch.name!r} does not emit {action!r}") from None
+            if kind is None or k.action not in kind.actions:
+                raise CostError("not in the vocabulary")
+            pj = self.table.value(kind.cost_class, f"{k.action}_pj")
+        except CostError:
+            raise CostError(f"action {str(k)!r}: component {k.component!r} of design point "
+                            f"{self.arch.name!r} does not emit {k.action!r}") from None
+        self._energy[(k.kind, k.action)] = pj
+        return pj
 
     # ---- inventory (area, leakage) -----------------------------------------------------
     def _inventory(self) -> list[_Component]:
@@ -333,22 +318,24 @@ class CostModel:
         return (f"{self.table.provenance()} | LUT tables: {luts}; "
                 f"{a.acc_bits}-bit accumulator, {a.adder_tree} shift-add tree")
 
-    def energy(self, actions: dict[str, int], latency_cycles: float) -> EnergyReport:
-        """Dynamic energy of ``actions`` plus leakage over ``latency_cycles`` (pJ)."""
+    def energy(self, actions: dict[ActionKey, int] | dict[str, int],
+               latency_cycles: float) -> EnergyReport:
+        """Dynamic energy of ``actions`` plus leakage over ``latency_cycles`` (pJ).
+
+        ``by_action_pj`` and ``by_component_pj`` are keyed by printed names (report data)."""
         if latency_cycles < 0:
             raise CostError(f"latency_cycles must be >= 0, got {latency_cycles}")
         by_action: dict[str, float] = {}
         by_comp: dict[str, float] = defaultdict(float)
         by_class: dict[str, float] = defaultdict(float)
-        cls_of = {"ifmap_sram": "sram", "weight_sram": "sram", "ofmap_sram": "sram"}
-        for name, count in actions.items():
+        for action, count in actions.items():
+            k = self._key(action)
             if count < 0:
-                raise CostError(f"action {name!r} has a negative count {count}")
-            comp, ctype, _ = self._resolve(name)
-            pj = count * self.action_energy_pj(name)
-            by_action[name] = pj
-            by_comp[comp] += pj
-            by_class[cls_of.get(ctype, ctype)] += pj
+                raise CostError(f"action {str(k)!r} has a negative count {count}")
+            pj = count * self.action_energy_pj(k)
+            by_action[str(k)] = pj
+            by_comp[k.component] += pj
+            by_class[KINDS[k.kind].cost_class] += pj
         dynamic = sum(by_action.values())
         leak_by_class: dict[str, float] = defaultdict(float)
         if self.arch.leakage:

@@ -14,8 +14,8 @@ end segments. Every entry must say where its number comes from (``source``, non-
 
 Errors (:class:`CostError`, a :class:`~archsim.design.arch.ConfigError`): duplicate YAML keys,
 unknown keys, negative or non-numeric values, unsorted curve points, a curve extrapolated below
-zero where it is evaluated -- each naming the dotted field and the file. Entries a design point
-needs but the table lacks are reported by
+zero where it is evaluated -- each naming the dotted field and the file. Entries a design
+point needs but the table lacks are reported by
 ``archsim.energy.model.load_cost_model`` before any simulation.
 """
 

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from archsim.graph.ir import WorkloadError, topo_order
 from archsim.pe import lowering
 from archsim.pe.intmath import exact_int_matmul
-from archsim.graph.ir import WorkloadError, topo_order
 
 
 def requant(x, mult, shift: int, lo: int, hi: int) -> np.ndarray:

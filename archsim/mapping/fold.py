@@ -2,8 +2,8 @@
 
 In:  dataflow (``os`` | ``ws`` | ``is``), array rows R and cols C, a GEMM block M x N x K
      (M output pixels, N filters, K = window) and optionally its weight non-zero mask (K, N).
-Out: :class:`FoldCycles` -- folds, cycles (SCALE-Sim v3 closed form, FACTS.md section 4) and the
-     mapping efficiency.
+Out: :class:`FoldCycles` -- folds, cycles (SCALE-Sim v3 closed form, docs/facts.md
+     section 4) and the mapping efficiency.
 
 Dense (no mask): cycles = folds * cycles_per_fold - 1, exactly SCALE-Sim's stall-free count.
 Sparse (mask given, zero weights skipped where the dataflow allows):

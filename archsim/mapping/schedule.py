@@ -77,7 +77,7 @@ class MappingSpec:
         return f"{self.strategy}:{self.partition}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Source:
     """Bytes a chunk reads: from edge memory (``tile`` is None) or from a producer tile."""
 
@@ -88,8 +88,10 @@ class Source:
     memory: str  # "gbuf" | "dram" | "tile"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Chunk:
+    """One block of a task: output pixels [m0, m1) x channels [n0, n1), its work and bytes."""
+
     m0: int
     m1: int
     n0: int
@@ -108,7 +110,7 @@ class Chunk:
     sram_writes: tuple[tuple[str, int], ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Task:
     id: int
     node: str
@@ -124,7 +126,7 @@ class Task:
         return f"{self.node}[{self.id}]@tile{self.tile}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Schedule:
     dataflow: str
     mapping: MappingSpec
@@ -205,14 +207,15 @@ class _Mapper:
             deps.add(task.id)
             nbytes = ov.elements * self.act_bytes
             if task.out_home == "tile":
-                out.append(Source(base, ov, nbytes, task.tile, "tile"))
+                out.append(Source(tensor=base, region=ov, nbytes=nbytes, tile=task.tile,
+                                  memory="tile"))
             else:
                 mem_bytes += nbytes
         if base not in self.by_node:  # network input: lives in DRAM, no producer task
             mem_bytes = region.elements * self.act_bytes
         if mem_bytes:
             home = self.homes.get(base, "dram")
-            out.append(Source(base, region, mem_bytes, None, home))
+            out.append(Source(tensor=base, region=region, nbytes=mem_bytes, tile=None, memory=home))
         return out, deps
 
     # ---- tile groups (pipeline) -----------------------------------------------------------
@@ -263,7 +266,8 @@ class _Mapper:
             self.geoms[node] = geom_of(a["out_shape"])
             if op == "input":
                 self.homes[node] = "dram"
-            elif op == "flatten" or op == "relu" and int(self.g.nodes[self.base(a["inputs"][0])]["out_lo"]) >= 0:
+            elif op == "flatten" or (
+                    op == "relu" and int(self.g.nodes[self.base(a["inputs"][0])]["out_lo"]) >= 0):
                 self.aliases[node] = a["inputs"][0]
             elif op in ("conv", "linear"):
                 self._map_gemm(node, a)
@@ -275,12 +279,13 @@ class _Mapper:
                 self.group_cache[node] = sorted({t.tile for t in self.by_node[node]})
         layers = tuple(n for n in self.order if n in self.by_node)
         return Schedule(
-            self.df, self.spec, tuple(self.tasks), layers, dict(self.homes),
-            dict(self.partitions), dict(self.aliases),
+            dataflow=self.df, mapping=self.spec, tasks=tuple(self.tasks), layers=layers,
+            homes=dict(self.homes), partitions=dict(self.partitions), aliases=dict(self.aliases),
         )
 
     def _add_task(self, node, op, tile, deps, chunks, region, home) -> None:
-        t = Task(len(self.tasks), node, op, tile, tuple(sorted(deps)), tuple(chunks), region, home)
+        t = Task(id=len(self.tasks), node=node, op=op, tile=tile, deps=tuple(sorted(deps)),
+                 chunks=tuple(chunks), out_region=region, out_home=home)
         self.tasks.append(t)
         self.by_node.setdefault(node, []).append(t)
 
@@ -413,9 +418,11 @@ class _Mapper:
                 ofb = (r1 - r0) * (c1 - c0) * self.act_bytes
                 reads, writes = self._sram_traffic(r1 - r0, c1 - c0, K, executed, fc, R, C)
                 chunks.append(Chunk(
-                    r0, r1, c0, c1, self._compute_cycles(fc.cycles, executed), fc.folds,
-                    fc.macs_dense, executed, fc.pe_slots, 0, tuple(srcs), wb, prog, ofb,
-                    reads, writes,
+                    m0=r0, m1=r1, n0=c0, n1=c1,
+                    compute_cycles=self._compute_cycles(fc.cycles, executed), folds=fc.folds,
+                    macs_dense=fc.macs_dense, macs_executed=executed, pe_slots=fc.pe_slots,
+                    vector_ops=0, sources=tuple(srcs), weight_bytes=wb, program_entries=prog,
+                    ofmap_bytes=ofb, sram_reads=reads, sram_writes=writes,
                 ))
         return chunks, deps
 
@@ -503,8 +510,10 @@ class _Mapper:
             cyc = _ceil(ops, self.arch.tile.vector_lanes)
             in_bytes = sum(s.nbytes for s in srcs)
             ob = region.elements * self.act_bytes
-            chunk = Chunk(0, geom.p, c0, c1, cyc, 0, 0, 0, 0, ops, tuple(srcs), 0, 0, ob,
-                          (("ifmap", in_bytes),), (("ofmap", ob),))
+            chunk = Chunk(m0=0, m1=geom.p, n0=c0, n1=c1, compute_cycles=cyc, folds=0,
+                          macs_dense=0, macs_executed=0, pe_slots=0, vector_ops=ops,
+                          sources=tuple(srcs), weight_bytes=0, program_entries=0, ofmap_bytes=ob,
+                          sram_reads=(("ifmap", in_bytes),), sram_writes=(("ofmap", ob),))
             self._add_task(node, op, tiles[i % len(tiles)], deps, [chunk], region, home)
 
     def _vector_inputs(self, node, a, c0, c1):

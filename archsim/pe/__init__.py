@@ -12,8 +12,8 @@ dropped partial products and optional bias compensation). Error analysis in
 """
 
 from .alutna import ALUTNA, APPROX_PRESETS
-from .base import OpCounts, PEKind, TableInventory
 from .approx_error import ErrorBounds, ErrorStats, error_bounds, error_stats
+from .base import OpCounts, PEKind, TableInventory
 from .lowering import conv_output_hw, im2col
 from .lut import MonolithicLUT
 from .lutna import DIGIT_BITS, LUTNA, DigitLUTKind

@@ -5,7 +5,7 @@ Out: the effective per-MAC operation counts, the per-PE table inventory, and the
      table entries written per weight fold.
 
 ``product`` (default): the PE kind's own digit-product tables (``pe.ops_per_mac()``,
-``pe.tables()``), loaded once per run.  ``weight`` (weight-programmed, FACTS.md section 2):
+``pe.tables()``), loaded once per run.  ``weight`` (weight-programmed, docs/facts.md section 2):
 each PE stores W*x for every k-bit activation digit x of its stationary weight: 2^k entries of
 (weight_bits + k) bits, act_digits look-ups per MAC combined by act_digits - 1 shift-adds plus
 the accumulate; the table is rewritten whenever a new weight fold is loaded (ws only).

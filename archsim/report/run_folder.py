@@ -24,7 +24,6 @@ import io
 import json
 import os
 import platform
-import re
 import subprocess
 from collections import defaultdict
 from pathlib import Path
@@ -34,6 +33,7 @@ import yaml
 
 from archsim.report.outputs import COMPLETE_MARKER, atomic_folder, check_output_dir
 from archsim.report.summary_md import summary_markdown
+from archsim.sim.actions import instance_class
 
 __all__ = [
     "RUN_FILES",
@@ -137,20 +137,8 @@ def _summary(res) -> dict[str, Any]:
 
 
 def component_class(component: str) -> str:
-    """Class of a dotted component name, as the energy model groups them:
-    ``tile3.lut_bank1`` -> ``lut_bank``, ``tile0.ifmap_sram`` -> ``sram``, ``tile0.pe_array``
-    -> ``pe_array``, ``noc.r0c1.E`` -> ``noc_link``, ``dram.ch0`` -> ``dram``, ``gbuf``."""
-    parts = component.split(".")
-    if re.fullmatch(r"tile\d+", parts[0]) and len(parts) > 1:
-        return "sram" if parts[1].endswith("_sram") else re.sub(r"\d+$", "", parts[1])
-    if parts[0] == "noc":
-        return "noc_link"
-    return re.sub(r"\d+$", "", parts[0])
-
-
-def _component(action: str) -> tuple[str, str]:
-    comp, _, leaf = action.rpartition(".")
-    return comp, leaf
+    """Cost class of a component instance (the vocabulary's :func:`instance_class`)."""
+    return instance_class(component)
 
 
 def layer_energy_by_class(res, energy: dict | None) -> dict[str, dict[str, float]] | None:
@@ -161,14 +149,14 @@ def layer_energy_by_class(res, energy: dict | None) -> dict[str, dict[str, float
     the full action names of ``res.actions``; leakage is not split over layers.
     """
     by_action = (energy or {}).get("by_action_pj") or {}
-    if not by_action or not set(by_action) & set(res.actions):
+    if not by_action or not set(by_action) & {str(k) for k in res.actions}:
         return None
     out: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for layer, counts in res.layer_actions.items():
         for act, n in counts.items():
-            pj, total = by_action.get(act), res.actions.get(act)
+            pj, total = by_action.get(str(act)), res.actions.get(act)
             if pj and total:
-                out[layer][component_class(_component(act)[0])] += pj * n / total
+                out[layer][act.cost_class] += pj * n / total
     return {k: dict(v) for k, v in out.items()}
 
 
@@ -241,8 +229,7 @@ def _tiles_csv(res) -> str:
 def _components_csv(res, energy, area) -> str:
     counts: dict[str, dict[str, int]] = defaultdict(dict)
     for act, n in res.actions.items():
-        comp, leaf = _component(act)
-        counts[comp][leaf] = n
+        counts[act.component][act.action] = n
     e_comp = (energy or {}).get("by_component_pj") or {}
     a_comp = (area or {}).get("by_component_um2") or {}
     comps = sorted(set(counts) | set(e_comp) | set(a_comp))

@@ -67,7 +67,7 @@ def build_summary(res) -> dict[str, Any]:
             }
             for t in self.tiles
         ],
-        "actions": dict(sorted(self.actions.items())),
+        "actions": dict(sorted((str(k), v) for k, v in self.actions.items())),
         "functional": self.functional,
         "energy": self.energy.as_dict() if self.energy is not None else None,
         "area": self.area.as_dict() if self.area is not None else None,

@@ -4,15 +4,18 @@ In:  one :class:`SimEnv` (SimPy environment + action counters + trace), the desi
 Out: components whose methods are SimPy generators (``yield from part.read(...)``); each
      transaction holds SimPy resources (ports, links, channels) for an analytic duration, so
      contention between transactions shows up as waiting.  Every component counts its actions
-     under dotted names (``tile3.ifmap_sram.read_bytes``, ``noc.r0c1.E.flit_hop``,
-     ``dram.ch0.read_bytes``, ``tile3.lut_bank1.lookup``).
+     as typed keys of the vocabulary in :mod:`archsim.sim.actions` (``ActionKey``; dotted
+     ``tile3.ifmap_sram.read_bytes`` only when printed).
 
 Durations (cycles): SRAM ``latency + ceil(bytes / bytes_per_cycle)``.  A transfer first
 waits the pipelined latencies -- the edge memory's access latency and the head flit's
 ``hops * (hop + router latency)`` -- holding nothing (many requests can be in flight), then
 holds every link of its XY path (wormhole) and, for edge-memory traffic, a global-buffer port
 or a DRAM channel, for its serialisation time ``max(ceil(bytes / link_bytes),
-ceil(bytes / memory bandwidth))``.  Uncontended, a transfer takes latency + hops + flits.  With ``ideal_memory`` all of these take zero time (counted still).
+ceil(port bytes / memory bandwidth))``, where a DRAM channel moves whole bursts (port bytes
+= ``ceil(bytes / burst_bytes) * burst_bytes``, also the bytes counted).  Uncontended, a
+transfer takes latency + hops + flits.  With ``ideal_memory`` all of these take zero time
+(counted still).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Iterator
 import simpy
 
 from archsim.design.arch import ArchConfig, SRAMConfig
+from archsim.sim.actions import ActionKey, dram_channel, link, mem_port
 
 __all__ = ["SRAM", "EdgeMemory", "LUTBank", "Mesh", "Phase", "SimEnv"]
 
@@ -39,8 +43,8 @@ class SimEnv(simpy.Environment):
     def __init__(self, trace: bool = False) -> None:
         super().__init__()
         self.events_processed = 0
-        self.actions: defaultdict[str, int] = defaultdict(int)
-        self.layer_actions: defaultdict[str, defaultdict[str, int]] = defaultdict(
+        self.actions: defaultdict[ActionKey, int] = defaultdict(int)
+        self.layer_actions: defaultdict[str, defaultdict[ActionKey, int]] = defaultdict(
             lambda: defaultdict(int))
         self.trace_on = trace
         self.trace: list[tuple[str, str, float]] = []
@@ -49,11 +53,11 @@ class SimEnv(simpy.Environment):
         self.events_processed += 1
         super().step()
 
-    def count(self, name: str, n: int = 1, layer: str | None = None) -> None:
-        """Add ``n`` to action ``name`` (and to the layer's own counts when given)."""
+    def count(self, key: ActionKey, n: int = 1, layer: str | None = None) -> None:
+        """Add ``n`` to action ``key`` (and to the layer's own counts when given)."""
         if n:
-            self.actions[name] += int(n)
-            self.layer_actions[layer or "(setup)"][name] += int(n)
+            self.actions[key] += int(n)
+            self.layer_actions[layer or "(setup)"][key] += int(n)
 
     def log(self, component: str, action: str) -> None:
         if self.trace_on:
@@ -63,16 +67,18 @@ class SimEnv(simpy.Environment):
 class SRAM:
     """A tile buffer: ``ports`` concurrent transactions of bytes_per_cycle each."""
 
-    def __init__(self, env: SimEnv, name: str, cfg: SRAMConfig, ideal: bool) -> None:
+    def __init__(self, env: SimEnv, name: str, kind: str, cfg: SRAMConfig, ideal: bool) -> None:
         self.env, self.name, self.cfg, self.ideal = env, name, cfg, ideal
         self.ports = simpy.Resource(env, capacity=cfg.ports)
+        self.read_key = ActionKey(component=name, kind=kind, action="read_bytes")
+        self.write_key = ActionKey(component=name, kind=kind, action="write_bytes")
 
     def cycles(self, nbytes: int) -> int:
         return self.cfg.latency_cycles + _ceil(nbytes, self.cfg.bytes_per_cycle)
 
     def access(self, nbytes: int, write: bool, phases: list[Phase] | None = None,
                layer: str | None = None) -> Iterator:
-        self.env.count(f"{self.name}.{'write' if write else 'read'}_bytes", nbytes, layer)
+        self.env.count(self.write_key if write else self.read_key, nbytes, layer)
         if self.ideal or nbytes <= 0:
             return
         t0 = self.env.now
@@ -91,13 +97,15 @@ class LUTBank:
                  ideal: bool) -> None:
         self.env, self.name = env, name
         self.ports = simpy.Resource(env, capacity=read_ports)
+        self.lookup_key = ActionKey(component=name, kind="lut_bank", action="lookup")
+        self.program_key = ActionKey(component=name, kind="lut_bank", action="program")
         self.program_bpc = program_bytes_per_cycle
         self.ideal = ideal
 
     def program(self, entries: int, word_bits: int, phases: list[Phase] | None = None,
                 layer: str | None = None) -> Iterator:
         """Write ``entries`` table words through the programming port."""
-        self.env.count(f"{self.name}.program", entries, layer)
+        self.env.count(self.program_key, entries, layer)
         if entries <= 0:
             return
         t0 = self.env.now
@@ -133,12 +141,14 @@ class Mesh:
             res = self.links[name] = simpy.Resource(self.env, capacity=1)
         return res
 
-    def _route(self, src, dst) -> tuple[list[str], list[str]]:
+    def _route(self, src, dst) -> tuple[list[str], list[ActionKey]]:
         """Cached (link names, action keys) of the XY route from src to dst."""
         hit = self._routes.get((src, dst))
         if hit is None:
             names = self.path(src, dst) if src != dst else []
-            hit = self._routes[(src, dst)] = (names, [f"{n}.flit_hop" for n in names])
+            hit = self._routes[(src, dst)] = (
+                names, [ActionKey(component=n, kind="noc_link", action="flit_hop")
+                        for n in names])
         return hit
 
     def path(self, src, dst) -> list[str]:
@@ -146,7 +156,7 @@ class Mesh:
         names: list[str] = []
         if isinstance(src, tuple):
             r = self.attach_rows[src[1]]
-            names.append(f"noc.mem{src[1]}.in")
+            names.append(mem_port(src[1], "in"))
             sr, sc = r, 0
         else:
             sr, sc = divmod(src, self.cols)
@@ -157,22 +167,23 @@ class Mesh:
         r, c = sr, sc
         while c != dc:
             step = 1 if dc > c else -1
-            names.append(f"noc.r{r}c{c}.{'E' if step > 0 else 'W'}")
+            names.append(link(r, c, "E" if step > 0 else "W"))
             c += step
         while r != dr:
             step = 1 if dr > r else -1
-            names.append(f"noc.r{r}c{c}.{'S' if step > 0 else 'N'}")
+            names.append(link(r, c, "S" if step > 0 else "N"))
             r += step
         if isinstance(dst, tuple):
-            names.append(f"noc.mem{dst[1]}.out")
+            names.append(mem_port(dst[1], "out"))
         return names
 
     def transfer(self, src, dst, nbytes: int, phases: list[Phase] | None = None,
                  endpoint: tuple | None = None, layer: str | None = None) -> Iterator:
         """Move ``nbytes`` from src to dst holding every link of the path (wormhole).
 
-        ``endpoint`` = (resource, latency_cycles, bytes_per_cycle, cause) is a memory port held
-        for the same transaction (edge-memory reads and writes stream through the mesh).
+        ``endpoint`` = (resource, latency_cycles, bytes_per_cycle, cause, port_bytes) is a
+        memory port held for the same transaction, for ``port_bytes`` (DRAM: whole bursts);
+        edge-memory reads and writes stream through the mesh.
         """
         if nbytes <= 0:
             return
@@ -186,8 +197,8 @@ class Mesh:
         t0 = self.env.now
         cause, lat, hold, res = "noc", 0, flits, None
         if endpoint is not None:
-            res, lat, bpc, cause = endpoint
-            hold = max(flits if path else 0, _ceil(nbytes, bpc))
+            res, lat, bpc, cause, port_bytes = endpoint
+            hold = max(flits if path else 0, _ceil(port_bytes, bpc))
         if lat + hops:  # access latency and the head's hop latency are pipelined: they
             yield self.env.timeout(lat + hops)  # delay this transfer but hold nothing
         t_lat = self.env.now
@@ -227,6 +238,14 @@ class EdgeMemory:
         self.gbuf = simpy.Resource(env, capacity=arch.gbuf.ports)
         self.dram = [simpy.Resource(env, capacity=1) for _ in range(arch.dram.channels)]
         self._rr = 0
+        self._keys = {
+            ("gbuf", w): ActionKey(component="gbuf", kind="gbuf",
+                                   action="write_bytes" if w else "read_bytes")
+            for w in (False, True)}
+        for ch in range(arch.dram.channels):
+            for w in (False, True):
+                self._keys[(ch, w)] = ActionKey(component=dram_channel(ch), kind="dram",
+                                                action="write_bytes" if w else "read_bytes")
 
     def channel(self) -> int:
         """Round-robin interleaving of requests over the DRAM channels (deterministic)."""
@@ -236,12 +255,15 @@ class EdgeMemory:
 
     def endpoint(self, where: str, ch: int, nbytes: int, write: bool,
                  layer: str | None = None) -> tuple:
-        """Count the access and return the port to hold: (resource, latency, bpc, cause)."""
-        kind = "write" if write else "read"
+        """Count the access and return the port to hold:
+        (resource, latency, bytes_per_cycle, cause, bytes the port moves)."""
         if where == "gbuf":
-            self.env.count(f"gbuf.{kind}_bytes", nbytes, layer)
+            self.env.count(self._keys[("gbuf", write)], nbytes, layer)
             g = self.arch.gbuf
-            return self.gbuf, g.latency_cycles, g.bytes_per_cycle, "gbuf"
-        self.env.count(f"dram.ch{ch}.{kind}_bytes", nbytes, layer)
+            return self.gbuf, g.latency_cycles, g.bytes_per_cycle, "gbuf", nbytes
         d = self.arch.dram
-        return self.dram[ch], d.latency_cycles, d.bytes_per_cycle_per_channel, "dram"
+        # DRAM moves whole bursts: a request of nbytes occupies the channel, and is priced,
+        # for ceil(nbytes / burst_bytes) bursts (the extra bytes are read and dropped).
+        moved = _ceil(nbytes, d.burst_bytes) * d.burst_bytes
+        self.env.count(self._keys[(ch, write)], moved, layer)
+        return self.dram[ch], d.latency_cycles, d.bytes_per_cycle_per_channel, "dram", moved

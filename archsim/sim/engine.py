@@ -17,10 +17,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from archsim.sim.components import EdgeMemory, Mesh, SimEnv
 from archsim.design.arch import ArchConfig
 from archsim.mapping.schedule import Schedule
-from archsim.sim.tile import Tile
+from archsim.sim.actions import ActionCounts
+from archsim.sim.components import EdgeMemory, Mesh, SimEnv
+from archsim.sim.tile import Chip, LayerRecord, Tile
 
 if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.graph.dag.Dag
     import networkx as nx
@@ -38,7 +39,7 @@ class DeadlockError(RuntimeError):
     """The event queue ran dry with tasks unfinished (names the stuck tasks)."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LayerResult:
     node: str
     op: str
@@ -58,7 +59,7 @@ class LayerResult:
         return max(0.0, self.end_cycle - self.start_cycle)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TileResult:
     tile: int
     busy_cycles: int
@@ -67,7 +68,7 @@ class TileResult:
     stall_cycles: dict[str, float]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class SimOutcome:
     arch: ArchConfig
     workload: str
@@ -79,8 +80,8 @@ class SimOutcome:
     wall_seconds: float
     layers: tuple[LayerResult, ...]
     tiles: tuple[TileResult, ...]
-    actions: dict[str, int]
-    layer_actions: dict[str, dict[str, int]]
+    actions: ActionCounts  # ActionKey -> count
+    layer_actions: dict[str, ActionCounts]  # node -> its own counts
     pe_kind: str
     cycles_per_mac: float
     compute_bound_cycles: float
@@ -111,6 +112,21 @@ class SimOutcome:
             for k, v in t.stall_cycles.items():
                 out[k] += v
         return dict(sorted(out.items()))
+
+
+def _merge(records: list[LayerRecord]) -> LayerRecord:
+    """One layer's record over the tiles that ran it (stall causes in first-seen order)."""
+    out = LayerRecord()
+    for r in records:
+        out.start = min(out.start, r.start)
+        out.end = max(out.end, r.end)
+        out.compute_cycles += r.compute_cycles
+        out.macs_executed += r.macs_executed
+        out.macs_dense += r.macs_dense
+        out.pe_slots += r.pe_slots
+        for cause, cyc in r.stalls.items():
+            out.stalls[cause] += cyc
+    return out
 
 
 def _dram_bound(sched: Schedule, arch: ArchConfig) -> float:
@@ -147,24 +163,17 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
         from archsim.sim.functional import FunctionalState
 
         state = FunctionalState(g, sched, pe)
-    layer_stalls: dict[str, defaultdict] = defaultdict(lambda: defaultdict(float))
-    layer_stats: dict[str, dict] = defaultdict(lambda: {
-        "start": float("inf"), "end": 0.0, "compute_cycles": 0, "macs_executed": 0,
-        "macs_dense": 0, "pe_slots": 0})
-    program_run = any(c.program_entries for t in sched.tasks for c in t.chunks)
-    tiles = {
-        i: Tile(env, arch, i, per_tile.get(i, []), done, mesh, mem, pe, program_run,
-                state.compute if state else None, layer_stalls, layer_stats)
-        for i in range(arch.n_tiles)
-    }
-    for tile in tiles.values():
-        tile.peers = tiles
+    chip = Chip(env=env, arch=arch, mesh=mesh, mem=mem, pe=pe, done=done,
+                program_run=any(c.program_entries for t in sched.tasks for c in t.chunks),
+                compute_fn=state.compute if state else None)
+    tiles = {i: Tile(chip, i, per_tile.get(i, [])) for i in range(arch.n_tiles)}
     env.run()
 
     stuck = [t for t in sched.tasks if not done[t.id].triggered]
     if stuck:
         names = ", ".join(
-            f"{t.name} waiting on {[sched.tasks[d].name for d in t.deps if not done[d].triggered][:3]}"
+            f"{t.name} waiting on "
+            f"{[sched.tasks[d].name for d in t.deps if not done[d].triggered][:3]}"
             for t in stuck[:5])
         raise DeadlockError(
             f"simulation stopped at cycle {env.now} with {len(stuck)} unfinished tasks: {names}"
@@ -175,17 +184,18 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
         tasks_by_node[t.node].append(t)
     layers = []
     for node in sched.layers:
-        st = layer_stats[node]
+        st = _merge([tl.rec.layers[node] for tl in tiles.values() if node in tl.rec.layers])
         ts = tasks_by_node[node]
         layers.append(LayerResult(
-            node, g.nodes[node]["op"], st["start"] if ts else 0.0, st["end"],
-            st["compute_cycles"], st["macs_dense"], st["macs_executed"], st["pe_slots"],
-            len(ts), len({t.tile for t in ts}), sched.partitions.get(node),
-            dict(layer_stalls.get(node, {})),
+            node=node, op=g.nodes[node]["op"], start_cycle=st.start if ts else 0.0,
+            end_cycle=st.end, compute_cycles=st.compute_cycles, macs_dense=st.macs_dense,
+            macs_executed=st.macs_executed, pe_slots=st.pe_slots, tasks=len(ts),
+            tiles=len({t.tile for t in ts}), partition=sched.partitions.get(node),
+            stall_cycles=dict(st.stalls),
         ))
     tile_results = tuple(
-        TileResult(i, tl.rec.busy_cycles, tl.rec.macs_executed, tl.rec.tasks,
-                   dict(tl.rec.stalls))
+        TileResult(tile=i, busy_cycles=tl.rec.busy_cycles, macs_executed=tl.rec.macs_executed,
+                   tasks=tl.rec.tasks, stall_cycles=dict(tl.rec.stalls))
         for i, tl in tiles.items()
     )
     macs_exec = sum(l.macs_executed for l in layers)
@@ -195,8 +205,8 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
         arch=arch, workload=str(g.graph.get("name", "workload")), dataflow=dataflow,
         mapping=spec.label(), seed=seed, latency_cycles=float(env.now),
         events=env.events_processed, wall_seconds=time.perf_counter() - t_wall,
-        layers=tuple(layers), tiles=tile_results, actions=dict(env.actions),
-        layer_actions={k: dict(v) for k, v in env.layer_actions.items()},
+        layers=tuple(layers), tiles=tile_results, actions=ActionCounts(env.actions),
+        layer_actions={k: ActionCounts(v) for k, v in env.layer_actions.items()},
         pe_kind=pe.name, cycles_per_mac=float(pe.cycles_per_mac),
         compute_bound_cycles=compute_bound, dram_bound_cycles=_dram_bound(sched, arch),
         functional=func,

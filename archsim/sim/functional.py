@@ -67,7 +67,7 @@ class FunctionalState:
         self.nchw: dict[str, np.ndarray] = {}  # element-wise outputs
         inputs = g.graph["inputs"]
         self.nchw[inputs[0]] = np.asarray(sample, dtype=np.int64)
-        for n in inputs[1:]:
+        if len(inputs) > 1:
             raise FunctionalError(f"functional mode supports one input, workload has {inputs}")
 
     # ---- reading tensors --------------------------------------------------------------------

@@ -18,25 +18,68 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import simpy
 
-from archsim.sim.components import SRAM, EdgeMemory, LUTBank, Mesh, Phase, SimEnv
 from archsim.design.arch import ArchConfig
-from archsim.pe.organisation import effective_ops, effective_tables
 from archsim.mapping.schedule import Chunk, Task
+from archsim.pe.organisation import effective_ops, effective_tables
+from archsim.sim.actions import ActionKey, tile_part
+from archsim.sim.components import SRAM, EdgeMemory, LUTBank, Mesh, Phase, SimEnv
 
-__all__ = ["Tile", "TileRecord"]
+__all__ = ["Chip", "LayerRecord", "Tile", "TileRecord"]
+
+
+@dataclass
+class LayerRecord:
+    """What one tile saw of one layer (merged over tiles by the engine)."""
+
+    start: float = float("inf")
+    end: float = 0.0
+    compute_cycles: int = 0
+    macs_executed: int = 0
+    macs_dense: int = 0
+    pe_slots: int = 0
+    stalls: defaultdict = field(default_factory=lambda: defaultdict(float))
 
 
 @dataclass
 class TileRecord:
+    """A tile's own running record; only the tile writes it, the engine reads it after the run."""
+
     busy_cycles: int = 0
     macs_executed: int = 0
     macs_dense: int = 0
     tasks: int = 0
     last_end: float = 0.0
     stalls: defaultdict = field(default_factory=lambda: defaultdict(float))
+    layers: dict[str, LayerRecord] = field(default_factory=dict)
+
+    def layer(self, node: str) -> LayerRecord:
+        rec = self.layers.get(node)
+        if rec is None:
+            rec = self.layers[node] = LayerRecord()
+        return rec
+
+
+@dataclass(frozen=True, kw_only=True)
+class Chip:
+    """What every tile shares: the environment, design point, fabric and completion events.
+
+    ``tiles`` is filled as tiles are built (a tile reads a producer tile's output buffer
+    through it); nothing else in it changes during a run.
+    """
+
+    env: SimEnv
+    arch: ArchConfig
+    mesh: Mesh
+    mem: EdgeMemory
+    pe: Any  # the PE kind (archsim.pe.PEKind)
+    done: dict[int, simpy.Event]  # task id -> completion event
+    program_run: bool  # some chunk reprograms tables: look-up ports are contended
+    compute_fn: Callable[[Task, Chunk], None] | None  # functional mode's integer work
+    tiles: dict[int, Tile] = field(default_factory=dict)
 
 
 def _attribute(idle0: float, idle1: float, phases: list[Phase]) -> dict[str, float]:
@@ -55,27 +98,28 @@ def _attribute(idle0: float, idle1: float, phases: list[Phase]) -> dict[str, flo
 
 
 class Tile:
-    def __init__(self, env: SimEnv, arch: ArchConfig, index: int, tasks: list[Task],
-                 done: dict[int, simpy.Event], mesh: Mesh, mem: EdgeMemory, pe,
-                 program_run: bool, compute_fn: Callable[[Task, Chunk], None] | None,
-                 layer_stalls: dict[str, defaultdict], layer_stats: dict[str, dict]) -> None:
+    """Tile ``index`` of ``chip``, running ``tasks`` in issue order (registers itself in chip)."""
+
+    def __init__(self, chip: Chip, index: int, tasks: list[Task]) -> None:
+        env, arch, pe = chip.env, chip.arch, chip.pe
+        self.chip = chip
         self.env, self.arch, self.index, self.tasks = env, arch, index, tasks
-        self.done, self.mesh, self.mem, self.pe = done, mesh, mem, pe
-        self.compute_fn = compute_fn
-        self.layer_stalls = layer_stalls
-        self.layer_stats = layer_stats
+        self.done, self.mesh, self.mem, self.pe = chip.done, chip.mesh, chip.mem, pe
+        self.compute_fn = chip.compute_fn
+        program_run = chip.program_run
         t = arch.tile
         ideal = arch.ideal_memory
         self.name = f"tile{index}"
-        self.ifmap = SRAM(env, f"{self.name}.ifmap_sram", t.sram.ifmap, ideal)
-        self.weight = SRAM(env, f"{self.name}.weight_sram", t.sram.weight, ideal)
-        self.ofmap = SRAM(env, f"{self.name}.ofmap_sram", t.sram.ofmap, ideal)
+        self.ifmap = SRAM(env, tile_part(index, "ifmap_sram"), "ifmap_sram", t.sram.ifmap, ideal)
+        self.weight = SRAM(env, tile_part(index, "weight_sram"), "weight_sram", t.sram.weight,
+                           ideal)
+        self.ofmap = SRAM(env, tile_part(index, "ofmap_sram"), "ofmap_sram", t.sram.ofmap, ideal)
         self.sram = {"ifmap": self.ifmap, "weight": self.weight, "ofmap": self.ofmap}
         org = t.lut_banks.organisation
         tabs = effective_tables(pe, org)
         self.lut_word_bits = tabs.word_bits
         self.banks = [
-            LUTBank(env, f"{self.name}.lut_bank{b}", t.lut_banks.read_ports,
+            LUTBank(env, tile_part(index, f"lut_bank{b}"), t.lut_banks.read_ports,
                     t.lut_banks.program_bytes_per_cycle, ideal)
             for b in range(t.lut_banks.count if tabs.n_tables else 0)
         ]
@@ -87,12 +131,19 @@ class Tile:
         )
         self.program_run = program_run  # some chunk reprograms tables: ports are contended
         self.ops = effective_ops(pe, org)
+        pe_name = tile_part(index, "pe_array")
+        self.pe_keys = {a: ActionKey(component=pe_name, kind="pe_array", action=a)
+                        for a in ("mac", "mult", "add", "shift")}
+        self.vector_key = ActionKey(component=tile_part(index, "vector"), kind="vector",
+                                    action="op")
         self.rec = TileRecord()
-        self.in_slots = simpy.Container(env, capacity=2, init=2 if t.sram.ifmap.double_buffered else 1)
-        self.out_slots = simpy.Container(env, capacity=2, init=2 if t.sram.ofmap.double_buffered else 1)
+        self.in_slots = simpy.Container(env, capacity=2,
+                                        init=2 if t.sram.ifmap.double_buffered else 1)
+        self.out_slots = simpy.Container(env, capacity=2,
+                                         init=2 if t.sram.ofmap.double_buffered else 1)
         self.ready = simpy.Store(env)
         self.to_write = simpy.Store(env)
-        self.peers: dict[int, Tile] = {}
+        chip.tiles[index] = self
         env.process(self._fetch())
         env.process(self._compute())
         env.process(self._write())
@@ -125,12 +176,13 @@ class Tile:
                         yield from self.mesh.transfer(("mem", ch), self.index, src.nbytes,
                                                       phases, endpoint=ep, layer=L)
                     else:
-                        peer = self.peers[src.tile]
-                        env.count(f"{peer.ofmap.name}.read_bytes", src.nbytes, L)
+                        peer = self.chip.tiles[src.tile]
+                        env.count(peer.ofmap.read_key, src.nbytes, L)
                         ep = None
                         if not self.arch.ideal_memory:
                             cfg = peer.ofmap.cfg
-                            ep = (peer.ofmap.ports, cfg.latency_cycles, cfg.bytes_per_cycle, "noc")
+                            ep = (peer.ofmap.ports, cfg.latency_cycles, cfg.bytes_per_cycle, "noc",
+                                  src.nbytes)
                         yield from self.mesh.transfer(src.tile, self.index, src.nbytes, phases,
                                                       endpoint=ep, layer=L)
                 yield from self.ifmap.access(in_bytes, True, phases, L)
@@ -178,17 +230,28 @@ class Tile:
                     yield req
                 if env.now > b0:  # look-up ports busy with table programming
                     self._stall(task, {"lut_program": env.now - b0})
+            if chunk.compute_cycles and not self.arch.ideal_memory:
+                # the array streams its operands from the ifmap and weight buffers for the
+                # whole chunk, holding one port of each (a 1-port buffer cannot take the
+                # next chunk's fetch meanwhile)
+                s0 = env.now
+                for buf in (self.ifmap, self.weight):
+                    req = buf.ports.request()
+                    reqs.append((buf, req))
+                    yield req
+                if env.now > s0:
+                    self._stall(task, {"sram": env.now - s0})
             env.log(self.name, f"compute {task.node}")
-            ls = self.layer_stats[task.node]
-            ls["start"] = min(ls["start"], env.now)
-            ls["compute_cycles"] += chunk.compute_cycles
-            ls["macs_executed"] += chunk.macs_executed
-            ls["macs_dense"] += chunk.macs_dense
-            ls["pe_slots"] += chunk.pe_slots
+            ls = self.rec.layer(task.node)
+            ls.start = min(ls.start, env.now)
+            ls.compute_cycles += chunk.compute_cycles
+            ls.macs_executed += chunk.macs_executed
+            ls.macs_dense += chunk.macs_dense
+            ls.pe_slots += chunk.pe_slots
             if chunk.compute_cycles:
                 yield env.timeout(chunk.compute_cycles)
-            for bank, req in reqs:
-                bank.ports.release(req)
+            for part, req in reqs:
+                part.ports.release(req)
             self._count_compute(chunk, task.node)
             if self.compute_fn is not None:
                 self.compute_fn(task, chunk)
@@ -203,26 +266,27 @@ class Tile:
         for cause, cyc in causes.items():
             if cyc > 0:
                 self.rec.stalls[cause] += cyc
-                self.layer_stalls[task.node][cause] += cyc
+                self.rec.layer(task.node).stalls[cause] += cyc
 
     def _count_compute(self, chunk: Chunk, L: str) -> None:
         env, n, ops = self.env, chunk.macs_executed, self.ops
         if n:
-            env.count(f"{self.name}.pe_array.mac", n, L)
-            env.count(f"{self.name}.pe_array.mult", round(n * ops.mults), L)
-            env.count(f"{self.name}.pe_array.add", round(n * ops.adds), L)
-            env.count(f"{self.name}.pe_array.shift", round(n * ops.shifts), L)
+            k = self.pe_keys
+            env.count(k["mac"], n, L)
+            env.count(k["mult"], round(n * ops.mults), L)
+            env.count(k["add"], round(n * ops.adds), L)
+            env.count(k["shift"], round(n * ops.shifts), L)
             if self.banks and ops.lookups:
                 total = round(n * ops.lookups)
                 base, extra = divmod(total, len(self.banks))
                 for b, bank in enumerate(self.banks):
-                    env.count(f"{bank.name}.lookup", base + (1 if b < extra else 0), L)
+                    env.count(bank.lookup_key, base + (1 if b < extra else 0), L)
         if chunk.vector_ops:
-            env.count(f"{self.name}.vector.op", chunk.vector_ops, L)
+            env.count(self.vector_key, chunk.vector_ops, L)
         for buf, nbytes in chunk.sram_reads:
-            env.count(f"{self.sram[buf].name}.read_bytes", nbytes, L)
+            env.count(self.sram[buf].read_key, nbytes, L)
         for buf, nbytes in chunk.sram_writes:
-            env.count(f"{self.sram[buf].name}.write_bytes", nbytes, L)
+            env.count(self.sram[buf].write_key, nbytes, L)
 
     # ---- write ------------------------------------------------------------------------------
     def _write(self):
@@ -232,13 +296,13 @@ class Tile:
             if task.out_home != "tile":
                 ch = self.mem.channel()
                 L = task.node
-                env.count(f"{self.ofmap.name}.read_bytes", chunk.ofmap_bytes, L)
+                env.count(self.ofmap.read_key, chunk.ofmap_bytes, L)
                 ep = self.mem.endpoint(task.out_home, ch, chunk.ofmap_bytes, True, L)
                 yield from self.mesh.transfer(self.index, ("mem", ch), chunk.ofmap_bytes,
                                               endpoint=ep, layer=L)
             yield self.out_slots.put(1)
-            ls = self.layer_stats[task.node]
-            ls["end"] = max(ls["end"], env.now)
+            ls = self.rec.layer(task.node)
+            ls.end = max(ls.end, env.now)
             if last:
                 self.rec.tasks += 1
                 env.log(self.name, f"done {task.node}")

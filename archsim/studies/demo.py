@@ -45,10 +45,10 @@ def run_demo(out: Path, model: str = "resnet18", sparsity: float = 0.9, seed: in
         raise WorkloadError(f"--model {short(model)}: not a zoo name (zoo: "
                             f"{', '.join(_zoo_names())})")
     with folder_lock(out, "demo folder"):
-        import workloads
+        from archsim import zoo
 
         t0 = time.perf_counter()
-        g = workloads.build(model, sparsity=sparsity, seed=seed,
+        g = zoo.build(model, sparsity=sparsity, seed=seed,
                             sample=1 if functional else None)
         build_s = time.perf_counter() - t0
         runs, texts = {}, []

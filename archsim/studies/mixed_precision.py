@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 import networkx as nx
 import numpy as np
 
-from archsim.pe import pe_kind
 from archsim.graph.ir import topo_order
 from archsim.graph.ops import exact_matmul, requant, run_node
+from archsim.pe import pe_kind
 
 __all__ = [
     "DEFAULT_VARIANTS",
@@ -313,20 +313,18 @@ def calibrate_tau(errors: dict[str, dict[str, float]], assignment: dict[str, str
 def digits_data(net: str = "smallvgg", sparsity: float = 0.0, seed: int = 0):
     """(graph, test inputs as int64, test labels) of a small net trained here on sklearn digits
     (lottery-ticket pruned to ``sparsity`` if > 0). Needs ``workloads`` (torch)."""
-    import workloads
-    from workloads import data
+    from archsim import zoo
 
-    g, qm = workloads.build_quantized(net, sparsity=sparsity, seed=seed)
-    _, _, xte, yte = data.digits_split()
+    g, qm = zoo.build_quantized(net, sparsity=sparsity, seed=seed)
+    xte, yte = zoo.images("digits_test")
     return g, qm.quantize_input(xte).numpy().astype(np.int64), yte.numpy()
 
 
 def zoo_data(name: str, sparsity: float = 0.9, seed: int = 0, images: int = 20):
     """(graph, int64 inputs) of a CIFAR-10 zoo model (random init, one-shot pruned) and the
     first ``images`` real CIFAR-10 test images foolbox ships. Needs ``workloads`` (torch)."""
-    import workloads
-    from workloads import data
+    from archsim import zoo
 
-    g, qm = workloads.build_quantized(name, sparsity=sparsity, seed=seed)
-    x, _ = data.load_foolbox_cifar10(images)
+    g, qm = zoo.build_quantized(name, sparsity=sparsity, seed=seed)
+    x, _ = zoo.images("cifar10", images)
     return g, qm.quantize_input(x).numpy().astype(np.int64)

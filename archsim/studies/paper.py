@@ -9,21 +9,19 @@ Out: ``headline_ratios(pa)`` -> the four "times less" ratios of LUT-NA against a
      per MAC; per inference = unit cost x non-zero MACs, the same ratio for every model when
      all layers use one PE kind); ``sensitivity(pa)`` -> how each assumption moves them;
      ``model_figures`` -> absolute per-model figures; ``register_cli`` adds ``archsim paper``,
-     which writes ``reports/paper_comparison.md`` and ``.csv`` (``archsim.studies.paper_report``) or,
-     with ``--json``, prints the four ratios.
+     which writes ``reports/paper_comparison.md`` and ``.csv``
+     (``archsim.studies.paper_report``) or, with ``--json``, prints the four ratios.
 
 The arithmetic-unit part runs in well under a second; the mixed-precision study
-(``archsim.studies.mixed_precision``) and the whole-system comparison (``archsim.studies.paper_system``) take
-a few minutes on one core and can be skipped with ``--no-mixed`` / ``--no-system``.
+(``archsim.studies.mixed_precision``) and the whole-system comparison
+(``archsim.studies.paper_system``) take a few minutes on one core and can be skipped with
+``--no-mixed`` / ``--no-system``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from pathlib import Path
 
 from archsim.design.schema import dump, parse
 from archsim.energy import (
@@ -45,7 +43,6 @@ __all__ = [
     "deviation",
     "headline_ratios",
     "model_figures",
-    "register_cli",
     "sensitivity",
     "unit_costs",
     "with_entry",
@@ -235,9 +232,9 @@ def model_figures(pa: PaperAssumptions, sparsity: float = 0.9, models=ZOO, seed:
     for name in models:
         g = (graphs or {}).get(name)
         if g is None:
-            import workloads
+            from archsim import zoo
 
-            g = workloads.build(name, sparsity=sparsity, seed=seed)
+            g = zoo.build(name, sparsity=sparsity, seed=seed)
         nodes = [n for n in g.nodes if g.nodes[n]["op"] in ("conv", "linear")]
         dense = sum(int(g.nodes[n]["macs_dense"]) for n in nodes)
         nz = sum(int(g.nodes[n]["macs_nonzero"]) for n in nodes)
@@ -248,70 +245,3 @@ def model_figures(pa: PaperAssumptions, sparsity: float = 0.9, models=ZOO, seed:
             row[f"{k}_area_mm2_macs"] = nz * u[k].area_um2 / 1e6
         rows.append(row)
     return rows
-
-
-# ---- command line --------------------------------------------------------------------------
-def register_cli(subparsers, name: str = "paper") -> argparse.ArgumentParser:
-    """Add the ``archsim paper`` subcommand to an argparse ``subparsers``."""
-    p = subparsers.add_parser(name, help="reproduce the LUT-NA paper's area/energy comparisons",
-                              description=__doc__.splitlines()[0])
-    p.add_argument("--json", action="store_true",
-                   help="print the four headline ratios as JSON and write nothing")
-    p.add_argument("--table", default=PaperAssumptions.table,
-                   help="cost table name or path (default horowitz_45nm)")
-    p.add_argument("--sparsity", type=float, default=0.9,
-                   help="weight sparsity of the zoo models (one-shot global magnitude)")
-    p.add_argument("--models", nargs="+", default=list(ZOO), choices=list(ZOO))
-    p.add_argument("--out-dir", default="reports", help="folder for paper_comparison.md/.csv")
-    p.add_argument("--no-mixed", action="store_true", help="skip the mixed-precision study")
-    p.add_argument("--no-system", action="store_true", help="skip the whole-system simulations")
-    p.add_argument("--images", type=int, default=20,
-                   help="CIFAR-10 images (foolbox, <= 20) for the zoo's mixed-precision proxy")
-    p.set_defaults(func=_cmd_paper)
-    return p
-
-
-def _cmd_paper(args: argparse.Namespace) -> int:
-    pa = PaperAssumptions(table=args.table)
-    if args.json:
-        print(json.dumps({k: round(v, 4) for k, v in headline_ratios(pa).items()}, indent=2))
-        return 0
-    from archsim.pipeline import check_sparsity
-    from archsim.studies.paper_report import build_report, report_paths, write_report
-
-    check_sparsity(args.sparsity)
-    if not 1 <= args.images <= 20:
-        from archsim.errors import UsageError
-
-        raise UsageError(f"--images {args.images}: foolbox ships 20 CIFAR-10 images; give 1..20")
-    report_paths(Path(args.out_dir))  # before any work
-    report = build_report(pa, sparsity=args.sparsity, models=tuple(args.models),
-                          mixed=not args.no_mixed, system=not args.no_system,
-                          images=args.images, argv=_argv(args))
-    md, csv_path = write_report(report, Path(args.out_dir))
-    r = report.ratios
-    print(f"LUT-NA vs traditional LUT: area {r['lutna_vs_lut_area']:.2f}x, energy "
-          f"{r['lutna_vs_lut_energy']:.2f}x (paper 29.54x, 3.34x)")
-    print(f"LUT-NA vs digital MAC:     area {r['lutna_vs_mac_area']:.2f}x, energy "
-          f"{r['lutna_vs_mac_energy']:.2f}x (paper 1.23x, 1.80x)")
-    print(f"wrote {md} and {csv_path}")
-    return 0
-
-
-def _argv(args: argparse.Namespace) -> str:
-    parts = ["archsim paper"]
-    if args.table != PaperAssumptions.table:
-        parts.append(f"--table {args.table}")
-    if args.sparsity != 0.9:
-        parts.append(f"--sparsity {args.sparsity}")
-    if tuple(args.models) != ZOO:
-        parts.append("--models " + " ".join(args.models))
-    if args.out_dir != "reports":
-        parts.append(f"--out-dir {args.out_dir}")
-    if args.no_mixed:
-        parts.append("--no-mixed")
-    if args.no_system:
-        parts.append("--no-system")
-    if args.images != 20:
-        parts.append(f"--images {args.images}")
-    return " ".join(parts)

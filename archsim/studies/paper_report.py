@@ -10,20 +10,25 @@ Out: ``build_report(...)`` -> :class:`PaperReport` (every number of the report);
 
 from __future__ import annotations
 
+import argparse
 import csv
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from archsim.studies.markdown import fmt, md_table, span
 from archsim.studies.paper import (
     PAPER_CLAIMS,
     PAPER_MIXED,
+    ZOO,
     PaperAssumptions,
     headline_ratios,
     model_figures,
     sensitivity,
     unit_costs,
 )
+from archsim.studies.paper_system import format_system, simulate_system
 
 __all__ = ["PaperReport", "build_report", "fmt", "md_table", "span", "write_report"]
 
@@ -63,10 +68,9 @@ def build_report(pa: PaperAssumptions, sparsity: float = 0.9, models=("vgg11",),
     ratios, sens = headline_ratios(pa), sensitivity(pa)
     sec["arithmetic units"] = time.perf_counter() - t0
     t = time.perf_counter()
-    import workloads
-    from workloads import data
+    from archsim import zoo
 
-    built = {m: workloads.build_quantized(m, sparsity=sparsity, seed=0) for m in models}
+    built = {m: zoo.build_quantized(m, sparsity=sparsity, seed=0) for m in models}
     graphs = {m: gq[0] for m, gq in built.items()}
     figs = model_figures(pa, sparsity, models, graphs=graphs)
     sec["zoo graphs"] = time.perf_counter() - t
@@ -84,14 +88,13 @@ def build_report(pa: PaperAssumptions, sparsity: float = 0.9, models=("vgg11",),
                 "layers": {n: int(g.nodes[n]["macs_nonzero"]) for n in mp.compute_layers(g)}}
         sec["mixed precision (digits)"] = time.perf_counter() - t
         t = time.perf_counter()
-        imgs, _ = data.load_foolbox_cifar10(images)
+        imgs, _ = zoo.images("cifar10", images)
         for m, (g, qm) in built.items():
             xz = qm.quantize_input(imgs).numpy().astype("int64")
             zoo[m] = mp.proxy_budget(g, mp.layer_errors(g, xz, variants), units, tau, variants)
         sec["mixed precision (zoo proxy)"] = time.perf_counter() - t
     rows = []
     if system:
-        from archsim.studies.paper_system import simulate_system
 
         t = time.perf_counter()
         rows = simulate_system(pa, graphs)
@@ -99,25 +102,6 @@ def build_report(pa: PaperAssumptions, sparsity: float = 0.9, models=("vgg11",),
     sec["total"] = time.perf_counter() - t0
     return PaperReport(pa, argv, ratios, units, sens, sparsity, figs, digits, info, tau, zoo,
                        rows, sec, images)
-
-
-# ---- formatting ----------------------------------------------------------------------------
-def fmt(v: float, nd: int = 2) -> str:
-    """A number with thousands separators and ``nd`` decimals."""
-    return f"{v:,.{nd}f}"
-
-
-def md_table(head: list[str], rows: list[list]) -> str:
-    """A markdown table."""
-    out = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
-    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return "\n".join(out)
-
-
-def span(xs: list[float]) -> str:
-    """'lo-hi' of ``xs`` to 2 decimals, or one number if they agree."""
-    lo, hi = min(xs), max(xs)
-    return f"{lo:.2f}" if f"{lo:.2f}" == f"{hi:.2f}" else f"{lo:.2f}-{hi:.2f}"
 
 
 _f, _table = fmt, md_table
@@ -292,7 +276,6 @@ def _mix(r) -> str:
 def _section_system(rep: PaperReport) -> list[str]:
     if not rep.system:
         return ["## 5. Whole system", "", "Skipped (`--no-system`).", ""]
-    from archsim.studies.paper_system import format_system
 
     return format_system(rep.system, rep.ratios, rep.assumptions.lutna_pes_per_table)
 
@@ -381,3 +364,71 @@ def report_paths(out_dir: Path) -> tuple[Path, Path]:
         raise OutputError(f"{out_dir}: exists and is not a folder; choose another --out-dir")
     return (check_output_file(out_dir / "paper_comparison.md", "paper report"),
             check_output_file(out_dir / "paper_comparison.csv", "paper report"))
+
+
+
+# ---- command line --------------------------------------------------------------------------
+def register_cli(subparsers, name: str = "paper") -> argparse.ArgumentParser:
+    """Add the ``archsim paper`` subcommand to an argparse ``subparsers``."""
+    p = subparsers.add_parser(name, help="reproduce the LUT-NA paper's area/energy comparisons",
+                              description="Reproduce, explain and extend the LUT-NA paper's "
+                                          "area / energy claims.")
+    p.add_argument("--json", action="store_true",
+                   help="print the four headline ratios as JSON and write nothing")
+    p.add_argument("--table", default=PaperAssumptions.table,
+                   help="cost table name or path (default horowitz_45nm)")
+    p.add_argument("--sparsity", type=float, default=0.9,
+                   help="weight sparsity of the zoo models (one-shot global magnitude)")
+    p.add_argument("--models", nargs="+", default=list(ZOO), choices=list(ZOO))
+    p.add_argument("--out-dir", default="reports", help="folder for paper_comparison.md/.csv")
+    p.add_argument("--no-mixed", action="store_true", help="skip the mixed-precision study")
+    p.add_argument("--no-system", action="store_true", help="skip the whole-system simulations")
+    p.add_argument("--images", type=int, default=20,
+                   help="CIFAR-10 images (foolbox, <= 20) for the zoo's mixed-precision proxy")
+    p.set_defaults(func=_cmd_paper)
+    return p
+
+
+def _cmd_paper(args: argparse.Namespace) -> int:
+    pa = PaperAssumptions(table=args.table)
+    if args.json:
+        print(json.dumps({k: round(v, 4) for k, v in headline_ratios(pa).items()}, indent=2))
+        return 0
+    from archsim.pipeline import check_sparsity
+
+    check_sparsity(args.sparsity)
+    if not 1 <= args.images <= 20:
+        from archsim.errors import UsageError
+
+        raise UsageError(f"--images {args.images}: foolbox ships 20 CIFAR-10 images; give 1..20")
+    report_paths(Path(args.out_dir))  # before any work
+    report = build_report(pa, sparsity=args.sparsity, models=tuple(args.models),
+                          mixed=not args.no_mixed, system=not args.no_system,
+                          images=args.images, argv=_argv(args))
+    md, csv_path = write_report(report, Path(args.out_dir))
+    r = report.ratios
+    print(f"LUT-NA vs traditional LUT: area {r['lutna_vs_lut_area']:.2f}x, energy "
+          f"{r['lutna_vs_lut_energy']:.2f}x (paper 29.54x, 3.34x)")
+    print(f"LUT-NA vs digital MAC:     area {r['lutna_vs_mac_area']:.2f}x, energy "
+          f"{r['lutna_vs_mac_energy']:.2f}x (paper 1.23x, 1.80x)")
+    print(f"wrote {md} and {csv_path}")
+    return 0
+
+
+def _argv(args: argparse.Namespace) -> str:
+    parts = ["archsim paper"]
+    if args.table != PaperAssumptions.table:
+        parts.append(f"--table {args.table}")
+    if args.sparsity != 0.9:
+        parts.append(f"--sparsity {args.sparsity}")
+    if tuple(args.models) != ZOO:
+        parts.append("--models " + " ".join(args.models))
+    if args.out_dir != "reports":
+        parts.append(f"--out-dir {args.out_dir}")
+    if args.no_mixed:
+        parts.append("--no-mixed")
+    if args.no_system:
+        parts.append("--no-system")
+    if args.images != 20:
+        parts.append(f"--images {args.images}")
+    return " ".join(parts)

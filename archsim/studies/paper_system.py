@@ -113,7 +113,7 @@ def simulate_system(pa, graphs: dict, dataflow: str = "ws") -> list[SystemRow]:
             res = simulate(arch, g, dataflow=dataflow)
             e = cm.energy(res.actions, res.latency_cycles)
             a = cm.area()
-            prog = sum(v for k, v in res.actions.items() if k.endswith(".program"))
+            prog = sum(v for k, v in res.actions.items() if k.action == "program")
             peak = 2 * arch.n_tiles * arch.pes_per_tile * arch.clock_mhz * 1e6 / (
                 arch.pe().cycles_per_mac * 1e12)
             rows.append(SystemRow(name, kind, arch.name, res.latency_cycles, arch.clock_mhz,
@@ -125,9 +125,9 @@ def simulate_system(pa, graphs: dict, dataflow: str = "ws") -> list[SystemRow]:
 
 def format_system(rows: list[SystemRow], ratios: dict, lutna_pes_per_table: int) -> list[str]:
     """Markdown lines of the whole-system section of the paper report."""
-    from archsim.studies.paper_report import fmt as _f
-    from archsim.studies.paper_report import md_table as _table
-    from archsim.studies.paper_report import span as _span
+    from archsim.studies.markdown import fmt as _f
+    from archsim.studies.markdown import md_table as _table
+    from archsim.studies.markdown import span as _span
 
     by = {(r.model, r.kind): r for r in rows}
     models = list(dict.fromkeys(r.model for r in rows))

@@ -173,22 +173,9 @@ def _graph(path: str):
 
 
 def build_point_arch(base, overrides: tuple[tuple[str, Any], ...]):
-    """The point's design point: ``base.with_overrides`` in order.
-
-    Changing ``tile.pe_array.pe_kind`` without also giving ``tile.pe_array.pe_params`` keeps
-    only the base PE parameters the new kind accepts (e.g. lutna -> mac drops digit_bits).
-    """
-    over = dict(overrides)
-    kind = over.get("tile.pe_array.pe_kind")
-    if kind is not None and "tile.pe_array.pe_params" not in over:
-        import dataclasses as dc
-
-        from archsim.pe.registry import pe_kind_class
-
-        valid = {f.name for f in dc.fields(pe_kind_class(kind)) if f.init}
-        params = {k: v for k, v in base.tile.pe_array.pe_params.items() if k in valid}
-        over = {"tile.pe_array.pe_params": params, **over}
-    return base.with_overrides(over) if over else base
+    """The point's design point: ``base.with_overrides`` in order (which also handles a
+    change of ``tile.pe_array.pe_kind``, as the library does)."""
+    return base.with_overrides(dict(overrides)) if overrides else base
 
 
 def metrics_of(res) -> dict[str, Any]:

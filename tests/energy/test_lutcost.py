@@ -2,7 +2,6 @@
 
 import pytest
 
-from archsim.pe import pe_kind
 from archsim.energy import (
     TableSpec,
     UnitAssumptions,
@@ -11,6 +10,7 @@ from archsim.energy import (
     shift_add_widths,
     table_cost,
 )
+from archsim.pe import pe_kind
 
 T = load_cost_table("horowitz_45nm")
 A_T = 0.1607  # um^2 per transistor (periphery) in horowitz_45nm

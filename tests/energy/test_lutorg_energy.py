@@ -7,7 +7,6 @@ import math
 import pytest
 
 import archsim
-from archsim.pe import pe_kind
 from archsim.design.arch import ConfigError, arch_from_dict, load_arch
 from archsim.energy import (
     CostError,
@@ -19,6 +18,7 @@ from archsim.energy import (
     pe_unit_cost,
     table_cost,
 )
+from archsim.pe import pe_kind
 from tests.energy.test_model import TINY
 from tests.sim.helpers import gemm_csv, tiny_arch
 
@@ -213,16 +213,16 @@ def test_weight_run_energy_is_actions_times_costs(tmp_path):
     res = archsim.simulate(arch, str(gemm_csv(tmp_path, [("g", 8, 8, 8)])), dataflow="ws")
     cm = load_cost_model(arch, dataflow="ws")
     r = res.energy
-    looks = {k: v for k, v in res.actions.items() if k.endswith(".lookup")}
-    progs = {k: v for k, v in res.actions.items() if k.endswith(".program")}
+    looks = {k: v for k, v in res.actions.items() if k.action == "lookup"}
+    progs = {k: v for k, v in res.actions.items() if k.action == "program"}
     n_look, n_prog = sum(looks.values()), sum(progs.values())
     # 8 x 8 x 8 MACs x 2 activation digits; 4 ws folds x 16 PEs x 16 entries
     assert n_look == 2 * 512 and n_prog == 4 * 16 * 16
     per_look = cm.action_energy_pj("tile0.lut_bank0.lookup")
     per_entry = cm.action_energy_pj("tile0.lut_bank0.program")
     assert per_look == pytest.approx(READ_16X12) and per_entry == pytest.approx(READ_16X12)
-    assert sum(r.by_action_pj[k] for k in looks) == pytest.approx(n_look * per_look)
-    assert sum(r.by_action_pj[k] for k in progs) == pytest.approx(n_prog * per_entry)
+    assert sum(r.by_action_pj[str(k)] for k in looks) == pytest.approx(n_look * per_look)
+    assert sum(r.by_action_pj[str(k)] for k in progs) == pytest.approx(n_prog * per_entry)
     # the lut_bank class: look-ups + programming + the 16 tables' leakage over the run
     leak = 16 * T16X12_SRAM_UM2 * 0.01 * res.latency_cycles / arch.clock_mhz
     assert r.leakage_by_class_pj["lut_bank"] == pytest.approx(leak)
@@ -240,12 +240,12 @@ def test_weight_run_on_a_shipped_design_point():
     # 9-bit weights: one 16 x 13-bit table per PE, 2 look-ups per MAC
     assert cm.table_cost.spec == TableSpec(16, 13, "sram")
     per_look = 13 * 16 * E_CELL
-    looks = {k: v for k, v in res.actions.items() if k.endswith(".lookup")}
-    progs = {k: v for k, v in res.actions.items() if k.endswith(".program")}
+    looks = {k: v for k, v in res.actions.items() if k.action == "lookup"}
+    progs = {k: v for k, v in res.actions.items() if k.action == "program"}
     assert sum(looks.values()) == 2 * res.macs_executed
-    assert sum(res.energy.by_action_pj[k] for k in looks) == pytest.approx(
+    assert sum(res.energy.by_action_pj[str(k)] for k in looks) == pytest.approx(
         sum(looks.values()) * per_look)
-    assert sum(res.energy.by_action_pj[k] for k in progs) == pytest.approx(
+    assert sum(res.energy.by_action_pj[str(k)] for k in progs) == pytest.approx(
         sum(progs.values()) * per_look)
     # 16 tiles x 256 PEs x one 26-B table
     t26 = 4553 * (26 / 512) ** SRAM_SLOPE

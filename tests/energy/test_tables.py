@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from archsim.design.schema import dump, field_names, parse
 from archsim.energy import CostError, CostTable, load_cost_table
 from archsim.energy.tables import Curve, Scalar, builtin_energy_dir
-from archsim.design.schema import dump, field_names, parse
 
 TABLES = sorted(p.stem for p in builtin_energy_dir().glob("*.yaml"))
 

@@ -1,5 +1,5 @@
 """A-LUT-NA against a torch reference written from the definition, and its error statistics
-against the closed forms (FACTS.md section 2)."""
+against the closed forms (docs/facts.md section 2)."""
 
 from __future__ import annotations
 
@@ -126,7 +126,8 @@ def _magnitude_grid(kind):
 
 
 def test_facts_closed_forms_unsigned_8b_by_8b():
-    """FACTS.md: drop a_L b_L -> error in [0, 225]; keep a_H b_H -> error up to 7,425."""
+    """docs/facts.md section 2: drop a_L b_L -> error in [0, 225]; keep a_H b_H -> error up to
+    7,425."""
     drop = error_bounds(pe_kind("alutna", approx="drop_ll"))
     assert (drop.min_error, drop.max_error, drop.max_abs_error) == (0, 225, 225)
     assert drop.mean_error == pytest.approx(225 / 4)

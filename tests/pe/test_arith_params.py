@@ -21,7 +21,6 @@ from archsim.pe import (
     pe_kinds,
     register_pe_kind,
 )
-
 from archsim.report.pe_table import format_pe_table, pe_table_rows
 
 torch.set_num_threads(1)

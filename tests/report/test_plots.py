@@ -1,4 +1,5 @@
-"""Run plots on Pillow (archsim.report.raster): ticks, colours, geometry, determinism, errors, imports."""
+"""Run plots on Pillow (archsim.report.raster): ticks, colours, geometry, determinism, errors,
+imports."""
 
 import io
 import math

@@ -6,10 +6,11 @@ import json
 import pytest
 
 import archsim
-from archsim.report import plots
 from archsim.cli import main
-from archsim.report.run_folder import component_class, layer_energy_by_class, write_run
+from archsim.report import plots
 from archsim.report.compare import compare_runs, write_compare
+from archsim.report.run_folder import component_class, layer_energy_by_class, write_run
+from archsim.sim.actions import parse
 
 from ..sim.helpers import gemm_csv, tiny_arch
 
@@ -59,7 +60,7 @@ def test_layers_components_compute_report(run_pair):
         assert float(r["stall_total_cycles"]) == pytest.approx(sum(l.stall_cycles.values()))
         assert int(r["macs_executed"]) == l.macs_executed
     comps = {r["component"]: r for r in _rows(da / "components.csv")}
-    assert int(comps["tile0.pe_array"]["mac"]) == a.actions["tile0.pe_array.mac"]
+    assert int(comps["tile0.pe_array"]["mac"]) == a.actions[parse("tile0.pe_array.mac")]
     assert comps["tile0.pe_array"]["class"] == "pe_array"
     lines = (da / "COMPUTE_REPORT.csv").read_text().splitlines()
     assert lines[0] == ("LayerID, Total Cycles, Stall Cycles, Overall Util %, "
@@ -86,7 +87,7 @@ class _WithEnergy:
 
     def __init__(self, res):
         self._res = res
-        by_action = {k: 2.0 * n for k, n in res.actions.items()}  # 2 pJ per counted unit
+        by_action = {str(k): 2.0 * n for k, n in res.actions.items()}  # 2 pJ per counted unit
         by_comp, by_class = {}, {}
         for k, v in by_action.items():
             comp = k.rpartition(".")[0]
@@ -149,7 +150,8 @@ def test_compare_two_runs(run_pair, tmp_path, capsys):
 
 
 def test_compute_report_matches_scalesim_on_ideal_memory(tmp_path):
-    # SCALE-Sim v3, 16x16, GEMM 64x64x64: os 1503, ws 1759 cycles, no stalls (FACTS.md 4)
+    # SCALE-Sim v3, 16x16, GEMM 64x64x64: os 1503, ws 1759 cycles, no stalls
+    # (docs/facts.md section 4)
     wl = gemm_csv(tmp_path, [("g", 64, 64, 64)])
     for df, cycles in (("os", 1503), ("ws", 1759)):
         d = write_run(archsim.simulate("scalesim_16x16", str(wl), dataflow=df),

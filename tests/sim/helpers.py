@@ -8,7 +8,8 @@ from archsim.design.arch import arch_from_dict
 
 
 def tiny_arch(**over):
-    """1 tile, 4x4 MAC array, 1 DRAM channel of 4 B/cycle, no global buffer, fast SRAMs."""
+    """1 tile, 4x4 MAC array, 1 DRAM channel of 4 B/cycle with 4-byte bursts, no global
+    buffer, fast SRAMs."""
     sram = {"capacity_bytes": 4096, "banks": 1, "ports": 1, "bytes_per_cycle": 16,
             "latency_cycles": 0, "double_buffered": True}
     d = {
@@ -24,7 +25,8 @@ def tiny_arch(**over):
             "vector_lanes": 4,
         },
         "interconnect": {"link_bytes_per_cycle": 4, "hop_latency_cycles": 1},
-        "dram": {"channels": 1, "bytes_per_cycle_per_channel": 4, "latency_cycles": 10},
+        "dram": {"channels": 1, "bytes_per_cycle_per_channel": 4, "latency_cycles": 10,
+                 "burst_bytes": 4},
         "gbuf": {"capacity_bytes": 0},
     }
     for k, v in over.items():
@@ -38,7 +40,8 @@ def tiny_arch(**over):
 
 def gemm_csv(tmp: Path, rows: list[tuple[str, int, int, int]]) -> Path:
     path = tmp / "gemm.csv"
-    path.write_text("Layer, M, N, K,\n" + "".join(f"{n}, {m}, {nn}, {k},\n" for n, m, nn, k in rows))
+    path.write_text("Layer, M, N, K,\n"
+                    + "".join(f"{n}, {m}, {nn}, {k},\n" for n, m, nn, k in rows))
     return path
 
 

@@ -27,6 +27,12 @@ def test_shipped_configs_load(path):
     assert arch.source == str(path)
 
 
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_shipped_configs_describe_themselves(path):
+    """`archsim list` prints this one line per design point."""
+    assert load_arch(path).description.strip()
+
+
 def _write(tmp_path: Path, text: str) -> Path:
     p = tmp_path / "bad.yaml"
     p.write_text(text)
@@ -70,6 +76,26 @@ def test_overrides_validate():
         arch.with_overrides({"grid.depth": 4})
     with pytest.raises(ConfigError, match="grid.rows"):
         arch.with_overrides({"grid.rows": 0})
+
+
+def test_pe_kind_override_keeps_the_params_the_new_kind_accepts():
+    """with_overrides and `archsim sweep --set tile.pe_array.pe_kind=...` give the same chip."""
+    from archsim.sweep.worker import build_point_arch
+
+    base = load_arch("lutna_4x4")
+    mac = base.with_overrides({"tile.pe_array.pe_kind": "mac"})
+    assert mac.tile.pe_array.pe_kind == "mac"
+    assert mac.tile.pe_array.pe_params == {"act_bits": 8, "weight_bits": 9}
+    assert build_point_arch(base, (("tile.pe_array.pe_kind", "mac"),)) == mac
+    # a single parameter applies on top; a whole pe_params replaces the kept ones
+    assert base.with_overrides({"tile.pe_array.pe_kind": "mac",
+                                "tile.pe_array.pe_params.act_bits": 4}
+                               ).tile.pe_array.pe_params == {"act_bits": 4, "weight_bits": 9}
+    assert base.with_overrides({"tile.pe_array.pe_kind": "mac",
+                                "tile.pe_array.pe_params": {"act_bits": 6}}
+                               ).tile.pe_array.pe_params == {"act_bits": 6}
+    with pytest.raises(ConfigError, match="unknown PE kind 'foo'"):
+        base.with_overrides({"tile.pe_array.pe_kind": "foo"})
 
 
 def test_every_error_reported_at_once(tmp_path):

@@ -1,4 +1,4 @@
-"""Fold model == SCALE-Sim v3 closed form (FACTS.md section 4) and sparse-skipping rules."""
+"""Fold model == SCALE-Sim v3 closed form (docs/facts.md section 4) and sparse-skipping rules."""
 
 import math
 

@@ -1,4 +1,5 @@
-"""archsim.design.schema: the strict validator behind design points and cost tables, on a toy schema."""
+"""archsim.design.schema: the strict validator behind design points and cost tables, on a toy
+schema."""
 # ruff: noqa: RUF009  (field_() is dataclasses.field() plus metadata, not a shared default)
 
 import dataclasses

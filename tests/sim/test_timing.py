@@ -5,8 +5,8 @@ import dataclasses
 import pytest
 
 import archsim
-from archsim.mapping.fold import fold_cycles
 from archsim.graph.ir import load_workload  # noqa: F401  (import check: no torch needed)
+from archsim.mapping.fold import fold_cycles
 from archsim.mapping.schedule import build_schedule
 from archsim.pipeline import resolve_workload
 from archsim.sim.engine import DeadlockError, run_schedule
@@ -31,7 +31,7 @@ def test_toy_gemm_timing_by_hand(tmp_path):
     assert ("tile0.weight_sram", "write", 31) in res.trace
     assert ("tile0", "compute g1", 32) in res.trace
     assert ("tile0", "done g1", 60) in res.trace
-    a = res.actions
+    a = {str(k): v for k, v in res.actions.items()}
     assert a["dram.ch0.read_bytes"] == 32 and a["dram.ch0.write_bytes"] == 16
     assert a["noc.mem0.in.flit_hop"] == 8 and a["noc.mem0.out.flit_hop"] == 4
     assert a["tile0.pe_array.mac"] == 64
@@ -39,6 +39,21 @@ def test_toy_gemm_timing_by_hand(tmp_path):
     st = res.stall_cycles()
     assert sum(st.values()) == 32
     assert st["dram"] == 30 and st["sram"] == 2
+
+
+def test_dram_moves_whole_bursts(tmp_path):
+    # the toy GEMM above with 32-byte DRAM bursts: each 16-byte DRAM transfer moves (and is
+    # priced as) one 32-byte burst and holds the 4 B/cycle channel for ceil(32/4) = 8 cycles:
+    # 10 + 1 hop + max(4 flits, 8) = 19 per transfer, 3 transfers -> 60 + 3 * 4 = 72 cycles
+    res = archsim.simulate(tiny_arch(**{"dram.burst_bytes": 32}),
+                           str(gemm_csv(tmp_path, [("g1", 4, 4, 4)])), dataflow="ws")
+    assert res.latency_cycles == 72
+    assert res.actions["dram.ch0.read_bytes"] == 64 and res.actions["dram.ch0.write_bytes"] == 32
+    assert res.actions["noc.mem0.in.flit_hop"] == 8  # only the requested bytes cross the NoC
+    # 3-byte bursts: 16 B -> 6 bursts = 18 B, 10 + 1 + max(4, ceil(18/4) = 5) = 16 per transfer
+    res = archsim.simulate(tiny_arch(**{"dram.burst_bytes": 3}),
+                           str(gemm_csv(tmp_path, [("g1", 4, 4, 4)])), dataflow="ws")
+    assert res.actions["dram.ch0.read_bytes"] == 36 and res.latency_cycles == 60 + 3 * 1
 
 
 def test_ideal_memory_is_pure_compute(tmp_path):

@@ -138,5 +138,6 @@ def test_killed_worker_is_retried_then_recorded(tmp_path, monkeypatch):
     got = {}
     sweep_local.run_local(tasks, 2, lambda r: got.setdefault(r.point_id, r))
     assert sorted(got) == ["p0", "p1", "p2"]
-    assert got["p0"].status == "error" and "worker process died 2 times while running this point alone" in got["p0"].error
+    assert got["p0"].status == "error"
+    assert "worker process died 2 times while running this point alone" in got["p0"].error
     assert got["p1"].status == got["p2"].status == "ok"

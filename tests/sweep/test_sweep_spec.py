@@ -105,8 +105,8 @@ def test_file_plus_command_line(tmp_path):
 
 def test_point_ids_change_with_the_simulator_code(monkeypatch):
     """A result produced by other simulator code is never reused on resume."""
-    from archsim.sweep import spec as sweep_spec
     from archsim.design.arch import load_arch
+    from archsim.sweep import spec as sweep_spec
 
     spec = sweep_spec.spec_from_args(None, "lutna_2x2", ["resnet18"], "0.9", None,
                                      ["dataflow=os,ws"])

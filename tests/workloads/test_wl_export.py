@@ -114,7 +114,7 @@ def test_googlenet_concats_join_four_branches(built):
 def test_nonzero_macs_follow_masks_and_sparsity(built, name, sparsity):
     g, _ = built(name, sparsity)
     tot_w = tot_nz = 0
-    for n, a in g.nodes(data=True):
+    for _, a in g.nodes(data=True):
         if a["op"] not in ("conv", "linear"):
             continue
         pix = a["macs_dense"] // a["weight"].size

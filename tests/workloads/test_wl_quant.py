@@ -60,7 +60,7 @@ def test_relu_is_folded_and_activations_are_unsigned_after_it(lenet):
     assert a["relu"]["inputs"] == ["conv1"] and a["relu"]["out_scale"] == a["conv1"]["out_scale"]
     assert a["fc2"]["out_lo"] == -128 and a["fc2"]["out_hi"] == 127  # logits: signed
     assert a["x"]["out_scale"] == 1 / 255 and g.graph["sample_input"].max() <= 255
-    for u, v, e in g.edges(data=True):
+    for _, _, e in g.edges(data=True):
         assert e["bytes"] == int(np.prod(e["shape"]))  # 8-bit everywhere
 
 
