@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from archsim.design.arch import ArchConfig
-from archsim.errors import MappingError
+from archsim.errors import MappingError, short
 from archsim.graph.dag import insertion_topo_order, lexicographic_topo_order
 from archsim.graph.ir import input_range
 from archsim.mapping.fold import DATAFLOWS, FoldCycles, fold_cycles
@@ -56,9 +56,11 @@ class MappingSpec:
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
-            raise MappingError(f"mapping: strategy {self.strategy!r} is not one of {STRATEGIES}")
+            raise MappingError(f"mapping: strategy {short(self.strategy)} is not one of "
+                               f"{STRATEGIES}")
         if self.partition not in PARTITIONS:
-            raise MappingError(f"mapping: partition {self.partition!r} is not one of {PARTITIONS}")
+            raise MappingError(f"mapping: partition {short(self.partition)} is not one of "
+                               f"{PARTITIONS}")
         if self.min_vector_elements <= 0:
             raise MappingError("mapping: min_vector_elements must be positive")
         if self.stream_blocks <= 0:
@@ -148,7 +150,7 @@ class _Mapper:
 
     def __init__(self, g: nx.DiGraph, arch: ArchConfig, dataflow: str, spec: MappingSpec):
         if dataflow not in DATAFLOWS:
-            raise MappingError(f"dataflow: {dataflow!r} is not one of {', '.join(DATAFLOWS)}")
+            raise MappingError(f"dataflow: {short(dataflow)} is not one of {', '.join(DATAFLOWS)}")
         self.g, self.arch, self.df, self.spec = g, arch, dataflow, spec
         self.pe = arch.pe()
         self.cpm = float(self.pe.cycles_per_mac)
