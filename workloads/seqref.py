@@ -2,9 +2,10 @@
 
 In:  the node attribute dict of a transformer op (docs/workload_graph.md) and int64 torch
      tensors. Out: the op's int64 output, by the same integer method as
-     ``archsim.graph.seqops`` (I-BERT's i-exp softmax, integer-square-root norms, tabulated
-     GELU / SiLU, per-head matmuls), written again here in torch so that the tests can check
-     the two implementations bit for bit.
+     ``archsim.graph.seqops`` (I-BERT's i-exp softmax, integer-square-root norms, per-head
+     matmuls), written again here in torch so that the tests can check the two
+     implementations bit for bit. Tabulated GELU / SiLU (``table``) and gated products
+     (``mul``) are ops shared with CNNs, in ``workloads.reference``.
 """
 
 from __future__ import annotations
@@ -84,10 +85,6 @@ def run_seq(a: dict, xs: list) -> torch.Tensor:
     op, lo, hi = a["op"], a["out_lo"], a["out_hi"]
     if op == "constant":
         return torch.from_numpy(a["value"]).long()
-    if op == "table":
-        return torch.from_numpy(a["table"])[xs[0] - a["table_lo"]]
-    if op == "mul":
-        return _requant(xs[0] * xs[1], a["requant_mult"], a["requant_shift"], lo, hi)
     if op == "to_tokens":
         n, c, h, w = xs[0].shape
         return xs[0].permute(0, 2, 3, 1).reshape(n, h * w, c)

@@ -124,7 +124,14 @@ class _Builder:
                  "macs_nonzero": rows * int(np.count_nonzero(wq))}
         if op == "conv":
             attrs.update(stride=tuple(conv["stride"]), padding=tuple(conv["padding"]), groups=1)
-        return self.add(name, op, [x], yf, s_out, **attrs)
+        return self.add(name, op, [x], yf, s_out, **attrs, **self.in_range(x))
+
+    def in_range(self, x: str) -> dict:
+        """The declared input sign and range of a GEMM / matmul reading ``x``: signed after
+        norms, projections and residuals, unsigned after softmax and the image input."""
+        src = self.g.nodes[x]
+        return {"in_signed": bool(src["out_lo"] < 0), "in_lo": int(src["out_lo"]),
+                "in_hi": int(src["out_hi"])}
 
     def norm(self, name: str, x: str, kind: str, gamma: torch.Tensor, beta, eps: float) -> str:
         xf = self.f[x]
@@ -156,7 +163,8 @@ class _Builder:
         inner = fa // heads if transpose_b else s
         macs = bsz * t * int(yf.shape[-1]) * inner
         return self.add(name, "matmul", [a, b], yf, s_out, heads=heads, transpose_b=transpose_b,
-                        requant_mult=int(mult[0]), requant_shift=shift, macs_dense=macs)
+                        requant_mult=int(mult[0]), requant_shift=shift, macs_dense=macs,
+                        **self.in_range(a))
 
     def softmax(self, name: str, x: str, segment: int, causal: bool, q_offset: int) -> str:
         xf = self.f[x]
@@ -405,7 +413,7 @@ def build_transformer(name: str, *, weight_bits: int = 8, seed: int = 0, sample:
         ins, outs, x_f, out = _vit(bd, gen, images, dim, heads, ffn, int(depth))
         info = {"dim": dim, "heads": heads, "ffn": ffn, "depth": int(depth), "tokens": 64,
                 "patch": 4, "batch": batch}
-    g = bd.finish(ins, outs, {"transformer": info,
+    g = bd.finish(ins, outs, {"transformer": info, "weights": f"random-init (seed {seed})",
                               "weights_source": f"random init (seed {seed})"})
     if sample:
         x_int = np.asarray(torch.clamp(torch.round(x_f.double() / bd.s[ins[0]]),

@@ -4,12 +4,15 @@ The simulator's functional mode calls these; ``workloads.reference`` re-implemen
 torch and the tests check both agree bit for bit. Semantics are those of
 ``docs/workload_graph.md``.
 
-Inputs: node attribute dicts of a workload graph and int64 arrays (N,C,H,W) or (N,F).
+Inputs: node attribute dicts of a workload graph and int64 arrays (N,C,H,W), (N,F) or token
+tensors (B,T,F) (the transformer ops are in ``archsim.graph.seqops``).
 Outputs:
     requant(x, mult, shift, lo, hi)          fixed-point rescale with round-half-up and clamp
-    maxpool2d, avgpool2d, add, concat, relu, flatten   one op each, int64 out
+    maxpool2d, avgpool2d, add, concat, relu, flatten, clamp, table_lookup, mul
+                                             one op each, int64 out
     im2col(x, kernel, stride, padding)       (N*Hout*Wout, C*kh*kw) patches, K order (c, kh, kw)
-    conv2d_acc(x, w, stride, padding, groups, matmul_fn=None)   exact int64 accumulators
+    conv2d_acc(x, w, stride, padding, groups, matmul_fn=None, dilation=1)   exact int64
+                                             accumulators
     run_node(attrs, inputs, conv_fn=None, matmul_fn=None)       one node's integer output
     run_graph(g, x, conv_fn=None, matmul_fn=None)               {node: output} for a graph
 
@@ -52,6 +55,30 @@ def requant(x, mult, shift: int, lo: int, hi: int) -> np.ndarray:
 def relu(x, hi: int) -> np.ndarray:
     """clip(x, 0, hi)."""
     return np.clip(np.asarray(x, dtype=np.int64), 0, hi)
+
+
+def clamp(x, lo: int, hi: int) -> np.ndarray:
+    """clip(x, lo, hi) (ReLU6, hardtanh, clamp at integer bounds of the input's scale)."""
+    return np.clip(np.asarray(x, dtype=np.int64), lo, hi)
+
+
+def table_lookup(x, table, table_lo: int) -> np.ndarray:
+    """table[x - table_lo]: an element-wise function tabulated over every input integer."""
+    x = np.asarray(x, dtype=np.int64)
+    t = np.asarray(table, dtype=np.int64)
+    i = x - int(table_lo)
+    if i.size and (int(i.min()) < 0 or int(i.max()) >= t.shape[0]):
+        raise ValueError(f"table: input values span [{int(x.min())}, {int(x.max())}], table "
+                         f"covers [{table_lo}, {int(table_lo) + t.shape[0] - 1}]")
+    return t[i]
+
+
+def mul(x, s, mult: int, shift: int, lo: int, hi: int) -> np.ndarray:
+    """requant(x * s, mult, shift, lo, hi); ``s`` equal in shape to ``x`` (any rank, e.g. a
+    gated (B, T, F) product) or (N, C, 1, 1) for an (N, C, H, W) ``x`` (squeeze-excite)."""
+    x = np.asarray(x, dtype=np.int64)
+    s = np.asarray(s, dtype=np.int64)
+    return requant(x * s, int(mult), shift, lo, hi)
 
 
 def flatten(x, start_dim: int = 1) -> np.ndarray:
@@ -111,11 +138,12 @@ def exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return exact_int_matmul(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
 
 
-def conv2d_acc(x, w, stride, padding, groups: int = 1, matmul_fn=None) -> np.ndarray:
+def conv2d_acc(x, w, stride, padding, groups: int = 1, matmul_fn=None,
+               dilation=(1, 1)) -> np.ndarray:
     """Integer conv2d accumulators (N, O, Hout, Wout) through ``matmul_fn`` per group."""
     return lowering.conv2d_lowered(matmul_fn or exact_matmul, np.asarray(x, dtype=np.int64),
                                    np.asarray(w, dtype=np.int64), tuple(stride),
-                                   tuple(padding), groups)
+                                   tuple(padding), groups, tuple(dilation))
 
 
 def run_node(attrs: dict, inputs: list, conv_fn=None, matmul_fn=None) -> np.ndarray:
@@ -131,14 +159,19 @@ def run_node(attrs: dict, inputs: list, conv_fn=None, matmul_fn=None) -> np.ndar
         if op == "linear":
             x = x.reshape(-1, x.shape[-1])  # token tensors (B, T, I) -> (B T, I)
             x4, w4 = x[:, :, None, None], w[:, :, None, None]
-            stride, padding, groups = (1, 1), (0, 0), 1
+            stride, padding, groups, dil = (1, 1), (0, 0), 1, (1, 1)
         else:
             x4, w4 = x, w
             stride, padding, groups = attrs["stride"], attrs["padding"], attrs["groups"]
+            dil = tuple(attrs.get("dilation", (1, 1)))
         if conv_fn is not None:
-            acc = np.asarray(conv_fn(x4, w4, stride, padding, groups), dtype=np.int64)
+            if dil != (1, 1):
+                acc = np.asarray(conv_fn(x4, w4, stride, padding, groups, dilation=dil),
+                                 dtype=np.int64)
+            else:
+                acc = np.asarray(conv_fn(x4, w4, stride, padding, groups), dtype=np.int64)
         else:
-            acc = conv2d_acc(x4, w4, stride, padding, groups, matmul_fn)
+            acc = conv2d_acc(x4, w4, stride, padding, groups, matmul_fn, dil)
         if op == "linear":
             acc = acc[:, :, 0, 0]
         if attrs["bias"] is not None:
@@ -166,32 +199,8 @@ def run_node(attrs: dict, inputs: list, conv_fn=None, matmul_fn=None) -> np.ndar
         return relu(inputs[0], hi)
     if op == "flatten":
         return flatten(inputs[0], attrs["start_dim"])
-    return _run_seq(attrs, inputs, matmul_fn)
-
-
-def table_lookup(x, table, table_lo: int) -> np.ndarray:
-    """table[x - table_lo]: an element-wise function tabulated over every input integer."""
-    x = np.asarray(x, dtype=np.int64)
-    t = np.asarray(table, dtype=np.int64)
-    i = x - int(table_lo)
-    if i.size and (int(i.min()) < 0 or int(i.max()) >= t.shape[0]):
-        raise ValueError(f"table: input values span [{int(x.min())}, {int(x.max())}], table "
-                         f"covers [{table_lo}, {int(table_lo) + t.shape[0] - 1}]")
-    return t[i]
-
-
-def mul(x, s, mult: int, shift: int, lo: int, hi: int) -> np.ndarray:
-    """requant(x * s, mult, shift, lo, hi) of two equal-shape tensors."""
-    x = np.asarray(x, dtype=np.int64)
-    s = np.asarray(s, dtype=np.int64)
-    return requant(x * s, int(mult), shift, lo, hi)
-
-
-def _run_seq(attrs: dict, inputs: list, matmul_fn=None) -> np.ndarray:
-    """The transformer ops (``archsim.graph.seqops``), requantised where the op says so."""
-    op, lo, hi = attrs["op"], attrs["out_lo"], attrs["out_hi"]
-    if op == "constant":
-        return np.asarray(attrs["value"], dtype=np.int64)
+    if op == "clamp":
+        return clamp(inputs[0], max(attrs["clamp_lo"], lo), min(attrs["clamp_hi"], hi))
     if op == "table":
         return table_lookup(inputs[0], attrs["table"], attrs["table_lo"])
     if op == "mul":
@@ -201,6 +210,8 @@ def _run_seq(attrs: dict, inputs: list, matmul_fn=None) -> np.ndarray:
     if op == "token_pool":
         return requant(seqops.token_pool(inputs[0]), attrs["requant_mult"],
                        attrs["requant_shift"], lo, hi)
+    if op == "constant":
+        return np.asarray(attrs["value"], dtype=np.int64)
     if op == "matmul":
         acc = seqops.matmul_heads(inputs[0], inputs[1], attrs["heads"], attrs["transpose_b"],
                                   matmul_fn)

@@ -14,8 +14,13 @@ Strategies (the only place dataflows and strategies differ; the simulator is sha
   - ``pipeline``: consecutive layers get disjoint tile groups sized by their MACs; a layer's
     output pixels are split into row blocks that stay in the producer tile's output buffer and
     are pulled over the mesh by the consumer's tiles as soon as they are ready.
-Element-wise nodes (pooling, add, concat, un-fused relu) run on the tiles' vector units,
-partitioned by channels; flatten and a relu after an already clamped output are free views.
+Element-wise nodes (pooling, add, concat, mul, table look-ups, un-fused relu / clamp) run on
+the tiles' vector units, partitioned by channels; on token tensors (B, T, F) they, softmax,
+norm and token_pool are partitioned by token rows instead (``_SeqMapper._map_rows``). flatten,
+to_tokens and a relu / clamp whose input range already lies inside its bounds are free views.
+Products of two activations (``matmul``) are GEMMs whose second operand is fetched from its
+producer (``_SeqMapper._map_matmul``). GEMM and matmul tasks carry their node's declared input
+sign (``Task.act_signed``), which sets the per-MAC operation counts the tiles record.
 """
 
 from __future__ import annotations
@@ -26,8 +31,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from archsim.design.arch import ArchConfig
-from archsim.errors import MappingError
+from archsim.errors import MappingError, short
 from archsim.graph.dag import insertion_topo_order, lexicographic_topo_order
+from archsim.graph.ir import input_range
 from archsim.mapping.fold import DATAFLOWS, FoldCycles, fold_cycles
 from archsim.mapping.partition import LayerBytes, choose_partition, split_range
 from archsim.mapping.regions import Region, TensorGeom, conv_input_region, geom_of
@@ -45,14 +51,18 @@ __all__ = ["Chunk", "MappingError", "MappingSpec", "Schedule", "Source", "Task",
 
 STRATEGIES = ("layer", "pipeline")
 PARTITIONS = ("auto", "out_channels", "out_pixels")
-VECTOR_OPS = ("maxpool", "avgpool", "add", "concat", "relu")
+VECTOR_OPS = ("maxpool", "avgpool", "add", "concat", "relu", "clamp", "table", "mul")
+# ops over whole token rows (always on (B, T, F) tensors); element-wise VECTOR_OPS on token
+# tensors are mapped row-wise too (partitioned over tokens, never over axis 1)
+ROW_OPS = ("softmax", "norm", "token_pool")
 # vector-unit operations per output element of the transformer ops (docs/model.md): softmax:
 # max, subtract, i-exp (divide by q_ln2, multiply-add, square, add, shift), sum, normalise
 # (multiply, divide); norm: sum (layer), square-accumulate, multiply by gamma, shift, divide,
 # add beta, requantise (2), plus NORM_ROW_OPS per row for the integer square root; table: one
-# look-up; mul: multiply + requantise; token_pool: accumulate; concat along tokens: copy.
+# look-up; mul: multiply + requantise; token_pool: accumulate; concat along tokens: copy;
+# relu / clamp: one compare.
 SEQ_VECTOR_OPS = {"softmax": 10, "norm": 8, "table": 1, "mul": 2, "token_pool": 1,
-                  "concat": 1, "add": 2}
+                  "concat": 1, "add": 2, "relu": 1, "clamp": 1}
 NORM_ROW_OPS = 32
 
 
@@ -66,9 +76,11 @@ class MappingSpec:
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
-            raise MappingError(f"mapping: strategy {self.strategy!r} is not one of {STRATEGIES}")
+            raise MappingError(f"mapping: strategy {short(self.strategy)} is not one of "
+                               f"{STRATEGIES}")
         if self.partition not in PARTITIONS:
-            raise MappingError(f"mapping: partition {self.partition!r} is not one of {PARTITIONS}")
+            raise MappingError(f"mapping: partition {short(self.partition)} is not one of "
+                               f"{PARTITIONS}")
         if self.min_vector_elements <= 0:
             raise MappingError("mapping: min_vector_elements must be positive")
         if self.stream_blocks <= 0:
@@ -132,6 +144,7 @@ class Task:
     chunks: tuple[Chunk, ...]
     out_region: Region
     out_home: str  # "gbuf" | "dram" | "tile"
+    act_signed: bool = False  # conv/linear: the layer's declared input sign (per-layer ops)
 
     @property
     def name(self) -> str:
@@ -158,7 +171,7 @@ class _Mapper:
 
     def __init__(self, g: nx.DiGraph, arch: ArchConfig, dataflow: str, spec: MappingSpec):
         if dataflow not in DATAFLOWS:
-            raise MappingError(f"dataflow: {dataflow!r} is not one of {', '.join(DATAFLOWS)}")
+            raise MappingError(f"dataflow: {short(dataflow)} is not one of {', '.join(DATAFLOWS)}")
         self.g, self.arch, self.df, self.spec = g, arch, dataflow, spec
         self.pe = arch.pe()
         self.cpm = float(self.pe.cycles_per_mac)
@@ -281,15 +294,13 @@ class _Mapper:
                 self.homes[node] = "dram"
             elif op == "constant":
                 self.homes[node] = "dram"  # stored data (e.g. a KV cache, position embedding)
-            elif op in ("flatten", "to_tokens") or (
-                    op == "relu" and int(self.g.nodes[self.base(a["inputs"][0])]["out_lo"]) >= 0):
+            elif op in ("flatten", "to_tokens") or self._is_identity_clip(a):
                 self.aliases[node] = a["inputs"][0]
             elif op in ("conv", "linear"):
                 self._map_gemm(node, a)
             elif op == "matmul":
                 self._map_matmul(node, a)
-            elif op in SEQ_VECTOR_OPS and len(a["out_shape"]) == 3 or op in (
-                    "softmax", "norm", "table", "mul", "token_pool"):
+            elif op in ROW_OPS or (op in VECTOR_OPS and len(a["out_shape"]) == 3):
                 self._map_rows(node, a)
             elif op in VECTOR_OPS:
                 self._map_vector(node, a)
@@ -303,9 +314,17 @@ class _Mapper:
             homes=dict(self.homes), partitions=dict(self.partitions), aliases=dict(self.aliases),
         )
 
-    def _add_task(self, node, op, tile, deps, chunks, region, home) -> None:
+    def _is_identity_clip(self, a: dict[str, Any]) -> bool:
+        """A relu / clamp whose producer's output range already lies inside its bounds."""
+        if a["op"] not in ("relu", "clamp"):
+            return False
+        src = self.g.nodes[self.base(a["inputs"][0])]
+        lo, hi = (0, src["out_hi"]) if a["op"] == "relu" else (a["clamp_lo"], a["clamp_hi"])
+        return int(src["out_lo"]) >= lo and int(src["out_hi"]) <= hi
+
+    def _add_task(self, node, op, tile, deps, chunks, region, home, signed=False) -> None:
         t = Task(id=len(self.tasks), node=node, op=op, tile=tile, deps=tuple(sorted(deps)),
-                 chunks=tuple(chunks), out_region=region, out_home=home)
+                 chunks=tuple(chunks), out_region=region, out_home=home, act_signed=signed)
         self.tasks.append(t)
         self.by_node.setdefault(node, []).append(t)
 
@@ -352,13 +371,14 @@ class _Mapper:
         self.homes[node] = home
         i = 0
         geom = self.geoms[node]
+        signed = input_range(self.g, node)[0]
         for n0, n1 in n_parts:
             for m0, m1 in m_parts:
                 tile = tiles[i % T]
                 i += 1
                 chunks, deps = self._gemm_chunks(node, a, m0, m1, n0, n1, K, groups, mask, tile)
                 region = geom.gemm_region(m0, m1, n0, n1)
-                self._add_task(node, a["op"], tile, deps, chunks, region, home)
+                self._add_task(node, a["op"], tile, deps, chunks, region, home, signed)
 
     def _input_region(self, node, a, m0, m1, n0, n1) -> Region:
         src = a["inputs"][0]
@@ -582,6 +602,7 @@ class _SeqMapper(_Mapper):
 
         bsrc = self.g.nodes[self.base(a["inputs"][1])]
         dyn = dynamic_operand(self.pe, int(bsrc["out_lo"]), int(bsrc["out_hi"]))
+        signed = input_range(self.g, node)[0]  # the first operand's declared sign
         bsz, t, nout = a["out_shape"]
         s_len = bsrc["out_shape"][1]
         heads = a["heads"]
@@ -601,7 +622,7 @@ class _SeqMapper(_Mapper):
             for m0, m1 in m_parts:
                 chunks, deps = self._matmul_chunks(node, a, dyn, m0, m1, n0, n1, K, t, s_len)
                 self._add_task(node, "matmul", tiles[i % T], deps, chunks,
-                               geom.gemm_region(m0, m1, n0, n1), home)
+                               geom.gemm_region(m0, m1, n0, n1), home, signed)
                 i += 1
 
     def _b_region(self, a, c0: int, c1: int, b0: int, b1: int, s_len: int) -> Region:
@@ -665,7 +686,7 @@ class _SeqMapper(_Mapper):
         tiles = self.group_of(node)
         n_tasks = max(1, min(geom.p, len(tiles),
                              -(-geom.elements // self.spec.min_vector_elements)))
-        cache_rows = op == "concat" and self._const_rows(a)
+        cache_rows = op == "concat" and a["axis"] == 1 and self._const_rows(a)
         home = "dram" if cache_rows else self._home_for(node, geom.elements * self.act_bytes)
         self.homes[node] = home
         per_el = SEQ_VECTOR_OPS.get(op, 1)
@@ -703,7 +724,7 @@ class _SeqMapper(_Mapper):
             ig = self.geoms[self.base(a["inputs"][0])]
             yield a["inputs"][0], Region(0, ig.c, p0 * ig.h, p1 * ig.h)
             return
-        if op == "concat":  # along tokens: output row (b, t) comes from one input's row
+        if op == "concat" and a["axis"] == 1:  # along tokens: row (b, t) is one input's row
             t_out = a["out_shape"][1]
             off = 0
             for inp in a["inputs"]:

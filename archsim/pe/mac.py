@@ -9,6 +9,9 @@ Out: exact products a * w; one multiply and one accumulate add per MAC, no table
      per MAC. With ternary weights there is no multiplier: the weight selects add, subtract
      or skip of the activation in the accumulator (BitNet's "multiplication-free" argument,
      Ma et al., arXiv 2402.17764), so one add and no multiply per MAC.
+Per layer (``act_signed=`` per call): the multiplier takes signed or unsigned activations
+(a Baugh-Wooley array with a signed/unsigned mode bit); it is priced as the same
+act_bits x weight_bits array either way (the mode gates are not counted).
 """
 
 from __future__ import annotations

@@ -16,6 +16,9 @@ hold sums of activations, so they are programmed per activation group: a block o
 ``pes_per_table`` output columns it spans (one table copy serves that many PEs of a row; a
 table is not kept across passes over further output columns -- declared: the block re-builds
 it), whatever the dataflow.
+Signed activations add one sign XOR per MAC in the ``product`` and ``weight`` organisations
+of the LUT-NA kinds (``OpCounts.signs``); the bit-plane kinds take a signed activation's sum
+in their tables (no sign logic).
 """
 
 from __future__ import annotations
@@ -43,11 +46,19 @@ def is_activation_kind(pe) -> bool:
     return isinstance(pe, BitPlaneKind)
 
 
-def effective_ops(pe, organisation: str) -> OpCounts:
+def effective_ops(pe, organisation: str, act_signed: bool | None = None) -> OpCounts:
+    """Operations per MAC for a layer whose activations are ``act_signed`` (None: the kind's
+    own setting). A kind whose signedness is fixed by its table contents (``lut``) counts the
+    same operations either way (its functional run rejects the other sign)."""
+    try:
+        pe = pe.for_activations(act_signed)
+    except ValueError:
+        pass
     if organisation != "weight":
         return pe.ops_per_mac()
     n = pe.n_act_digits
-    return OpCounts(lookups=float(n), adds=float(n), shifts=float(n - 1), mults=0.0)
+    return OpCounts(lookups=float(n), adds=float(n), shifts=float(n - 1), mults=0.0,
+                    signs=1.0 if pe.act_signed else 0.0)
 
 
 def effective_tables(pe, organisation: str) -> TableInventory:

@@ -15,7 +15,7 @@ from archsim.graph import ops, seqops
 from archsim.graph.ir import WorkloadError, validate_workload
 from archsim.mapping.schedule import build_schedule
 from archsim.pipeline import simulate
-from workloads.seqref import run_seq
+from workloads.reference import reference_node
 from workloads.transformer import build_transformer
 
 torch.set_num_threads(1)
@@ -29,7 +29,7 @@ def _attrs(op, shape, **kw):
 
 def _both(a, xs):
     got = ops.run_node(a, xs)
-    ref = run_seq(a, [torch.from_numpy(x) for x in xs]).numpy()
+    ref = reference_node(a, [torch.from_numpy(x) for x in xs]).numpy()
     assert np.array_equal(got, ref)
     return got
 
@@ -203,3 +203,27 @@ def test_build_errors():
     g.nodes["softmax"]["segment"] = 5
     with pytest.raises(WorkloadError, match="node 'softmax'"):
         validate_workload(g)
+
+
+def test_gemm_and_matmul_nodes_declare_their_input_sign(graphs):
+    g = graphs["prefill"]
+    # after RMSNorm / projections: signed; after softmax (probabilities 0..127): unsigned
+    assert (g.nodes["wq"]["in_signed"], g.nodes["wq"]["in_lo"]) == (True, -127)
+    assert (g.nodes["scores"]["in_signed"], g.nodes["scores"]["in_lo"]) == (True, -127)
+    assert (g.nodes["attn"]["in_signed"], g.nodes["attn"]["in_lo"]) == (False, 0)
+    assert graphs["vit"].nodes["patch"]["in_signed"] is False  # image input 0..127
+    bad = g.copy()
+    bad.nodes["attn"].update(in_signed=True, in_lo=0)
+    with pytest.raises(WorkloadError, match="node 'attn'.*in_signed"):
+        validate_workload(bad)
+
+
+def test_per_node_sign_sets_tasks_and_runs_exact_on_an_unsigned_design_point(graphs):
+    g = graphs["prefill"]
+    params = {"act_bits": 8, "act_signed": False, "weight_bits": 2}
+    arch = load_arch("lutna_4x4").with_overrides({"tile.pe_array.pe_params": params})
+    sched = build_schedule(g, arch, "ws")
+    signed = {t.node: t.act_signed for t in sched.tasks if t.op in ("linear", "matmul")}
+    assert signed["scores"] and signed["wq"] and signed["w_down"] and not signed["attn"]
+    r = simulate(arch, g, dataflow="ws", functional=True)
+    assert r.functional["exact_match"], r.functional["mismatched_nodes"]
