@@ -135,6 +135,13 @@ class FunctionalState:
     def _gemm(self, node: str, a: dict[str, Any], ch: Chunk) -> None:
         x, signed = self._checked_input(node, a)
         w = np.asarray(a["weight"], dtype=np.int64)
+        wlo, whi = self.pe.weight_range
+        if w.size and (int(w.min()) < wlo or int(w.max()) > whi):
+            raise FunctionalError(
+                f"node {node!r} ({a['op']}): the workload's {a.get('weight_bits', '?')}-bit "
+                f"weights span [{int(w.min())}, {int(w.max())}], the design point's PE kind "
+                f"{self.pe.label} takes [{wlo}, {whi}]; quantise the workload to its weight "
+                f"width (zoo names are built at the design point's widths)")
         out_shape = a["out_shape"]
         mm = self.pe.for_activations(signed).matmul
         if a["op"] == "linear":

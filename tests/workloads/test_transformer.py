@@ -4,6 +4,7 @@ functional) on every PE kind with the dynamic operand and the activation tables 
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -227,3 +228,43 @@ def test_per_node_sign_sets_tasks_and_runs_exact_on_an_unsigned_design_point(gra
     assert signed["scores"] and signed["wq"] and signed["w_down"] and not signed["attn"]
     r = simulate(arch, g, dataflow="ws", functional=True)
     assert r.functional["exact_match"], r.functional["mismatched_nodes"]
+
+
+def _cli(capsys, *args) -> tuple[int, str]:
+    import signal
+
+    from archsim.cli import main
+
+    capsys.readouterr()
+    old = signal.getsignal(signal.SIGTERM)
+    try:
+        code = main([str(a) for a in args])
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    return code, capsys.readouterr().err
+
+
+def test_zoo_names_are_built_at_the_design_points_widths(tmp_path, capsys):
+    from archsim.pipeline import design_bits, resolve_workload
+
+    assert design_bits(load_arch("tmac_4x4")) == {"act_bits": 8, "weight_bits": 2}
+    assert design_bits(load_arch("lutna_4x4")) == {"act_bits": 8, "weight_bits": 9}
+    g = resolve_workload("decoder_block", **design_bits(load_arch("tmac_4x4")))
+    assert g.graph["weight_bits"] == 2 and set(np.unique(g.nodes["wq"]["weight"])) <= {-1, 0, 1}
+    code, err = _cli(capsys, "run", "tmac_4x4", "--workload", "decoder_block", "--functional",
+                     "--no-plots", "--out", tmp_path / "run")
+    assert code == 0, err
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["functional"]["exact_match"] is True
+
+
+def test_a_saved_graph_wider_than_the_pe_fails_in_one_line(tmp_path, capsys):
+    from archsim.graph.ir import save_workload
+
+    save_workload(build_transformer("decoder_block", sample=True, weight_bits=8, **SMALL_DEC),
+                  tmp_path / "w8")
+    code, err = _cli(capsys, "run", "tmac_4x4", "--workload", tmp_path / "w8", "--functional",
+                     "--no-plots", "--out", tmp_path / "run")
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "node 'wk' (linear): the workload's 8-bit weights span" in err
+    assert "tmac(weight_bits=2" in err and "takes [-2, 1]" in err
