@@ -434,7 +434,6 @@ class _Mapper:
                 )
         chunks: list[Chunk] = []
         deps: set[int] = set()
-        R, C = self.arch.tile.pe_array.rows, self.arch.tile.pe_array.cols
         for c0 in range(n0, n1, nc):
             c1 = min(n1, c0 + nc)
             mc = m1 - m0
