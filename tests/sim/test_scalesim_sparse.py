@@ -40,7 +40,10 @@ def _records(config: str) -> list[dict]:
 
 def _topology(tmp: Path, recs: list[dict], kind: str) -> tuple[Path, dict[str, int]]:
     """One CSV of the records' rows (layers are independent in SCALE-Sim and archsim)."""
-    lines, expect = [REF["topology_headers"][kind]], {}
+    header = REF["topology_headers"][kind]
+    if not recs[0]["sparsity_support"]:  # dense runs: SCALE-Sim's rows without the column
+        header = header.replace(" Sparsity,", "")
+    lines, expect = [header], {}
     for r in recs:
         if r["input_type"] != kind:
             continue
