@@ -34,7 +34,7 @@ from archsim.graph.ir import input_range
 from archsim.mapping.fold import DATAFLOWS, FoldCycles, SparseRule, fold_cycles
 from archsim.mapping.partition import LayerBytes, choose_partition, split_range
 from archsim.mapping.regions import Region, TensorGeom, conv_input_region, geom_of
-from archsim.pe.organisation import effective_ops, entries_per_fold
+from archsim.pe.organisation import effective_ops, entries_per_fold, read_stretch
 
 if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.graph.dag.Dag
     import networkx as nx
@@ -156,7 +156,8 @@ class _Mapper:
             raise MappingError(f"dataflow: {short(dataflow)} is not one of {', '.join(DATAFLOWS)}")
         self.g, self.arch, self.df, self.spec = g, arch, dataflow, spec
         self.pe = arch.pe()
-        self.cpm = float(self.pe.cycles_per_mac)
+        # a time-multiplexed table set serves its PEs in ceil(S / ports) cycles per MAC step
+        self.cpm = float(self.pe.cycles_per_mac * read_stretch(self.pe, arch.tile.lut_banks))
         self.act_bytes = _ceil(int(g.graph.get("act_bits", 8)), 8)
         self.acc_bytes = _ceil(arch.tile.pe_array.acc_bits, 8)
         self.sp = arch.tile.sparsity
@@ -187,6 +188,13 @@ class _Mapper:
             raise MappingError(
                 f"{arch.source}: tile.lut_banks.organisation 'weight' reprograms tables per "
                 f"stationary weight and needs dataflow 'ws', not {dataflow!r}")
+        self.sharing = lb.sharing
+        if (self.sharing == "private_subarray" and self.pe.tables().n_tables
+                and dataflow != "ws"):
+            raise MappingError(
+                f"{arch.source}: tile.lut_banks.sharing 'private_subarray' holds the table "
+                f"slice of each PE's stationary weight digit and needs dataflow 'ws', "
+                f"not {dataflow!r}")
         self.lookups_per_mac = effective_ops(self.pe, self.org).lookups
         self.lut_bw = lb.count * lb.read_ports * lb.lookups_per_port_per_cycle
 
@@ -518,9 +526,10 @@ class _Mapper:
         return tot
 
     def _program_entries(self, folds: int) -> int:
-        """Weight-programmed tables: every weight fold loads new tables into each PE."""
+        """Weight-programmed tables or private slices: every weight fold loads new table
+        entries into each PE."""
         R, C = self.arch.tile.pe_array.rows, self.arch.tile.pe_array.cols
-        return folds * entries_per_fold(self.pe, self.org, R, C)
+        return folds * entries_per_fold(self.pe, self.org, R, C, self.sharing)
 
     def _compute_cycles(self, fc: FoldCycles, executed: int, selects: int) -> int:
         """Fold cycles x cycles/MAC (plus the gather network's pipeline per fold), but never
