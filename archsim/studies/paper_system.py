@@ -200,7 +200,8 @@ def format_system(rows: list[SystemRow], ratios: dict, lutna_pes_per_table: int)
             f"three PE kinds, take {100 * mem:.0f}% of LUT-NA's energy, and utilisation is low "
             f"({min(100 * r.utilization for r in rows):.0f}-"
             f"{max(100 * r.utilization for r in rows):.0f}%), so leakage over the run "
-            "counts too. The monolithic LUT loses through its 2 Mbit tables (copies included): their "
+            "counts too. The monolithic LUT loses through its 2 Mbit tables (copies "
+            "included): their "
             f"area ({lut0.area_by_class_um2.get('lut_bank', 0) / 1e6:.1f} mm^2 of "
             f"{lut0.area_um2 / 1e6:.1f}) leaks, and programming them "
             f"({lut0.program_entries:,} entries) costs time and energy."), ""]
