@@ -41,6 +41,7 @@ class SimResult(SimOutcome):
     energy: Any = None  # archsim.energy.EnergyReport of the whole run
     area: Any = None  # archsim.energy.AreaReport of the chip
     layer_energy: dict[str, Any] = field(default_factory=dict)  # node -> EnergyReport
+    lut_organisation: dict[str, Any] | None = None  # CostModel.organisation_summary()
 
     def summary(self) -> dict[str, Any]:
         """Plain-data summary (JSON-serialisable); metrics are defined in docs/metrics.md."""
@@ -146,9 +147,10 @@ def price(outcome: SimOutcome, costs: Any) -> SimResult:
 
     ``costs=None`` gives a :class:`SimResult` without energy and area.
     """
-    energy = area = None
+    energy = area = org = None
     layer_energy: dict[str, Any] = {}
     if costs is not None:
+        org = costs.organisation_summary()
         energy = costs.energy(dict(outcome.actions), float(outcome.latency_cycles))
         area = costs.area()
         for l in outcome.layers:
@@ -156,7 +158,8 @@ def price(outcome: SimOutcome, costs: Any) -> SimResult:
                 layer_energy[l.node] = costs.energy(dict(outcome.layer_actions[l.node]),
                                                     l.cycles)
     base = {f.name: getattr(outcome, f.name) for f in fields(SimOutcome)}
-    return SimResult(**base, energy=energy, area=area, layer_energy=layer_energy)
+    return SimResult(**base, energy=energy, area=area, layer_energy=layer_energy,
+                     lut_organisation=org)
 
 
 def simulate(arch: ArchConfig | str | Path, workload: Any, dataflow: str = "ws",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from archsim.design.arch import ArchConfig
 from archsim.mapping.schedule import Schedule
+from archsim.pe.organisation import read_stretch
 from archsim.sim.actions import ActionCounts
 from archsim.sim.components import EdgeMemory, Mesh, SimEnv
 from archsim.sim.tile import Chip, LayerRecord, Tile
@@ -205,7 +206,8 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
         for i, tl in tiles.items()
     )
     macs_exec = sum(l.macs_executed for l in layers)
-    compute_bound = macs_exec * pe.cycles_per_mac / (arch.n_tiles * arch.pes_per_tile)
+    compute_bound = (macs_exec * pe.cycles_per_mac * read_stretch(pe, arch.tile.lut_banks)
+                     / (arch.n_tiles * arch.pes_per_tile))
     func = state.compare() if state else None
     return SimOutcome(
         arch=arch, workload=str(g.graph.get("name", "workload")), dataflow=dataflow,
