@@ -18,7 +18,7 @@ Rules (one dataflow for every layer, no reduction split, inputs not kept):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     import networkx as nx
 
     from archsim.design.arch import ArchConfig
-    from archsim.mapping.schedule import MappingSpec
 
 __all__ = ["chunk_sizes", "heuristic_plan", "pipeline_tile_groups", "sparse_fold_ratio"]
 
@@ -138,9 +137,10 @@ def chunk_sizes(L: GemmLayer, arch: ArchConfig, tm: int, tn: int,
         mc = _ceil(mc, 2)
 
 
-def heuristic_plan(g: nx.DiGraph, arch: ArchConfig, dataflow: str, spec: MappingSpec,
+def heuristic_plan(g: nx.DiGraph, arch: ArchConfig, dataflow: str, spec: Any,
                    layers: dict[str, GemmLayer] | None = None) -> MappingPlan:
-    """The plan of the heuristic rules (module doc); unmappable layers fail in the mapper."""
+    """The plan of the heuristic rules (module doc) for ``spec`` (an
+    :class:`archsim.mapping.schedule.MappingSpec`); unmappable layers fail in the mapper."""
     order = mapping_order(g)
     if layers is None:
         layers = gemm_layers(g, order, graph_aliases(g, order))
