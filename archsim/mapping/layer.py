@@ -27,7 +27,8 @@ if TYPE_CHECKING:
 
     from archsim.design.arch import ArchConfig
 
-__all__ = ["PARTIAL_BYTES", "GemmLayer", "buffer_caps", "gemm_layers", "graph_aliases"]
+__all__ = ["PARTIAL_BYTES", "GemmLayer", "buffer_caps", "gemm_layers", "graph_aliases",
+           "sram_traffic"]
 
 PARTIAL_BYTES = 4  # one 32-bit partial sum
 
@@ -170,3 +171,28 @@ def gemm_layers(g: nx.DiGraph, order: list[str] | None = None,
             wbits=int(a.get("weight_bits", 8)), act_bytes=act_bytes, in_tensor=src,
             in_geom=geom_of(g.nodes[src]["out_shape"]), out_geom=geom_of(shape))
     return out
+
+
+def sram_traffic(df: str, ab: int, m: int, n: int, K: int, executed: int, R: int, C: int,
+                 partial: bool = False) -> tuple[tuple, tuple]:
+    """Operand bytes an m x n x K chunk reads from / writes to the tile buffers in compute:
+    ``(("ifmap", b), ("weight", b), ("ofmap", b))`` and ``(("ofmap", b),)``; ``ab`` bytes per
+    activation, ``executed`` MACs after zero skipping, partial sums 32-bit."""
+    dens = executed / max(1, m * n * K)
+    if df == "os":
+        if_r = m * K * _ceil(n, C) * ab * dens
+        w_r = n * K * _ceil(m, R) * dens
+        of_w = m * n * (PARTIAL_BYTES if partial else ab)
+        of_r = 0
+    elif df == "ws":
+        if_r = m * K * _ceil(n, C) * ab * dens
+        w_r = n * K * dens
+        of_w = m * n * _ceil(K, R) * 4
+        of_r = m * n * max(0, _ceil(K, R) - 1) * 4
+    else:
+        if_r = m * K * ab
+        w_r = n * K * _ceil(m, C) * dens
+        of_w = m * n * _ceil(K, R) * 4
+        of_r = m * n * max(0, _ceil(K, R) - 1) * 4
+    return (("ifmap", int(if_r)), ("weight", int(w_r)), ("ofmap", int(of_r))), \
+        (("ofmap", int(of_w)),)

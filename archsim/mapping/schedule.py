@@ -36,6 +36,7 @@ from archsim.mapping.layer import (
     gemm_layers,
     graph_aliases,
     mapping_order,
+    sram_traffic,
 )
 from archsim.mapping.partition import split_range
 from archsim.mapping.plan import LayerPlan, MappingPlan
@@ -436,8 +437,8 @@ class _Mapper:
             self.resident[tile] = key
             prog = self._program_entries(fc.folds)
             ofb = (r1 - r0) * (c1 - c0) * (PARTIAL_BYTES if partial else self.act_bytes)
-            reads, writes = self._sram_traffic(df, r1 - r0, c1 - c0, K, executed, fc, R, C,
-                                               partial)
+            reads, writes = sram_traffic(df, self.act_bytes, r1 - r0, c1 - c0, K, executed,
+                                         R, C, partial)
             chunks.append(Chunk(
                 m0=r0, m1=r1, n0=c0, n1=c1,
                 compute_cycles=self._compute_cycles(fc.cycles, executed), folds=fc.folds,
@@ -499,29 +500,6 @@ class _Mapper:
         if self.lut_bw and self.lookups_per_mac:
             cyc = max(cyc, int(np.ceil(executed * self.lookups_per_mac / self.lut_bw)))
         return cyc
-
-    def _sram_traffic(self, df, m, n, K, executed, fc, R, C, partial=False):
-        """Operand bytes read from / written to the tile buffers during compute."""
-        ab = self.act_bytes
-        dens = executed / max(1, m * n * K)
-        if df == "os":
-            if_r = m * K * _ceil(n, C) * ab * dens
-            w_r = n * K * _ceil(m, R) * dens
-            of_w = m * n * (PARTIAL_BYTES if partial else ab)
-            of_r = 0
-        elif df == "ws":
-            if_r = m * K * _ceil(n, C) * ab * dens
-            w_r = n * K * dens
-            of_w = m * n * _ceil(K, R) * 4
-            of_r = m * n * max(0, _ceil(K, R) - 1) * 4
-        else:
-            if_r = m * K * ab
-            w_r = n * K * _ceil(m, C) * dens
-            of_w = m * n * _ceil(K, R) * 4
-            of_r = m * n * max(0, _ceil(K, R) - 1) * 4
-        reads = (("ifmap", int(if_r)), ("weight", int(w_r)), ("ofmap", int(of_r)))
-        writes = (("ofmap", int(of_w)),)
-        return reads, writes
 
     # ---- element-wise nodes -----------------------------------------------------------------
     def _map_vector(self, node: str, a: dict[str, Any]) -> None:
