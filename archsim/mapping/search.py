@@ -39,7 +39,8 @@ from archsim.mapping.layer import GemmLayer, buffer_caps, gemm_layers, graph_ali
 from archsim.mapping.plan import LayerPlan, MappingPlan
 from archsim.mapping.schedule import MappingError, MappingSpec, build_schedule
 
-__all__ = ["OBJECTIVES", "LayerChoice", "SearchReport", "layer_candidates", "search_mapping",
+__all__ = ["OBJECTIVES", "LayerChoice", "SearchReport", "layer_candidates", "random_plans",
+           "search_mapping",
            "single_layer_graph"]
 
 OBJECTIVES = ("latency", "energy", "edp")
@@ -232,12 +233,18 @@ class SearchReport:
         return "\n".join(lines) + "\n"
 
 
-def _simulate(arch, g, plan, costs):
-    from archsim.pipeline import price
+@dataclass(frozen=True)
+class _Priced:
+    latency_cycles: float
+    energy_pj: float
+
+
+def _simulate(arch, g, plan, costs) -> _Priced:
+    """SimPy latency and energy of ``g`` under ``plan`` (priced like archsim.pipeline.price)."""
     from archsim.sim.engine import run_schedule
 
-    sched = build_schedule(g, arch, plan.dataflow, plan)
-    return price(run_schedule(arch, g, sched), costs)
+    out = run_schedule(arch, g, build_schedule(g, arch, plan.dataflow, plan))
+    return _Priced(out.latency_cycles, costs.energy(dict(out.actions), out.latency_cycles).total_pj)
 
 
 def _layer_plan_of(plan: MappingPlan, lp: LayerPlan) -> MappingPlan:
@@ -280,7 +287,7 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
         results = []
         h_res = _simulate(arch, sg, _layer_plan_of(heur, hp), costs)
         sim_layers += 1
-        h_val = objective_value(objective, h_res.latency_cycles, h_res.energy.total_pj)
+        h_val = objective_value(objective, h_res.latency_cycles, h_res.energy_pj)
         results.append((h_val, 0, hp, False, h_res))
         tried = 0
         for _, _, lp in scored:
@@ -293,15 +300,15 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
                 continue
             tried += 1
             sim_layers += 1
-            val = objective_value(objective, res.latency_cycles, res.energy.total_pj)
+            val = objective_value(objective, res.latency_cycles, res.energy_pj)
             # never slower than the heuristic on the layer, whatever the objective
             if res.latency_cycles <= h_res.latency_cycles:
                 results.append((val, tried, lp, True, res))
         best = min(results, key=lambda r: (r[0], r[1]))
         choices.append(LayerChoice(
             layer=node, heuristic=hp, chosen=dataclasses.replace(best[2], group=hp.group),
-            heuristic_cycles=h_res.latency_cycles, heuristic_pj=h_res.energy.total_pj,
-            chosen_cycles=best[4].latency_cycles, chosen_pj=best[4].energy.total_pj,
+            heuristic_cycles=h_res.latency_cycles, heuristic_pj=h_res.energy_pj,
+            chosen_cycles=best[4].latency_cycles, chosen_pj=best[4].energy_pj,
             candidates=len(cands) + 1, simulated=tried + 1))
     searched = dataclasses.replace(heur, label=f"search:{objective}", generator="search",
                                    keep_inputs=True,
@@ -310,20 +317,20 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
     network: dict[str, tuple[float, float]] = {}
     plans: dict[str, MappingPlan] = {}
     h_net = _simulate(arch, g, heur, costs)
-    network["heuristic layer"] = (h_net.latency_cycles, h_net.energy.total_pj)
+    network["heuristic layer"] = (h_net.latency_cycles, h_net.energy_pj)
     plans["heuristic layer"] = dataclasses.replace(heur, label=f"search:{objective}")
     sim_nets = 1
     try:
         pipe = heuristic_plan(g, arch, dataflow, MappingSpec.parse("pipeline"), layers)
         p_net = _simulate(arch, g, pipe, costs)
         sim_nets += 1
-        network["heuristic pipeline"] = (p_net.latency_cycles, p_net.energy.total_pj)
+        network["heuristic pipeline"] = (p_net.latency_cycles, p_net.energy_pj)
         plans["heuristic pipeline"] = dataclasses.replace(pipe, label=f"search:{objective}")
     except MappingError:
         pass
     res = _simulate(arch, g, searched, costs)
     sim_nets += 1
-    network["searched"] = (res.latency_cycles, res.energy.total_pj)
+    network["searched"] = (res.latency_cycles, res.energy_pj)
     plans["searched"] = searched
     chosen = min(network, key=lambda k: (objective_value(objective, *network[k]),
                                          not k.startswith("searched")))
@@ -338,3 +345,20 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
                         candidates=total_cands, simulated_layers=sim_layers,
                         simulated_networks=sim_nets, network=network, chosen_network=chosen,
                         search_seconds=time.perf_counter() - t0)
+
+
+def random_plans(L: GemmLayer, arch: ArchConfig, base: LayerPlan, n: int, seed: int = 0,
+                 skip_zeros: bool = True) -> list[LayerPlan]:
+    """``n`` distinct random candidates of one layer (for validating the analytic model),
+    chunk sizes also drawn below the largest that fit; deterministic for ``seed``."""
+    import random
+
+    rng = random.Random(seed)
+    cands = layer_candidates(L, arch, base, skip_zeros)
+    rng.shuffle(cands)
+    out = []
+    for c in cands[:n]:
+        mc = rng.randint(max(1, c.chunk_pixels // 4), c.chunk_pixels)
+        nc = rng.randint(max(1, c.chunk_channels // 2), c.chunk_channels)
+        out.append(dataclasses.replace(c, chunk_pixels=mc, chunk_channels=nc))
+    return out
