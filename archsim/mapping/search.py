@@ -31,13 +31,20 @@ import time
 from dataclasses import dataclass
 
 from archsim.design.arch import ArchConfig
-from archsim.graph.dag import Dag, lexicographic_topo_order
+from archsim.errors import MappingError
+from archsim.graph.dag import Dag
 from archsim.mapping.analytic import LayerModel
 from archsim.mapping.fold import DATAFLOWS
 from archsim.mapping.heuristic import heuristic_plan
-from archsim.mapping.layer import GemmLayer, buffer_caps, gemm_layers, graph_aliases
+from archsim.mapping.layer import (
+    GemmLayer,
+    buffer_caps,
+    gemm_layers,
+    graph_aliases,
+    mapping_order,
+)
 from archsim.mapping.plan import LayerPlan, MappingPlan
-from archsim.mapping.schedule import MappingError, MappingSpec, build_schedule
+from archsim.mapping.schedule import MappingSpec, build_schedule
 
 __all__ = ["OBJECTIVES", "LayerChoice", "SearchReport", "layer_candidates", "random_plans",
            "search_mapping",
@@ -61,7 +68,7 @@ def objective_value(objective: str, latency: float, energy: float) -> float:
 def single_layer_graph(g, node: str) -> Dag:
     """The layer ``node`` alone: its input becomes the network input (in DRAM)."""
     a = g.nodes[node]
-    order = lexicographic_topo_order(g)
+    order = mapping_order(g)
     aliases = graph_aliases(g, order)
     src = a["inputs"][0]
     while src in aliases:
@@ -260,9 +267,9 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
     _, _, objective = str(mapping).partition(":")
     objective = objective or "latency"
     if objective not in OBJECTIVES:
-        raise ValueError(f"mapping: search objective {objective!r} is not one of "
+        raise MappingError(f"mapping: search objective {objective!r} is not one of "
                          f"{', '.join(OBJECTIVES)}")
-    order = lexicographic_topo_order(g)
+    order = mapping_order(g)
     layers = gemm_layers(g, order, graph_aliases(g, order))
     costs = load_cost_model(arch, dataflow=dataflow)
     model = LayerModel(arch, costs)

@@ -80,9 +80,11 @@ def test_split_k_partial_sums_are_moved_and_added_on_the_first_tile(tmp_path):
 
 def test_cli_writes_mapping_and_replays_it(tmp_path):
     csv = gemm_csv(tmp_path, [("g1", 64, 32, 48)])
-    run = lambda *a: subprocess.run([sys.executable, "-m", "archsim", "run", "mac_2x2",
-                                     "--workload", str(csv), "--no-plots", *a],
-                                    capture_output=True, text=True, timeout=300, check=False)
+
+    def run(*a):
+        return subprocess.run([sys.executable, "-m", "archsim", "run", "mac_2x2", "--workload",
+                               str(csv), "--no-plots", *a], capture_output=True, text=True,
+                              timeout=300, check=False)
     r = run("--out", str(tmp_path / "r1"))
     assert r.returncode == 0, r.stderr
     mp = tmp_path / "r1" / "mapping.yaml"
