@@ -56,8 +56,14 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--objective", default=None, choices=("latency", "energy", "edp"),
                    help="what --mapping search minimises (default latency)")
     p.add_argument("--sparsity", type=float, default=None,
-                   help="weight sparsity in [0, 1) for zoo workloads (one-shot global "
-                   "magnitude); an error for CSV and saved workloads")
+                   help="weight sparsity in [0, 1) for zoo workloads (one-shot magnitude, see "
+                   "--prune); an error for CSV and saved workloads")
+    p.add_argument("--prune", default="layer", choices=("layer", "global"),
+                   help="zoo pruning scope: per layer (default; no layer emptied) or one "
+                        "global threshold (warns when it empties a layer)")
+    p.add_argument("--weights", default=None, metavar="FILE",
+                   help="zoo workloads: a state dict to load (torch.load weights_only=True) "
+                        "instead of random initialisation")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--functional", action="store_true",
                    help="carry real integer data and check every node against the reference")
@@ -100,7 +106,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     g = None
     if kind != "zoo":  # files are cheap to read (their errors name them); zoo builds take time
         g = resolve_workload(args.workload, seed=args.seed, sparsity=args.sparsity,
-                             sample=1 if args.functional else None)
+                             sample=1 if args.functional else None, weights=args.weights,
+                             prune=args.prune)
     if out is None:
         wl = g.graph.get("name", "workload") if g is not None else str(args.workload)
         out = Path("reports") / safe_name(
@@ -109,12 +116,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     with folder_lock(out):
         if g is None:
             g = resolve_workload(args.workload, seed=args.seed, sparsity=args.sparsity,
-                                 sample=1 if args.functional else None)
+                                 sample=1 if args.functional else None, weights=args.weights,
+                                 prune=args.prune)
         res = simulate(arch, g, dataflow=args.dataflow, mapping=spec,
                        functional=args.functional, seed=args.seed)
         write_run(res, out, workload_args={
             "workload": str(args.workload),
-            "sparsity": (args.sparsity or 0.0) if kind == "zoo" else None, "seed": args.seed},
+            "sparsity": (args.sparsity or 0.0) if kind == "zoo" else None, "seed": args.seed,
+            "prune": args.prune if kind == "zoo" else None, "weights": args.weights},
             plots=not args.no_plots)
     print(format_summary(res))
     print(f"\nrun folder: {out}")

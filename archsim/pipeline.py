@@ -86,16 +86,21 @@ def _zoo_names() -> list[str]:
 
 
 def resolve_workload(workload: Any, seed: int = 0, sparsity: float | None = 0.0,
-                     sample: int | None = None) -> nx.DiGraph | Dag:
+                     sample: int | None = None, weights: str | Path | None = None,
+                     prune: str = "layer") -> nx.DiGraph | Dag:
     """A graph from a graph, a saved workload folder, a SCALE-Sim CSV or a zoo name.
 
     Graphs (networkx ``DiGraph`` or ``archsim.graph.dag.Dag``) are returned as they are; folders
     and CSVs are read as a ``Dag`` (no networkx import); zoo names are built with torch by the
     ``workloads`` package through :mod:`archsim.zoo`, the one hook from archsim to it.
     ``sparsity`` applies to zoo names only: a non-zero value for any other workload raises
-    :class:`~archsim.errors.UsageError` (it would be ignored).
+    :class:`~archsim.errors.UsageError` (it would be ignored); so do ``weights`` (a state-dict
+    file) and ``prune`` (``layer`` | ``global``).
     """
     kind = workload_kind(workload)
+    if kind != "zoo" and weights is not None:
+        raise UsageError(f"--weights {short(str(weights))}: only zoo workloads take a state "
+                         f"dict; {short(str(workload))} is not a zoo name")
     if kind != "zoo" and sparsity:
         raise UsageError(
             f"--sparsity {short(sparsity)} applies to zoo workloads only; {short(str(workload))} "
@@ -125,7 +130,7 @@ def resolve_workload(workload: Any, seed: int = 0, sparsity: float | None = 0.0,
     from archsim import zoo as zoo_hook  # the one hook to the workloads package (torch)
 
     return zoo_hook.build(name, sparsity=check_sparsity(sparsity or 0.0), seed=seed,
-                           sample=sample)
+                          sample=sample, checkpoint=weights, prune=prune)
 
 
 def resolve_mapping(mapping: Any) -> Any:

@@ -2,10 +2,13 @@
 
 For varied layers of ResNet-18 (3x3 conv, 1x1 conv, fully connected, and a depthwise 3x3
 made from a 3x3 layer's shape), dense and 90% pruned, on 1 tile (mac_1x1) and 16 tiles
-(mac_4x4): random valid mappings (archsim.mapping.search.random_plans), each timed and priced
-by the analytic model and by SimPy running the layer alone.  Prints, and writes to
-``--out`` (default reports/mapping_model.md): Spearman rank correlation of latency and of
-energy (pooled, and per layer x design point: median and worst), and the median and worst
+(mac_4x4) as shipped (sparsity mode ``none``, zero gating), and the pruned layers also under
+the sparsity modes that skip zeros (``gather`` on both, ``filter_block`` on mac_4x4,
+``nm_structured`` on mac_1x1; ``tile.sparsity.mode`` overrides): random valid mappings
+(archsim.mapping.search.random_plans), each timed and priced by the analytic model and by
+SimPy running the layer alone.  Prints, and writes to ``--out`` (default
+reports/mapping_model.md): Spearman rank correlation of latency and of energy (pooled, and
+per layer x design point: median and worst), and the median and worst
 relative errors.  Usage::
 
     PYTHONPATH=. python benchmarks/bench_mapping_model.py [--plans 10] [--out FILE]
@@ -55,7 +58,7 @@ def depthwise(g, node: str, seed: int, sparsity: float):
 
 def measure(layer_graph, node: str, arch, plans: list, costs, model) -> list[tuple]:
     """(analytic latency, SimPy latency, analytic energy, SimPy energy) per valid plan."""
-    L = gemm_layers(layer_graph)[node]
+    L = gemm_layers(layer_graph, arch)[node]
     out_home = "gbuf" if L.M * L.N * L.act_bytes <= arch.gbuf.capacity_bytes else "dram"
     rows = []
     for lp in plans:
@@ -72,18 +75,28 @@ def measure(layer_graph, node: str, arch, plans: list, costs, model) -> list[tup
     return rows
 
 
+# (design point, sparsity mode) per weight sparsity
+DESIGNS = {0.0: [("mac_1x1", "none"), ("mac_4x4", "none")],
+           0.9: [("mac_1x1", "none"), ("mac_4x4", "none"), ("mac_1x1", "gather"),
+                 ("mac_4x4", "gather"), ("mac_4x4", "filter_block"),
+                 ("mac_1x1", "nm_structured")]}
+
+
 def run(n_plans: int, seed: int = 0) -> dict:
     groups = {}
     for sparsity in (0.0, 0.9):
         g = zoo.build("resnet18", sparsity=sparsity, seed=seed)
-        for arch_name in ("mac_1x1", "mac_4x4"):
-            arch = load_arch(arch_name)
+        for base_name, mode in DESIGNS[sparsity]:
+            arch = load_arch(base_name)
+            if mode != arch.tile.sparsity.mode:
+                arch = arch.with_overrides({"tile.sparsity.mode": mode})
+            arch_name = base_name if mode == "none" else f"{base_name} {mode}"
             costs = load_cost_model(arch, dataflow="ws")
             model = LayerModel(arch, costs)
             for kind, node in LAYERS.items():
                 lg = depthwise(g, node, seed, sparsity) if kind == "depthwise" else \
                     single_layer_graph(g, node)
-                L = gemm_layers(lg)[node]
+                L = gemm_layers(lg, arch)[node]
                 base = heuristic_plan(lg, arch, "ws", MappingSpec.parse("layer")).layers[0]
                 plans = [base] + random_plans(L, arch, base, n_plans, seed)
                 groups[(kind, sparsity, arch_name)] = measure(lg, node, arch, plans, costs,

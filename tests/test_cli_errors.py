@@ -250,3 +250,36 @@ def test_default_out_name_stays_in_reports(tmp_path, wl):
     made = [p for p in (tmp_path / "reports").iterdir()]
     assert [p.name for p in made] == ["gemm_.._.._.._escaped_ws_layer"]
     assert not list(tmp_path.parent.parent.glob("escaped*"))
+
+
+def test_limits_are_documented():
+    """Every upper bound declared on a design-point field, a topology CSV or a file read is
+    in docs/cli.md's "Limits" table."""
+    import dataclasses
+
+    from archsim.design import arch as A
+    from archsim.design.schema import field_rules
+    from archsim.graph import scalesim_csv as T
+    from archsim.safeio import MAX_TEXT_BYTES, MAX_YAML_NODES
+
+    doc = (ROOT / "docs" / "cli.md").read_text().split("## Limits")[1]
+
+    def shown(v) -> bool:
+        v = int(v)
+        return f"{v:,}" in doc or f"| {v} " in doc or f"<= {v} " in doc or f"<= {v}\n" in doc
+
+    seen = set()
+    for cls in (A.ArchConfig, A.TileConfig, A.PEArrayConfig, A.LUTBankConfig, A.SRAMConfig,
+                A.RouterConfig, A.GridConfig, A.InterconnectConfig, A.DRAMConfig,
+                A.GlobalBufferConfig):
+        for f in dataclasses.fields(cls):
+            r = field_rules(cls, f.name)
+            for bound in (r.le, r.max_len):
+                if bound is not None:
+                    seen.add(bound)
+                    assert shown(bound), f"{cls.__name__}.{f.name} <= {bound} not in docs/cli.md"
+    assert len(seen) >= 6
+    for v in (A.MAX_PES_PER_TILE, A.MAX_TILES, T.MAX_LAYERS, T.MAX_DIM, T.MAX_WEIGHTS,
+              T.MAX_TENSOR, T.MAX_NAME, MAX_YAML_NODES):
+        assert shown(v), v
+    assert f"{MAX_TEXT_BYTES >> 20} MiB" in doc

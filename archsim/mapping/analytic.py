@@ -7,21 +7,29 @@ Out: :class:`Estimate` -- latency (cycles), energy (pJ) and the traffic behind t
      about a millisecond, to rank mapping candidates before SimPy runs the best few.
 
 How (the same chunk sequence the mapper builds, timed without SimPy):
-  - per chunk: compute cycles from the fold model (:mod:`archsim.mapping.fold`, sparse when
-    zeros are skipped) x cycles/MAC, never faster than the LUT banks serve look-ups; fetch =
-    for the input and the weights each ``memory latency + hops x (hop + router latency) +
-    max(flits, bytes / memory bandwidth)`` plus the SRAM write ``latency + bytes /
-    bytes_per_cycle`` (inputs kept in the buffer cost nothing), plus LUT programming; write =
-    the same transfer to the edge memory;
+  - per chunk: the layer's fold model under the design point's sparsity mode
+    (:meth:`~archsim.mapping.layer.GemmLayer.fold`) and the mapper's own
+    :class:`~archsim.mapping.layer.ChunkTiming`: compute cycles (x cycles/MAC, LUT-bank and
+    gather-network bounds) plus the SRAM-bandwidth stall, exactly the Chunk's; fetch = for the
+    input and the weights each ``memory latency + hops x (hop + router latency) + max(flits,
+    port bytes / memory bandwidth)`` (DRAM moves whole bursts: port bytes rounded up to
+    ``dram.burst_bytes``) plus the SRAM write ``latency + bytes / bytes_per_cycle`` (inputs
+    kept in the buffer cost nothing), plus LUT programming; write = the same transfer to the
+    edge memory;
   - per tile, the fetch -> compute -> write pipeline of :mod:`archsim.sim.tile` with two input
     and two output slots: fetch i starts after fetch i-1 and compute i-2; compute i after
-    fetch i, compute i-1 and write i-2; write i after compute i and write i-1;
+    fetch i, compute i-1 and write i-2; write i after compute i and write i-1; the array holds
+    a port of the ifmap and weight buffers while it computes, so with one-port buffers the
+    SRAM write of fetch i waits for compute i-1 to end;
   - split-K: each reduction waits for its partial blocks and pulls them tile to tile;
   - sharing: the layer cannot end before the busiest shared resource has moved its bytes
     (every mesh link by XY routing, the DRAM channels, the global-buffer ports): latency =
     max(slowest tile, memory latency + busiest resource);
-  - energy: counted actions x the cost model's per-action energies, plus leakage over the
-    latency (the SimPy run counts the same actions; what differs is contention time).
+  - energy: counted actions x the cost model's per-action energies (issued MACs clock the PE
+    registers; the datapath switches for non-zero weights only with zero gating; zero
+    checks, selects and metadata decodes as the tiles count them; the layer's input sign sets
+    the operations per MAC), plus leakage over the latency (the SimPy run counts the same
+    actions; what differs is contention time).
 Not modelled here (SimPy has them): waiting for a contended link or port, and overlap with
 neighbouring layers.  docs/mapping.md states the measured error.
 """
@@ -31,10 +39,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-import numpy as np
-
-from archsim.mapping.fold import fold_cycles
-from archsim.mapping.layer import PARTIAL_BYTES, GemmLayer, buffer_caps, sram_traffic
+from archsim.mapping.layer import ChunkTiming, GemmLayer, buffer_caps
 from archsim.mapping.partition import split_range
 from archsim.mapping.plan import LayerPlan
 from archsim.pe.organisation import effective_ops, effective_tables, entries_per_fold
@@ -88,6 +93,12 @@ class LayerModel:
         self.attach = [min(self.rows - 1, (2 * c + 1) * self.rows // (2 * d.channels))
                        for c in range(d.channels)]
         self.costs = costs
+        sp = t.sparsity
+        self.gating = sp.zero_gating
+        self.ops_by_sign = {v: effective_ops(self.pe, org, v) for v in (False, True)}
+        self.burst = arch.dram.burst_bytes
+        self.one_port = {b: getattr(t.sram, b).ports == 1 for b in ("ifmap", "weight")}
+        self._timing: dict[int, ChunkTiming] = {}
         self.e = self._energies(costs) if costs is not None else None
         self.leak_uw = costs.leakage_uw() if costs is not None else 0.0
         self._paths: dict[tuple, list] = {}
@@ -107,13 +118,26 @@ class LayerModel:
 
         pe = tile_part(0, "pe_array")
         o = self.ops
-        mac = (pj(pe, "pe_array", "mac") + o.mults * pj(pe, "pe_array", "mult")
-               + o.adds * pj(pe, "pe_array", "add") + o.shifts * pj(pe, "pe_array", "shift"))
-        e = {"mac": mac, "lookup": 0.0, "program": 0.0}
+        e = {"mac": pj(pe, "pe_array", "mac"), "lookup": 0.0, "program": 0.0}
         if self.banks:
             b = tile_part(0, "lut_bank0")
             e["lookup"] = pj(b, "lut_bank", "lookup")
             e["program"] = pj(b, "lut_bank", "program")
+        # the datapath of one MAC (multiplier, adders, shifts, sign XOR, look-ups) per sign
+        for signed, o in self.ops_by_sign.items():
+            e[f"dp{int(signed)}"] = (
+                o.mults * pj(pe, "pe_array", "mult") + o.adds * pj(pe, "pe_array", "add")
+                + o.shifts * pj(pe, "pe_array", "shift")
+                + (o.signs * pj(pe, "pe_array", "sign") if o.signs else 0.0)
+                + (o.lookups * e["lookup"] if self.banks else 0.0))
+        sp = self.arch.tile.sparsity
+        e["gate"] = pj(tile_part(0, "zero_gate"), "zero_gate", "check") if sp.zero_gating \
+            else 0.0
+        if sp.mode in ("gather", "nm_structured"):
+            e["select"] = pj(tile_part(0, "gather_net"), "gather_net", "select")
+            e["decode"] = pj(tile_part(0, "meta_decode"), "meta_decode", "decode")
+        else:
+            e["select"] = e["decode"] = 0.0
         for buf in ("ifmap", "weight", "ofmap"):
             comp = tile_part(0, f"{buf}_sram")
             e[f"{buf}_r"] = pj(comp, f"{buf}_sram", "read_bytes")
@@ -160,6 +184,12 @@ class LayerModel:
         self._paths[key] = names
         return names
 
+    def port_bytes(self, where: str, nbytes: int) -> int:
+        """Bytes the edge memory's port moves (and is priced for): DRAM whole bursts."""
+        if where == "dram" and nbytes > 0:
+            return _ceil(nbytes, self.burst) * self.burst
+        return nbytes
+
     def _mem_time(self, where: str, nbytes: int, hops: int) -> int:
         """Uncontended edge-memory transfer: latency + hops + serialisation."""
         if self.ideal or nbytes <= 0:
@@ -169,12 +199,12 @@ class LayerModel:
             lat, bpc = a.dram.latency_cycles, a.dram.bytes_per_cycle_per_channel
         else:
             lat, bpc = a.gbuf.latency_cycles, a.gbuf.bytes_per_cycle
-        return lat + hops + max(_ceil(nbytes, self.link_bytes), _ceil(nbytes, bpc))
+        return lat + hops + max(_ceil(nbytes, self.link_bytes),
+                                _ceil(self.port_bytes(where, nbytes), bpc))
 
     # ---- the estimate ------------------------------------------------------------------
     def estimate(self, L: GemmLayer, p: LayerPlan, *, in_home: str = "dram",
-                 out_home: str = "gbuf", skip_zeros: bool = True,
-                 keep_inputs: bool = False) -> Estimate:
+                 out_home: str = "gbuf", keep_inputs: bool = False) -> Estimate:
         """Latency and energy of layer ``L`` mapped by ``p`` alone on the chip (module doc)."""
         arch, ideal = self.arch, self.ideal
         d, g = arch.dram, arch.gbuf
@@ -183,7 +213,12 @@ class LayerModel:
         mem_bpc = {"dram": d.bytes_per_cycle_per_channel, "gbuf": g.bytes_per_cycle}
         sr = arch.tile.sram
         ab = L.act_bytes
+        pb = L.acc_bytes
         df = p.dataflow
+        timing = self._timing.get(ab)
+        if timing is None:
+            timing = self._timing[ab] = ChunkTiming(arch, ab)
+        mode = L.rule.mode
         tiles = list(range(p.tile_first, p.tile_first + p.tile_count))
         T = len(tiles)
         m_parts = split_range(L.M, p.split_pixels)
@@ -211,8 +246,9 @@ class LayerModel:
                 link_flits[lk] += flits
             cnt["flit"] += flits * len(path)
             if where in ("dram", "gbuf"):
-                mem_bytes[where] += nbytes
-                cnt[where + ("_w" if write else "")] += nbytes
+                moved = self.port_bytes(where, nbytes)
+                mem_bytes[where] += moved
+                cnt[where + ("_w" if write else "")] += moved
             if ideal:
                 return 0
             if where in ("dram", "gbuf"):
@@ -221,7 +257,8 @@ class LayerModel:
                 lat, bpc = sr.ofmap.latency_cycles, sr.ofmap.bytes_per_cycle
             else:
                 lat, bpc = 0, 0
-            hold = max(flits if path else 0, _ceil(nbytes, bpc) if bpc else 0)
+            hold = max(flits if path else 0,
+                       _ceil(self.port_bytes(where, nbytes), bpc) if bpc else 0)
             return lat + len(path) * self.hop + hold
 
         def sram(cfg, nbytes):
@@ -235,11 +272,15 @@ class LayerModel:
         compute_total = 0
         vec_total = 0
 
-        def run_chunk(tile, f, c, w, ready=0.0):
+        def run_chunk(tile, f, c, w, ready=0.0, f_sram=0):
+            """``f`` fetch cycles, of which the last ``f_sram`` write a one-port buffer the
+            array holds while it computes the previous chunk."""
             st = state[tile]
             ce, we = st[1], st[2]
             fs = max(st[0], ce[-2] if len(ce) >= 2 else 0.0, ready)
             fe = fs + f
+            if f_sram and ce and ce[-1] > fe - f_sram:
+                fe = ce[-1] + f_sram
             cs = max(fe, ce[-1] if ce else 0.0, we[-2] if len(we) >= 2 else 0.0)
             c_end = cs + c
             ws = max(c_end, we[-1] if we else 0.0)
@@ -248,42 +289,10 @@ class LayerModel:
             we.append(ws + w)
             return ws + w
 
-        mask = L.mask
-        R, C = self.R, self.C
-        # near-dense layers (>= 97% non-zero weights) are timed as dense: closed-form folds,
-        # and blocks of one shape share one timeline
-        dense = not skip_zeros or self._density(L) >= 0.97
-        wcache = self._wb.setdefault((L.node, skip_zeros), {})
-
-        def wbytes(c0, c1, kc):
-            hit = wcache.get((c0, c1, kc))
-            if hit is None:
-                hit = wcache[(c0, c1, kc)] = L.weight_bytes(c0, c1, kc, skip_zeros)
-            return hit
-        fold_cache: dict = {}
-
-        def fold(m, c0, c1, k0, k1):
-            key = (m, c0, c1, k0, k1)
-            hit = fold_cache.get(key)
-            if hit is None:
-                sub = mask[k0:k1, c0:c1] if (skip_zeros and not dense) else None
-                if L.groups == 1:
-                    fc = fold_cycles(df, R, C, m, c1 - c0, k1 - k0, sub)
-                    hit = (fc.folds, fc.cycles, fc.macs_mapped)
-                else:
-                    fpg = L.N // L.groups
-                    gid = np.arange(c0, c1) // fpg
-                    tot = [0, 0, 0]
-                    for gi in np.unique(gid):
-                        sel = np.nonzero(gid == gi)[0]
-                        fc = fold_cycles(df, R, C, m, len(sel), k1 - k0,
-                                         None if sub is None else sub[:, sel])
-                        tot[0] += fc.folds
-                        tot[1] += fc.cycles
-                        tot[2] += fc.macs_mapped
-                    hit = tuple(tot)
-                fold_cache[key] = hit
-            return hit
+        # blocks of one shape share one timeline when no filter's zeros change their work
+        # (dense timing and no zero gating, or a near-dense layer)
+        dense = (mode == "none" and not self.gating) or self._density(L) >= 0.97
+        dp = self.e[f"dp{int(L.act_signed)}"] if self.e is not None else 0.0
 
         i = 0
         mem = ("m", 0)
@@ -296,13 +305,13 @@ class LayerModel:
         def block(tile, m0, m1, n0, n1, kc):
             """Chunk times (fetch, compute, write) of one block, its counts and bytes moved."""
             partial = kc is not None
-            k0, k1 = L.k_rows(kc)
             nc, mc = p.chunk_channels, p.chunk_pixels
             cr = [(c0, min(n1, c0 + nc)) for c0 in range(n0, n1, nc)]
             rr_ = [(r0, min(m1, r0 + mc)) for r0 in range(m0, m1, mc)]
             order = ([(c, r) for c in cr for r in rr_] if p.loop_order == "channel_major"
                      else [(c, r) for r in rr_ for c in cr])
             times, bc = [], defaultdict(float)
+            sram_f = 0
             hops_in = len(self._path(mem, tile)) * self.hop
             hops_out = len(self._path(tile, mem)) * self.hop
             for (c0, c1), (r0, r1) in order:
@@ -311,46 +320,51 @@ class LayerModel:
                 if keep_inputs and in_res.get(tile) == reg:
                     ib = 0
                 in_res[tile] = reg
-                f = 0
+                f = sram_f = 0
                 if ib:
-                    f += self._mem_time(in_home, ib, hops_in) + sram(sr.ifmap, ib)
-                    bc["in_" + in_home] += ib
+                    s_in = sram(sr.ifmap, ib)
+                    f += self._mem_time(in_home, ib, hops_in) + s_in
+                    if self.one_port["ifmap"]:
+                        sram_f = s_in
+                    bc["in_" + in_home] += self.port_bytes(in_home, ib)
                     bc["ifmap_w"] += ib
                     bc["in_flits"] += _ceil(ib, self.link_bytes)
                 key = (c0, c1, kc)
-                wb = 0 if resident.get(tile) == key else wbytes(c0, c1, kc)
+                wb = 0 if resident.get(tile) == key else L.weight_bytes(df, c0, c1, kc)
                 resident[tile] = key
                 if wb:
-                    f += self._mem_time("dram", wb, hops_in) + sram(sr.weight, wb)
-                    bc["in_dram"] += wb
+                    s_w = sram(sr.weight, wb)
+                    f += self._mem_time("dram", wb, hops_in) + s_w
+                    sram_f = s_w if self.one_port["weight"] else 0
+                    bc["in_dram"] += self.port_bytes("dram", wb)
                     bc["weight_w"] += wb
                     bc["in_flits"] += _ceil(wb, self.link_bytes)
-                folds, cyc, executed = fold(r1 - r0, c0, c1, k0, k1)
+                fc = L.fold(df, r1 - r0, c0, c1, kc)
                 if self.banks and self.entries_fold:
-                    entries = folds * self.entries_fold
+                    entries = fc.folds * self.entries_fold
                     bc["program"] += entries
                     if not ideal:
                         f += _ceil(_ceil(entries, self.banks) * self.word_bytes,
                                    self.program_bpc)
-                comp = int(np.ceil(cyc * self.cpm))
-                if self.lut_bw and self.ops.lookups:
-                    comp = max(comp, int(np.ceil(executed * self.ops.lookups / self.lut_bw)))
-                bc["compute"] += comp
-                bc["mac"] += executed
-                reads, writes = sram_traffic(df, ab, r1 - r0, c1 - c0, k1 - k0, executed, R, C,
-                                             partial)
-                for buf, nb in reads:
+                cw = timing.chunk(r1 - r0, c1 - c0, fc, mode, partial)
+                comp = cw.compute_cycles + cw.sram_stall_cycles
+                bc["compute"] += cw.compute_cycles
+                bc["mac"] += fc.macs_mapped
+                bc["dp"] += fc.macs_nonzero if self.gating else fc.macs_mapped
+                bc["select"] += cw.selects
+                bc["decode"] += cw.decodes
+                for buf, nb in cw.sram_reads:
                     bc[f"{buf}_r"] += nb
-                for buf, nb in writes:
+                for buf, nb in cw.sram_writes:
                     bc[f"{buf}_w"] += nb
                 w = 0
                 if not partial:
                     ob = (r1 - r0) * (c1 - c0) * ab
                     bc["ofmap_r"] += ob
-                    bc["out_" + out_home] += ob
+                    bc["out_" + out_home] += self.port_bytes(out_home, ob)
                     bc["out_flits"] += _ceil(ob, self.link_bytes)
                     w = self._mem_time(out_home, ob, hops_out)
-                times.append((f, comp, w))
+                times.append((f, comp, w, sram_f))
             return times, bc
 
         for n0, n1 in n_parts:
@@ -368,8 +382,8 @@ class LayerModel:
                             memo[sig] = hit
                     times, bc = hit
                     t_end = 0.0
-                    for f, c, w in times:
-                        t_end = run_chunk(tile, f, c, w)
+                    for f, c, w, fs_ in times:
+                        t_end = run_chunk(tile, f, c, w, f_sram=fs_)
                     compute_total += int(bc["compute"])
                     for k, v in bc.items():
                         if k in ("in_flits", "out_flits", "compute"):
@@ -397,12 +411,12 @@ class LayerModel:
                 tile, tk, n = part_tiles[0], len(part_tiles), n1 - n0
                 rows = m1 - m0
                 if not ideal:
-                    rows = max(1, min(rows, self.caps["ifmap"] // max(1, tk * n * PARTIAL_BYTES),
+                    rows = max(1, min(rows, self.caps["ifmap"] // max(1, tk * n * pb),
                                       self.caps["ofmap"] // max(1, n * ab)))
                 in_res.pop(tile, None)
                 for r0 in range(m0, m1, rows):
                     el = (min(m1, r0 + rows) - r0) * n
-                    nb = el * PARTIAL_BYTES
+                    nb = el * pb
                     f = 0
                     for pt in part_tiles:
                         f += xfer(pt, tile, nb, "tile")
@@ -430,7 +444,8 @@ class LayerModel:
         energy = 0.0
         if self.e is not None:
             e = self.e
-            energy = (cnt["mac"] * (e["mac"] + self.ops.lookups * e["lookup"])
+            energy = (cnt["mac"] * (e["mac"] + e["gate"]) + cnt["dp"] * dp
+                      + cnt["select"] * e["select"] + cnt["decode"] * e["decode"]
                       + cnt["program"] * e["program"] + vec_total * e["vector"]
                       + cnt["flit"] * e["flit"] + cnt["dram"] * e["dram"]
                       + cnt["dram_w"] * e["dram_w"] + cnt["gbuf"] * e["gbuf"]

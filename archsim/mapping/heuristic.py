@@ -7,13 +7,15 @@ Out: a :class:`~archsim.mapping.plan.MappingPlan` (``generator: heuristic``) tha
 
 Rules (one dataflow for every layer, no reduction split, inputs not kept):
   - ``layer``: every GEMM layer on all tiles, its own group; (pixels x filters) split by
-    :func:`archsim.mapping.partition.choose_partition`;
+    :func:`archsim.mapping.partition.choose_partition` (weights as stored under the design
+    point's sparsity mode; the sparse / dense fold ratio when the mode skips zeros);
   - ``pipeline``: the GEMM layers share one group, each on a contiguous tile range sized by
     its MACs (round-robin single tiles when there are more layers than tiles); output pixels
     cut into ``stream_blocks`` row blocks per tile;
   - temporal tiles: filters halved (from the widest block) until a chunk's weights fit the
-    weight buffer, then pixels halved until every chunk's input and output fit; one pair of
-    sizes per layer (the smallest any block needs).
+    weight buffer, then pixels halved until every chunk's input and output fit (outputs whose
+    reduction is split over folds held at acc_bits); one pair of sizes per layer (the
+    smallest any block needs).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from archsim.mapping.fold import fold_cycles
 from archsim.mapping.layer import (
     GemmLayer,
     buffer_caps,
@@ -69,35 +70,22 @@ def pipeline_tile_groups(layers: list[GemmLayer], n_tiles: int) -> dict[str, tup
     return groups
 
 
-def sparse_fold_ratio(L: GemmLayer, arch: ArchConfig, dataflow: str):
-    """tn -> the largest sparse / dense fold-cycle ratio over ``tn`` filter blocks."""
-    R, C = arch.tile.pe_array.rows, arch.tile.pe_array.cols
-
-    def fold(n0, n1, sub):
-        if L.groups == 1:
-            return fold_cycles(dataflow, R, C, L.M, n1 - n0, L.K, sub).cycles
-        fpg = L.N // L.groups
-        gid = np.arange(n0, n1) // fpg
-        tot = 0
-        for gi in np.unique(gid):
-            sel = np.nonzero(gid == gi)[0]
-            tot += fold_cycles(dataflow, R, C, L.M, len(sel), L.K,
-                               None if sub is None else sub[:, sel]).cycles
-        return tot
-
+def sparse_fold_ratio(L: GemmLayer, dataflow: str):
+    """tn -> the largest sparse / dense fold-cycle ratio over ``tn`` filter blocks (the
+    layer's sparsity rule against dense timing)."""
     def ratio(tn: int) -> float:
         worst = 0.0
         for n0, n1 in split_range(L.N, tn):
-            dense = fold(n0, n1, None)
+            dense = L.fold(dataflow, L.M, n0, n1, dense=True).cycles
             if dense:
-                worst = max(worst, fold(n0, n1, L.mask[:, n0:n1]) / dense)
+                worst = max(worst, L.fold(dataflow, L.M, n0, n1).cycles / dense)
         return worst
 
     return ratio
 
 
-def chunk_sizes(L: GemmLayer, arch: ArchConfig, tm: int, tn: int,
-                skip_zeros: bool = True) -> tuple[int, int] | None:
+def chunk_sizes(L: GemmLayer, arch: ArchConfig, dataflow: str, tm: int,
+                tn: int) -> tuple[int, int] | None:
     """(chunk_pixels, chunk_channels) by halving (module doc); None when one pixel x one filter
     does not fit."""
     m_parts, n_parts = split_range(L.M, tm), split_range(L.N, tn)
@@ -107,10 +95,10 @@ def chunk_sizes(L: GemmLayer, arch: ArchConfig, tm: int, tn: int,
     nc = None
     for n0, n1 in n_parts:
         c = n1 - n0
-        while c > 1 and L.weight_bytes(n0, n0 + c, None, skip_zeros) > caps["weight"]:
+        while c > 1 and L.weight_bytes(dataflow, n0, n0 + c) > caps["weight"]:
             c = _ceil(c, 2)
         nc = c if nc is None else min(nc, c)
-    if L.weight_bytes(n_parts[0][0], n_parts[0][0] + 1, None, skip_zeros) > caps["weight"]:
+    if L.weight_bytes(dataflow, n_parts[0][0], n_parts[0][0] + 1) > caps["weight"]:
         return None
     mc = max(b - a for a, b in m_parts)
     while True:
@@ -120,8 +108,7 @@ def chunk_sizes(L: GemmLayer, arch: ArchConfig, tm: int, tn: int,
                 c1 = min(n1, c0 + nc)
                 for m0, m1 in m_parts:
                     for r0 in range(m0, m1, mc):
-                        if L.misfit(caps, r0, min(m1, r0 + mc), c0, c1, None, False,
-                                    skip_zeros):
+                        if L.misfit(caps, dataflow, r0, min(m1, r0 + mc), c0, c1):
                             bad = True
                             break
                     if bad:
@@ -143,7 +130,7 @@ def heuristic_plan(g: nx.DiGraph, arch: ArchConfig, dataflow: str, spec: Any,
     :class:`archsim.mapping.schedule.MappingSpec`); unmappable layers fail in the mapper."""
     order = mapping_order(g)
     if layers is None:
-        layers = gemm_layers(g, order, graph_aliases(g, order))
+        layers = gemm_layers(g, arch, order, graph_aliases(g, order))
     T = arch.n_tiles
     pipeline = spec.strategy == "pipeline"
     tgroups = pipeline_tile_groups(list(layers.values()), T) if pipeline else {}
@@ -155,16 +142,13 @@ def heuristic_plan(g: nx.DiGraph, arch: ArchConfig, dataflow: str, spec: Any,
         if pipeline:
             tm, tn = min(L.M, count * spec.stream_blocks), 1
         else:
-            w = L.mask.size
-            nnz = int(L.mask.sum())
-            w_bytes = int(min(w * L.wbits, nnz * L.wbits + w) / 8) if spec.skip_zeros \
-                else int(w * L.wbits / 8)
+            w_bytes = int(L.weight_bytes_exact(dataflow, 0, L.N))
             nbytes = LayerBytes(L.in_geom.elements * L.act_bytes, w_bytes,
                                 L.M * L.N * L.act_bytes)
-            ratio = sparse_fold_ratio(L, arch, dataflow) if spec.skip_zeros else None
+            ratio = None if L.rule.mode == "none" else sparse_fold_ratio(L, dataflow)
             tm, tn = choose_partition(L.M, L.N, L.K, count, spec.partition, arch, dataflow,
                                       cpm, nbytes, ratio)
-        sizes = chunk_sizes(L, arch, tm, tn, spec.skip_zeros)
+        sizes = chunk_sizes(L, arch, dataflow, tm, tn)
         # a layer that cannot fit keeps 1 x 1 chunks: the mapper reports what overflows
         mc, nc = sizes if sizes is not None else (1, 1)
         out.append(LayerPlan(layer=node, dataflow=dataflow, tile_first=first,
@@ -172,6 +156,5 @@ def heuristic_plan(g: nx.DiGraph, arch: ArchConfig, dataflow: str, spec: Any,
                              chunk_pixels=mc, chunk_channels=nc, loop_order="channel_major",
                              group=0 if pipeline else gi))
     return MappingPlan(label=spec.label(), generator="heuristic", dataflow=dataflow,
-                       keep_inputs=False,
-                       skip_zeros=spec.skip_zeros, min_vector_elements=spec.min_vector_elements,
+                       keep_inputs=False, min_vector_elements=spec.min_vector_elements,
                        layers=tuple(out))

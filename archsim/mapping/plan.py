@@ -13,9 +13,10 @@ A :class:`LayerPlan` says, for one layer:
   - the spatial partition: output pixels into ``split_pixels`` ranges, filters into
     ``split_channels`` ranges and the reduction (input channels) into ``split_k`` ranges; the
     blocks go to the range's tiles in order (round-robin when there are more blocks than tiles).
-    With ``split_k > 1`` every block computes 32-bit partial sums that stay in its tile's
-    output buffer; the tile of the first reduction part pulls the others over the mesh and adds
-    them on its vector unit (timed and priced like every other transfer and vector op);
+    With ``split_k > 1`` every block computes partial sums (``tile.pe_array.acc_bits`` wide)
+    that stay in its tile's output buffer; the tile of the first reduction part pulls the
+    others over the mesh and adds them on its vector unit (timed and priced like every other
+    transfer and vector op);
   - the temporal tiling: a block is cut into chunks of at most ``chunk_pixels`` output pixels x
     ``chunk_channels`` filters (any positive integers; every chunk must fit the tile buffers);
   - ``loop_order``: ``channel_major`` (a filter chunk stays loaded while the pixel chunks pass:
@@ -26,9 +27,10 @@ A :class:`LayerPlan` says, for one layer:
     time on their own tiles and hand over outputs through the tiles' output buffers; a layer
     alone in its group runs after its producers finish, outputs to the edge memory.
 Plan-wide: ``keep_inputs`` (consecutive chunks of a tile that read the same input region
-keep it in the input buffer instead of fetching it again), ``skip_zeros`` and
-``min_vector_elements`` (element-wise nodes are cut over channels into tasks of at least this
-many elements, on the tiles of their producer's group).  ``label`` is the mapping name runs
+keep it in the input buffer instead of fetching it again) and ``min_vector_elements``
+(element-wise nodes are cut over channels into tasks of at least this many elements, on the
+tiles of their producer's group).  What happens to zero weights is not a mapping choice: it is
+the design point's ``tile.sparsity`` mode.  ``label`` is the mapping name runs
 report (kept by a replay so the summary is identical); ``dataflow`` the run's dataflow (the
 summary's, and the one the cost model prices LUT reads for).
 """
@@ -82,7 +84,6 @@ class MappingPlan:
     dataflow: Literal["os", "ws", "is"] = field_("ws", doc="the run's dataflow (reports, "
                                                  "cost model); layers carry their own")
     keep_inputs: bool = field_(False, doc="reuse an input region already in the input buffer")
-    skip_zeros: bool = field_(True, doc="pruned weights are skipped and stored compressed")
     min_vector_elements: int = field_(4096, gt=0, doc="element-wise tasks not cut smaller")
     layers: tuple[LayerPlan, ...] = field_(default_factory=tuple, doc="one per GEMM layer")
 

@@ -14,8 +14,13 @@ Strategies (the only place dataflows and strategies differ; the simulator is sha
   - ``pipeline``: consecutive layers get disjoint tile groups sized by their MACs; a layer's
     output pixels are split into row blocks that stay in the producer tile's output buffer and
     are pulled over the mesh by the consumer's tiles as soon as they are ready.
-Element-wise nodes (pooling, add, concat, un-fused relu) run on the tiles' vector units,
-partitioned by channels; flatten and a relu after an already clamped output are free views.
+Element-wise nodes (pooling, add, concat, mul, table look-ups, un-fused relu / clamp) run on
+the tiles' vector units, partitioned by channels; flatten and a relu / clamp whose input range
+already lies inside its bounds are free views. GEMM tasks carry their layer's declared input
+sign (``Task.act_signed``), which sets the per-MAC operation counts the tiles record; GEMM
+chunks apply the design point's sparsity mode (``tile.sparsity``, per layer
+:func:`~archsim.mapping.layer.layer_rule`), hold partial sums at ``acc_bits`` and carry their
+buffer traffic and SRAM-bandwidth stall (:class:`~archsim.mapping.layer.ChunkTiming`).
 """
 
 from __future__ import annotations
@@ -24,24 +29,22 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from archsim.design.arch import ArchConfig
-from archsim.errors import MappingError
-from archsim.mapping.fold import DATAFLOWS, FoldCycles, fold_cycles
+from archsim.errors import MappingError, short
+from archsim.mapping.fold import DATAFLOWS
 from archsim.mapping.layer import (
-    PARTIAL_BYTES,
+    ChunkTiming,
     GemmLayer,
     buffer_caps,
+    dataflow_error,
     gemm_layers,
     graph_aliases,
     mapping_order,
-    sram_traffic,
 )
 from archsim.mapping.partition import split_range
 from archsim.mapping.plan import LayerPlan, MappingPlan
 from archsim.mapping.regions import Region, TensorGeom, geom_of
-from archsim.pe.organisation import effective_ops, entries_per_fold
+from archsim.pe.organisation import entries_per_fold
 
 if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.graph.dag.Dag
     import networkx as nx
@@ -50,22 +53,23 @@ __all__ = ["Chunk", "MappingError", "MappingSpec", "Schedule", "Source", "Task",
 
 STRATEGIES = ("layer", "pipeline")
 PARTITIONS = ("auto", "out_channels", "out_pixels")
-VECTOR_OPS = ("maxpool", "avgpool", "add", "concat", "relu")
+VECTOR_OPS = ("maxpool", "avgpool", "add", "concat", "relu", "clamp", "table", "mul")
 
 
 @dataclass(frozen=True)
 class MappingSpec:
     strategy: str = "layer"
     partition: str = "auto"
-    skip_zeros: bool = True
     stream_blocks: int = 4  # pipeline: row blocks per tile of a layer group
     min_vector_elements: int = 4096  # element-wise tasks are not cut smaller than this
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
-            raise MappingError(f"mapping: strategy {self.strategy!r} is not one of {STRATEGIES}")
+            raise MappingError(f"mapping: strategy {short(self.strategy)} is not one of "
+                               f"{STRATEGIES}")
         if self.partition not in PARTITIONS:
-            raise MappingError(f"mapping: partition {self.partition!r} is not one of {PARTITIONS}")
+            raise MappingError(f"mapping: partition {short(self.partition)} is not one of "
+                               f"{PARTITIONS}")
         if self.min_vector_elements <= 0:
             raise MappingError("mapping: min_vector_elements must be positive")
         if self.stream_blocks <= 0:
@@ -116,6 +120,10 @@ class Chunk:
     ofmap_bytes: int
     sram_reads: tuple[tuple[str, int], ...]  # (buffer, bytes) read during compute
     sram_writes: tuple[tuple[str, int], ...]
+    macs_nonzero: int = 0  # issued MACs with a non-zero weight (the rest may be gated)
+    selects: int = 0  # operands picked by the PEs' selectors (nm_structured, gather)
+    decodes: int = 0  # metadata entries decoded into selector indices (nm_structured, gather)
+    sram_stall_cycles: int = 0  # extra cycles the buffers' bandwidth adds to compute_cycles
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,6 +136,7 @@ class Task:
     chunks: tuple[Chunk, ...]
     out_region: Region
     out_home: str  # "gbuf" | "dram" | "tile"
+    act_signed: bool = False  # conv/linear: the layer's declared input sign (per-layer ops)
 
     @property
     def name(self) -> str:
@@ -157,14 +166,16 @@ class _Mapper:
                  plan: MappingPlan, layers: dict[str, GemmLayer] | None = None,
                  order: list[str] | None = None):
         if dataflow not in DATAFLOWS:
-            raise MappingError(f"dataflow: {dataflow!r} is not one of {', '.join(DATAFLOWS)}")
+            raise MappingError(f"dataflow: {short(dataflow)} is not one of {', '.join(DATAFLOWS)}")
         self.g, self.arch, self.df, self.spec, self.plan = g, arch, dataflow, spec, plan
         self.pe = arch.pe()
-        self.cpm = float(self.pe.cycles_per_mac)
         self.act_bytes = _ceil(int(g.graph.get("act_bits", 8)), 8)
+        self.acc_bytes = _ceil(arch.tile.pe_array.acc_bits, 8)
+        self.timing = ChunkTiming(arch, self.act_bytes)
         self.order = mapping_order(g) if order is None else order
         self.aliases: dict[str, str] = graph_aliases(g, self.order)
-        self.layers = gemm_layers(g, self.order, self.aliases) if layers is None else layers
+        self.layers = (gemm_layers(g, arch, self.order, self.aliases) if layers is None
+                       else layers)
         self.tasks: list[Task] = []
         self.by_node: dict[str, list[Task]] = {}
         self.homes: dict[str, str] = {}
@@ -177,12 +188,6 @@ class _Mapper:
         self.org = lb.organisation
         self.resident: dict[int, tuple] = {}  # tile -> (node, c0, c1, kc) of its loaded weights
         self.in_resident: dict[int, tuple] = {}  # tile -> (tensor, region) in its input buffer
-        if self.org == "weight" and dataflow != "ws":
-            raise MappingError(
-                f"{arch.source}: tile.lut_banks.organisation 'weight' reprograms tables per "
-                f"stationary weight and needs dataflow 'ws', not {dataflow!r}")
-        self.lookups_per_mac = effective_ops(self.pe, self.org).lookups
-        self.lut_bw = lb.count * lb.read_ports * lb.lookups_per_port_per_cycle
         self.lp = self._check_plan()
         self.gid = self._groups()
 
@@ -215,9 +220,9 @@ class _Mapper:
             if p.split_k > 1 and L.groups > 1:
                 raise self._err(node, "split_k", f"the reduction of a grouped conv "
                                 f"({L.groups} groups) cannot be split")
-            if self.org == "weight" and p.dataflow != "ws":
-                raise self._err(node, "dataflow", f"{self.arch.source}: tile.lut_banks."
-                                f"organisation 'weight' needs dataflow 'ws', not {p.dataflow!r}")
+            bad = dataflow_error(self.arch, p.dataflow)
+            if bad:
+                raise self._err(node, "dataflow", bad)
         return lp
 
     def _groups(self) -> dict[str, int | None]:
@@ -325,9 +330,10 @@ class _Mapper:
             aliases=dict(self.aliases),
         )
 
-    def _add_task(self, node, op, tile, deps, chunks, region, home, register=True) -> Task:
+    def _add_task(self, node, op, tile, deps, chunks, region, home, register=True,
+                  signed=False) -> Task:
         t = Task(id=len(self.tasks), node=node, op=op, tile=tile, deps=tuple(sorted(deps)),
-                 chunks=tuple(chunks), out_region=region, out_home=home)
+                 chunks=tuple(chunks), out_region=region, out_home=home, act_signed=signed)
         self.tasks.append(t)
         if register:
             self.by_node.setdefault(node, []).append(t)
@@ -354,7 +360,8 @@ class _Mapper:
                     tile = tiles[i % T]
                     i += 1
                     chunks, deps = self._gemm_chunks(L, p, m0, m1, n0, n1, None, tile)
-                    self._add_task(node, a["op"], tile, deps, chunks, region, home)
+                    self._add_task(node, a["op"], tile, deps, chunks, region, home,
+                                   signed=L.act_signed)
                     continue
                 parts = []
                 for kc in k_parts:
@@ -363,11 +370,11 @@ class _Mapper:
                     self._check_partial_fits(L, p, m0, m1, n0, n1)
                     chunks, deps = self._gemm_chunks(L, p, m0, m1, n0, n1, kc, tile)
                     parts.append(self._add_task(node, a["op"], tile, deps, chunks, region,
-                                                "tile", register=False))
+                                                "tile", register=False, signed=L.act_signed))
                 self._reduce(L, p, parts, m0, m1, n0, n1, region, home)
 
     def _check_partial_fits(self, L, p, m0, m1, n0, n1) -> None:
-        need = (m1 - m0) * (n1 - n0) * PARTIAL_BYTES
+        need = (m1 - m0) * (n1 - n0) * self.acc_bytes
         if not self.ideal and need > self.arch.tile.sram.ofmap.capacity_bytes:
             raise self._err(L.node, "split_k", f"a block's partial sums ({need} bytes) must "
                             f"stay in the output buffer until reduced: > tile.sram.ofmap "
@@ -378,7 +385,7 @@ class _Mapper:
         tile, tk, n = parts[0].tile, len(parts), n1 - n0
         rows = m1 - m0
         if not self.ideal:
-            rows = min(rows, self.cap["ifmap"] // max(1, tk * n * PARTIAL_BYTES),
+            rows = min(rows, self.cap["ifmap"] // max(1, tk * n * self.acc_bytes),
                        self.cap["ofmap"] // max(1, n * self.act_bytes))
             if rows < 1:
                 raise self._err(L.node, "split_k", f"one pixel's {tk} x {n} partial sums do "
@@ -387,7 +394,7 @@ class _Mapper:
         for r0 in range(m0, m1, rows):
             r1 = min(m1, r0 + rows)
             reg = Region(n0, n1, r0, r1)
-            nb = reg.elements * PARTIAL_BYTES
+            nb = reg.elements * self.acc_bytes
             srcs = tuple(Source(tensor=f"{L.node}:partial", region=reg, nbytes=nb, tile=t.tile,
                                 memory="tile") for t in parts)
             ops = reg.elements * (tk - 1)
@@ -405,8 +412,6 @@ class _Mapper:
         node = L.node
         df = p.dataflow
         partial = kc is not None
-        k0, k1 = L.k_rows(kc)
-        K = k1 - k0
         nc, mc = p.chunk_channels, p.chunk_pixels
         c_ranges = [(c0, min(n1, c0 + nc)) for c0 in range(n0, n1, nc)]
         r_ranges = [(r0, min(m1, r0 + mc)) for r0 in range(m0, m1, mc)]
@@ -414,48 +419,45 @@ class _Mapper:
             order = [(c, r) for c in c_ranges for r in r_ranges]
         else:
             order = [(c, r) for r in r_ranges for c in c_ranges]
-        skip = self.plan.skip_zeros
         chunks: list[Chunk] = []
         deps: set[int] = set()
-        R, C = self.arch.tile.pe_array.rows, self.arch.tile.pe_array.cols
         src = L.in_tensor
         for (c0, c1), (r0, r1) in order:
             if not self.ideal:
-                self._check_fits(L, p, r0, r1, c0, c1, kc, partial)
+                self._check_fits(L, p, r0, r1, c0, c1, kc)
             reg = L.input_region(r0, r1, c0, c1, kc)
             srcs, d = self.sources_for(src, reg)
             deps |= d
             if self.plan.keep_inputs and self.in_resident.get(tile) == (src, reg):
                 srcs = []  # still in the input buffer
             self.in_resident[tile] = (src, reg)
-            sub = L.mask[k0:k1, c0:c1] if skip else None
-            fc = self._fold(df, r1 - r0, c1 - c0, K, L.groups, sub, c0, L.N)
-            executed = fc.macs_mapped
+            fc = L.fold(df, r1 - r0, c0, c1, kc)
             # weights stay in the weight buffer while consecutive chunks of the tile use them
             key = (node, c0, c1, kc)
-            wb = 0 if self.resident.get(tile) == key else L.weight_bytes(c0, c1, kc, skip)
+            wb = 0 if self.resident.get(tile) == key else L.weight_bytes(df, c0, c1, kc)
             self.resident[tile] = key
             prog = self._program_entries(fc.folds)
-            ofb = (r1 - r0) * (c1 - c0) * (PARTIAL_BYTES if partial else self.act_bytes)
-            reads, writes = sram_traffic(df, self.act_bytes, r1 - r0, c1 - c0, K, executed,
-                                         R, C, partial)
+            ofb = (r1 - r0) * (c1 - c0) * (self.acc_bytes if partial else self.act_bytes)
+            w = self.timing.chunk(r1 - r0, c1 - c0, fc, L.rule.mode, partial)
             chunks.append(Chunk(
-                m0=r0, m1=r1, n0=c0, n1=c1,
-                compute_cycles=self._compute_cycles(fc.cycles, executed), folds=fc.folds,
-                macs_dense=fc.macs_dense, macs_executed=executed, pe_slots=fc.pe_slots,
+                m0=r0, m1=r1, n0=c0, n1=c1, compute_cycles=w.compute_cycles, folds=fc.folds,
+                macs_dense=fc.macs_dense, macs_executed=fc.macs_mapped, pe_slots=fc.pe_slots,
                 vector_ops=0, sources=tuple(srcs), weight_bytes=wb, program_entries=prog,
-                ofmap_bytes=ofb, sram_reads=reads, sram_writes=writes,
+                ofmap_bytes=ofb, sram_reads=w.sram_reads, sram_writes=w.sram_writes,
+                macs_nonzero=fc.macs_nonzero, selects=w.selects, decodes=w.decodes,
+                sram_stall_cycles=w.sram_stall_cycles,
             ))
         return chunks, deps
 
-    def _check_fits(self, L, p, r0, r1, c0, c1, kc, partial) -> None:
+    def _check_fits(self, L, p, r0, r1, c0, c1, kc) -> None:
         """Raise naming the layer, the buffer and the plan field when a chunk overflows."""
-        bad = L.misfit(self.cap, r0, r1, c0, c1, kc, partial, self.plan.skip_zeros)
+        df = p.dataflow
+        bad = L.misfit(self.cap, df, r0, r1, c0, c1, kc)
         if bad is None:
             return
         split = f" (of reduction part {kc[0]}..{kc[1] - 1})" if kc else ""
         if bad == "weight":
-            need = L.weight_bytes(c0, c1, kc, self.plan.skip_zeros)
+            need = L.weight_bytes(df, c0, c1, kc)
             who = "one filter" if c1 - c0 == 1 else f"{c1 - c0} filters"
             fld = "chunk_channels" if c1 - c0 > 1 else "split_k"
             raise MappingError(
@@ -463,7 +465,7 @@ class _Mapper:
                 f"{need} weight bytes > tile.sram.weight usable capacity {self.cap['weight']} "
                 f"bytes (plan field {fld!r})")
         reg = L.input_region(r0, r1, c0, c1, kc)
-        el = PARTIAL_BYTES if partial else self.act_bytes
+        el = L.out_el_bytes(df, c0, c1, kc)
         who = "one output pixel" if r1 - r0 == 1 else f"{r1 - r0} output pixels"
         fld = "chunk_pixels" if r1 - r0 > 1 else ("chunk_channels" if bad == "ofmap"
                                                    else "split_k")
@@ -473,33 +475,10 @@ class _Mapper:
             f"{self.cap['ifmap']}) and {(r1 - r0) * (c1 - c0) * el} output bytes "
             f"(tile.sram.ofmap usable {self.cap['ofmap']}) (plan field {fld!r})")
 
-    def _fold(self, df, m, n, K, groups, sub, c0, n_total):
-        """Fold cycles of an m x n block; grouped convs run their groups one after another."""
-        R, C = self.arch.tile.pe_array.rows, self.arch.tile.pe_array.cols
-        if groups == 1:
-            return fold_cycles(df, R, C, m, n, K, sub)
-        fpg = n_total // groups  # filters of one group are contiguous
-        gid = np.arange(c0, c0 + n) // fpg
-        tot = [0, 0, 0, 0, 0]
-        for gi in np.unique(gid):
-            sel = np.nonzero(gid == gi)[0]
-            fc = fold_cycles(df, R, C, m, len(sel), K, None if sub is None else sub[:, sel])
-            for j, v in enumerate((fc.folds, fc.cycles, fc.macs_dense, fc.macs_mapped,
-                                   fc.pe_slots)):
-                tot[j] += v
-        return FoldCycles(*tot)
-
     def _program_entries(self, folds: int) -> int:
         """Weight-programmed tables: every weight fold loads new tables into each PE."""
         R, C = self.arch.tile.pe_array.rows, self.arch.tile.pe_array.cols
         return folds * entries_per_fold(self.pe, self.org, R, C)
-
-    def _compute_cycles(self, fold_cycles_: int, executed: int) -> int:
-        """Fold cycles x cycles/MAC, but never faster than the LUT banks can serve look-ups."""
-        cyc = int(np.ceil(fold_cycles_ * self.cpm))
-        if self.lut_bw and self.lookups_per_mac:
-            cyc = max(cyc, int(np.ceil(executed * self.lookups_per_mac / self.lut_bw)))
-        return cyc
 
     # ---- element-wise nodes -----------------------------------------------------------------
     def _map_vector(self, node: str, a: dict[str, Any]) -> None:
@@ -559,16 +538,26 @@ def build_schedule(g: nx.DiGraph, arch: ArchConfig, dataflow: str = "ws",
     a spec (or its text) is first turned into the heuristic's plan.  ``layers``: the graph's
     :func:`~archsim.mapping.layer.gemm_layers`, when the caller already has them."""
     order = mapping_order(g)
-    if layers is None:
-        layers = gemm_layers(g, order, graph_aliases(g, order))
     if isinstance(mapping, MappingPlan):
-        plan, spec = mapping, MappingSpec(skip_zeros=mapping.skip_zeros,
-                                          min_vector_elements=mapping.min_vector_elements)
+        for lp in mapping.layers:  # before the layers' sparsity rules are worked out
+            bad = dataflow_error(arch, lp.dataflow)
+            if bad:
+                raise MappingError(f"{mapping.label}: layer {lp.layer!r}: field 'dataflow': "
+                                   f"{bad}")
+    else:
+        spec = MappingSpec.parse(mapping)
+        if dataflow not in DATAFLOWS:
+            raise MappingError(f"dataflow: {short(dataflow)} is not one of "
+                               f"{', '.join(DATAFLOWS)}")
+        bad = dataflow_error(arch, dataflow)
+        if bad:
+            raise MappingError(bad)
+    if layers is None:
+        layers = gemm_layers(g, arch, order, graph_aliases(g, order))
+    if isinstance(mapping, MappingPlan):
+        plan, spec = mapping, MappingSpec(min_vector_elements=mapping.min_vector_elements)
     else:
         from archsim.mapping.heuristic import heuristic_plan
 
-        spec = MappingSpec.parse(mapping)
-        if dataflow not in DATAFLOWS:
-            raise MappingError(f"dataflow: {dataflow!r} is not one of {', '.join(DATAFLOWS)}")
         plan = heuristic_plan(g, arch, dataflow, spec, layers)
     return _Mapper(g, arch, dataflow, spec, plan, layers, order).build()

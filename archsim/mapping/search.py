@@ -34,11 +34,12 @@ from archsim.design.arch import ArchConfig
 from archsim.errors import MappingError
 from archsim.graph.dag import Dag
 from archsim.mapping.analytic import LayerModel
-from archsim.mapping.fold import DATAFLOWS
 from archsim.mapping.heuristic import heuristic_plan
 from archsim.mapping.layer import (
     GemmLayer,
+    allowed_dataflows,
     buffer_caps,
+    dataflow_error,
     gemm_layers,
     graph_aliases,
     mapping_order,
@@ -102,8 +103,8 @@ def _divisor_like(n: int, limit: int) -> list[int]:
     return sorted(out)
 
 
-def _max_chunks(L: GemmLayer, arch: ArchConfig, tm: int, tn: int, tk: int,
-                skip_zeros: bool) -> list[tuple[int, int]]:
+def _max_chunks(L: GemmLayer, arch: ArchConfig, df: str, tm: int, tn: int,
+                tk: int) -> list[tuple[int, int]]:
     """(chunk_pixels, chunk_channels) pairs: per filter width, the most pixels that fit."""
     from archsim.mapping.partition import split_range
 
@@ -114,19 +115,17 @@ def _max_chunks(L: GemmLayer, arch: ArchConfig, tm: int, tn: int, tk: int,
     caps = buffer_caps(arch)
     kc = None if tk == 1 else split_range(L.cin_per_group, tk)[0]
     kc_b = None if tk == 1 else max(split_range(L.cin_per_group, tk), key=lambda r: r[1] - r[0])
-    partial = tk > 1
     out = []
     widths = sorted({n_w, _ceil(n_w, 2), _ceil(n_w, 4), min(n_w, arch.tile.pe_array.cols),
                      min(n_w, 2 * arch.tile.pe_array.cols)})
     for nc in widths:
-        if L.weight_bytes(0, nc, kc_b, skip_zeros) > caps["weight"]:
+        if L.weight_bytes(df, 0, nc, kc_b) > caps["weight"]:
             continue
         # the largest pixel count whose worst chunk fits (binary search on the first block)
         lo, hi = 0, m_w
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            ok = all(L.misfit(caps, r0, min(L.M, r0 + mid), 0, nc, kc or kc_b, partial,
-                              skip_zeros) is None
+            ok = all(L.misfit(caps, df, r0, min(L.M, r0 + mid), 0, nc, kc or kc_b) is None
                      for r0 in range(0, min(L.M, max(mid * 4, mid + L.out_geom.w)), mid))
             lo, hi = (mid, hi) if ok else (lo, mid - 1)
         if lo >= 1:
@@ -136,12 +135,10 @@ def _max_chunks(L: GemmLayer, arch: ArchConfig, tm: int, tn: int, tk: int,
     return out
 
 
-def layer_candidates(L: GemmLayer, arch: ArchConfig, base: LayerPlan,
-                     skip_zeros: bool = True) -> list[LayerPlan]:
+def layer_candidates(L: GemmLayer, arch: ArchConfig, base: LayerPlan) -> list[LayerPlan]:
     """Candidate plans of one layer (module doc, step 2); the heuristic's not included."""
     T = arch.n_tiles
-    org = arch.tile.lut_banks.organisation
-    dfs = ("ws",) if org == "weight" else DATAFLOWS
+    dfs = allowed_dataflows(arch)
     out: list[LayerPlan] = []
     seen = set()
     counts = sorted({T, max(1, T // 2), max(1, T // 4)}) if T > 1 else [1]
@@ -159,10 +156,10 @@ def layer_candidates(L: GemmLayer, arch: ArchConfig, base: LayerPlan,
 
                         mw = max(b - a for a, b in split_range(L.M, tm))
                         nw = max(b - a for a, b in split_range(L.N, tn))
-                        if mw * nw * 4 > arch.tile.sram.ofmap.capacity_bytes:
+                        if mw * nw * L.acc_bytes > arch.tile.sram.ofmap.capacity_bytes:
                             continue
-                    for mc, nc in _max_chunks(L, arch, tm, tn, tk, skip_zeros):
-                        for df in dfs:
+                    for df in dfs:
+                        for mc, nc in _max_chunks(L, arch, df, tm, tn, tk):
                             for lo in ("channel_major", "pixel_major"):
                                 key = (count, tm, tn, tk, mc, nc, df, lo)
                                 if key in seen:
@@ -268,9 +265,12 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
     objective = objective or "latency"
     if objective not in OBJECTIVES:
         raise MappingError(f"mapping: search objective {objective!r} is not one of "
-                         f"{', '.join(OBJECTIVES)}")
+                           f"{', '.join(OBJECTIVES)}")
+    bad = dataflow_error(arch, dataflow)
+    if bad:
+        raise MappingError(bad)
     order = mapping_order(g)
-    layers = gemm_layers(g, order, graph_aliases(g, order))
+    layers = gemm_layers(g, arch, order, graph_aliases(g, order))
     costs = load_cost_model(arch, dataflow=dataflow)
     model = LayerModel(arch, costs)
     heur = heuristic_plan(g, arch, dataflow, MappingSpec.parse("layer"), layers)
@@ -281,11 +281,10 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
     for node, L in layers.items():
         hp = heur_lp[node]
         out_home = "gbuf" if L.M * L.N * L.act_bytes <= gcap else "dram"
-        cands = layer_candidates(L, arch, hp, heur.skip_zeros)
+        cands = layer_candidates(L, arch, hp)
         scored = []
         for lp in cands:
-            est = model.estimate(L, lp, in_home="dram", out_home=out_home,
-                                 skip_zeros=heur.skip_zeros, keep_inputs=True)
+            est = model.estimate(L, lp, in_home="dram", out_home=out_home, keep_inputs=True)
             scored.append((objective_value(objective, est.latency_cycles, est.energy_pj),
                            len(scored), lp))
         scored.sort(key=lambda x: (x[0], x[1]))
@@ -354,14 +353,14 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
                         search_seconds=time.perf_counter() - t0)
 
 
-def random_plans(L: GemmLayer, arch: ArchConfig, base: LayerPlan, n: int, seed: int = 0,
-                 skip_zeros: bool = True) -> list[LayerPlan]:
+def random_plans(L: GemmLayer, arch: ArchConfig, base: LayerPlan, n: int,
+                 seed: int = 0) -> list[LayerPlan]:
     """``n`` distinct random candidates of one layer (for validating the analytic model),
     chunk sizes also drawn below the largest that fit; deterministic for ``seed``."""
     import random
 
     rng = random.Random(seed)
-    cands = layer_candidates(L, arch, base, skip_zeros)
+    cands = layer_candidates(L, arch, base)
     rng.shuffle(cands)
     out = []
     for c in cands[:n]:

@@ -21,6 +21,8 @@ def build_summary(res) -> dict[str, Any]:
         "arch_source": self.arch.source,
         "dataflow": self.dataflow,
         "mapping": self.mapping,
+        "sparsity_mode": self.arch.tile.sparsity.mode,
+        "zero_gating": self.arch.tile.sparsity.zero_gating,
         "seed": self.seed,
         "pe_kind": self.pe_kind,
         "tiles": self.arch.n_tiles,
@@ -69,6 +71,7 @@ def build_summary(res) -> dict[str, Any]:
         ],
         "actions": dict(sorted((str(k), v) for k, v in self.actions.items())),
         "functional": self.functional,
+        "workload_info": dict(getattr(self, "workload_info", {}) or {}),
         "energy": self.energy.as_dict() if self.energy is not None else None,
         "area": self.area.as_dict() if self.area is not None else None,
     }

@@ -55,8 +55,21 @@ def summary_markdown(s: dict[str, Any], resolved: dict[str, Any], images: list[s
           f"{pa['pe_params']}, {arch['clock_mhz']} MHz, ideal memory {arch['ideal_memory']}"),
           *([grid_note] if grid_note else []),
           f"- dataflow `{s['dataflow']}`, mapping `{s['mapping']}`",
+          (f"- sparsity mode `{s.get('sparsity_mode', 'n/a')}`, zero gating "
+           f"{'on' if s.get('zero_gating') else 'off'} (docs/model.md, Sparsity hardware)"),
           (f"- archsim {ver.get('archsim')} at git `{str(ver.get('git_revision'))[:12]}`, "
           f"Python {ver.get('python')}, SimPy {ver.get('simpy')}"), ""]
+    info = s.get("workload_info") or {}
+    if info.get("weights"):
+        L.insert(len(L) - 1, f"- weights: **{info['weights']}**"
+                 + ("" if not str(info["weights"]).startswith("random-init") else
+                    " -- not trained: sparsity patterns and activation statistics are those of "
+                    "random weights, not of a trained network"))
+    if info.get("pruning"):
+        empty = info.get("empty_layers") or []
+        L.insert(len(L) - 1, f"- pruning: {info['pruning']}, sparsity achieved "
+                 f"{float(info.get('sparsity_achieved', 0)):.3f}"
+                 + (f"; layers with no weight left: {', '.join(empty)}" if empty else ""))
     if s.get("functional"):
         f = s["functional"]
         L += [(f"- functional check: exact_match={f.get('exact_match')} over "

@@ -131,11 +131,20 @@ class Tile:
         )
         self.program_run = program_run  # some chunk reprograms tables: ports are contended
         self.ops = effective_ops(pe, org)
+        # per-layer input sign -> operations per MAC (signed LUT-NA layers add a sign XOR)
+        self.ops_by_sign = {s: effective_ops(pe, org, s) for s in (False, True)}
         pe_name = tile_part(index, "pe_array")
         self.pe_keys = {a: ActionKey(component=pe_name, kind="pe_array", action=a)
-                        for a in ("mac", "mult", "add", "shift")}
+                        for a in ("mac", "mult", "add", "shift", "sign")}
         self.vector_key = ActionKey(component=tile_part(index, "vector"), kind="vector",
                                     action="op")
+        self.gating = t.sparsity.zero_gating
+        self.gate_key = ActionKey(component=tile_part(index, "zero_gate"), kind="zero_gate",
+                                  action="check")
+        self.select_key = ActionKey(component=tile_part(index, "gather_net"),
+                                    kind="gather_net", action="select")
+        self.decode_key = ActionKey(component=tile_part(index, "meta_decode"),
+                                    kind="meta_decode", action="decode")
         self.rec = TileRecord()
         self.in_slots = simpy.Container(env, capacity=2,
                                         init=2 if t.sram.ifmap.double_buffered else 1)
@@ -250,9 +259,12 @@ class Tile:
             ls.pe_slots += chunk.pe_slots
             if chunk.compute_cycles:
                 yield env.timeout(chunk.compute_cycles)
+            if chunk.sram_stall_cycles:  # operand buffers slower than the array
+                yield env.timeout(chunk.sram_stall_cycles)
+                self._stall(task, {"sram_bandwidth": chunk.sram_stall_cycles})
             for part, req in reqs:
                 part.ports.release(req)
-            self._count_compute(chunk, task.node)
+            self._count_compute(chunk, task.node, self.ops_by_sign[task.act_signed])
             if self.compute_fn is not None:
                 self.compute_fn(task, chunk)
             rec.busy_cycles += chunk.compute_cycles
@@ -268,14 +280,27 @@ class Tile:
                 self.rec.stalls[cause] += cyc
                 self.rec.layer(task.node).stalls[cause] += cyc
 
-    def _count_compute(self, chunk: Chunk, L: str) -> None:
-        env, n, ops = self.env, chunk.macs_executed, self.ops
+    def _count_compute(self, chunk: Chunk, L: str, ops) -> None:
+        """Issued MACs clock the PE pipeline registers; the datapath (multiplier, adders,
+        look-ups) switches for all of them, or only for non-zero weights with zero gating."""
+        env = self.env
+        issued = chunk.macs_executed
+        n = chunk.macs_nonzero if self.gating else issued
+        if issued:
+            env.count(self.pe_keys["mac"], issued, L)
+            if self.gating:
+                env.count(self.gate_key, issued, L)
+        if chunk.selects:
+            env.count(self.select_key, chunk.selects, L)
+        if chunk.decodes:
+            env.count(self.decode_key, chunk.decodes, L)
         if n:
             k = self.pe_keys
-            env.count(k["mac"], n, L)
             env.count(k["mult"], round(n * ops.mults), L)
             env.count(k["add"], round(n * ops.adds), L)
             env.count(k["shift"], round(n * ops.shifts), L)
+            if ops.signs:
+                env.count(k["sign"], round(n * ops.signs), L)
             if self.banks and ops.lookups:
                 total = round(n * ops.lookups)
                 base, extra = divmod(total, len(self.banks))

@@ -21,7 +21,7 @@ def test_analytic_latency_and_energy_rank_like_simpy(tmp_path):
     arch = load_arch("mac_2x2")
     costs = load_cost_model(arch, dataflow="ws")
     model = LayerModel(arch, costs)
-    L = gemm_layers(g)["c"]
+    L = gemm_layers(g, arch)["c"]
     base = heuristic_plan(g, arch, "ws", MappingSpec.parse("layer")).layers[0]
     rows = []
     for lp in [base] + random_plans(L, arch, base, 10, seed=3):

@@ -11,7 +11,7 @@ import torch
 
 from workloads import data
 from workloads.lower import dense_macs, lower
-from workloads.models import ZOO, load_checkpoint, zoo_model
+from workloads.models import ZOO, CheckpointError, load_checkpoint, zoo_model
 
 MACS_M = {
     "vgg11": 152.8,
@@ -19,6 +19,8 @@ MACS_M = {
     "resnet18": 555.4,
     "resnet34": 1159.4,
     "googlenet": 1521.8,
+    "mobilenetv2": 88.0,  # workloads.mobile (own CIFAR definitions; counted by dense_macs)
+    "efficientnet_b0": 116.2,
 }
 
 
@@ -52,8 +54,18 @@ def test_checkpoint_formats(tmp_path):
         m = load_checkpoint(zoo_model("resnet18", 0), p)
         assert torch.equal(m.conv1.weight, src.conv1.weight)
     torch.save({"conv1.weight": src.conv1.weight}, tmp_path / "bad.pt")
-    with pytest.raises(KeyError, match="missing"):
+    with pytest.raises(CheckpointError, match=r"key 'bn1.weight' is missing"):
         load_checkpoint(zoo_model("resnet18"), tmp_path / "bad.pt")
+    sd = dict(src.state_dict())
+    sd["linear.weight"] = torch.zeros(3, 512)
+    torch.save(sd, tmp_path / "shape.pt")
+    with pytest.raises(CheckpointError, match=r"key 'linear.weight' has shape \(3, 512\), the "
+                       r"model expects \(10, 512\)"):
+        load_checkpoint(zoo_model("resnet18"), tmp_path / "shape.pt")
+    sd = dict(src.state_dict(), extra=torch.zeros(1))
+    torch.save(sd, tmp_path / "extra.pt")
+    with pytest.raises(CheckpointError, match=r"key 'extra' is unexpected"):
+        load_checkpoint(zoo_model("resnet18"), tmp_path / "extra.pt")
     with pytest.raises(FileNotFoundError):
         load_checkpoint(zoo_model("resnet18"), tmp_path / "none.pt")
     with pytest.raises(KeyError, match="unknown zoo model"):
