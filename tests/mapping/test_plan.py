@@ -76,6 +76,33 @@ def test_split_k_partial_sums_are_moved_and_added_on_the_first_tile(tmp_path):
     assert res.macs_executed == 128
     vec = sum(n for k, n in res.actions.items() if k.kind == "vector")
     assert vec == 16
+    # partial sums are acc_bits wide: at 16 bits each part holds and sends 16 x 2 bytes
+    narrow = tiny_arch(**{"grid.cols": 2, "tile.pe_array.acc_bits": 16})
+    sched = build_schedule(g, narrow, "ws", dataclasses.replace(plan, layers=(lp,)))
+    p0, p1, red = sched.tasks
+    assert [(s.tile, s.nbytes) for s in red.chunks[0].sources] == [(0, 32), (1, 32)]
+    assert p0.chunks[0].ofmap_bytes == 32
+    # in compute a part writes its 16 partial sums once (K = 4 fits one row fold of 4)
+    assert dict(p0.chunks[0].sram_writes) == {"ofmap": 32}
+
+
+def test_sparsity_is_the_design_points_mode_not_the_plans(tmp_path):
+    """The same plan on a design point that skips zeros (gather) runs fewer MACs; a plan
+    file with the old skip_zeros field is rejected naming it."""
+    g = resolve_workload(str(gemm_csv(tmp_path, [("a", 8, 4, 8)])))
+    w = g.nodes["a"]["weight"]  # (N, 1, 1, K): a GEMM row is a 1 x K "conv"
+    w[..., 4:] = 0  # half the reduction rows are zero in every filter
+    arch = tiny_arch()
+    plan = _plan(g, arch)
+    dense = build_schedule(g, arch, "ws", plan)
+    sparse = build_schedule(g, tiny_arch(**{"tile.sparsity.mode": "gather"}), "ws", plan)
+    assert dense.tasks[0].chunks[0].macs_executed == 8 * 4 * 8
+    assert sparse.tasks[0].chunks[0].macs_executed == 8 * 4 * 4
+    assert sparse.tasks[0].chunks[0].selects == 8 * 4 * 4
+    data = json.loads(json.dumps(dataclasses.asdict(plan)))
+    data["skip_zeros"] = True
+    with pytest.raises(PlanError, match="skip_zeros"):
+        parse_plan(data, "old.yaml")
 
 
 def test_cli_writes_mapping_and_replays_it(tmp_path):
