@@ -94,6 +94,7 @@ class SimOutcome:
     functional: dict[str, Any] | None = None
     outputs: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     trace: tuple = field(default=(), repr=False)
+    plan: Any = field(default=None, repr=False)  # the MappingPlan the schedule was built from
     # what the workload says about itself (graph attributes in WORKLOAD_INFO_KEYS, if present)
     workload_info: dict[str, Any] = field(default_factory=dict)
 
@@ -152,7 +153,7 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
                  seed: int = 0, trace: bool = False, t_wall: float | None = None) -> SimOutcome:
     """Run an already mapped Schedule on ``arch`` and return what happened (plain data)."""
     t_wall = time.perf_counter() if t_wall is None else t_wall
-    dataflow, spec = sched.dataflow, sched.mapping
+    dataflow = sched.dataflow
     pe = arch.pe()
 
     env = SimEnv(trace=trace)
@@ -211,7 +212,7 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
     func = state.compare() if state else None
     return SimOutcome(
         arch=arch, workload=str(g.graph.get("name", "workload")), dataflow=dataflow,
-        mapping=spec.label(), seed=seed, latency_cycles=float(env.now),
+        mapping=sched.plan.label, seed=seed, latency_cycles=float(env.now),
         events=env.events_processed, wall_seconds=time.perf_counter() - t_wall,
         layers=tuple(layers), tiles=tile_results, actions=ActionCounts(env.actions),
         layer_actions={k: ActionCounts(v) for k, v in env.layer_actions.items()},
@@ -219,6 +220,6 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
         compute_bound_cycles=compute_bound, dram_bound_cycles=_dram_bound(sched, arch),
         functional=func,
         outputs=state.outputs() if state else None,
-        trace=tuple(env.trace),
+        trace=tuple(env.trace), plan=sched.plan,
         workload_info={k: g.graph[k] for k in WORKLOAD_INFO_KEYS if k in g.graph},
     )
