@@ -20,7 +20,9 @@ partitioned by channels; flatten and a relu after an already clamped output are 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import heapq
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -87,6 +89,7 @@ class Source:
     nbytes: int
     tile: int | None  # None: edge memory (gbuf or DRAM)
     memory: str  # "gbuf" | "dram" | "tile"
+    group: int | None = None  # multicast group delivering these bytes to several tiles
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -109,6 +112,7 @@ class Chunk:
     ofmap_bytes: int
     sram_reads: tuple[tuple[str, int], ...]  # (buffer, bytes) read during compute
     sram_writes: tuple[tuple[str, int], ...]
+    weight_group: int | None = None  # multicast group delivering this chunk's weights
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -136,6 +140,8 @@ class Schedule:
     homes: dict[str, str] = field(hash=False)  # tensor -> where it lives
     partitions: dict[str, tuple[int, int]] = field(hash=False)  # node -> (tm, tn)
     aliases: dict[str, str] = field(hash=False)  # free views (flatten, fused relu) -> base
+    # multicast group -> the tiles it delivers to (sorted); see _multicast_groups
+    multicast: dict[int, tuple[int, ...]] = field(default_factory=dict, hash=False)
 
 
 def _ceil(a: int, b: int) -> int:
@@ -276,9 +282,13 @@ class _Mapper:
             if node in self.by_node:
                 self.group_cache[node] = sorted({t.tile for t in self.by_node[node]})
         layers = tuple(n for n in self.order if n in self.by_node)
+        tasks, groups = tuple(self.tasks), {}
+        if self.arch.interconnect.multicast:
+            tasks, groups = _multicast_groups(tasks)
         return Schedule(
-            dataflow=self.df, mapping=self.spec, tasks=tuple(self.tasks), layers=layers,
+            dataflow=self.df, mapping=self.spec, tasks=tasks, layers=layers,
             homes=dict(self.homes), partitions=dict(self.partitions), aliases=dict(self.aliases),
+            multicast=groups,
         )
 
     def _add_task(self, node, op, tile, deps, chunks, region, home) -> None:
@@ -527,6 +537,84 @@ class _Mapper:
             return
         for inp in a["inputs"]:
             yield inp, Region(c0, c1, 0, self.geoms[self.base(inp)].p)
+
+
+def _multicast_groups(tasks: tuple[Task, ...]) -> tuple[tuple[Task, ...],
+                                                        dict[int, tuple[int, ...]]]:
+    """Tasks with identical edge-memory reads on several tiles joined into multicast groups.
+
+    A read is keyed by what it delivers: a chunk's weights (layer, filter range, bytes) or an
+    edge-memory input source (tensor, region, memory, bytes).  A key read by two or more
+    tiles, once on each, becomes a group: in the simulator its members meet (each when its
+    fetch reaches it) and one memory read travels the XY tree to all of them.  Members reach
+    their groups in their own fetch order, so the groups must be ordered the same way on
+    every tile: keys are taken in a topological order of the per-tile sequences (inputs of
+    a chunk before its weights -- the strictest order the fetch unit uses) and a key closing
+    a cycle stays a per-tile read.  Partly overlapping regions (a pixel split's halo rows)
+    are not merged: only identical reads are multicast.
+    """
+    occ: dict[tuple, list[tuple[int, int, int]]] = {}  # key -> (task, chunk, source | -1)
+    for t in tasks:
+        for ci, c in enumerate(t.chunks):
+            for si, src in enumerate(c.sources):
+                if src.tile is None and src.nbytes:
+                    occ.setdefault(("i", src.tensor, src.region, src.memory, src.nbytes),
+                                   []).append((t.id, ci, si))
+            if c.weight_bytes:
+                occ.setdefault(("w", t.node, c.n0, c.n1, c.weight_bytes), []).append(
+                    (t.id, ci, -1))
+    keys = {}
+    for k, where in occ.items():
+        tiles = [tasks[ti].tile for ti, _, _ in where]
+        if len(tiles) >= 2 and len(set(tiles)) == len(tiles):
+            keys[k] = where
+    if not keys:
+        return tasks, {}
+    first = {k: min(where) for k, where in keys.items()}
+    seqs: dict[int, list] = {}
+    for k, where in keys.items():
+        for ti, ci, si in where:
+            seqs.setdefault(tasks[ti].tile, []).append(((ti, ci, si if si >= 0 else 1 << 30), k))
+    chains = [[k for _, k in sorted(seq, key=lambda e: e[0])] for _, seq in sorted(seqs.items())]
+    live = set(keys)
+    while True:  # Kahn's algorithm; drop the earliest key of a cycle and retry
+        succ: dict[tuple, set] = {k: set() for k in live}
+        indeg = dict.fromkeys(live, 0)
+        for chain in chains:
+            ks = [k for k in chain if k in live]
+            for a, b in pairwise(ks):
+                if b not in succ[a]:
+                    succ[a].add(b)
+                    indeg[b] += 1
+        ready = sorted((first[k], k) for k in live if indeg[k] == 0)
+        done = 0
+        heapq.heapify(ready)
+        while ready:
+            _, k = heapq.heappop(ready)
+            done += 1
+            for b in succ[k]:
+                indeg[b] -= 1
+                if indeg[b] == 0:
+                    heapq.heappush(ready, (first[b], b))
+        if done == len(live):
+            break
+        live.discard(min((k for k in live if indeg[k] > 0), key=lambda k: first[k]))
+    groups: dict[int, tuple[int, ...]] = {}
+    assign: dict[tuple[int, int, int], int] = {}
+    for k in sorted(live, key=lambda k: first[k]):
+        gid = len(groups)
+        groups[gid] = tuple(sorted(tasks[ti].tile for ti, _, _ in keys[k]))
+        for w in keys[k]:
+            assign[w] = gid
+    out = []
+    for t in tasks:
+        chunks = []
+        for ci, c in enumerate(t.chunks):
+            srcs = tuple(replace(src, group=assign[(t.id, ci, si)])
+                         if (t.id, ci, si) in assign else src for si, src in enumerate(c.sources))
+            chunks.append(replace(c, sources=srcs, weight_group=assign.get((t.id, ci, -1))))
+        out.append(replace(t, chunks=tuple(chunks)))
+    return tuple(out), groups
 
 
 def build_schedule(g: nx.DiGraph, arch: ArchConfig, dataflow: str = "ws",
