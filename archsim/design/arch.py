@@ -155,10 +155,7 @@ class InterconnectConfig:
         ("west",), min_len=1, check=_unique_edges,
         doc="mesh edges the edge memory's ports (DRAM channels, and the global buffer's own "
         "ports when gbuf.attach is own_ports) attach to, spread evenly over the router sides "
-        "of these edges")
-    share_memory_sides: bool = field_(
-        True, doc="true: when there are more memory ports than router sides on memory_edges, "
-        "ports share sides (evenly); false: such a grid is a configuration error")
+        "of these edges; ports share a side only when they outnumber the sides")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -242,9 +239,6 @@ class ArchConfig:
                 f"tile.fetch.streaming: a streamed chunk is written into the ifmap buffer "
                 f"while the array reads it, which needs tile.sram.ifmap.ports >= 2, not "
                 f"{self.tile.sram.ifmap.ports}")
-        from archsim.design.edge import check_attach  # local: edge imports this module
-
-        check_attach(self)
 
     @property
     def n_tiles(self) -> int:

@@ -1,12 +1,10 @@
 """Where the edge memory meets the mesh: the attach points of DRAM channels and gbuf ports.
 
-In:  a design point (grid, ``interconnect.memory_edges``, ``interconnect.share_memory_sides``,
-     ``dram.channels``, ``gbuf.ports`` and ``gbuf.attach``).
+In:  a design point (grid, ``interconnect.memory_edges``, ``dram.channels``, ``gbuf.ports``
+     and ``gbuf.attach``).
 Out: :func:`attach_points` -- one :class:`AttachPoint` per memory port (DRAM channels first,
      then, with ``gbuf.attach: own_ports``, the global buffer's ports): the router it
-     attaches to, the router side its edge link enters through, and the link's bandwidth;
-     :func:`check_attach` raises ``ValueError`` when ports would have to share router sides
-     and ``share_memory_sides`` is false.
+     attaches to, the router side its edge link enters through, and the link's bandwidth.
 
 Layout rule.  The *sides* of the configured edges are listed edge by edge (north: columns
 left to right, east: rows top to bottom, south: columns left to right, west: rows top to
@@ -15,8 +13,9 @@ their fractional position along their own kind (DRAM channel i at (i + 1/2) / ch
 gbuf port j at (j + 1/2) / ports; DRAM first on ties), so the two kinds interleave, and port
 k of n takes side ``floor((2k + 1) * S / (2n))`` of the S sides: spread evenly, and with only
 the west edge and no gbuf ports channel c lands on row ``(2c + 1) * rows / (2 * channels)``
-(the layout before attach points were configurable).  With more ports than sides, several
-ports take one side (each keeps its own edge link; they share the router's mesh links).
+(the layout before attach points were configurable).  Ports share a side only when they
+outnumber the sides of the configured edges (e.g. 16 ports on a 1x1 grid's four sides): each
+keeps its own edge link; they share the router's mesh links.
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from typing import Any
 
 ArchConfig = Any  # archsim.design.arch.ArchConfig (which imports this module: no import here)
 
-__all__ = ["AttachPoint", "attach_points", "check_attach", "edge_sides"]
+__all__ = ["AttachPoint", "attach_points", "edge_sides"]
 
 _ORDER = ("north", "east", "south", "west")
 
@@ -68,18 +67,6 @@ def _ports(arch: ArchConfig) -> list[tuple[str, int]]:
         ng = arch.gbuf.ports
         kinds += [((j + 0.5) / ng, 1, "gbuf", j) for j in range(ng)]
     return [(k, i) for _, _, k, i in sorted(kinds)]
-
-
-def check_attach(arch: ArchConfig) -> None:
-    """ValueError naming the fields when ports outnumber sides and sharing is off."""
-    ic = arch.interconnect
-    n, s = len(_ports(arch)), len(edge_sides(arch.grid.rows, arch.grid.cols, ic.memory_edges))
-    if n > s and not ic.share_memory_sides:
-        raise ValueError(
-            f"interconnect.memory_edges: {n} memory ports (dram.channels"
-            f"{' + gbuf.ports' if n > arch.dram.channels else ''}) but the edges "
-            f"{list(ic.memory_edges)} of a {arch.grid.rows}x{arch.grid.cols} grid have {s} "
-            f"router sides; add edges or set interconnect.share_memory_sides: true")
 
 
 def attach_points(arch: ArchConfig) -> tuple[AttachPoint, ...]:

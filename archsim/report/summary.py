@@ -16,7 +16,7 @@ def mechanisms(arch) -> dict[str, Any]:
     ic, f = arch.interconnect, arch.tile.fetch
     return {"multicast": ic.multicast, "streaming": f.streaming,
             "stream_sub_blocks": f.sub_blocks, "weight_prefetch": f.weight_prefetch,
-            "memory_edges": list(ic.memory_edges), "share_memory_sides": ic.share_memory_sides,
+            "memory_edges": list(ic.memory_edges),
             "gbuf_attach": arch.gbuf.attach}
 
 

@@ -58,6 +58,9 @@ class Effect:
 
 SMALL_W = (("tile.sram.weight.capacity_bytes", 128),)
 SLOW_LUT = (("tile.lut_banks.lookups_per_port_per_cycle", 1),)
+# the fetch unit and mesh without streaming, prefetch, multicast or spread attach points
+LEGACY_FETCH = (("tile.fetch.streaming", False), ("tile.fetch.weight_prefetch", False),
+                ("interconnect.multicast", False), ("interconnect.memory_edges", ("west",)))
 
 EFFECTS: dict[str, Effect] = {
     "clock_mhz": Effect(250.0, lambda s: s["latency_us"]),
@@ -100,9 +103,10 @@ EFFECTS: dict[str, Effect] = {
     "tile.sram.ifmap.banks": Effect(8, _energy),
     "tile.sram.weight.banks": Effect(8, _area),
     "tile.sram.ofmap.banks": Effect(8, _area),
-    "tile.sram.ifmap.ports": Effect(1, _latency),
+    "tile.sram.ifmap.ports": Effect(1, _latency, setting=(("tile.fetch.streaming", False),)),
     "tile.sram.weight.ports": Effect(1, _latency, setting=SMALL_W, dataflow="is"),
-    "tile.sram.ofmap.ports": Effect(1, _latency, base="lutna_4x4", mapping="pipeline"),
+    "tile.sram.ofmap.ports": Effect(1, _latency, base="lutna_4x4", mapping="pipeline",
+                                    setting=LEGACY_FETCH),
     "tile.sram.ifmap.bytes_per_cycle": Effect(1, _latency),
     "tile.sram.weight.bytes_per_cycle": Effect(1, _latency),
     "tile.sram.ofmap.bytes_per_cycle": Effect(1, _latency, mapping="pipeline"),
@@ -112,6 +116,13 @@ EFFECTS: dict[str, Effect] = {
     "tile.sram.ifmap.double_buffered": Effect(False, _latency),
     "tile.sram.weight.double_buffered": Effect(False, _latency, setting=SMALL_W),
     "tile.sram.ofmap.double_buffered": Effect(False, _latency),
+    # fetch and interconnect mechanisms (shipped lutna/mac design points switch them on)
+    "tile.fetch.streaming": Effect(False, _latency),
+    "tile.fetch.sub_blocks": Effect(1, _latency),
+    "tile.fetch.weight_prefetch": Effect(False, _latency),
+    "interconnect.multicast": Effect(False, lambda s: s["actions"]),
+    "interconnect.memory_edges": Effect(("west",), _latency),
+    "gbuf.attach": Effect("dram_channels", _latency),
 }
 # labels, not hardware: shown by `archsim list`, written with every result, named in errors
 LABELS = {"name", "description", "source"}
