@@ -52,8 +52,15 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataflow", default="ws", choices=("os", "ws", "is"))
     p.add_argument("--mapping", default="layer",
                    help="layer | layer:out_channels | layer:out_pixels | pipeline")
-    p.add_argument("--sparsity", type=float, default=0.0,
-                   help="weight sparsity for zoo workloads (one-shot global magnitude)")
+    p.add_argument("--sparsity", type=float, default=None,
+                   help="weight sparsity in [0, 1) for zoo workloads (one-shot magnitude, see "
+                   "--prune); an error for CSV and saved workloads")
+    p.add_argument("--prune", default="layer", choices=("layer", "global"),
+                   help="zoo pruning scope: per layer (default; no layer emptied) or one "
+                        "global threshold (warns when it empties a layer)")
+    p.add_argument("--weights", default=None, metavar="FILE",
+                   help="zoo workloads: a state dict to load (torch.load weights_only=True) "
+                        "instead of random initialisation")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--functional", action="store_true",
                    help="carry real integer data and check every node against the reference")
@@ -64,24 +71,48 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from archsim.design.arch import load_arch
-    from archsim.pipeline import resolve_workload, simulate
-    from archsim.report.run_folder import format_summary, write_run
+    from archsim.errors import EXIT_MISMATCH
+    from archsim.mapping.schedule import MappingSpec
+    from archsim.pipeline import check_sparsity, resolve_workload, simulate, workload_kind
+    from archsim.report.outputs import folder_lock, safe_name
+    from archsim.report.run_folder import check_run_dir, format_summary, write_run
 
+    # everything that can be checked is checked before any work starts
     arch = load_arch(args.arch)
-    g = resolve_workload(args.workload, seed=args.seed, sparsity=args.sparsity,
-                         sample=1 if args.functional else None)
-    res = simulate(arch, g, dataflow=args.dataflow, mapping=args.mapping,
-                   functional=args.functional, seed=args.seed)
-    out = Path(args.out) if args.out else Path("reports") / (
-        f"{res.workload}_{arch.name}_{args.dataflow}_{args.mapping.replace(':', '-')}")
-    write_run(res, out, workload_args={"workload": str(args.workload),
-                                       "sparsity": args.sparsity, "seed": args.seed},
-              plots=not args.no_plots)
+    spec = MappingSpec.parse(args.mapping)
+    kind = workload_kind(args.workload)
+    if args.sparsity is not None:
+        check_sparsity(args.sparsity)
+    out = Path(args.out) if args.out else None
+    if out is not None:
+        check_run_dir(out)
+    g = None
+    if kind != "zoo":  # files are cheap to read (their errors name them); zoo builds take time
+        g = resolve_workload(args.workload, seed=args.seed, sparsity=args.sparsity,
+                             sample=1 if args.functional else None, weights=args.weights,
+                             prune=args.prune)
+    if out is None:
+        wl = g.graph.get("name", "workload") if g is not None else str(args.workload)
+        out = Path("reports") / safe_name(
+            f"{wl}_{arch.name}_{args.dataflow}_{args.mapping.replace(':', '-')}", limit=150)
+        check_run_dir(out)
+    with folder_lock(out):
+        if g is None:
+            g = resolve_workload(args.workload, seed=args.seed, sparsity=args.sparsity,
+                                 sample=1 if args.functional else None, weights=args.weights,
+                                 prune=args.prune)
+        res = simulate(arch, g, dataflow=args.dataflow, mapping=spec,
+                       functional=args.functional, seed=args.seed)
+        write_run(res, out, workload_args={
+            "workload": str(args.workload),
+            "sparsity": (args.sparsity or 0.0) if kind == "zoo" else None, "seed": args.seed,
+            "prune": args.prune if kind == "zoo" else None, "weights": args.weights},
+            plots=not args.no_plots)
     print(format_summary(res))
     print(f"\nrun folder: {out}")
     fn = res.functional
     if fn is not None and not fn["exact_match"] and fn["pe_exact"]:
-        return 1
+        return EXIT_MISMATCH
     return 0
 
 
@@ -130,19 +161,54 @@ def _chosen(argv: list[str] | None) -> str | None:
     return None
 
 
+def _install_sigterm() -> None:
+    """SIGTERM (timeout, CI, job schedulers) unwinds like Ctrl-C: ``finally`` blocks run,
+    partial output is removed and sweeps save their finished points."""
+    import signal
+    import threading
+
+    from archsim.errors import Interrupted
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def _raise(signum, _frame):
+        raise Interrupted(signum)
+
+    signal.signal(signal.SIGTERM, _raise)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; returns its exit code (see docs/cli.md and archsim.errors)."""
     # one BLAS/OpenMP thread unless the user says otherwise: on a busy 2-core machine a
     # multi-threaded BLAS ran the functional matmuls up to ~100x slower (measured)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
     args = build_parser(argv).parse_args(argv)
-    from archsim.design.arch import ConfigError
+    from archsim.errors import (
+        EXIT_INTERRUPTED,
+        EXIT_USAGE,
+        ArchsimError,
+        Interrupted,
+        error_line,
+        exit_code_of_signal,
+    )
 
+    _install_sigterm()
     try:
         return int(args.func(args) or 0)
-    except (ConfigError, ValueError, FileNotFoundError) as exc:
-        print(f"archsim {args.command}: error: {exc}", file=sys.stderr)
-        return 2
+    except ArchsimError as exc:  # bad input or options: one line, no traceback
+        print(error_line(args.command, exc), file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # a file or folder that cannot be read or written
+        print(error_line(args.command, exc), file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"\narchsim {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Interrupted as exc:
+        print(f"\narchsim {args.command}: terminated (signal {exc.signum})", file=sys.stderr)
+        return exit_code_of_signal(exc.signum)
 
 
 if __name__ == "__main__":  # pragma: no cover

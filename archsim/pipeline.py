@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from archsim.design.arch import ArchConfig, load_arch
+from archsim.errors import UsageError, WorkloadError, short
 from archsim.graph.dag import Dag, is_digraph
 from archsim.mapping.schedule import MappingSpec, build_schedule
 from archsim.sim.engine import SimOutcome, run_schedule
@@ -29,7 +30,8 @@ from archsim.sim.engine import SimOutcome, run_schedule
 if TYPE_CHECKING:  # networkx is slow to import
     import networkx as nx
 
-__all__ = ["SimResult", "price", "resolve_workload", "simulate"]
+__all__ = ["SimResult", "check_sparsity", "price", "resolve_workload", "simulate",
+           "workload_kind"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -47,28 +49,83 @@ class SimResult(SimOutcome):
         return build_summary(self)
 
 
-def resolve_workload(workload: Any, seed: int = 0, sparsity: float = 0.0,
-                     sample: int | None = None) -> nx.DiGraph | Dag:
+def workload_kind(workload: Any) -> str:
+    """``"graph"``, ``"folder"`` (a saved workload), ``"csv"`` (a SCALE-Sim topology) or
+    ``"zoo"`` (anything else: a name for the ``workloads`` package, checked when built)."""
+    if is_digraph(workload):
+        return "graph"
+    p = Path(str(workload))
+    if p.is_dir():
+        return "folder"
+    if p.suffix.lower() == ".csv":
+        return "csv"
+    return "zoo"
+
+
+def check_sparsity(sparsity: Any, where: str = "--sparsity") -> float:
+    """``sparsity`` as a float in [0, 1); anything else raises UsageError naming it."""
+    try:
+        s = float(sparsity)
+    except (TypeError, ValueError):
+        raise UsageError(f"{where}: {short(sparsity)} is not a number") from None
+    if not 0.0 <= s < 1.0:
+        raise UsageError(f"{where}: {short(sparsity)} is outside [0, 1) (the fraction of weights "
+                         "pruned)")
+    return s
+
+
+def _zoo_names() -> list[str]:
+    from archsim import zoo  # the one hook to the workloads package (torch)
+
+    return zoo.names()
+
+
+def resolve_workload(workload: Any, seed: int = 0, sparsity: float | None = 0.0,
+                     sample: int | None = None, weights: str | Path | None = None,
+                     prune: str = "layer") -> nx.DiGraph | Dag:
     """A graph from a graph, a saved workload folder, a SCALE-Sim CSV or a zoo name.
 
     Graphs (networkx ``DiGraph`` or ``archsim.graph.dag.Dag``) are returned as they are; folders
     and CSVs are read as a ``Dag`` (no networkx import); zoo names are built with torch by the
     ``workloads`` package through :mod:`archsim.zoo`, the one hook from archsim to it.
+    ``sparsity`` applies to zoo names only: a non-zero value for any other workload raises
+    :class:`~archsim.errors.UsageError` (it would be ignored); so do ``weights`` (a state-dict
+    file) and ``prune`` (``layer`` | ``global``).
     """
-    if is_digraph(workload):
+    kind = workload_kind(workload)
+    if kind != "zoo" and weights is not None:
+        raise UsageError(f"--weights {short(str(weights))}: only zoo workloads take a state "
+                         f"dict; {short(str(workload))} is not a zoo name")
+    if kind != "zoo" and sparsity:
+        raise UsageError(
+            f"--sparsity {short(sparsity)} applies to zoo workloads only; {short(str(workload))} "
+            f"is a {'saved workload folder' if kind == 'folder' else kind} whose weights are "
+            "already given (prune before exporting instead)")
+    if kind == "graph":
         return workload
-    p = Path(str(workload))
-    if p.is_dir():
-        from archsim.graph.ir import read_workload
+    if kind == "folder":
+        from archsim.graph.ir import read_workload, validate_workload
 
-        return read_workload(p)
-    if p.suffix.lower() == ".csv":
+        g = read_workload(Path(str(workload)))
+        try:
+            validate_workload(g)
+        except WorkloadError as exc:
+            raise WorkloadError(f"{workload}: {exc}") from None
+        return g
+    if kind == "csv":
         from archsim.graph.scalesim_csv import read_topology
 
-        return read_topology(p)
-    from archsim import zoo  # the one hook to the workloads package (torch)
+        return read_topology(Path(str(workload)))
+    name = str(workload)
+    zoo = _zoo_names()
+    if name not in zoo:
+        raise WorkloadError(
+            f"workload {short(name, 200)}: no such folder or .csv file, and not a zoo name (zoo: "
+            f"{', '.join(zoo)})")
+    from archsim import zoo as zoo_hook  # the one hook to the workloads package (torch)
 
-    return zoo.build(str(workload), sparsity=sparsity, seed=seed, sample=sample)
+    return zoo_hook.build(name, sparsity=check_sparsity(sparsity or 0.0), seed=seed,
+                          sample=sample, checkpoint=weights, prune=prune)
 
 
 def price(outcome: SimOutcome, costs: Any) -> SimResult:

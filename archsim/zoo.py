@@ -14,16 +14,23 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["build", "build_quantized", "images"]
+__all__ = ["build", "build_quantized", "images", "names"]
 
 
 def _workloads():
     try:
         import workloads  # torch lives there
     except ImportError as exc:  # pragma: no cover - depends on the install
-        raise ValueError(f"zoo models need the 'workloads' package with torch "
-                         f"(pip install 'archsim[workloads]'): {exc}") from None
+        from archsim.errors import WorkloadError
+
+        raise WorkloadError(f"zoo models need the 'workloads' package with torch "
+                            f"(pip install 'archsim[workloads]'): {exc}") from None
     return workloads
+
+
+def names() -> list[str]:
+    """The zoo's model names."""
+    return list(_workloads().names())
 
 
 def build(name: str, **options: Any):

@@ -28,7 +28,8 @@ MAPPINGS = "layer,layer:out_channels,layer:out_pixels,pipeline"
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="resnet18", help="zoo name, workload folder or topology CSV")
-    ap.add_argument("--sparsity", type=float, default=0.9, help="weight sparsity (zoo models)")
+    ap.add_argument("--sparsity", type=float, default=None,
+                    help="weight sparsity of zoo models (default 0.9; an error for files)")
     ap.add_argument("--arch", default="lutna_4x4", help="design point (PE kind is swept)")
     ap.add_argument("--dataflows", default="os,ws,is")
     ap.add_argument("--mappings", default=MAPPINGS)
@@ -42,7 +43,12 @@ def main(argv: list[str] | None = None) -> int:
         args.dataflows, args.mappings, args.pe_kinds = "os,ws", "layer,pipeline", "mac,lutna"
     out = Path(args.out or Path("reports") / "compare_dataflows"
                / f"{Path(args.model).stem}_{Path(args.arch).stem}")
-    spec = spec_from_args(None, args.arch, [args.model], str(args.sparsity), None,
+    from archsim.sweep.spec import workload_kind
+
+    if args.sparsity is None and workload_kind(args.model) == "zoo":
+        args.sparsity = 0.9
+    spec = spec_from_args(None, args.arch, [args.model],
+                          None if args.sparsity is None else str(args.sparsity), None,
                           [f"dataflow={args.dataflows}", f"mapping={args.mappings}",
                            f"tile.pe_array.pe_kind={args.pe_kinds}"],
                           name=f"compare_dataflows_{Path(args.model).stem}")

@@ -59,7 +59,8 @@ def _f(v: str) -> float | None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="resnet34", help="zoo name, workload folder or topology CSV")
-    ap.add_argument("--sparsity", type=float, default=0.9, help="weight sparsity (zoo models)")
+    ap.add_argument("--sparsity", type=float, default=None,
+                    help="weight sparsity of zoo models (default 0.9; an error for files)")
     ap.add_argument("--arch", default="lutna_1x1", help="base design point (its grid is swept)")
     ap.add_argument("--max-tiles", type=int, default=256)
     ap.add_argument("--dataflow", default="ws", choices=("os", "ws", "is"))
@@ -83,7 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.batch:
         sets.append(f"batch={args.batch}")
     out = Path(args.out or Path("reports") / "tile_scaling" / Path(args.model).stem)
-    spec = spec_from_args(None, args.arch, [args.model], str(args.sparsity), None,
+    from archsim.sweep.spec import workload_kind
+
+    if args.sparsity is None and workload_kind(args.model) == "zoo":
+        args.sparsity = 0.9
+    spec = spec_from_args(None, args.arch, [args.model],
+                          None if args.sparsity is None else str(args.sparsity), None,
                           [f"grid={','.join(grids)}", f"dataflow={args.dataflow}",
                            f"mapping={args.mapping}", *sets],
                           name=f"tile_scaling_{Path(args.model).stem}")

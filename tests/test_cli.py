@@ -68,6 +68,24 @@ def test_bad_mapping_option_is_one_clear_error(tmp_path):
     assert "Traceback" not in r.stderr
 
 
+def test_run_weights_mismatch_is_one_line_naming_the_key(tmp_path):
+    import torch
+
+    from workloads.models import zoo_model
+
+    sd = dict(zoo_model("vgg11").state_dict())
+    sd["classifier.weight"] = torch.zeros(7, 512)
+    torch.save(sd, tmp_path / "w.pt")
+    r = _run("run", "lutna_1x1", "--workload", "vgg11", "--weights", str(tmp_path / "w.pt"),
+             "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "key 'classifier.weight' has shape (7, 512), the model expects (10, 512)" in r.stderr
+    csv = gemm_csv(tmp_path, [("g1", 8, 8, 8)])
+    r = _run("run", "lutna_1x1", "--workload", str(csv), "--weights", str(tmp_path / "w.pt"))
+    assert r.returncode == 2 and "only zoo workloads take a state dict" in r.stderr
+
+
 def test_list_names_every_builtin_design_point(tmp_path):
     from archsim.design.arch import builtin_arch_dir
 

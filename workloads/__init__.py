@@ -8,11 +8,14 @@ Public API:
     names() -> list of model names build accepts
     to_workload(model, calib_images, name, ...) -> (graph, QuantizedModel) for any
           traceable nn.Module (workloads.export)
+    from_module(module, images, act_bits=8, weight_bits=9, name=None) -> graph with its torch
+          integer reference attached, ready for archsim.simulate(..., functional=True)
     reference_outputs(graph, x_int) -> {node: int64 array} (workloads.reference)
-Submodules: models, small, data, prune, lower, quant, fakequant, export, reference, zoo.
+Submodules: models, mobile, small, data, prune, lower, quant, fakequant, export, reference,
+zoo.
 """
 
-from workloads.export import export_graph, to_workload
+from workloads.export import export_graph, from_module, to_workload
 from workloads.lower import UnsupportedOpError
 from workloads.reference import attach_reference, reference_outputs
 from workloads.zoo import build, build_quantized, names
@@ -23,6 +26,7 @@ __all__ = [
     "build",
     "build_quantized",
     "export_graph",
+    "from_module",
     "names",
     "reference_outputs",
     "to_workload",

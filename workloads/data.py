@@ -14,8 +14,9 @@ Inputs / outputs:
                                     inside foolbox's wheel, (n, 3, 32, 32); labels from the
                                     file names
     load_cifar10_batches(folder, split="test", n=None)
-                                    a user's CIFAR-10 "python version" folder (data_batch_1..5,
-                                    test_batch pickles), (n, 3, 32, 32)
+                                    a user's CIFAR-10 "binary version" folder
+                                    (data_batch_1..5.bin, test_batch.bin), (n, 3, 32, 32);
+                                    nothing is ever unpickled
 A missing package or file raises ``DatasetUnavailable`` saying what to install.
 """
 
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
-import pickle
 import re
 from pathlib import Path
 
@@ -112,25 +112,36 @@ def load_foolbox_cifar10(n: int = 20) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.from_numpy(np.stack(xs)), torch.tensor(ys, dtype=torch.int64)
 
 
+CIFAR_RECORD = 1 + 3 * 32 * 32  # binary version: one label byte, then 3072 pixel bytes
+
+
 def load_cifar10_batches(folder, split: str = "test", n: int | None = None):
-    """Images from a CIFAR-10 python-batches folder (``test_batch`` or ``data_batch_1..5``)."""
+    """Images from a CIFAR-10 *binary version* folder (``cifar-10-batches-bin``:
+    ``test_batch.bin`` or ``data_batch_1..5.bin``, records of one label byte and 3072 pixel
+    bytes, channel-major).  The python version's pickles are refused: unpickling a file can
+    run arbitrary code, and the binary version holds the same images."""
     folder = Path(folder)
-    names = ["test_batch"] if split == "test" else [f"data_batch_{i}" for i in range(1, 6)]
     if split not in ("test", "train"):
         raise ValueError(f"split must be 'test' or 'train', got {split!r}")
+    names = ["test_batch"] if split == "test" else [f"data_batch_{i}" for i in range(1, 6)]
     xs, ys = [], []
     for name in names:
-        p = folder / name
+        p = folder / f"{name}.bin"
         if not p.is_file():
-            raise DatasetUnavailable(f"CIFAR-10 batch file {p} does not exist")
-        with open(p, "rb") as f:
-            d = pickle.load(f, encoding="bytes")
-        data = d.get(b"data", d.get("data"))
-        labels = d.get(b"labels", d.get("labels"))
-        if data is None or labels is None:
-            raise DatasetUnavailable(f"{p} is not a CIFAR-10 python batch (no data/labels)")
-        xs.append(np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32))
-        ys.append(np.asarray(labels, dtype=np.int64))
+            hint = (f" ({folder / name} is the python version's pickle, which is not read: "
+                    "use the binary version, cifar-10-batches-bin, from "
+                    "https://www.cs.toronto.edu/~kriz/cifar.html)"
+                    if (folder / name).is_file() else "")
+            raise DatasetUnavailable(f"CIFAR-10 batch file {p} does not exist{hint}")
+        raw = np.fromfile(p, dtype=np.uint8)
+        if raw.size == 0 or raw.size % CIFAR_RECORD:
+            raise DatasetUnavailable(f"{p} is not a CIFAR-10 binary batch ({raw.size} bytes, not "
+                                     f"a multiple of {CIFAR_RECORD})")
+        rec = raw.reshape(-1, CIFAR_RECORD)
+        if int(rec[:, 0].max()) > 9:
+            raise DatasetUnavailable(f"{p} is not a CIFAR-10 binary batch (a label above 9)")
+        xs.append(rec[:, 1:].reshape(-1, 3, 32, 32))
+        ys.append(rec[:, 0].astype(np.int64))
         if n is not None and sum(len(a) for a in ys) >= n:
             break
     x = np.concatenate(xs)[:n]

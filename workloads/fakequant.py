@@ -86,7 +86,8 @@ class _FakeQuant(fx.Interpreter):
             w = torch.from_numpy(ql.weight).double()
             if lay.op == "conv":
                 p = lay.params
-                acc = F.conv2d(xs[0].double(), w, None, p["stride"], p["padding"], 1, p["groups"])
+                acc = F.conv2d(xs[0].double(), w, None, p["stride"], p["padding"],
+                               p.get("dilation", 1), p["groups"])
             else:
                 acc = xs[0].double() @ w.T
             acc = torch.round(acc).long()
@@ -96,6 +97,13 @@ class _FakeQuant(fx.Interpreter):
             return torch.clamp(xs[0], 0, hi)
         if lay.op == "flatten":
             return xs[0].reshape(xs[0].shape[0], -1)
+        if lay.op == "clamp":
+            return torch.clamp(xs[0], max(ql.clamp[0], lo), min(ql.clamp[1], hi))
+        if lay.op == "table":
+            src = self.qm.qlayers[lay.inputs[0]]
+            return torch.from_numpy(ql.table)[xs[0] - src.out_lo]
+        if lay.op == "mul":
+            return _requant(xs[0] * xs[1], ql.requant_mult, ql.requant_shift, lo, hi)
         if lay.op == "maxpool":
             p = lay.params
             return F.max_pool2d(xs[0].double(), p["kernel"], p["stride"], p["padding"]).long()

@@ -8,11 +8,23 @@ Outputs: ``lower(model, example) -> Lowered`` with
              into its conv, Dropout/Identity/contiguous/no-op views map to their input layer)
     outputs  layer names the model returns, in order
 
-Supported: Conv2d (+ a directly following BatchNorm2d, folded later), Linear, ReLU (module,
-F.relu, torch.relu, .relu()), MaxPool2d / F.max_pool2d, AvgPool2d / F.avg_pool2d,
-AdaptiveAvgPool2d / F.adaptive_avg_pool2d to an output dividing the input, flatten
-(torch.flatten, nn.Flatten, .flatten, .view/.reshape(N, -1)), add of two tensors
-(operator.add / += / torch.add / .add), torch.cat on channels, Dropout (identity in eval),
+Dispatch is three tables of op handlers, one entry per torch op, so a new op is one handler
+plus one table row: ``MODULE_HANDLERS`` (module type -> handler(ctx, node, module, x)),
+``FUNCTION_HANDLERS`` (function -> (argument names, handler(ctx, node, args))) and
+``METHOD_HANDLERS`` (tensor method name -> (argument names, handler)). Handlers call
+``ctx.add_layer`` (a new graph node), ``ctx.alias_to`` (no node: the value of an input) or
+``ctx.err`` (``UnsupportedOpError`` naming the fx node and its op).
+
+Supported: Conv2d (incl. groups, depthwise with a channel multiplier, dilation; + a directly
+following BatchNorm2d, folded later), Linear, ReLU (module, F.relu, torch.relu, .relu()),
+ReLU6 / Hardtanh / F.relu6 / F.hardtanh / torch.clamp / .clamp / .clip with constant bounds
+(``clamp``), SiLU / Sigmoid / Hardswish / Hardsigmoid / Tanh (module or function: ``table``,
+the function tabulated over every input integer), MaxPool2d / F.max_pool2d, AvgPool2d /
+F.avg_pool2d, AdaptiveAvgPool2d / F.adaptive_avg_pool2d to an output dividing the input,
+``.mean((2, 3), keepdim=True)`` (global average pooling), flatten (torch.flatten, nn.Flatten,
+.flatten, .view/.reshape(N, -1)), add of two tensors (operator.add / += / torch.add / .add),
+multiply of two tensors, the second equal in shape or (N, C, 1, 1) (operator.mul / *= /
+torch.mul / .mul: squeeze-excite gating), torch.cat on channels, Dropout (identity in eval),
 Identity, nested Sequentials. Shape arithmetic (.size(), .shape, getitem on it) is allowed.
 Anything else raises ``UnsupportedOpError`` naming the fx node and its op.
 """
@@ -21,14 +33,18 @@ from __future__ import annotations
 
 import math
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from numbers import Real
 
 import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
+from archsim.errors import WorkloadError
 
-class UnsupportedOpError(ValueError):
+
+class UnsupportedOpError(WorkloadError):
     """The model uses an op the workload graph cannot express exactly."""
 
 
@@ -59,26 +75,17 @@ class Lowered:
         raise KeyError(name)
 
 
-# fmt: off
-_POOL_ARGS = ["input", "kernel_size", "stride", "padding"]
-_FN_PARAMS = {
-    F.relu: ["input", "inplace"], torch.relu: ["input"], torch.relu_: ["input"],
-    operator.add: ["input", "other"], operator.iadd: ["input", "other"],
-    torch.add: ["input", "other", "alpha"],
-    torch.cat: ["tensors", "dim"], torch.flatten: ["input", "start_dim", "end_dim"],
-    F.avg_pool2d: [*_POOL_ARGS, "ceil_mode", "count_include_pad", "divisor_override"],
-    F.max_pool2d: [*_POOL_ARGS, "dilation", "ceil_mode", "return_indices"],
-    F.adaptive_avg_pool2d: ["input", "output_size"],
-    F.dropout: ["input", "p", "training", "inplace"],
+# element-wise functions exported as ``table`` nodes (tabulated over the input integers)
+TABLE_FNS: dict[str, Callable] = {
+    "silu": F.silu,
+    "sigmoid": torch.sigmoid,
+    "hardswish": F.hardswish,
+    "hardsigmoid": F.hardsigmoid,
+    "tanh": torch.tanh,
 }
-_METHOD_PARAMS = {
-    "relu": ["input"], "relu_": ["input"], "add": ["input", "other", "alpha"],
-    "add_": ["input", "other", "alpha"], "flatten": ["input", "start_dim", "end_dim"],
-    "contiguous": ["input"],
-}
+
 _META_FUNCS = {getattr, operator.getitem, operator.mul, operator.floordiv, operator.add,
                operator.sub}
-# fmt: on
 
 
 def _pair(v) -> tuple:
@@ -111,6 +118,291 @@ class _Recorder(fx.Interpreter):
         return v
 
 
+class _Ctx:
+    """State of one lowering and the helpers op handlers use."""
+
+    def __init__(self, gm: fx.GraphModule, seen: dict):
+        self.gm, self.seen = gm, seen
+        self.layers: list[Layer] = []
+        self.by_name: dict[str, Layer] = {}
+        self.alias: dict[str, str] = {}
+        self.users = {n.name: len(n.users) for n in gm.graph.nodes}
+
+    def err(self, node, msg):
+        raise UnsupportedOpError(f"fx node {node.name!r} ({_describe(node)}): {msg}")
+
+    def src(self, node, arg) -> str:
+        if not isinstance(arg, fx.Node) or arg.name not in self.alias:
+            self.err(node, f"argument {arg!r} is not a tensor produced by a supported op")
+        return self.alias[arg.name]
+
+    def is_tensor(self, arg) -> bool:
+        return isinstance(arg, fx.Node) and arg.name in self.seen
+
+    def add_layer(self, node, op, inputs, source, **kw) -> Layer:
+        lay = Layer(node.name, op, inputs, node.name, source, self.seen[node.name], **kw)
+        self.layers.append(lay)
+        self.by_name[lay.name] = lay
+        self.alias[node.name] = lay.name
+        return lay
+
+    def alias_to(self, node, arg) -> None:
+        self.alias[node.name] = self.src(node, arg)
+
+    def pool(self, node, op, x, kernel, stride, padding, source) -> None:
+        kernel = _pair(kernel)
+        stride = kernel if stride is None or stride == [] else _pair(stride)
+        self.add_layer(node, op, [self.src(node, x)], source,
+                       params={"kernel": kernel, "stride": stride, "padding": _pair(padding)})
+
+    def adaptive(self, node, x, size, source) -> None:
+        h, w = self.seen[x.name][2:]
+        oh, ow = _pair(size) if size is not None else (h, w)
+        if h % oh or w % ow:
+            self.err(node, f"adaptive average pooling {h}x{w} -> {oh}x{ow} is not a plain pooling")
+        self.pool(node, "avgpool", x, (h // oh, w // ow), (h // oh, w // ow), 0, source)
+
+    def flatten_or_alias(self, node, x) -> None:
+        in_shape, out_shape = self.seen[x.name], self.seen[node.name]
+        if tuple(out_shape) == tuple(in_shape):
+            self.alias_to(node, x)
+        elif len(out_shape) == 2 and out_shape[0] == in_shape[0] and len(in_shape) >= 2:
+            self.add_layer(node, "flatten", [self.src(node, x)], _describe(node),
+                           params={"start_dim": 1})
+        else:
+            self.err(node, f"reshape {in_shape} -> {out_shape} is not a flatten to (N, -1)")
+
+    def check_flatten_dims(self, node, a, ndim) -> None:
+        start, end = a.get("start_dim", 0), a.get("end_dim", -1)
+        if start != 1 or end not in (-1, ndim - 1):
+            self.err(node, f"only flatten(start_dim=1, end_dim=-1) is supported, got {start}, "
+                     f"{end}")
+
+    def clamp(self, node, x, lo, hi, source) -> None:
+        for v in (lo, hi):
+            if v is not None and (not isinstance(v, Real) or isinstance(v, bool)):
+                self.err(node, f"clamp bound {v!r} is not a constant number")
+        if lo is None and hi is None:
+            self.err(node, "clamp without bounds")
+        if lo is not None and hi is not None and lo > hi:
+            self.err(node, f"clamp bounds {lo} > {hi}")
+        self.add_layer(node, "clamp", [self.src(node, x)], source,
+                       params={"min": None if lo is None else float(lo),
+                               "max": None if hi is None else float(hi)})
+
+    def binary(self, node, op, x, y, source) -> None:
+        if not (self.is_tensor(x) and self.is_tensor(y)):
+            const = y if self.is_tensor(x) else x
+            self.err(node, f"{op} of a tensor and a constant {const!r}")
+        if op == "mul":
+            xs, ys = self.seen[x.name], self.seen[y.name]
+            if tuple(xs) != tuple(ys) and tuple(ys) != tuple(xs[:2]) + (1,) * (len(xs) - 2):
+                if tuple(xs) == tuple(ys[:2]) + (1,) * (len(ys) - 2):
+                    x, y = y, x  # gate first-or-second: keep the full tensor first
+                else:
+                    self.err(node, f"multiply of shapes {xs} and {ys}: only equal shapes or a "
+                             f"per-channel (N, C, 1, 1) gate")
+        self.add_layer(node, op, [self.src(node, x), self.src(node, y)], source)
+
+
+# ---------------------------------------------------------------- module handlers
+# handler(ctx, node, module, x, name); the first entry whose type matches wins
+
+
+def _conv_module(ctx, node, m, x, name):
+    if m.padding_mode != "zeros" or isinstance(m.padding, str):
+        ctx.err(node, "Conv2d with a non-zero padding mode or string padding")
+    ctx.add_layer(node, "conv", [ctx.src(node, x)], name, module=m,
+                  params={"stride": _pair(m.stride), "padding": _pair(m.padding),
+                          "groups": int(m.groups), "dilation": _pair(m.dilation)})
+
+
+def _bn_module(ctx, node, m, x, name):
+    prev = ctx.by_name.get(ctx.alias.get(x.name, ""))
+    if (prev is None or prev.op != "conv" or prev.bn is not None or prev.out_fx != x.name
+            or ctx.users[x.name] != 1):
+        ctx.err(node, "BatchNorm2d must directly follow a Conv2d whose only user it is")
+    if not m.track_running_stats or m.running_mean is None:
+        ctx.err(node, "BatchNorm2d without running statistics cannot be folded")
+    prev.bn, prev.out_fx = m, node.name
+    prev.source += f" + {name}"
+    ctx.alias[node.name] = prev.name
+
+
+def _linear_module(ctx, node, m, x, name):
+    if len(ctx.seen[x.name]) != 2:
+        ctx.err(node, f"Linear on a {len(ctx.seen[x.name])}-d input (only (N, F) is supported)")
+    ctx.add_layer(node, "linear", [ctx.src(node, x)], name, module=m)
+
+
+def _maxpool_module(ctx, node, m, x, name):
+    if _pair(m.dilation) != (1, 1) or m.ceil_mode or m.return_indices:
+        ctx.err(node, "MaxPool2d with dilation, ceil_mode or return_indices")
+    ctx.pool(node, "maxpool", x, m.kernel_size, m.stride, m.padding, name)
+
+
+def _avgpool_module(ctx, node, m, x, name):
+    if m.ceil_mode or m.divisor_override or (not m.count_include_pad
+                                             and _pair(m.padding) != (0, 0)):
+        ctx.err(node, "AvgPool2d with ceil_mode, divisor_override or count_include_pad=False")
+    ctx.pool(node, "avgpool", x, m.kernel_size, m.stride, m.padding, name)
+
+
+def _flatten_module(ctx, node, m, x, name):
+    ctx.check_flatten_dims(node, {"start_dim": m.start_dim, "end_dim": m.end_dim},
+                           len(ctx.seen[x.name]))
+    ctx.flatten_or_alias(node, x)
+
+
+def _table_module(fn_name):
+    def h(ctx, node, m, x, name):
+        ctx.add_layer(node, "table", [ctx.src(node, x)], name, params={"fn": fn_name})
+    return h
+
+
+MODULE_HANDLERS: list[tuple[type, Callable]] = [
+    (nn.Conv2d, _conv_module),
+    (nn.BatchNorm2d, _bn_module),
+    (nn.Linear, _linear_module),
+    (nn.ReLU, lambda c, n, m, x, name: c.add_layer(n, "relu", [c.src(n, x)], name)),
+    (nn.Hardtanh, lambda c, n, m, x, name: c.clamp(n, x, m.min_val, m.max_val, name)),  # ReLU6
+    (nn.MaxPool2d, _maxpool_module),
+    (nn.AvgPool2d, _avgpool_module),
+    (nn.AdaptiveAvgPool2d, lambda c, n, m, x, name: c.adaptive(n, x, m.output_size, name)),
+    ((nn.Dropout, nn.Dropout2d, nn.Identity), lambda c, n, m, x, name: c.alias_to(n, x)),
+    (nn.Flatten, _flatten_module),
+    (nn.SiLU, _table_module("silu")),
+    (nn.Sigmoid, _table_module("sigmoid")),
+    (nn.Hardswish, _table_module("hardswish")),
+    (nn.Hardsigmoid, _table_module("hardsigmoid")),
+    (nn.Tanh, _table_module("tanh")),
+]
+
+# ---------------------------------------------------------------- function / method handlers
+# handler(ctx, node, bound args, source)
+
+
+def _relu_fn(c, n, a, s):
+    c.add_layer(n, "relu", [c.src(n, a["input"])], s)
+
+
+def _add_fn(c, n, a, s):
+    if a.get("alpha", 1) != 1:
+        c.err(n, "add with alpha != 1")
+    c.binary(n, "add", a["input"], a["other"], s)
+
+
+def _mul_fn(c, n, a, s):
+    c.binary(n, "mul", a["input"], a["other"], s)
+
+
+def _cat_fn(c, n, a, s):
+    dim = a.get("dim", 0)
+    if dim % len(c.seen[n.name]) != 1:
+        c.err(n, f"concatenation along dim {dim} (only channels, dim 1)")
+    c.add_layer(n, "concat", [c.src(n, v) for v in a["tensors"]], s, params={"axis": 1})
+
+
+def _flatten_fn(c, n, a, s):
+    c.check_flatten_dims(n, a, len(c.seen[a["input"].name]))
+    c.flatten_or_alias(n, a["input"])
+
+
+def _avg_pool_fn(c, n, a, s):
+    if a.get("ceil_mode") or a.get("divisor_override") or (
+            a.get("count_include_pad") is False and _pair(a.get("padding", 0)) != (0, 0)):
+        c.err(n, "avg_pool2d with ceil_mode, divisor_override or count_include_pad=False")
+    c.pool(n, "avgpool", a["input"], a["kernel_size"], a.get("stride"), a.get("padding", 0), s)
+
+
+def _max_pool_fn(c, n, a, s):
+    if _pair(a.get("dilation", 1)) != (1, 1) or a.get("ceil_mode") or a.get("return_indices"):
+        c.err(n, "max_pool2d with dilation, ceil_mode or return_indices")
+    c.pool(n, "maxpool", a["input"], a["kernel_size"], a.get("stride"), a.get("padding", 0), s)
+
+
+def _dropout_fn(c, n, a, s):
+    if a.get("training", True) and a.get("p", 0.5) > 0:
+        c.err(n, "F.dropout with training=True is random; pass training=self.training")
+    c.alias_to(n, a["input"])
+
+
+def _mean_fn(c, n, a, s):
+    x = a["input"]
+    shape = c.seen[x.name]
+    dims = a.get("dim")
+    dims = tuple(sorted(int(d) % len(shape) for d in (dims if isinstance(dims, (list, tuple))
+                                                      else [dims]))) if dims is not None else ()
+    if len(shape) != 4 or dims != (2, 3) or not a.get("keepdim", False) or a.get("dtype"):
+        c.err(n, "only mean over dims (2, 3) with keepdim=True (global average pooling)")
+    c.pool(n, "avgpool", x, shape[2:], shape[2:], 0, s)
+
+
+def _table_fn(fn_name):
+    def h(c, n, a, s):
+        c.add_layer(n, "table", [c.src(n, a["input"])], s, params={"fn": fn_name})
+    return h
+
+
+_POOL_ARGS = ["input", "kernel_size", "stride", "padding"]
+_CLAMP = (["input", "min", "max"], lambda c, n, a, s: c.clamp(n, a["input"], a.get("min"),
+                                                              a.get("max"), s))
+_ADD = (["input", "other", "alpha"], _add_fn)
+_MUL = (["input", "other"], _mul_fn)
+_FLAT = (["input", "start_dim", "end_dim"], _flatten_fn)
+
+FUNCTION_HANDLERS: dict[Callable, tuple[list, Callable]] = {
+    F.relu: (["input", "inplace"], _relu_fn),
+    torch.relu: (["input"], _relu_fn),
+    torch.relu_: (["input"], _relu_fn),
+    F.relu6: (["input", "inplace"], lambda c, n, a, s: c.clamp(n, a["input"], 0.0, 6.0, s)),
+    F.hardtanh: (["input", "min_val", "max_val", "inplace"],
+                 lambda c, n, a, s: c.clamp(n, a["input"], a.get("min_val", -1.0),
+                                            a.get("max_val", 1.0), s)),
+    torch.clamp: _CLAMP,
+    torch.clip: _CLAMP,
+    operator.add: (["input", "other"], _add_fn),
+    operator.iadd: (["input", "other"], _add_fn),
+    torch.add: _ADD,
+    operator.mul: (["input", "other"], _mul_fn),
+    operator.imul: (["input", "other"], _mul_fn),
+    torch.mul: _MUL,
+    torch.cat: (["tensors", "dim"], _cat_fn),
+    torch.flatten: _FLAT,
+    F.avg_pool2d: ([*_POOL_ARGS, "ceil_mode", "count_include_pad", "divisor_override"],
+                   _avg_pool_fn),
+    F.max_pool2d: ([*_POOL_ARGS, "dilation", "ceil_mode", "return_indices"], _max_pool_fn),
+    F.adaptive_avg_pool2d: (["input", "output_size"],
+                            lambda c, n, a, s: c.adaptive(n, a["input"], a["output_size"], s)),
+    F.dropout: (["input", "p", "training", "inplace"], _dropout_fn),
+    torch.mean: (["input", "dim", "keepdim", "dtype"], _mean_fn),
+    F.silu: (["input", "inplace"], _table_fn("silu")),
+    torch.sigmoid: (["input"], _table_fn("sigmoid")),
+    F.sigmoid: (["input"], _table_fn("sigmoid")),
+    F.hardswish: (["input", "inplace"], _table_fn("hardswish")),
+    F.hardsigmoid: (["input", "inplace"], _table_fn("hardsigmoid")),
+    torch.tanh: (["input"], _table_fn("tanh")),
+    F.tanh: (["input"], _table_fn("tanh")),
+}
+
+METHOD_HANDLERS: dict[str, tuple[list, Callable]] = {
+    "relu": (["input"], _relu_fn),
+    "relu_": (["input"], _relu_fn),
+    "add": _ADD,
+    "add_": _ADD,
+    "mul": _MUL,
+    "mul_": _MUL,
+    "clamp": _CLAMP,
+    "clamp_": _CLAMP,
+    "clip": _CLAMP,
+    "flatten": _FLAT,
+    "contiguous": (["input"], lambda c, n, a, s: c.alias_to(n, a["input"])),
+    "mean": (["input", "dim", "keepdim", "dtype"], _mean_fn),
+    "sigmoid": (["input"], _table_fn("sigmoid")),
+    "tanh": (["input"], _table_fn("tanh")),
+}
+
+
 def lower(model: nn.Module, example: torch.Tensor) -> Lowered:
     """Trace ``model`` and map its fx nodes to layers; raises ``UnsupportedOpError``."""
     gm = fx.symbolic_trace(model)
@@ -118,80 +410,20 @@ def lower(model: nn.Module, example: torch.Tensor) -> Lowered:
     rec.shapes = {}
     with torch.no_grad():
         rec.run(example)
-    seen = rec.shapes
+    ctx = _Ctx(gm, rec.shapes)
     modules = dict(gm.named_modules())
-    layers: list[Layer] = []
-    by_name: dict[str, Layer] = {}
-    alias: dict[str, str] = {}
-    users = {n.name: len(n.users) for n in gm.graph.nodes}
     outputs: list[str] = []
-
-    def err(node, msg):
-        raise UnsupportedOpError(f"fx node {node.name!r} ({_describe(node)}): {msg}")
-
-    def src(node, arg):
-        if not isinstance(arg, fx.Node) or arg.name not in alias:
-            err(node, f"argument {arg!r} is not a tensor produced by a supported op")
-        return alias[arg.name]
-
-    def add_layer(node, op, inputs, source, **kw):
-        lay = Layer(node.name, op, inputs, node.name, source, seen[node.name], **kw)
-        layers.append(lay)
-        by_name[lay.name] = lay
-        alias[node.name] = lay.name
-        return lay
-
-    def pool(node, op, x, kernel, stride, padding, source):
-        kernel = _pair(kernel)
-        stride = kernel if stride is None or stride == [] else _pair(stride)
-        add_layer(
-            node,
-            op,
-            [src(node, x)],
-            source,
-            params={"kernel": kernel, "stride": stride, "padding": _pair(padding)},
-        )
-
-    def adaptive(node, x, size, source):
-        h, w = seen[x.name][2:]
-        oh, ow = _pair(size) if size is not None else (h, w)
-        if h % oh or w % ow:
-            err(node, f"adaptive average pooling {h}x{w} -> {oh}x{ow} is not a plain pooling")
-        pool(node, "avgpool", x, (h // oh, w // ow), (h // oh, w // ow), 0, source)
-
-    def flatten_or_alias(node, x):
-        in_shape, out_shape = seen[x.name], seen[node.name]
-        if tuple(out_shape) == tuple(in_shape):
-            alias[node.name] = src(node, x)
-        elif len(out_shape) == 2 and out_shape[0] == in_shape[0] and len(in_shape) >= 2:
-            add_layer(node, "flatten", [src(node, x)], _describe(node), params={"start_dim": 1})
-        else:
-            err(node, f"reshape {in_shape} -> {out_shape} is not a flatten to (N, -1)")
-
-    def check_flatten_dims(node, a, ndim):
-        start, end = a.get("start_dim", 0), a.get("end_dim", -1)
-        if start != 1 or end not in (-1, ndim - 1):
-            err(node, f"only flatten(start_dim=1, end_dim=-1) is supported, got {start}, {end}")
-
-    def add_op(node, a):
-        if a.get("alpha", 1) != 1:
-            err(node, "add with alpha != 1")
-        x, y = a["input"], a["other"]
-        if not (isinstance(y, fx.Node) and y.name in seen):
-            err(node, f"add of a tensor and a constant {y!r}")
-        add_layer(node, "add", [src(node, x), src(node, y)], _describe(node))
-
     for node in gm.graph.nodes:
         if node.op == "output":
             outs = node.args[0] if isinstance(node.args[0], (tuple, list)) else [node.args[0]]
-            outputs = [src(node, o) for o in outs]
+            outputs = [ctx.src(node, o) for o in outs]
             continue
         if node.op == "placeholder":
-            if any(lay.op == "input" for lay in layers):
-                err(node, "only one input tensor is supported")
-            add_layer(node, "input", [], "input")
+            if any(lay.op == "input" for lay in ctx.layers):
+                ctx.err(node, "only one input tensor is supported")
+            ctx.add_layer(node, "input", [], "input")
             continue
-        if node.name not in seen:
+        if node.name not in ctx.seen:
             # a python value (shape arithmetic); allowed only from shape queries
             ok = (node.op == "call_method" and node.target in ("size", "dim")) or (
                 node.op == "call_function"
@@ -199,170 +431,41 @@ def lower(model: nn.Module, example: torch.Tensor) -> Lowered:
                 and (node.target is not getattr or node.args[1] in ("shape", "ndim"))
             )
             if not ok:
-                err(node, "produces a non-tensor value; only shape queries may")
+                ctx.err(node, "produces a non-tensor value; only shape queries may")
             continue
         if node.op == "get_attr":
-            err(node, "direct use of a parameter/buffer is not supported")
+            ctx.err(node, "direct use of a parameter/buffer is not supported")
         if node.op == "call_module":
             m = modules[node.target]
-            x = node.args[0] if node.args else None
             name = f"{node.target} ({type(m).__name__})"
             if len(node.args) != 1 or node.kwargs:
-                err(node, "module called with more than one argument")
-            if isinstance(m, nn.Conv2d):
-                if (
-                    _pair(m.dilation) != (1, 1)
-                    or m.padding_mode != "zeros"
-                    or isinstance(m.padding, str)
-                ):
-                    err(node, "Conv2d with dilation, non-zero padding mode or string padding")
-                add_layer(
-                    node,
-                    "conv",
-                    [src(node, x)],
-                    name,
-                    module=m,
-                    params={
-                        "stride": _pair(m.stride),
-                        "padding": _pair(m.padding),
-                        "groups": int(m.groups),
-                    },
-                )
-            elif isinstance(m, nn.BatchNorm2d):
-                prev = by_name.get(alias.get(x.name, ""))
-                if (
-                    prev is None
-                    or prev.op != "conv"
-                    or prev.bn is not None
-                    or prev.out_fx != x.name
-                    or users[x.name] != 1
-                ):
-                    err(node, "BatchNorm2d must directly follow a Conv2d whose only user it is")
-                if not m.track_running_stats or m.running_mean is None:
-                    err(node, "BatchNorm2d without running statistics cannot be folded")
-                prev.bn, prev.out_fx = m, node.name
-                prev.source += f" + {name}"
-                alias[node.name] = prev.name
-            elif isinstance(m, nn.Linear):
-                if len(seen[x.name]) != 2:
-                    err(node, f"Linear on a {len(seen[x.name])}-d input (only (N, F) is supported)")
-                add_layer(node, "linear", [src(node, x)], name, module=m)
-            elif isinstance(m, nn.ReLU):
-                add_layer(node, "relu", [src(node, x)], name)
-            elif isinstance(m, nn.MaxPool2d):
-                if _pair(m.dilation) != (1, 1) or m.ceil_mode or m.return_indices:
-                    err(node, "MaxPool2d with dilation, ceil_mode or return_indices")
-                pool(node, "maxpool", x, m.kernel_size, m.stride, m.padding, name)
-            elif isinstance(m, nn.AvgPool2d):
-                if (
-                    m.ceil_mode
-                    or m.divisor_override
-                    or (not m.count_include_pad and _pair(m.padding) != (0, 0))
-                ):
-                    err(
-                        node,
-                        "AvgPool2d with ceil_mode, divisor_override or count_include_pad=False",
-                    )
-                pool(node, "avgpool", x, m.kernel_size, m.stride, m.padding, name)
-            elif isinstance(m, nn.AdaptiveAvgPool2d):
-                adaptive(node, x, m.output_size, name)
-            elif isinstance(m, (nn.Dropout, nn.Dropout2d, nn.Identity)):
-                alias[node.name] = src(node, x)
-            elif isinstance(m, nn.Flatten):
-                check_flatten_dims(
-                    node, {"start_dim": m.start_dim, "end_dim": m.end_dim}, len(seen[x.name])
-                )
-                flatten_or_alias(node, x)
-            else:
-                err(node, f"module type {type(m).__name__} is not supported")
+                ctx.err(node, "module called with more than one argument")
+            handler = next((h for cls, h in MODULE_HANDLERS if isinstance(m, cls)), None)
+            if handler is None:
+                ctx.err(node, f"module type {type(m).__name__} is not supported")
+            handler(ctx, node, m, node.args[0], name)
         elif node.op == "call_function":
-            t = node.target
-            if t not in _FN_PARAMS:
-                err(node, "function is not supported")
-            a = _bind(node, _FN_PARAMS[t])
-            if t in (F.relu, torch.relu, torch.relu_):
-                add_layer(node, "relu", [src(node, a["input"])], _describe(node))
-            elif t in (operator.add, operator.iadd, torch.add):
-                add_op(node, a)
-            elif t is torch.cat:
-                dim = a.get("dim", 0)
-                nd = len(seen[node.name])
-                if dim % nd != 1:
-                    err(node, f"concatenation along dim {dim} (only channels, dim 1)")
-                add_layer(
-                    node,
-                    "concat",
-                    [src(node, v) for v in a["tensors"]],
-                    _describe(node),
-                    params={"axis": 1},
-                )
-            elif t is torch.flatten:
-                check_flatten_dims(node, a, len(seen[a["input"].name]))
-                flatten_or_alias(node, a["input"])
-            elif t is F.avg_pool2d:
-                if (
-                    a.get("ceil_mode")
-                    or a.get("divisor_override")
-                    or (
-                        a.get("count_include_pad") is False and _pair(a.get("padding", 0)) != (0, 0)
-                    )
-                ):
-                    err(
-                        node,
-                        "avg_pool2d with ceil_mode, divisor_override or count_include_pad=False",
-                    )
-                pool(
-                    node,
-                    "avgpool",
-                    a["input"],
-                    a["kernel_size"],
-                    a.get("stride"),
-                    a.get("padding", 0),
-                    _describe(node),
-                )
-            elif t is F.max_pool2d:
-                if (
-                    _pair(a.get("dilation", 1)) != (1, 1)
-                    or a.get("ceil_mode")
-                    or a.get("return_indices")
-                ):
-                    err(node, "max_pool2d with dilation, ceil_mode or return_indices")
-                pool(
-                    node,
-                    "maxpool",
-                    a["input"],
-                    a["kernel_size"],
-                    a.get("stride"),
-                    a.get("padding", 0),
-                    _describe(node),
-                )
-            elif t is F.adaptive_avg_pool2d:
-                adaptive(node, a["input"], a["output_size"], _describe(node))
-            elif t is F.dropout:
-                if a.get("training", True) and a.get("p", 0.5) > 0:
-                    err(node, "F.dropout with training=True is random; pass training=self.training")
-                alias[node.name] = src(node, a["input"])
+            try:
+                entry = FUNCTION_HANDLERS.get(node.target)
+            except TypeError:  # unhashable target
+                entry = None
+            if entry is None:
+                ctx.err(node, "function is not supported")
+            names, handler = entry
+            handler(ctx, node, _bind(node, names), _describe(node))
         elif node.op == "call_method":
-            t = node.target
-            if t in ("view", "reshape"):
-                flatten_or_alias(node, node.args[0])
-            elif t not in _METHOD_PARAMS:
-                err(node, "method is not supported")
-            else:
-                a = _bind(node, _METHOD_PARAMS[t])
-                if t in ("relu", "relu_"):
-                    add_layer(node, "relu", [src(node, a["input"])], _describe(node))
-                elif t in ("add", "add_"):
-                    add_op(node, a)
-                elif t == "flatten":
-                    check_flatten_dims(node, a, len(seen[a["input"].name]))
-                    flatten_or_alias(node, a["input"])
-                elif t == "contiguous":
-                    alias[node.name] = src(node, a["input"])
+            if node.target in ("view", "reshape"):
+                ctx.flatten_or_alias(node, node.args[0])
+                continue
+            entry = METHOD_HANDLERS.get(node.target)
+            if entry is None:
+                ctx.err(node, "method is not supported")
+            names, handler = entry
+            handler(ctx, node, _bind(node, names), _describe(node))
     if not outputs:
         raise UnsupportedOpError("model has no tensor output")
-    _check_shapes(layers)
-    return Lowered(gm, layers, alias, outputs)
+    _check_shapes(ctx.layers)
+    return Lowered(gm, ctx.layers, ctx.alias, outputs)
 
 
 def _check_shapes(layers: list) -> None:

@@ -5,6 +5,7 @@ no normalisation layer, so a checkpoint trained with mean/std normalisation need
 into its first conv by the user. Dense conv+linear MACs at batch 1:
 
     vgg11 152.8 M, vgg19 398.1 M, resnet18 555.4 M, resnet34 1,159.4 M, googlenet 1,521.8 M
+    mobilenetv2 and efficientnet_b0 (CIFAR-style, workloads.mobile): see test_wl_models
 
 Inputs: a model name and a seed. Outputs:
     zoo_model(name, seed=0) -> nn.Module in eval mode, initialised under ``torch.manual_seed(seed)``
@@ -19,6 +20,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from archsim.errors import WorkloadError
 
 VGG_CFG = {
     "vgg11": [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"],
@@ -220,12 +223,26 @@ class GoogLeNet(nn.Module):
         return self.linear(out)
 
 
+def _mobilenetv2():
+    from workloads.mobile import MobileNetV2
+
+    return MobileNetV2()
+
+
+def _efficientnet_b0():
+    from workloads.mobile import EfficientNetB0
+
+    return EfficientNetB0()
+
+
 ZOO = {
     "vgg11": lambda: VGG("vgg11"),
     "vgg19": lambda: VGG("vgg19"),
     "resnet18": lambda: ResNet([2, 2, 2, 2]),
     "resnet34": lambda: ResNet([3, 4, 6, 3]),
     "googlenet": GoogLeNet,
+    "mobilenetv2": _mobilenetv2,
+    "efficientnet_b0": _efficientnet_b0,
 }
 INPUT_SHAPE = (3, 32, 32)
 
@@ -240,28 +257,49 @@ def zoo_model(name: str, seed: int = 0) -> nn.Module:
     return model.eval()
 
 
+class CheckpointError(WorkloadError):
+    """A state dict that does not fit the model (names the first offending key)."""
+
+
 def load_checkpoint(model: nn.Module, path) -> nn.Module:
     """Load a state_dict (or kuangliu's {'net': state_dict, ...}) into ``model``; strict keys.
 
-    A ``module.`` prefix (saved from DataParallel) is stripped. Raises ``FileNotFoundError``
-    or ``KeyError`` naming the missing/unexpected keys.
+    Loaded with ``torch.load(weights_only=True)`` (tensors and plain containers only). A
+    ``module.`` prefix (saved from DataParallel) is stripped. Raises ``FileNotFoundError``, or
+    ``CheckpointError`` (a ValueError) in one line naming the first missing, unexpected or
+    mis-shaped key.
     """
     from pathlib import Path
 
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"checkpoint {p} does not exist")
-    state = torch.load(p, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(p, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure is a bad file
+        msg = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(f"checkpoint {p}: cannot be read as a state dict "
+                              f"(torch.load weights_only=True): {msg}") from None
     if isinstance(state, dict) and "net" in state and isinstance(state["net"], dict):
         state = state["net"]
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
         state = state["state_dict"]
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"checkpoint {p}: not a state dict of tensors")
     state = {(k.removeprefix("module.")): v for k, v in state.items()}
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if missing or unexpected:
-        raise KeyError(
-            f"checkpoint {p} does not match {type(model).__name__}: "
-            f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}, "
-            f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}"
-        )
+    own = model.state_dict()
+    name = type(model).__name__
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    if missing:
+        raise CheckpointError(f"checkpoint {p} does not match {name}: key {missing[0]!r} is "
+                              f"missing ({len(missing)} missing in all)")
+    if unexpected:
+        raise CheckpointError(f"checkpoint {p} does not match {name}: key {unexpected[0]!r} is "
+                              f"unexpected ({len(unexpected)} unexpected in all)")
+    for k, v in state.items():
+        if tuple(v.shape) != tuple(own[k].shape):
+            raise CheckpointError(f"checkpoint {p} does not match {name}: key {k!r} has shape "
+                                  f"{tuple(v.shape)}, the model expects {tuple(own[k].shape)}")
+    model.load_state_dict(state, strict=True)
     return model.eval()

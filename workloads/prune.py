@@ -5,7 +5,8 @@ parameters are not), training/test tensors for the lottery ticket.
 Outputs:
     prunable(model) -> {param name: weight} of every Conv2d / Linear
     magnitude_masks(weights, masks, keep_fraction, scope) -> new masks keeping the largest
-        |w| among the survivors (``scope`` "global" over all layers or "layer" per layer);
+        |w| among the survivors (``scope`` "global" over all layers, which may empty a layer,
+        or "layer" per layer, which keeps at least one weight of every layer);
         exact counts, ties broken by position, so deterministic
     one_shot_magnitude(model, sparsity, scope="global") -> masks; zeroes weights in place
     lottery_ticket(model_fn, data, target_sparsity, ...) -> LTPResult with the pruned
@@ -72,7 +73,8 @@ def magnitude_masks(
     }
     if scope == "layer":
         return {
-            k: _keep_top(s.flatten(), _count(s.numel(), keep_fraction)).view_as(s)
+            k: _keep_top(s.flatten(), max(1 if keep_fraction > 0 else 0,
+                                          _count(s.numel(), keep_fraction))).view_as(s)
             for k, s in scores.items()
         }
     flat = torch.cat([s.flatten() for s in scores.values()])

@@ -7,7 +7,8 @@ Scheme (docs/workload_graph.md has the integer semantics):
 - activations: ``act_bits``; unsigned (0 .. 2**b - 1) where the values cannot be negative
   (after a ReLU, which is folded into the producing conv/linear/add when it is that
   producer's only user; after max/avg pooling or concatenation of unsigned values; image
-  inputs in [0, 1], scale 1/(2**b - 1)), signed (-2**(b-1) .. 2**(b-1) - 1) elsewhere;
+  inputs in [0, 1], scale 1/(2**b - 1)), signed symmetric (-(2**(b-1) - 1) .. 2**(b-1) - 1,
+  sign-magnitude friendly like the weights) elsewhere;
   scales from the max |value| seen on real calibration images;
 - biases: int64 at scale in_scale x w_scale[o];
 - requantisation: fixed point, per-channel ``requant_mult`` and one ``requant_shift`` per
@@ -66,10 +67,14 @@ class QLayer:
     requant_mult: object = None  # int64 (O,) for conv/linear, int for avgpool
     requant_shift: int | None = None
     requant_mults: list | None = None
+    clamp: tuple | None = None  # clamp: integer (lo, hi) bounds at the input's scale
+    table: np.ndarray | None = None  # table: int64 values for inputs out_lo .. out_hi of its input
 
 
 def act_range(signed: bool, bits: int) -> tuple[int, int]:
-    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    """Integer range of an activation: unsigned 0 .. 2^b - 1, or signed symmetric
+    +-(2^(b-1) - 1) (sign-magnitude friendly, like the weights: -2^(b-1) is never produced)."""
+    return (-((1 << (bits - 1)) - 1), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
 
 
 def _scale(maxabs: float, signed: bool, bits: int) -> float:
@@ -137,6 +142,162 @@ def _consumers(lowered: Lowered) -> dict:
     return cons
 
 
+def _clip_of(lowered: Lowered, cons: dict, lay) -> tuple[float, float] | None:
+    """(lo, hi) real interval the layer's only consumer clamps to (ReLU, ReLU6, clamp), so the
+    layer's own output range can use it; None if there is no such consumer."""
+    nxt = cons[lay.name]
+    if len(nxt) != 1 or lay.name in lowered.outputs:
+        return None
+    c = nxt[0]
+    if c.op == "relu":
+        return 0.0, math.inf
+    if c.op == "clamp":
+        lo, hi = c.params["min"], c.params["max"]
+        return (-math.inf if lo is None else lo), (math.inf if hi is None else hi)
+    return None
+
+
+def _out_range(lo_v, hi_v, clip, signed_default: bool) -> tuple[bool, float]:
+    """(signed, max |value| to represent) of an output calibrated to [lo_v, hi_v], narrowed by
+    the consumer's clamp ``clip``; unsigned when the clamp makes it non-negative."""
+    if clip is not None:
+        lo_v, hi_v = max(lo_v, clip[0]), min(hi_v, clip[1])
+    signed = signed_default and not (clip is not None and clip[0] >= 0)
+    hi_r = max(hi_v, 0.0) if not signed else max(abs(lo_v), abs(hi_v))
+    return signed, hi_r
+
+
+def _round_half_up(v: float) -> int:
+    return math.floor(v + 0.5)
+
+
+def _q_input(lay, ins, rng, clip, qa) -> QLayer:
+    lo_v, hi_v = rng
+    signed = lo_v < 0
+    scale = (
+        1.0 / ((1 << qa.act_bits) - 1)
+        if (not signed and hi_v <= 1.0)
+        else _scale(max(abs(lo_v), abs(hi_v)), signed, qa.act_bits)
+    )
+    return QLayer(scale, *act_range(signed, qa.act_bits))
+
+
+def _q_gemm(lay, ins, rng, clip, qa) -> QLayer:
+    wq = (1 << (qa.weight_bits - 1)) - 1
+    w, b = fold_bn(lay)
+    flat = np.abs(w.reshape(w.shape[0], -1)).max(axis=1)
+    pos = flat[flat > 0]
+    fallback = float(np.median(pos)) / wq if pos.size else 1.0 / wq
+    w_scale = np.where(flat > 0, flat / wq, fallback).astype(np.float64)
+    w_int = np.clip(np.rint(w / w_scale.reshape((-1,) + (1,) * (w.ndim - 1))), -wq, wq)
+    w_int = w_int.astype(np.int64)
+    s_in = ins[0].out_scale
+    bias = np.rint(b / (s_in * w_scale)).astype(np.int64)
+    signed, hi_r = _out_range(*rng, clip, True)
+    s_out = _scale(hi_r, signed, qa.act_bits)
+    amax = max(abs(ins[0].out_lo), abs(ins[0].out_hi))
+    bound = int((np.abs(w_int).reshape(w.shape[0], -1).sum(axis=1) * amax + np.abs(bias)).max())
+    mult, shift = fixed_point(s_in * w_scale / s_out, bound, qa.where)
+    return QLayer(s_out, *act_range(signed, qa.act_bits), weight=w_int, bias=bias,
+                  w_scale=w_scale, requant_mult=mult, requant_shift=shift)
+
+
+def _q_same(lay, ins, rng, clip, qa) -> QLayer:
+    return QLayer(ins[0].out_scale, ins[0].out_lo, ins[0].out_hi)
+
+
+def _q_relu(lay, ins, rng, clip, qa) -> QLayer:
+    return QLayer(ins[0].out_scale, 0, ins[0].out_hi)
+
+
+def _q_clamp(lay, ins, rng, clip, qa) -> QLayer:
+    s, src = ins[0].out_scale, ins[0]
+    lo = src.out_lo if lay.params["min"] is None else _round_half_up(lay.params["min"] / s)
+    hi = src.out_hi if lay.params["max"] is None else _round_half_up(lay.params["max"] / s)
+    out = QLayer(s, max(lo, src.out_lo), min(hi, src.out_hi))
+    out.clamp = (int(lo), int(hi))
+    if out.out_lo > out.out_hi:
+        raise QuantizationError(f"{qa.where}: clamp {lo}..{hi} excludes the whole input range "
+                                f"{src.out_lo}..{src.out_hi}")
+    return out
+
+
+def _q_avgpool(lay, ins, rng, clip, qa) -> QLayer:
+    kh, kw = lay.params["kernel"]
+    mult, shift = 1 << 24, 24
+    mult = round(mult / (kh * kw))
+    while mult % 2 == 0 and shift > 1:
+        mult, shift = mult // 2, shift - 1
+    return QLayer(ins[0].out_scale, ins[0].out_lo, ins[0].out_hi, requant_mult=int(mult),
+                  requant_shift=int(shift))
+
+
+def _q_add_concat(lay, ins, rng, clip, qa) -> QLayer:
+    all_unsigned = all(i.out_lo >= 0 for i in ins)
+    if lay.op == "add":
+        signed, hi_r = _out_range(*rng, clip, not all_unsigned)
+    else:
+        signed = not all_unsigned
+        hi_r = max(i.out_scale * max(abs(i.out_lo), abs(i.out_hi)) for i in ins)
+    s_out = _scale(hi_r, signed, qa.act_bits)
+    bound = sum(max(abs(i.out_lo), abs(i.out_hi)) for i in ins)
+    mults, shift = fixed_point(np.array([i.out_scale / s_out for i in ins]), bound, qa.where)
+    return QLayer(s_out, *act_range(signed, qa.act_bits), requant_mults=[int(m) for m in mults],
+                  requant_shift=shift)
+
+
+def _q_mul(lay, ins, rng, clip, qa) -> QLayer:
+    x, g = ins
+    signed, hi_r = _out_range(*rng, clip, not (x.out_lo >= 0 and g.out_lo >= 0))
+    s_out = _scale(hi_r, signed, qa.act_bits)
+    bound = max(abs(x.out_lo), abs(x.out_hi)) * max(abs(g.out_lo), abs(g.out_hi))
+    mult, shift = fixed_point(np.array([x.out_scale * g.out_scale / s_out]), bound, qa.where)
+    return QLayer(s_out, *act_range(signed, qa.act_bits), requant_mult=int(mult[0]),
+                  requant_shift=shift)
+
+
+def _q_table(lay, ins, rng, clip, qa) -> QLayer:
+    """Tabulate ``fn`` over every input integer: t[v - lo] = round(fn(v * s_in) / s_out), the
+    output scale covering the function's whole range over the input range (never clips)."""
+    from workloads.lower import TABLE_FNS
+
+    src = ins[0]
+    v = torch.arange(src.out_lo, src.out_hi + 1, dtype=torch.float64)
+    y = TABLE_FNS[lay.params["fn"]](v * src.out_scale).double()
+    ylo, yhi = float(y.min()), float(y.max())
+    signed = ylo < 0
+    s_out = _scale(max(abs(ylo), abs(yhi)), signed, qa.act_bits)
+    lo, hi = act_range(signed, qa.act_bits)
+    t = torch.clamp(torch.floor(y / s_out + 0.5), lo, hi).long().numpy().astype(np.int64)
+    out = QLayer(s_out, lo, hi)
+    out.table = t
+    return out
+
+
+# op -> quantiser(layer, input QLayers, calibrated (min, max), consumer clamp, _QArgs)
+QUANTISERS = {
+    "input": _q_input,
+    "conv": _q_gemm,
+    "linear": _q_gemm,
+    "maxpool": _q_same,
+    "flatten": _q_same,
+    "relu": _q_relu,
+    "clamp": _q_clamp,
+    "avgpool": _q_avgpool,
+    "add": _q_add_concat,
+    "concat": _q_add_concat,
+    "mul": _q_mul,
+    "table": _q_table,
+}
+
+
+@dataclass
+class _QArgs:
+    weight_bits: int
+    act_bits: int
+    where: str
+
+
 def quantize(
     lowered: Lowered, calib_images: torch.Tensor, weight_bits: int = 9, act_bits: int = 8
 ) -> QuantizedModel:
@@ -146,87 +307,13 @@ def quantize(
     ranges = calibrate(lowered, calib_images)
     cons = _consumers(lowered)
     q: dict[str, QLayer] = {}
-    wq = (1 << (weight_bits - 1)) - 1
     for lay in lowered.layers:
-        lo_v, hi_v = ranges.get(lay.out_fx, (0.0, 0.0))
-        relu_next = (
-            len(cons[lay.name]) == 1
-            and cons[lay.name][0].op == "relu"
-            and lay.name not in lowered.outputs
-        )
-        ins = [q[p] for p in lay.inputs]
-        where = f"layer {lay.name!r}"
-        if lay.op == "input":
-            signed = lo_v < 0
-            scale = (
-                1.0 / ((1 << act_bits) - 1)
-                if (not signed and hi_v <= 1.0)
-                else _scale(max(abs(lo_v), abs(hi_v)), signed, act_bits)
-            )
-            q[lay.name] = QLayer(scale, *act_range(signed, act_bits))
-        elif lay.op in ("conv", "linear"):
-            w, b = fold_bn(lay)
-            flat = np.abs(w.reshape(w.shape[0], -1)).max(axis=1)
-            pos = flat[flat > 0]
-            fallback = float(np.median(pos)) / wq if pos.size else 1.0 / wq
-            w_scale = np.where(flat > 0, flat / wq, fallback).astype(np.float64)
-            w_int = np.clip(np.rint(w / w_scale.reshape((-1,) + (1,) * (w.ndim - 1))), -wq, wq)
-            w_int = w_int.astype(np.int64)
-            s_in = ins[0].out_scale
-            bias = np.rint(b / (s_in * w_scale)).astype(np.int64)
-            signed = not relu_next
-            hi_r = max(hi_v, 0.0) if not signed else max(abs(lo_v), abs(hi_v))
-            s_out = _scale(hi_r, signed, act_bits)
-            amax = max(abs(ins[0].out_lo), abs(ins[0].out_hi))
-            bound = int(
-                (np.abs(w_int).reshape(w.shape[0], -1).sum(axis=1) * amax + np.abs(bias)).max()
-            )
-            mult, shift = fixed_point(s_in * w_scale / s_out, bound, where)
-            q[lay.name] = QLayer(
-                s_out,
-                *act_range(signed, act_bits),
-                weight=w_int,
-                bias=bias,
-                w_scale=w_scale,
-                requant_mult=mult,
-                requant_shift=shift,
-            )
-        elif lay.op in ("maxpool", "flatten"):
-            q[lay.name] = QLayer(ins[0].out_scale, ins[0].out_lo, ins[0].out_hi)
-        elif lay.op == "relu":
-            q[lay.name] = QLayer(ins[0].out_scale, 0, ins[0].out_hi)
-        elif lay.op == "avgpool":
-            kh, kw = lay.params["kernel"]
-            mult, shift = 1 << 24, 24
-            mult = round(mult / (kh * kw))
-            while mult % 2 == 0 and shift > 1:
-                mult, shift = mult // 2, shift - 1
-            q[lay.name] = QLayer(
-                ins[0].out_scale,
-                ins[0].out_lo,
-                ins[0].out_hi,
-                requant_mult=int(mult),
-                requant_shift=int(shift),
-            )
-        elif lay.op in ("add", "concat"):
-            all_unsigned = all(i.out_lo >= 0 for i in ins)
-            if lay.op == "add":
-                signed = not (relu_next or all_unsigned)
-                hi_r = max(hi_v, 0.0) if not signed else max(abs(lo_v), abs(hi_v))
-            else:
-                signed = not all_unsigned
-                hi_r = max(i.out_scale * max(abs(i.out_lo), abs(i.out_hi)) for i in ins)
-            s_out = _scale(hi_r, signed, act_bits)
-            bound = sum(max(abs(i.out_lo), abs(i.out_hi)) for i in ins)
-            mults, shift = fixed_point(np.array([i.out_scale / s_out for i in ins]), bound, where)
-            q[lay.name] = QLayer(
-                s_out,
-                *act_range(signed, act_bits),
-                requant_mults=[int(m) for m in mults],
-                requant_shift=shift,
-            )
-        else:  # pragma: no cover - lower() only makes the ops above
-            raise QuantizationError(f"{where}: op {lay.op!r} has no quantiser")
+        fn = QUANTISERS.get(lay.op)
+        if fn is None:  # pragma: no cover - lower() only makes the ops above
+            raise QuantizationError(f"layer {lay.name!r}: op {lay.op!r} has no quantiser")
+        qa = _QArgs(weight_bits, act_bits, f"layer {lay.name!r}")
+        rng = ranges.get(lay.out_fx, (0.0, 0.0))
+        q[lay.name] = fn(lay, [q[p] for p in lay.inputs], rng, _clip_of(lowered, cons, lay), qa)
     return QuantizedModel(lowered, q, weight_bits, act_bits)
 
 

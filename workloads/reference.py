@@ -8,8 +8,9 @@ values; every product and every partial sum is an integer whose magnitude is at 
 max|x| x sum|w[o]|, which ``_conv_acc`` checks is below 2**53, so float64 represents each
 one exactly and the result is exact whatever the summation order (the rounding back to int64
 is then a no-op). Max-pooling runs in float64 on integers (exact); average pooling sums with
-``divisor_override=1`` (exact). Requantisation, additions and clamps are int64 arithmetic
-with arithmetic right shifts.
+``divisor_override=1`` (exact). Requantisation, additions, element-wise multiplies (``mul``)
+and clamps are int64 arithmetic with arithmetic right shifts; ``table`` nodes gather from
+their stored table (``torch.take``).
 
 Inputs: a workload graph and an int64 input (numpy or torch), shape = the input node's.
 Outputs:
@@ -40,10 +41,20 @@ def _conv_acc(x: torch.Tensor, a: dict) -> torch.Tensor:
     if bound >= 2**53:
         raise WorkloadError(f"reference: accumulator bound {bound} >= 2**53; float64 not exact")
     if a["op"] == "conv":
-        acc = F.conv2d(x.double(), w.double(), None, a["stride"], a["padding"], 1, a["groups"])
+        dil = tuple(a.get("dilation", (1, 1)))
+        acc = F.conv2d(x.double(), w.double(), None, a["stride"], a["padding"], dil, a["groups"])
     else:
         acc = x.double() @ w.double().T
     return torch.round(acc).long()
+
+
+def table_int(x: torch.Tensor, table: torch.Tensor, table_lo: int) -> torch.Tensor:
+    """table[x - table_lo] (gather); raises if x leaves the tabulated range."""
+    i = x - int(table_lo)
+    if i.numel() and (int(i.min()) < 0 or int(i.max()) >= table.shape[0]):
+        raise WorkloadError(f"reference: table input outside [{table_lo}, "
+                            f"{int(table_lo) + table.shape[0] - 1}]")
+    return torch.take(table, i)
 
 
 def _run(a: dict, xs: list) -> torch.Tensor:
@@ -79,6 +90,12 @@ def _run(a: dict, xs: list) -> torch.Tensor:
         return torch.clamp(xs[0], 0, hi)
     if op == "flatten":
         return torch.flatten(xs[0], a["start_dim"])
+    if op == "clamp":
+        return torch.clamp(xs[0], max(a["clamp_lo"], lo), min(a["clamp_hi"], hi))
+    if op == "table":
+        return table_int(xs[0], torch.from_numpy(a["table"]), a["table_lo"])
+    if op == "mul":
+        return _requant(xs[0] * xs[1], a["requant_mult"], a["requant_shift"], lo, hi)
     raise WorkloadError(f"reference: unknown op {op!r}")
 
 

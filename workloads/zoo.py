@@ -1,19 +1,26 @@
 """``build``: model name -> validated, quantised, optionally pruned workload graph.
 
 Inputs: a name from ``names()``, pruning sparsity, seed, bit widths, calibration choice,
-optional sample size and checkpoint. Output: ``build(...)`` a ``networkx.DiGraph`` per
+optional sample size and checkpoint (a state dict, ``torch.load(weights_only=True)``), pruning
+scope ``prune``. Output: ``build(...)`` a ``networkx.DiGraph`` per
 docs/workload_graph.md, deterministic for (name, sparsity, seed, bits, calib, sample,
-checkpoint); ``build_quantized(...)`` the graph and its ``QuantizedModel``.
+checkpoint, prune); ``build_quantized(...)`` the graph and its ``QuantizedModel``.
 
 Zoo models (vgg11, vgg19, resnet18, resnet34, googlenet; CIFAR-10 3x32x32):
 - initialised under ``seed`` or loaded from ``checkpoint`` (a state_dict, or kuangliu's
   ``{'net': ...}``); training them here is not feasible, so without a checkpoint the weights
   are random (PyTorch default init) and the BatchNorm statistics are re-estimated on the
   calibration images after pruning, so activations have realistic, unit-scale ranges;
-- ``sparsity > 0``: one-shot global magnitude pruning (graph attribute ``pruning`` says so);
+- ``sparsity > 0``: one-shot magnitude pruning, by default per layer (``prune="layer"``: every
+  conv/linear layer keeps floor((1 - sparsity) x its weights), so no layer is emptied);
+  ``prune="global"`` ranks all weights together (one threshold), which can empty whole layers
+  and then warns (``EmptyLayerWarning``) naming them. Graph attribute ``pruning`` says which;
+  ``empty_layers`` lists layers with no non-zero weight (node attribute ``empty``);
+- ``weights``: graph attribute saying where the weights come from, ``random-init (seed N)``
+  for zoo models without a checkpoint (every run report shows it);
 - calibration: ``calib="default"`` = the first 8 foolbox CIFAR-10 test images; a folder =
-  the first 16 images of a CIFAR-10 python-batches folder's ``test_batch``; or a float
-  tensor (N, 3, 32, 32) in [0, 1];
+  the first 16 images of a CIFAR-10 binary-version folder's ``test_batch.bin`` (nothing is
+  unpickled); or a float tensor (N, 3, 32, 32) in [0, 1];
 - ``sample=n``: the first n foolbox CIFAR-10 test images (n <= 20) become ``sample_input``
   and every node gets ``ref_output`` from ``workloads.reference``. The graph's batch is n
   (1 without a sample), so ``macs_*`` are for n images.
@@ -27,6 +34,7 @@ the first 256 training images; samples: the first n test images. Their graphs ca
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import torch
@@ -38,7 +46,26 @@ from workloads.prune import lottery_ticket, one_shot_magnitude
 from workloads.reference import attach_reference
 from workloads.small import SMALL, TRAIN_CFG, accuracy, small_model, train
 
+PRUNE_SCOPES = ("layer", "global")
 ZOO_CALIB = 8
+
+
+class EmptyLayerWarning(UserWarning):
+    """Global magnitude pruning removed every weight of some layers."""
+
+
+def _prune(model, sparsity: float, prune: str) -> str:
+    """Prune ``model`` in place; returns the ``pruning`` description."""
+    if prune not in PRUNE_SCOPES:
+        raise ValueError(f"prune must be one of {PRUNE_SCOPES}, got {prune!r}")
+    masks = one_shot_magnitude(model, sparsity, prune)
+    if prune == "global":
+        empty = [k.removesuffix(".weight") for k, m in masks.items() if not bool(m.any())]
+        if empty:
+            warnings.warn(f"global magnitude pruning to {sparsity} emptied {len(empty)} "
+                          f"layer(s): {', '.join(empty)}", EmptyLayerWarning, stacklevel=3)
+        return "one-shot global magnitude"
+    return "one-shot per-layer magnitude"
 FOLDER_CALIB = 16
 SMALL_CALIB = 256
 
@@ -74,26 +101,27 @@ def _zoo_calib(calib) -> tuple[torch.Tensor, str]:
         ], f"foolbox cifar10 test images 0..{ZOO_CALIB - 1}"
     if isinstance(calib, (str, Path)):
         x, _ = data.load_cifar10_batches(calib, "test", FOLDER_CALIB)
-        return x, f"cifar10 {Path(calib) / 'test_batch'} images 0..{len(x) - 1}"
+        return x, f"cifar10 {Path(calib) / 'test_batch.bin'} images 0..{len(x) - 1}"
     raise ValueError(
         f"calib must be 'default', a CIFAR-10 batches folder or a tensor, got {calib!r}"
     )
 
 
-def _build_zoo(name, sparsity, seed, weight_bits, act_bits, calib, sample, checkpoint):
+def _build_zoo(name, sparsity, seed, weight_bits, act_bits, calib, sample, checkpoint, prune):
     model = zoo_model(name, seed)
     if checkpoint is not None:
         load_checkpoint(model, checkpoint)
     calib_x, calib_src = _zoo_calib(calib)
     pruning = "none (dense)"
     if sparsity > 0:
-        one_shot_magnitude(model, sparsity, "global")
-        pruning = "one-shot global magnitude"
+        pruning = _prune(model, sparsity, prune)
     if checkpoint is None:
         _recalibrate_bn(model, calib_x)
     sample_x = data.load_foolbox_cifar10(sample)[0] if sample else None
     example = sample_x if sample else calib_x[:1]
     extra = {
+        "weights": f"checkpoint {checkpoint}" if checkpoint is not None
+        else f"random-init (seed {seed})",
         "calib_source": calib_src,
         "weights_source": f"checkpoint {checkpoint}"
         if checkpoint is not None
@@ -118,7 +146,7 @@ def _build_zoo(name, sparsity, seed, weight_bits, act_bits, calib, sample, check
     return g, qm
 
 
-def _build_small(name, sparsity, seed, weight_bits, act_bits, calib, sample, checkpoint):
+def _build_small(name, sparsity, seed, weight_bits, act_bits, calib, sample, checkpoint, prune):
     dataset = SMALL[name][1]
     if dataset == "digits":
         d = data.digits_split()
@@ -132,8 +160,7 @@ def _build_small(name, sparsity, seed, weight_bits, act_bits, calib, sample, che
         model = load_checkpoint(small_model(name, seed), checkpoint)
         pruning = "none (dense)"
         if sparsity > 0:
-            one_shot_magnitude(model, sparsity, "global")
-            pruning = "one-shot global magnitude"
+            pruning = _prune(model, sparsity, prune)
         wsrc = f"checkpoint {checkpoint}"
     elif sparsity > 0:
         res = lottery_ticket(
@@ -162,7 +189,7 @@ def _build_small(name, sparsity, seed, weight_bits, act_bits, calib, sample, che
         sparsity=sparsity,
         pruning=pruning,
         seed=seed,
-        extra={"calib_source": calib_src, "weights_source": wsrc},
+        extra={"calib_source": calib_src, "weights_source": wsrc, "weights": wsrc},
     )
     g.graph["test_accuracy_float"] = accuracy(model, xte, yte)
     g.graph["test_accuracy_int"] = accuracy(qm, xte, yte)
@@ -182,11 +209,11 @@ def build(
     calib="default",
     sample: int | None = None,
     checkpoint=None,
+    prune: str = "layer",
 ):
     """The validated workload graph of model ``name`` (see the module docstring)."""
-    return build_quantized(name, sparsity, seed, weight_bits, act_bits, calib, sample, checkpoint)[
-        0
-    ]
+    return build_quantized(name, sparsity, seed, weight_bits, act_bits, calib, sample, checkpoint,
+                           prune)[0]
 
 
 def build_quantized(
@@ -198,6 +225,7 @@ def build_quantized(
     calib="default",
     sample: int | None = None,
     checkpoint=None,
+    prune: str = "layer",
 ):
     """Like ``build`` but returns (graph, QuantizedModel), the integer torch model too."""
     if name not in names():
@@ -206,7 +234,8 @@ def build_quantized(
         raise ValueError(f"sparsity {sparsity} outside [0, 1)")
     if sample is not None and (not isinstance(sample, int) or sample < 1):
         raise ValueError(f"sample must be a positive int or None, got {sample!r}")
+    if prune not in PRUNE_SCOPES:
+        raise ValueError(f"prune must be one of {PRUNE_SCOPES}, got {prune!r}")
     fn = _build_zoo if name in ZOO else _build_small
-    return fn(
-        name, float(sparsity), int(seed), int(weight_bits), int(act_bits), calib, sample, checkpoint
-    )
+    return fn(name, float(sparsity), int(seed), int(weight_bits), int(act_bits), calib, sample,
+              checkpoint, prune)

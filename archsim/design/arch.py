@@ -20,9 +20,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from archsim.design.schema import dump, field_, parse
+from archsim.errors import ConfigError, short
+from archsim.safeio import load_yaml
 
 __all__ = [
     "ArchConfig",
@@ -34,16 +34,17 @@ __all__ = [
 ]
 
 
-class ConfigError(ValueError):
-    """An invalid configuration: the message names the field and the file."""
+# upper bounds of a design point beyond the per-field ones (documented in docs/cli.md)
+MAX_PES_PER_TILE = 1 << 16  # 256 x 256
+MAX_TILES = 1024  # e.g. 32 x 32
 
 
 @dataclass(frozen=True, kw_only=True)
 class PEArrayConfig:
     """The R x C systolic array of one tile and its PE kind."""
 
-    rows: int = field_(16, gt=0, doc="PE rows R of the systolic array")
-    cols: int = field_(16, gt=0, doc="PE columns C of the systolic array")
+    rows: int = field_(16, gt=0, le=1024, doc="PE rows R of the systolic array")
+    cols: int = field_(16, gt=0, le=1024, doc="PE columns C of the systolic array")
     pe_kind: str = field_("lutna", doc="PE kind name (see `archsim pe-table`)")
     pe_params: dict[str, Any] = field_(
         default_factory=dict, doc="parameters of the PE kind (act_bits, weight_bits, ...)"
@@ -54,11 +55,13 @@ class PEArrayConfig:
 class LUTBankConfig:
     """The look-up-table banks of one tile."""
 
-    count: int = field_(4, ge=0, doc="LUT banks per tile (0 for PE kinds without tables)")
-    read_ports: int = field_(4, gt=0, doc="look-up ports per bank")
-    lookups_per_port_per_cycle: int = field_(64, gt=0, doc="look-ups one port serves/cycle")
-    program_bytes_per_cycle: int = field_(8, gt=0, doc="table programming bandwidth/bank")
-    pes_per_table: int = field_(1, gt=0, doc="PEs sharing one physical table copy")
+    count: int = field_(4, ge=0, le=1024, doc="LUT banks per tile (0 for PE kinds without tables)")
+    read_ports: int = field_(4, gt=0, le=1024, doc="look-up ports per bank")
+    lookups_per_port_per_cycle: int = field_(64, gt=0, le=1 << 16,
+                                             doc="look-ups one port serves/cycle")
+    program_bytes_per_cycle: int = field_(8, gt=0, le=1 << 16,
+                                          doc="table programming bandwidth/bank")
+    pes_per_table: int = field_(1, gt=0, le=1 << 20, doc="PEs sharing one physical table copy")
     organisation: Literal["product", "weight"] = field_(
         "product",
         doc="product: shared k x k digit-product tables, loaded once per run; weight: "
@@ -71,11 +74,11 @@ class LUTBankConfig:
 class SRAMConfig:
     """One on-tile SRAM buffer."""
 
-    capacity_bytes: int = field_(gt=0, doc="capacity of the buffer")
-    banks: int = field_(1, gt=0, doc="independent banks")
-    ports: int = field_(1, gt=0, doc="access ports (concurrent transactions)")
-    bytes_per_cycle: int = field_(32, gt=0, doc="bytes per cycle per port")
-    latency_cycles: int = field_(1, ge=0, doc="access latency per transaction")
+    capacity_bytes: int = field_(gt=0, le=1 << 30, doc="capacity of the buffer")
+    banks: int = field_(1, gt=0, le=1024, doc="independent banks")
+    ports: int = field_(1, gt=0, le=1024, doc="access ports (concurrent transactions)")
+    bytes_per_cycle: int = field_(32, gt=0, le=1 << 16, doc="bytes per cycle per port")
+    latency_cycles: int = field_(1, ge=0, le=1 << 20, doc="access latency per transaction")
     double_buffered: bool = field_(True, doc="fetch next block while computing")
 
 
@@ -95,7 +98,7 @@ class TileSRAMConfig:
 class RouterConfig:
     """The NoC router of a tile."""
 
-    latency_cycles: int = field_(1, ge=0, doc="router pipeline latency per hop")
+    latency_cycles: int = field_(1, ge=0, le=1 << 20, doc="router pipeline latency per hop")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,7 +109,7 @@ class TileStreamingConfig:
         False, doc="true: a chunk's inputs arrive in sub_blocks pieces in the order compute "
         "consumes them; compute starts when the first piece (and the weights) are in the "
         "buffer and runs at the slower of its rate and the arrival rate")
-    sub_blocks: int = field_(4, gt=0, doc="pieces a streamed chunk's inputs arrive in (at "
+    sub_blocks: int = field_(4, gt=0, le=1 << 16, doc="pieces a streamed chunk's inputs arrive in (at "
                              "most the chunk's folds for a GEMM chunk)")
     weight_prefetch: bool = field_(
         False, doc="true: a chunk's weights (and table programming) are fetched as soon as "
@@ -122,7 +125,8 @@ class TileConfig:
     lut_banks: LUTBankConfig = field_(default_factory=LUTBankConfig, doc="look-up tables")
     sram: TileSRAMConfig = field_(default_factory=TileSRAMConfig, doc="the tile's buffers")
     router: RouterConfig = field_(default_factory=RouterConfig, doc="the tile's NoC router")
-    vector_lanes: int = field_(16, gt=0, doc="elementwise ops (pool/add/relu) per cycle")
+    vector_lanes: int = field_(16, gt=0, le=1 << 16,
+                               doc="elementwise ops (pool/add/relu) per cycle")
     fetch: TileStreamingConfig = field_(default_factory=TileStreamingConfig,
                                         doc="streaming and weight prefetch of the fetch unit")
 
@@ -136,8 +140,8 @@ def _unique_edges(edges: tuple[str, ...]) -> None:
 class GridConfig:
     """The mesh of tiles."""
 
-    rows: int = field_(1, gt=0, doc="tile rows of the mesh")
-    cols: int = field_(1, gt=0, doc="tile columns of the mesh")
+    rows: int = field_(1, gt=0, le=64, doc="tile rows of the mesh")
+    cols: int = field_(1, gt=0, le=64, doc="tile columns of the mesh")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,8 +149,9 @@ class InterconnectConfig:
     """The network on chip between the tiles: a 2-D mesh with XY routing (the one topology
     modelled, so it is not a field)."""
 
-    link_bytes_per_cycle: int = field_(16, gt=0, doc="flit width = bytes per link-cycle")
-    hop_latency_cycles: int = field_(1, ge=0, doc="wire latency per hop")
+    link_bytes_per_cycle: int = field_(16, gt=0, le=1 << 16,
+                                       doc="flit width = bytes per link-cycle")
+    hop_latency_cycles: int = field_(1, ge=0, le=1 << 20, doc="wire latency per hop")
     multicast: bool = field_(
         False, doc="true: routers replicate flits, so one edge-memory read delivers the same "
         "bytes (shared weights, shared input regions) to several tiles along an XY tree, each "
@@ -162,23 +167,24 @@ class InterconnectConfig:
 class DRAMConfig:
     """Off-chip memory."""
 
-    channels: int = field_(1, gt=0, doc="independent DRAM channels")
-    bytes_per_cycle_per_channel: int = field_(16, gt=0, doc="bandwidth per channel")
-    latency_cycles: int = field_(100, ge=0, doc="access latency per request")
+    channels: int = field_(1, gt=0, le=1024, doc="independent DRAM channels")
+    bytes_per_cycle_per_channel: int = field_(16, gt=0, le=1 << 16, doc="bandwidth per channel")
+    latency_cycles: int = field_(100, ge=0, le=1 << 20, doc="access latency per request")
     burst_bytes: int = field_(
-        32, gt=0, doc="access granularity: every request moves (is timed and priced as) "
-        "whole bursts; 32 = LPDDR4 x16 channel, burst length 16 (docs/facts.md section 3)")
+        32, gt=0, le=1 << 16, doc="access granularity: every request moves (is timed and "
+        "priced as) whole bursts; 32 = LPDDR4 x16 channel, burst length 16 (docs/facts.md "
+        "section 3)")
 
 
 @dataclass(frozen=True, kw_only=True)
 class GlobalBufferConfig:
     """The on-chip global buffer at the mesh edge."""
 
-    capacity_bytes: int = field_(1 << 20, ge=0, doc="on-chip global buffer at the mesh "
+    capacity_bytes: int = field_(1 << 20, ge=0, le=1 << 36, doc="on-chip global buffer at the mesh "
                                 "edge; tensors larger than this live in DRAM (0: no buffer)")
-    ports: int = field_(2, gt=0, doc="concurrent transactions")
-    bytes_per_cycle: int = field_(64, gt=0, doc="bandwidth per port")
-    latency_cycles: int = field_(4, ge=0, doc="access latency per transaction")
+    ports: int = field_(2, gt=0, le=1024, doc="concurrent transactions")
+    bytes_per_cycle: int = field_(64, gt=0, le=1 << 16, doc="bandwidth per port")
+    latency_cycles: int = field_(4, ge=0, le=1 << 20, doc="access latency per transaction")
     attach: Literal["dram_channels", "own_ports"] = field_(
         "dram_channels", doc="dram_channels: global-buffer transfers enter the mesh through "
         "the DRAM channels' edge links (link_bytes_per_cycle each); own_ports: each port has "
@@ -190,11 +196,12 @@ class GlobalBufferConfig:
 class ArchConfig:
     """One design point. Field names carry units; see docs/metrics.md for their meaning."""
 
-    name: str = field_(doc="design point name")
+    name: str = field_(min_len=1, max_len=200, doc="design point name")
     description: str = field_("", doc="free text")
-    clock_mhz: float = field_(500.0, gt=0, doc="clock frequency")
+    clock_mhz: float = field_(500.0, ge=0.001, le=100_000.0, finite=True,
+                              doc="clock frequency (1 kHz .. 100 GHz)")
     batch: int | None = field_(
-        None, gt=0, doc="inferences per run; null = the workload's own batch (its "
+        None, gt=0, le=4096, doc="inferences per run; null = the workload's own batch (its "
         "leading dimension, e.g. the number of real sample images)")
     grid: GridConfig = field_(default_factory=GridConfig, doc="the mesh of tiles")
     tile: TileConfig = field_(default_factory=TileConfig, doc="every tile (all identical)")
@@ -220,6 +227,13 @@ class ArchConfig:
             pe = pe_kind(self.tile.pe_array.pe_kind, **self.tile.pe_array.pe_params)
         except (ValueError, TypeError) as exc:
             raise ValueError(f"tile.pe_array: {exc}") from None
+        if self.pes_per_tile > MAX_PES_PER_TILE:
+            raise ValueError(f"tile.pe_array: {self.tile.pe_array.rows}x"
+                             f"{self.tile.pe_array.cols} = {self.pes_per_tile:,} PEs per tile is "
+                             f"above the limit of {MAX_PES_PER_TILE:,}")
+        if self.n_tiles > MAX_TILES:
+            raise ValueError(f"grid: {self.grid.rows}x{self.grid.cols} = {self.n_tiles:,} tiles is "
+                             f"above the limit of {MAX_TILES:,}")
         lb = self.tile.lut_banks
         if pe.tables().n_tables and lb.count == 0:
             raise ValueError(
@@ -303,43 +317,10 @@ def _params_accepted_by(kind: Any, params: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in params.items() if k in valid}
 
 
-_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parser when available
-
-
-class _StrictLoader(_BaseLoader):
-    """Safe YAML loader that rejects duplicate mapping keys."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False):
-    seen: dict[Any, int] = {}
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise ConfigError(
-                f"{loader.name}: duplicate key {key!r} at line {key_node.start_mark.line + 1} "
-                f"(first at line {seen[key]})"
-            )
-        seen[key] = key_node.start_mark.line + 1
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def load_yaml_strict(path: str | Path) -> Any:
-    """Parse YAML rejecting duplicate keys; errors name the file."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: no such file")
-    text = path.read_text()
-    loader = _StrictLoader(text)
-    loader.name = str(path)
-    try:
-        return loader.get_single_data()
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    finally:
-        loader.dispose()
+def load_yaml_strict(path: str | Path, what: str = "YAML file") -> Any:
+    """Parse a YAML file safely (duplicate keys, size and alias expansion limited:
+    :func:`archsim.safeio.load_yaml`); errors are :class:`ConfigError` naming the file."""
+    return load_yaml(path, what, error=ConfigError)
 
 
 def arch_from_dict(data: Any, source: str = "<dict>") -> ArchConfig:
@@ -362,6 +343,11 @@ def builtin_arch_dir() -> Path:
 def load_arch(path: str | Path) -> ArchConfig:
     """Load a design point; a bare name such as ``lutna_2x2`` is looked up in arch_configs/."""
     p = Path(path)
-    if not p.exists() and p.suffix == "" and (builtin_arch_dir() / f"{p}.yaml").exists():
-        p = builtin_arch_dir() / f"{p}.yaml"
-    return arch_from_dict(load_yaml_strict(p), source=str(p))
+    if not p.exists() and p.suffix == "":
+        if (builtin_arch_dir() / f"{p}.yaml").exists():
+            p = builtin_arch_dir() / f"{p}.yaml"
+        else:
+            names = sorted(q.stem for q in builtin_arch_dir().glob("*.yaml"))
+            raise ConfigError(f"{short(str(path))}: no such file and not a built-in design "
+                              f"point (built-in: {', '.join(names)})")
+    return arch_from_dict(load_yaml_strict(p, "design point"), source=str(p))

@@ -51,6 +51,8 @@ import types
 import typing
 from typing import Any, Literal, Union
 
+from archsim.errors import SchemaError
+
 __all__ = [
     "Rules",
     "SchemaError",
@@ -68,12 +70,6 @@ _MISSING = dataclasses.MISSING
 
 Path = tuple  # of str keys and int indices
 Issue = tuple  # (Path, message)
-
-
-class SchemaError(ValueError):
-    """Invalid data; ``issues`` lists ``(path, message)`` pairs, the message renders them all."""
-
-    issues: list[Issue]
 
 
 class Rules:

@@ -1,4 +1,4 @@
-"""Energy and area: cost tables with provenance, a structural LUT model, the cost model.
+"""Stage 4 -- energy and area: cost tables with provenance, a structural LUT model, the cost model.
 
 In:  a design point (``ArchConfig``) and its cost table (``arch_configs/energy/*.yaml``);
      simulator action counts and latency.

@@ -12,7 +12,8 @@ Out: ``check_coverage(arch, table, assumptions)`` returns None or raises
 
 Which actions a design point can emit comes from the vocabulary (:data:`archsim.sim.actions.KINDS`):
 every kind's actions, except LUT banks when the PE kind reads no tables, the global buffer
-when it has no capacity, and PE-array mult / add / shift when the PE kind performs none.
+when it has no capacity, PE-array mult / add / shift when the PE kind performs none, and
+PE-array sign unless a signed-activation layer would add sign logic (LUT-NA kinds).
 A kind or action without a structural derivation here needs ``<class>.<action>_pj``.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 from archsim.design.arch import ArchConfig
 from archsim.energy.lutcost import UnitAssumptions
 from archsim.energy.tables import CostError, CostTable
+from archsim.pe.organisation import effective_ops
 from archsim.sim.actions import KINDS
 
 __all__ = ["check_coverage"]
@@ -33,6 +35,7 @@ _ENERGY: dict[tuple[str, str], tuple[str | None, list[str]]] = {
     ("pe_array", "mult"): (None, ["multiplier.energy_pj"]),
     ("pe_array", "add"): (None, ["adder.energy_pj"]),
     ("pe_array", "shift"): (None, ["pe_array.shift_pj"]),
+    ("pe_array", "sign"): (None, ["adder.energy_pj"]),
     ("sram", "read_bytes"): (None, ["sram.read_pj_per_64b"]),
     ("sram", "write_bytes"): (None, ["sram.read_pj_per_64b", "sram.write_to_read"]),
     ("gbuf", "read_bytes"): (None, ["sram.read_pj_per_64b"]),
@@ -69,6 +72,8 @@ def _emitted(arch: ArchConfig, assumptions: UnitAssumptions) -> list[tuple[str, 
     skip = {("pe_array", "mult"): not ops.mults,
             ("pe_array", "add"): not (ops.adds or assumptions.include_accumulator),
             ("pe_array", "shift"): not ops.shifts,
+            ("pe_array", "sign"):
+                not effective_ops(pe, arch.tile.lut_banks.organisation, True).signs,
             ("lut_bank", "program"): assumptions.cell == "rom"}
     present = {"lut_bank": tabs, "gbuf": bool(arch.gbuf.capacity_bytes)}
     return [(kind.name, action) for kind in KINDS.values() if present.get(kind.name, True)

@@ -68,6 +68,7 @@ __all__ = [
     "pe_table_spec",
     "pe_unit_cost",
     "shift_add_widths",
+    "sign_logic_cost",
     "table_cost",
     "weight_partial_terms",
 ]
@@ -204,6 +205,17 @@ def table_cost(spec: TableSpec, table: CostTable) -> TableCost:
 def adder_cost(bits: int, table: CostTable) -> tuple[float, float]:
     """(energy pJ, area um^2) of one ``bits``-wide integer add (adder curves)."""
     return table.value("adder", "energy_pj", bits), table.value("adder", "area_um2", bits)
+
+
+SIGN_LOGIC_BASIS = ("adder.energy_pj at 8 bits / 8: one bit slice of an 8-bit adder, whose "
+                    "sum XOR bounds the XOR of two sign bits")
+
+
+def sign_logic_cost(table: CostTable) -> float:
+    """Energy (pJ) of the sign logic one signed-activation LUT-NA MAC adds: the XOR of the
+    activation's and the weight's sign bits that picks add or subtract in the accumulator,
+    priced as one bit slice of an 8-bit adder (``SIGN_LOGIC_BASIS``; docs/energy.md)."""
+    return table.value("adder", "energy_pj", 8) / 8
 
 
 def shift_add_widths(terms: list[tuple[int, int]], mode: str = "merged") -> list[int]:

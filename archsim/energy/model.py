@@ -19,7 +19,8 @@ are converted with :func:`archsim.sim.actions.parse`.  An action the design poin
 is an error, never silently ignored.  A kind without a dedicated derivation below is priced
 generically from ``<cost_class>.<action>_pj``. Component
 classes: ``pe_array`` (mac: PE pipeline registers; mult; add: adder tree + accumulator,
-averaged over the adds per MAC the organisation counts; shift), ``lut_bank`` (lookup,
+averaged over the adds per MAC the organisation counts; shift; sign: the sign XOR of a
+signed-activation LUT-NA MAC), ``lut_bank`` (lookup,
 program), ``sram`` (tile buffers; read_bytes / write_bytes), ``vector`` (op), ``noc_link``
 (flit_hop: link width x pJ per byte; routers carry the class's area), ``gbuf`` (costed with
 the ``sram`` entries at its capacity), ``dram`` (per byte; off chip: no area, no leakage).
@@ -35,11 +36,13 @@ from dataclasses import asdict, dataclass
 from archsim.design.arch import ArchConfig, load_arch
 from archsim.energy.coverage import check_coverage
 from archsim.energy.lutcost import (
+    SIGN_LOGIC_BASIS,
     TableCost,
     UnitAssumptions,
     UnitCost,
     pe_table_spec,
     pe_unit_cost,
+    sign_logic_cost,
     table_cost,
 )
 from archsim.energy.tables import CostError, CostTable, load_cost_table
@@ -154,6 +157,9 @@ class CostModel:
             ActionCost("pe_array", "pe_array", "shift", t.value("pe_array", "shift_pj"), "shift",
                        "pe_array.shift_pj"),
         ]
+        if effective_ops(pe, self.organisation, True).signs:
+            out.append(ActionCost("pe_array", "pe_array", "sign", sign_logic_cost(t), "XOR",
+                                  f"sign logic of a signed-activation layer: {SIGN_LOGIC_BASIS}"))
         if ops.mults:
             bits = pe.act_bits * pe.weight_bits
             out.append(ActionCost("pe_array", "pe_array", "mult", bd["mult_pj"] / ops.mults,

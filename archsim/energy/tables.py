@@ -13,8 +13,9 @@ SRAM energy / area against capacity are interpolated in log-capacity), extrapola
 end segments. Every entry must say where its number comes from (``source``, non-empty).
 
 Errors (:class:`CostError`, a :class:`~archsim.design.arch.ConfigError`): duplicate YAML keys,
-unknown keys, negative or non-numeric values, unsorted curve points -- each naming the dotted
-field and the file. Entries a design point needs but the table lacks are reported by
+unknown keys, negative or non-numeric values, unsorted curve points, a curve extrapolated below
+zero where it is evaluated -- each naming the dotted field and the file. Entries a design
+point needs but the table lacks are reported by
 ``archsim.energy.model.load_cost_model`` before any simulation.
 """
 
@@ -30,6 +31,7 @@ from typing import Annotated, Literal
 
 from archsim.design.arch import ConfigError, builtin_arch_dir, load_yaml_strict
 from archsim.design.schema import Rules, field_, field_names, parse
+from archsim.errors import CostError
 
 __all__ = [
     "CostError",
@@ -40,10 +42,6 @@ __all__ = [
     "load_cost_table",
     "resolve_table_path",
 ]
-
-
-class CostError(ConfigError):
-    """An invalid or incomplete cost table: the message names the field / action and file."""
 
 
 # A finite number >= 0, kept as written (int or float; bool is not a number).
@@ -87,7 +85,9 @@ class Curve:
         return self.points[0][0] <= x <= self.points[-1][0]
 
     def at(self, x: float) -> float:
-        """Interpolated value; outside the points the end segment is extended (>= 0)."""
+        """Interpolated value; outside the points the end segment is extended.  A linear
+        extrapolation below zero raises ``ValueError`` (a cost is never negative, and clamping
+        it to 0 would hide that the table does not cover ``x``)."""
         if x is None or not math.isfinite(x) or x < 0:
             raise ValueError(f"curve argument {self.x} must be a finite number >= 0, got {x!r}")
         pts = self.points
@@ -96,7 +96,13 @@ class Curve:
             i += 1
         (x0, y0), (x1, y1) = pts[i], pts[i + 1]
         if self.interp == "linear":
-            return max(0.0, y0 + (y1 - y0) * (x - x0) / (x1 - x0))
+            y = y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+            if y < 0:
+                raise ValueError(
+                    f"extrapolating the curve to {self.x} = {x:g} (its points cover "
+                    f"{pts[0][0]:g}..{pts[-1][0]:g}) gives a negative value {y:.4g}; add a point "
+                    "that covers it")
+            return y
         if x <= 0:
             return 0.0
         slope = math.log(y1 / y0) / math.log(x1 / x0)
@@ -226,7 +232,10 @@ class CostTable:
         e = self.entry(cls, key)
         if e is None:
             raise CostError(f"{self.path}: missing cost entry {cls}.{key}")
-        return e.at(x)
+        try:
+            return e.at(x)
+        except ValueError as exc:
+            raise CostError(f"{self.path}: field 'classes.{cls}.{key}': {exc}") from None
 
     def has(self, cls: str, key: str) -> bool:
         return self.entry(cls, key) is not None
@@ -261,7 +270,7 @@ def load_cost_table(name_or_path: str | Path) -> CostTable:
     the source tree are named relative to it (``arch_configs/energy/x.yaml``)."""
     path = resolve_table_path(name_or_path)
     try:
-        data = load_yaml_strict(path)
+        data = load_yaml_strict(path, "cost table")
     except ConfigError as exc:
         raise CostError(str(exc)) from None
     if not isinstance(data, dict):

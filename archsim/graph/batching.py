@@ -12,16 +12,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from archsim.errors import BatchError
 from archsim.graph.ir import edge_bytes
 
 if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.graph.dag.Dag
     import networkx as nx
 
 __all__ = ["BatchError", "apply_batch"]
-
-
-class BatchError(ValueError):
-    """The design point's batch cannot be applied to the workload."""
 
 
 def graph_batch(g: nx.DiGraph) -> int:

@@ -1,6 +1,7 @@
 """Workload graph IR: validation, shape rules, save/load, and helpers for the simulator.
 
-The format is described in ``docs/workload_graph.md`` (format version 1). A workload is a
+The format is described in ``docs/workload_graph.md`` (format version 2; version 1 graphs,
+which lack the optional attributes version 2 added, are still read and validated). A workload is a
 ``networkx.DiGraph`` whose nodes are layer-level operations carrying integer tensors and whose
 edges are tensors (``shape``, ``bytes``). This module never imports torch.
 
@@ -15,6 +16,7 @@ Outputs:
     compute_nodes(g)           -> conv/linear node names in ``topo_order``
     gemm_shape(attrs)          -> (M, N, K) of one GEMM of a conv/linear node
     is_compute(op)             -> True for ``conv`` and ``linear``
+    input_range(g, node)       -> (signed, lo, hi) a conv/linear node declares for its input
     infer_shape(attrs, shapes) -> output shape an op produces from its input shapes
     range_bits(lo, hi), edge_bytes(shape, lo, hi)
 """
@@ -28,13 +30,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from archsim.errors import WorkloadError, short
 from archsim.graph.dag import Dag, insertion_topo_order, is_digraph
 
 if TYPE_CHECKING:  # networkx costs ~0.3 s to import; only loaded where a DiGraph is built
     import networkx as nx
 
-FORMAT_VERSION = 1
-OPS = ("input", "conv", "linear", "maxpool", "avgpool", "add", "concat", "relu", "flatten")
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
+OPS = ("input", "conv", "linear", "maxpool", "avgpool", "add", "concat", "relu", "flatten",
+       "clamp", "table", "mul")
 COMPUTE_OPS = ("conv", "linear")
 
 # fmt: off
@@ -62,21 +67,37 @@ _OP_REQUIRED = {
     "concat": {"axis": int, "requant_mults": list, "requant_shift": int},
     "relu": {},
     "flatten": {"start_dim": int},
+    "clamp": {"clamp_lo": int, "clamp_hi": int},
+    "table": {"table": np.ndarray, "table_lo": int, "fn": str},
+    "mul": {"requant_mult": int, "requant_shift": int},
+}
+# optional per-op attributes (format version 2): name -> type; absent = the default stated
+_OP_OPTIONAL = {
+    "conv": {"dilation": tuple, "in_signed": bool, "in_lo": int, "in_hi": int, "empty": bool},
+    "linear": {"in_signed": bool, "in_lo": int, "in_hi": int, "empty": bool},
 }
 # (min, max) number of inputs; None = any
 _N_INPUTS = {"input": (0, 0), "conv": (1, 1), "linear": (1, 1), "maxpool": (1, 1),
              "avgpool": (1, 1), "add": (2, None), "concat": (1, None), "relu": (1, 1),
-             "flatten": (1, 1)}
+             "flatten": (1, 1), "clamp": (1, 1), "table": (1, 1), "mul": (2, 2)}
 # fmt: on
-
-
-class WorkloadError(ValueError):
-    """A workload graph breaks the contract of docs/workload_graph.md."""
 
 
 def is_compute(op: str) -> bool:
     """True for ops that do multiply-accumulates (``conv``, ``linear``)."""
     return op in COMPUTE_OPS
+
+
+def input_range(g, node) -> tuple[bool, int, int]:
+    """(signed, lo, hi) of the input a conv/linear ``node`` declares (``in_signed``, ``in_lo``,
+    ``in_hi``); graphs without them (format 1, SCALE-Sim topologies) get the producer's
+    ``out_lo`` / ``out_hi``, signed if ``out_lo < 0``."""
+    a = g.nodes[node]
+    if "in_lo" in a:
+        return bool(a["in_signed"]), int(a["in_lo"]), int(a["in_hi"])
+    src = g.nodes[a["inputs"][0]]
+    lo, hi = int(src.get("out_lo", 0)), int(src.get("out_hi", 0))
+    return lo < 0, lo, hi
 
 
 def range_bits(lo: int, hi: int) -> int:
@@ -135,8 +156,14 @@ def infer_shape(attrs: dict, in_shapes: list) -> tuple:
     op = attrs["op"]
     if op == "input":
         return tuple(attrs["out_shape"])
-    if op in ("relu",):
+    if op in ("relu", "clamp", "table"):
         return tuple(in_shapes[0])
+    if op == "mul":
+        x, s = (tuple(v) for v in in_shapes)
+        if not (s == x or (len(x) == 4 and s == x[:2] + (1, 1))):
+            raise WorkloadError(f"mul inputs {x} and {s}: the second must equal the first or "
+                                f"be (N, C, 1, 1)")
+        return x
     if op == "conv":
         n, c, h, w = in_shapes[0]
         o, ig, kh, kw = attrs["weight"].shape
@@ -145,6 +172,8 @@ def infer_shape(attrs: dict, in_shapes: list) -> tuple:
                 f"conv input has {c} channels, weight expects {ig * attrs['groups']}"
             )
         (sh, sw), (ph, pw) = attrs["stride"], attrs["padding"]
+        dh, dw = attrs.get("dilation", (1, 1))
+        kh, kw = dh * (kh - 1) + 1, dw * (kw - 1) + 1
         return (n, o, _pool_out(h, kh, sh, ph), _pool_out(w, kw, sw, pw))
     if op == "linear":
         n, i = in_shapes[0]
@@ -266,8 +295,43 @@ def _validate_node(g: nx.DiGraph, n) -> None:
     except WorkloadError as e:
         raise WorkloadError(f"{where}: {e}") from None
     chk(tuple(a["out_shape"]) == expect, "out_shape", f"is {a['out_shape']}, expected {expect}")
+    for key, typ in _OP_OPTIONAL.get(op, {}).items():
+        if key in a:
+            _check_type(where, key, a[key], typ)
     if op in COMPUTE_OPS:
         _validate_compute(where, a)
+        if "in_lo" in a or "in_hi" in a or "in_signed" in a:
+            chk(all(k in a for k in ("in_signed", "in_lo", "in_hi")), "in_signed",
+                "/in_lo/in_hi must be given together")
+            src = in_attrs[0]
+            chk(a["in_signed"] == (a["in_lo"] < 0), "in_signed",
+                f"is {a['in_signed']} but in_lo is {a['in_lo']}")
+            chk(a["in_lo"] <= src["out_lo"] and src["out_hi"] <= a["in_hi"], "in_lo",
+                f"/in_hi {a['in_lo']}..{a['in_hi']} must contain the producer's range "
+                f"{src['out_lo']}..{src['out_hi']}")
+        if "empty" in a:
+            chk(a["empty"] == (not a["mask"].any()), "empty",
+                f"is {a['empty']} but the layer has {int(a['mask'].sum())} non-zero weights")
+        if op == "conv" and "dilation" in a:
+            chk(_two_ints(a["dilation"]) and min(a["dilation"]) >= 1, "dilation",
+                "must be a tuple of 2 ints >= 1")
+    if op == "clamp":
+        src = in_attrs[0]
+        chk(a["out_scale"] == src["out_scale"], "out_scale", "of a clamp must equal its input's")
+        lo, hi = max(a["clamp_lo"], src["out_lo"]), min(a["clamp_hi"], src["out_hi"])
+        chk(a["out_lo"] == lo and a["out_hi"] == hi, "out_lo",
+            f"/out_hi of a clamp must be {lo}..{hi}")
+    if op == "table":
+        src = in_attrs[0]
+        n_in = src["out_hi"] - src["out_lo"] + 1
+        arr("table", a["table"], np.int64, (n_in,))
+        chk(a["table_lo"] == src["out_lo"], "table_lo", f"must be the input's out_lo "
+            f"{src['out_lo']}")
+        t = a["table"]
+        chk(not t.size or (t.min() >= a["out_lo"] and t.max() <= a["out_hi"]), "table",
+            "has values outside out_lo..out_hi")
+    if op == "mul":
+        chk(1 <= a["requant_shift"] <= 62, "requant_shift", "must be in 1..62")
     if op in ("maxpool", "avgpool"):
         for key in ("kernel", "stride", "padding"):
             chk(_two_ints(a[key]), key, "must be a tuple of 2 ints")
@@ -309,17 +373,30 @@ def _validate_node(g: nx.DiGraph, n) -> None:
 
 
 def validate_workload(g: nx.DiGraph) -> None:
-    """Check ``g`` against the contract; raise ``WorkloadError`` naming node and attribute."""
+    """Check ``g`` against the contract; raise ``WorkloadError`` naming node and attribute.
+
+    Any other exception a malformed graph provokes (an attribute of a wrong nested type) is
+    reported as a ``WorkloadError`` too."""
+    try:
+        _validate_workload(g)
+    except WorkloadError:
+        raise
+    except (TypeError, KeyError, IndexError, AttributeError, ValueError, OverflowError) as exc:
+        raise WorkloadError(f"malformed workload graph: {type(exc).__name__}: "
+                            f"{short(str(exc), 200)}") from None
+
+
+def _validate_workload(g: nx.DiGraph) -> None:
     if not is_digraph(g):
         raise WorkloadError("workload must be a networkx.DiGraph (or an archsim.graph.dag.Dag)")
     for key, typ in _GRAPH_REQUIRED.items():
         if key not in g.graph:
             raise WorkloadError(f"graph: attribute {key!r} is missing")
         _check_type("graph", key, g.graph[key], typ)
-    if g.graph["format_version"] != FORMAT_VERSION:
+    if g.graph["format_version"] not in READABLE_VERSIONS:
         raise WorkloadError(
             f"graph: attribute 'format_version' is {g.graph['format_version']}, "
-            f"expected {FORMAT_VERSION}"
+            f"expected one of {READABLE_VERSIONS}"
         )
     if not 0.0 <= g.graph["sparsity"] <= 1.0:
         raise WorkloadError("graph: attribute 'sparsity' must be in 0..1")
@@ -414,36 +491,58 @@ def save_workload(g: nx.DiGraph, path) -> Path:
 def read_workload(path) -> Dag:
     """Read a workload written by ``save_workload`` as a :class:`~archsim.graph.dag.Dag`.
 
-    Raises ``WorkloadError`` on a bad folder.  Nodes and edges keep their saved order.
+    Raises ``WorkloadError`` naming the file on a bad folder: a missing, oversized, non-UTF-8
+    or malformed ``graph.json``, a truncated, corrupt or empty ``arrays.npz`` (read without
+    unpickling), a reference to an array the archive lacks.  Nodes and edges keep their saved
+    order.  The graph is not validated here (``validate_workload``).
     """
+    from archsim.safeio import load_json, load_npz
+
     path = Path(path)
     jpath, apath = path / "graph.json", path / "arrays.npz"
     for p in (jpath, apath):
         if not p.is_file():
             raise WorkloadError(f"load_workload: {p} does not exist")
-    data = json.loads(jpath.read_text())
+    data = load_json(jpath, "workload graph", WorkloadError, allow_nan=True)
+    if not isinstance(data, dict) or not isinstance(data.get("graph", {}), dict):
+        raise WorkloadError(f"load_workload: {jpath}: expected node-link JSON (an object with "
+                            "'graph', 'nodes' and 'edges')")
     version = data.get("graph", {}).get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise WorkloadError(
-            f"load_workload: {jpath} has format_version {version}, expected {FORMAT_VERSION}"
+            f"load_workload: {jpath} has format_version {short(version)}, expected one of "
+            f"{READABLE_VERSIONS}"
         )
     if data.get("directed") is not True or data.get("multigraph"):
         raise WorkloadError(f"load_workload: {jpath} is not a directed simple graph")
-    with np.load(apath, allow_pickle=False) as z:
-        arrays = {k: z[k] for k in z.files}
-    data = _decode(data, arrays)
+    for key in ("nodes", "edges"):
+        if not isinstance(data.get(key, []), list):
+            raise WorkloadError(f"load_workload: {jpath}: {key!r} must be a list")
+    arrays = load_npz(apath, "workload arrays", WorkloadError)
+    try:
+        data = _decode(data, arrays)
+    except KeyError as exc:
+        raise WorkloadError(f"load_workload: {jpath} refers to array {short(exc.args[0])}, which "
+                            f"{apath.name} does not hold") from None
+    except (TypeError, IndexError, ValueError) as exc:
+        raise WorkloadError(f"load_workload: {jpath}: malformed array reference ({exc})") \
+            from None
     g = Dag()
     g.graph.update(data.get("graph", {}))
-    for i, nd in enumerate(data.get("nodes", [])):
-        if "id" not in nd:
-            raise WorkloadError(f"load_workload: {jpath}: node #{i} has no 'id'")
-        attrs = dict(nd)
-        g.add_node(attrs.pop("id"), **attrs)
-    for i, ed in enumerate(data.get("edges", [])):
-        if "source" not in ed or "target" not in ed:
-            raise WorkloadError(f"load_workload: {jpath}: edge #{i} needs 'source' and 'target'")
-        attrs = dict(ed)
-        g.add_edge(attrs.pop("source"), attrs.pop("target"), **attrs)
+    try:
+        for i, nd in enumerate(data.get("nodes", [])):
+            if not isinstance(nd, dict) or "id" not in nd:
+                raise WorkloadError(f"load_workload: {jpath}: node #{i} has no 'id'")
+            attrs = dict(nd)
+            g.add_node(attrs.pop("id"), **attrs)
+        for i, ed in enumerate(data.get("edges", [])):
+            if not isinstance(ed, dict) or "source" not in ed or "target" not in ed:
+                raise WorkloadError(
+                    f"load_workload: {jpath}: edge #{i} needs 'source' and 'target'")
+            attrs = dict(ed)
+            g.add_edge(attrs.pop("source"), attrs.pop("target"), **attrs)
+    except TypeError as exc:  # an unhashable node id, a non-string attribute name
+        raise WorkloadError(f"load_workload: {jpath}: malformed node or edge ({exc})") from None
     return g
 
 

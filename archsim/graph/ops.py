@@ -7,9 +7,11 @@ torch and the tests check both agree bit for bit. Semantics are those of
 Inputs: node attribute dicts of a workload graph and int64 arrays (N,C,H,W) or (N,F).
 Outputs:
     requant(x, mult, shift, lo, hi)          fixed-point rescale with round-half-up and clamp
-    maxpool2d, avgpool2d, add, concat, relu, flatten   one op each, int64 out
+    maxpool2d, avgpool2d, add, concat, relu, flatten, clamp, table_lookup, mul
+                                             one op each, int64 out
     im2col(x, kernel, stride, padding)       (N*Hout*Wout, C*kh*kw) patches, K order (c, kh, kw)
-    conv2d_acc(x, w, stride, padding, groups, matmul_fn=None)   exact int64 accumulators
+    conv2d_acc(x, w, stride, padding, groups, matmul_fn=None, dilation=1)   exact int64
+                                             accumulators
     run_node(attrs, inputs, conv_fn=None, matmul_fn=None)       one node's integer output
     run_graph(g, x, conv_fn=None, matmul_fn=None)               {node: output} for a graph
 
@@ -51,6 +53,29 @@ def requant(x, mult, shift: int, lo: int, hi: int) -> np.ndarray:
 def relu(x, hi: int) -> np.ndarray:
     """clip(x, 0, hi)."""
     return np.clip(np.asarray(x, dtype=np.int64), 0, hi)
+
+
+def clamp(x, lo: int, hi: int) -> np.ndarray:
+    """clip(x, lo, hi) (ReLU6, hardtanh, clamp at integer bounds of the input's scale)."""
+    return np.clip(np.asarray(x, dtype=np.int64), lo, hi)
+
+
+def table_lookup(x, table, table_lo: int) -> np.ndarray:
+    """table[x - table_lo]: an element-wise function tabulated over every input integer."""
+    x = np.asarray(x, dtype=np.int64)
+    t = np.asarray(table, dtype=np.int64)
+    i = x - int(table_lo)
+    if i.size and (int(i.min()) < 0 or int(i.max()) >= t.shape[0]):
+        raise ValueError(f"table: input values span [{int(x.min())}, {int(x.max())}], table "
+                         f"covers [{table_lo}, {int(table_lo) + t.shape[0] - 1}]")
+    return t[i]
+
+
+def mul(x, s, mult: int, shift: int, lo: int, hi: int) -> np.ndarray:
+    """requant(x * s, mult, shift, lo, hi); ``s`` equal in shape to ``x`` or (N, C, 1, 1)."""
+    x = np.asarray(x, dtype=np.int64)
+    s = np.asarray(s, dtype=np.int64)
+    return requant(x * s, int(mult), shift, lo, hi)
 
 
 def flatten(x, start_dim: int = 1) -> np.ndarray:
@@ -110,11 +135,12 @@ def exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return exact_int_matmul(np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64))
 
 
-def conv2d_acc(x, w, stride, padding, groups: int = 1, matmul_fn=None) -> np.ndarray:
+def conv2d_acc(x, w, stride, padding, groups: int = 1, matmul_fn=None,
+               dilation=(1, 1)) -> np.ndarray:
     """Integer conv2d accumulators (N, O, Hout, Wout) through ``matmul_fn`` per group."""
     return lowering.conv2d_lowered(matmul_fn or exact_matmul, np.asarray(x, dtype=np.int64),
                                    np.asarray(w, dtype=np.int64), tuple(stride),
-                                   tuple(padding), groups)
+                                   tuple(padding), groups, tuple(dilation))
 
 
 def run_node(attrs: dict, inputs: list, conv_fn=None, matmul_fn=None) -> np.ndarray:
@@ -128,14 +154,19 @@ def run_node(attrs: dict, inputs: list, conv_fn=None, matmul_fn=None) -> np.ndar
         w = attrs["weight"]
         if op == "linear":
             x4, w4 = x[:, :, None, None], w[:, :, None, None]
-            stride, padding, groups = (1, 1), (0, 0), 1
+            stride, padding, groups, dil = (1, 1), (0, 0), 1, (1, 1)
         else:
             x4, w4 = x, w
             stride, padding, groups = attrs["stride"], attrs["padding"], attrs["groups"]
+            dil = tuple(attrs.get("dilation", (1, 1)))
         if conv_fn is not None:
-            acc = np.asarray(conv_fn(x4, w4, stride, padding, groups), dtype=np.int64)
+            if dil != (1, 1):
+                acc = np.asarray(conv_fn(x4, w4, stride, padding, groups, dilation=dil),
+                                 dtype=np.int64)
+            else:
+                acc = np.asarray(conv_fn(x4, w4, stride, padding, groups), dtype=np.int64)
         else:
-            acc = conv2d_acc(x4, w4, stride, padding, groups, matmul_fn)
+            acc = conv2d_acc(x4, w4, stride, padding, groups, matmul_fn, dil)
         if op == "linear":
             acc = acc[:, :, 0, 0]
         if attrs["bias"] is not None:
@@ -162,6 +193,12 @@ def run_node(attrs: dict, inputs: list, conv_fn=None, matmul_fn=None) -> np.ndar
         return relu(inputs[0], hi)
     if op == "flatten":
         return flatten(inputs[0], attrs["start_dim"])
+    if op == "clamp":
+        return clamp(inputs[0], max(attrs["clamp_lo"], lo), min(attrs["clamp_hi"], hi))
+    if op == "table":
+        return table_lookup(inputs[0], attrs["table"], attrs["table_lo"])
+    if op == "mul":
+        return mul(inputs[0], inputs[1], attrs["requant_mult"], attrs["requant_shift"], lo, hi)
     raise WorkloadError(f"run_node: unknown op {op!r}")
 
 

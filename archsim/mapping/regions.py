@@ -83,6 +83,7 @@ def conv_input_region(a: dict[str, Any], ig: TensorGeom, og: TensorGeom,
     sh, _ = _pair(a["stride"])
     ph, _ = _pair(a["padding"])
     kh = int(a["weight"].shape[2])
+    kh = int(a.get("dilation", (1, 1))[0]) * (kh - 1) + 1  # rows a dilated kernel spans
     groups = int(a.get("groups", 1))
     o = og.c
     cg = ig.c // groups

@@ -14,8 +14,10 @@ Strategies (the only place dataflows and strategies differ; the simulator is sha
   - ``pipeline``: consecutive layers get disjoint tile groups sized by their MACs; a layer's
     output pixels are split into row blocks that stay in the producer tile's output buffer and
     are pulled over the mesh by the consumer's tiles as soon as they are ready.
-Element-wise nodes (pooling, add, concat, un-fused relu) run on the tiles' vector units,
-partitioned by channels; flatten and a relu after an already clamped output are free views.
+Element-wise nodes (pooling, add, concat, mul, table look-ups, un-fused relu / clamp) run on
+the tiles' vector units, partitioned by channels; flatten and a relu / clamp whose input range
+already lies inside its bounds are free views. GEMM tasks carry their layer's declared input
+sign (``Task.act_signed``), which sets the per-MAC operation counts the tiles record.
 """
 
 from __future__ import annotations
@@ -28,7 +30,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from archsim.design.arch import ArchConfig
-from archsim.graph.dag import lexicographic_topo_order
+from archsim.errors import MappingError, short
+from archsim.graph.dag import insertion_topo_order, lexicographic_topo_order
+from archsim.graph.ir import input_range
 from archsim.mapping.fold import DATAFLOWS, FoldCycles, fold_cycles
 from archsim.mapping.partition import LayerBytes, choose_partition, split_range
 from archsim.mapping.regions import Region, TensorGeom, conv_input_region, geom_of
@@ -41,11 +45,7 @@ __all__ = ["Chunk", "MappingError", "MappingSpec", "Schedule", "Source", "Task",
 
 STRATEGIES = ("layer", "pipeline")
 PARTITIONS = ("auto", "out_channels", "out_pixels")
-VECTOR_OPS = ("maxpool", "avgpool", "add", "concat", "relu")
-
-
-class MappingError(ValueError):
-    """A workload that cannot be mapped on the design point (names layer, buffer, file)."""
+VECTOR_OPS = ("maxpool", "avgpool", "add", "concat", "relu", "clamp", "table", "mul")
 
 
 @dataclass(frozen=True)
@@ -58,13 +58,15 @@ class MappingSpec:
 
     def __post_init__(self) -> None:
         if self.strategy not in STRATEGIES:
-            raise ValueError(f"mapping: strategy {self.strategy!r} is not one of {STRATEGIES}")
+            raise MappingError(f"mapping: strategy {short(self.strategy)} is not one of "
+                               f"{STRATEGIES}")
         if self.partition not in PARTITIONS:
-            raise ValueError(f"mapping: partition {self.partition!r} is not one of {PARTITIONS}")
+            raise MappingError(f"mapping: partition {short(self.partition)} is not one of "
+                               f"{PARTITIONS}")
         if self.min_vector_elements <= 0:
-            raise ValueError("mapping: min_vector_elements must be positive")
+            raise MappingError("mapping: min_vector_elements must be positive")
         if self.stream_blocks <= 0:
-            raise ValueError(f"mapping: stream_blocks must be positive, got {self.stream_blocks}")
+            raise MappingError(f"mapping: stream_blocks must be positive, got {self.stream_blocks}")
 
     @classmethod
     def parse(cls, text: str | MappingSpec | None) -> MappingSpec:
@@ -125,6 +127,7 @@ class Task:
     chunks: tuple[Chunk, ...]
     out_region: Region
     out_home: str  # "gbuf" | "dram" | "tile"
+    act_signed: bool = False  # conv/linear: the layer's declared input sign (per-layer ops)
 
     @property
     def name(self) -> str:
@@ -184,12 +187,15 @@ class _Mapper:
 
     def __init__(self, g: nx.DiGraph, arch: ArchConfig, dataflow: str, spec: MappingSpec):
         if dataflow not in DATAFLOWS:
-            raise ValueError(f"dataflow: {dataflow!r} is not one of {', '.join(DATAFLOWS)}")
+            raise MappingError(f"dataflow: {short(dataflow)} is not one of {', '.join(DATAFLOWS)}")
         self.g, self.arch, self.df, self.spec = g, arch, dataflow, spec
         self.pe = arch.pe()
         self.cpm = float(self.pe.cycles_per_mac)
         self.act_bytes = _ceil(int(g.graph.get("act_bits", 8)), 8)
-        self.order = lexicographic_topo_order(g)
+        # ties among ready nodes: by name, unless the graph keeps its insertion order (SCALE-Sim
+        # topologies: layers run and are numbered in row order)
+        self.order = (insertion_topo_order(g) if g.graph.get("topo_order") == "insertion"
+                      else lexicographic_topo_order(g))
         self.tasks: list[Task] = []
         self.by_node: dict[str, list[Task]] = {}
         self.homes: dict[str, str] = {}
@@ -302,8 +308,7 @@ class _Mapper:
             self.geoms[node] = geom_of(a["out_shape"])
             if op == "input":
                 self.homes[node] = "dram"
-            elif op == "flatten" or (
-                    op == "relu" and int(self.g.nodes[self.base(a["inputs"][0])]["out_lo"]) >= 0):
+            elif op == "flatten" or self._is_identity_clip(a):
                 self.aliases[node] = a["inputs"][0]
             elif op in ("conv", "linear"):
                 self._map_gemm(node, a)
@@ -323,9 +328,17 @@ class _Mapper:
             multicast=groups,
         )
 
-    def _add_task(self, node, op, tile, deps, chunks, region, home) -> None:
+    def _is_identity_clip(self, a: dict[str, Any]) -> bool:
+        """A relu / clamp whose producer's output range already lies inside its bounds."""
+        if a["op"] not in ("relu", "clamp"):
+            return False
+        src = self.g.nodes[self.base(a["inputs"][0])]
+        lo, hi = (0, src["out_hi"]) if a["op"] == "relu" else (a["clamp_lo"], a["clamp_hi"])
+        return int(src["out_lo"]) >= lo and int(src["out_hi"]) <= hi
+
+    def _add_task(self, node, op, tile, deps, chunks, region, home, signed=False) -> None:
         t = Task(id=len(self.tasks), node=node, op=op, tile=tile, deps=tuple(sorted(deps)),
-                 chunks=tuple(chunks), out_region=region, out_home=home)
+                 chunks=tuple(chunks), out_region=region, out_home=home, act_signed=signed)
         self.tasks.append(t)
         self.by_node.setdefault(node, []).append(t)
 
@@ -372,13 +385,14 @@ class _Mapper:
         self.homes[node] = home
         i = 0
         geom = self.geoms[node]
+        signed = input_range(self.g, node)[0]
         for n0, n1 in n_parts:
             for m0, m1 in m_parts:
                 tile = tiles[i % T]
                 i += 1
                 chunks, deps = self._gemm_chunks(node, a, m0, m1, n0, n1, K, groups, mask, tile)
                 region = geom.gemm_region(m0, m1, n0, n1)
-                self._add_task(node, a["op"], tile, deps, chunks, region, home)
+                self._add_task(node, a["op"], tile, deps, chunks, region, home, signed)
 
     def _input_region(self, node, a, m0, m1, n0, n1) -> Region:
         src = a["inputs"][0]

@@ -1,4 +1,4 @@
-"""PE kinds: the integer arithmetic, operation counts, tables and latency of a PE.
+"""PE kinds, used by every stage: integer arithmetic, op counts, tables and latency of a PE.
 
 In:  a kind name and parameters (``pe_kind("lutna", digit_bits=2)``).
 Out: a frozen ``PEKind`` with ``matmul`` / ``matmul_lookup`` / ``conv2d`` / ``linear`` (int64),

@@ -15,6 +15,12 @@ equivalent), ``act_range`` / ``weight_range`` / ``exact`` / ``cycles_per_mac``,
 convolutions and linear layers (``archsim.pe.lowering``), parameter export, a label, and
 equality / hashing in which tables compare by content.
 
+Signedness per call: every kind has an ``act_signed`` parameter, the default signedness of its
+activations. The arithmetic entry points (``multiply``, ``matmul``, ``matmul_lookup``,
+``conv2d``, ``linear``) take ``act_signed=`` per call (a layer's declared input sign);
+``for_activations(signed)`` is the kind with that signedness (a cached variant, itself when
+it already matches), whose ``act_range`` / ``ops_per_mac`` describe such a layer.
+
 Conventions shared by all kinds:
 - operands are integer arrays (any numpy integer dtype; float and bool arrays raise
   ValueError) inside the kind's inclusive ``act_range`` / ``weight_range``;
@@ -60,6 +66,7 @@ class OpCounts:
     adds: float = 0.0
     shifts: float = 0.0
     mults: float = 0.0
+    signs: float = 0.0  # sign logic beyond the accumulate: XORs of operand signs per MAC
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -254,6 +261,24 @@ class PEKind(ABC):
     def __hash__(self) -> int:
         return hash(self._key)
 
+    # ---- per-layer signedness ---------------------------------------------------------------
+    def for_activations(self, act_signed: bool | None) -> PEKind:
+        """This kind with signed (``True``) or unsigned (``False``) activations; ``None`` or
+        the kind's own ``act_signed`` returns ``self``. Variants are cached per instance."""
+        if act_signed is None or bool(act_signed) == bool(getattr(self, "act_signed", False)):
+            return self
+        cache = self.__dict__.setdefault("_sign_variants", {})
+        v = cache.get(bool(act_signed))
+        if v is None:
+            v = cache[bool(act_signed)] = self._sign_variant(bool(act_signed))
+        return v
+
+    def _sign_variant(self, act_signed: bool) -> PEKind:
+        """The kind with ``act_signed`` flipped (kinds whose hardware cannot switch raise)."""
+        if not any(f.name == "act_signed" for f in dataclasses.fields(self)):  # type: ignore
+            raise ValueError(f"PE kind {self.label} has no signed-activation mode")
+        return dataclasses.replace(self, act_signed=act_signed)  # type: ignore[type-var]
+
     # ---- operand validation ----------------------------------------------------------------
     def check_activations(self, a: Any, what: str = "activations") -> np.ndarray:
         """Return ``a`` as int64 after checking dtype and ``act_range``."""
@@ -280,22 +305,27 @@ class PEKind(ABC):
         return a, w
 
     # ---- arithmetic ------------------------------------------------------------------------
-    def multiply(self, a: Any, w: Any) -> np.ndarray:
+    def multiply(self, a: Any, w: Any, *, act_signed: bool | None = None) -> np.ndarray:
         """Element-wise products of broadcastable operands, as one MAC computes them."""
-        a = self.check_activations(a)
-        w = self.check_weights(w)
-        return self._multiply(a, w)
+        k = self.for_activations(act_signed)
+        a = k.check_activations(a)
+        w = k.check_weights(w)
+        return k._multiply(a, w)
 
-    def matmul(self, a: Any, w: Any) -> np.ndarray:
-        """(M, K) activations x (K, N) weights -> (M, N) int64 accumulations (fast path)."""
-        a, w = self._check_matmul(a, w)
-        return self._matmul_fast(a, w)
+    def matmul(self, a: Any, w: Any, *, act_signed: bool | None = None) -> np.ndarray:
+        """(M, K) activations x (K, N) weights -> (M, N) int64 accumulations (fast path).
 
-    def matmul_lookup(self, a: Any, w: Any) -> np.ndarray:
+        ``act_signed`` is the signedness of this call's activations (default: the kind's)."""
+        k = self.for_activations(act_signed)
+        a, w = k._check_matmul(a, w)
+        return k._matmul_fast(a, w)
+
+    def matmul_lookup(self, a: Any, w: Any, *, act_signed: bool | None = None) -> np.ndarray:
         """Same result as ``matmul``, computed product by product with ``multiply``'s table
         reads (slow; a reference for the fast path)."""
-        a, w = self._check_matmul(a, w)
-        return self._matmul_lookup(a, w)
+        k = self.for_activations(act_signed)
+        a, w = k._check_matmul(a, w)
+        return k._matmul_lookup(a, w)
 
     def _matmul_lookup(self, a: np.ndarray, w: np.ndarray) -> np.ndarray:
         m, k = a.shape
@@ -325,16 +355,21 @@ class PEKind(ABC):
         groups: int = 1,
         *,
         path: str = "fast",
+        dilation: int | tuple[int, int] = 1,
+        act_signed: bool | None = None,
     ) -> np.ndarray:
         """NCHW x OIHW convolution (torch semantics, no bias) -> (N, O, OH, OW) int64."""
-        mm = self._path(path)
-        x = self.check_activations(x, "activations (x)")
-        w = self.check_weights(w, "weights (w)")
-        return conv2d_lowered(mm, x, w, stride, padding, groups)
+        k = self.for_activations(act_signed)
+        mm = k._path(path)
+        x = k.check_activations(x, "activations (x)")
+        w = k.check_weights(w, "weights (w)")
+        return conv2d_lowered(mm, x, w, stride, padding, groups, dilation)
 
-    def linear(self, x: Any, w: Any, *, path: str = "fast") -> np.ndarray:
+    def linear(self, x: Any, w: Any, *, path: str = "fast",
+               act_signed: bool | None = None) -> np.ndarray:
         """x (..., I) with w (O, I) -> x @ w.T as (..., O) int64 (torch semantics, no bias)."""
-        mm = self._path(path)
-        x = self.check_activations(x, "activations (x)")
-        w = self.check_weights(w, "weights (w)")
+        k = self.for_activations(act_signed)
+        mm = k._path(path)
+        x = k.check_activations(x, "activations (x)")
+        w = k.check_weights(w, "weights (w)")
         return linear_lowered(mm, x, w)

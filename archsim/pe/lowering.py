@@ -3,7 +3,8 @@
 One im2col lowering shared by every PE kind (and reusable by the simulator's mapping step).
 
 In:  integer NCHW activations ``x`` and OIHW weights ``w`` (``w.shape[1] == C / groups``),
-     ``stride`` / ``padding`` as an int or an (h, w) pair, ``groups``; a ``matmul(a, b)``
+     ``stride`` / ``padding`` / ``dilation`` as an int or an (h, w) pair (dilation d spaces
+     the kernel taps d apart, as torch), ``groups``; a ``matmul(a, b)``
      callable taking an (M, K) activation matrix and a (K, N) weight matrix.
 Out: ``conv_output_hw`` -> (OH, OW); ``im2col`` -> an (N*OH*OW, C*KH*KW) matrix whose rows are
      ordered (n, oh, ow) and whose columns are ordered (c, kh, kw) -- the same order as
@@ -48,12 +49,16 @@ def conv_output_hw(
     kernel_hw: tuple[int, int],
     stride: int | tuple[int, int] = 1,
     padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
 ) -> tuple[int, int]:
-    """Output (OH, OW) of a convolution: floor((H + 2p - KH) / s) + 1 per axis (as torch)."""
+    """Output (OH, OW) of a convolution: floor((H + 2p - d(KH - 1) - 1) / s) + 1 per axis
+    (as torch)."""
     h, w = as_pair(tuple(in_hw), "in_hw", 1)
     kh, kw = as_pair(tuple(kernel_hw), "kernel_hw", 1)
     sh, sw = as_pair(stride, "stride", 1)
     ph, pw = as_pair(padding, "padding", 0)
+    dh, dw = as_pair(dilation, "dilation", 1)
+    kh, kw = dh * (kh - 1) + 1, dw * (kw - 1) + 1
     oh = (h + 2 * ph - kh) // sh + 1
     ow = (w + 2 * pw - kw) // sw + 1
     if oh < 1 or ow < 1:
@@ -68,6 +73,7 @@ def im2col(
     kernel_hw: tuple[int, int],
     stride: int | tuple[int, int] = 1,
     padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
 ) -> tuple[np.ndarray, tuple[int, int]]:
     """Lower NCHW ``x`` to an (N*OH*OW, C*KH*KW) matrix (a copy); return it and (OH, OW)."""
     x = np.asarray(x)
@@ -77,10 +83,12 @@ def im2col(
     kh, kw = as_pair(tuple(kernel_hw), "kernel_hw", 1)
     sh, sw = as_pair(stride, "stride", 1)
     ph, pw = as_pair(padding, "padding", 0)
-    oh, ow = conv_output_hw((h, w), (kh, kw), (sh, sw), (ph, pw))
+    dh, dw = as_pair(dilation, "dilation", 1)
+    oh, ow = conv_output_hw((h, w), (kh, kw), (sh, sw), (ph, pw), (dh, dw))
     if ph or pw:
         x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
+    span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
+    win = np.lib.stride_tricks.sliding_window_view(x, span, axis=(2, 3))[..., ::dh, ::dw]
     win = win[:, :, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw]  # (N,C,OH,OW,KH,KW)
     cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kh * kw)
     return np.ascontiguousarray(cols), (oh, ow)
@@ -93,6 +101,7 @@ def conv2d_lowered(
     stride: int | tuple[int, int] = 1,
     padding: int | tuple[int, int] = 0,
     groups: int = 1,
+    dilation: int | tuple[int, int] = 1,
 ) -> np.ndarray:
     """Convolution via im2col and one ``matmul`` per group; returns (N, O, OH, OW) int64."""
     x = np.asarray(x)
@@ -113,7 +122,7 @@ def conv2d_lowered(
             f"weights (w) have {cg} input channels per group; x has {c} channels and "
             f"groups={groups}, so {c // groups} were expected"
         )
-    cols, (oh, ow) = im2col(x, (kh, kw), stride, padding)
+    cols, (oh, ow) = im2col(x, (kh, kw), stride, padding, dilation)
     og, kg = o // groups, cg * kh * kw
     out = np.empty((cols.shape[0], o), dtype=np.int64)
     for g in range(groups):

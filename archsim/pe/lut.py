@@ -10,6 +10,7 @@ Out: products read from one table of 2^(n_a + n_b) entries of (n_a + n_b) bits, 
      w mod 2^n_b. Entries are signed products (stored as two's complement words). One
      look-up and one accumulate add per MAC, one cycle per MAC.
 
+Signedness is fixed by the table: per-call ``act_signed`` different from the kind's raises.
 Operand ranges are the full two's-complement ranges (e.g. weights -256..255 for 9 bits), as
 for ``mac``. A zero weight is a skipped MAC (contributes 0). The exact table is only built
 when the look-up path needs it; the fast path of the exact table is an exact integer matmul.
@@ -56,6 +57,14 @@ class MonolithicLUT(PEKind):
             shape = (1 << self.act_bits, 1 << self.weight_bits)
             wlo, whi = int_range(self.word_bits, True)
             object.__setattr__(self, "table", check_table("table", self.table, shape, wlo, whi))
+
+    def _sign_variant(self, act_signed: bool) -> PEKind:
+        raise ValueError(
+            f"PE kind {self.label} holds one product table indexed by "
+            f"{'signed' if self.act_signed else 'unsigned'} activations; "
+            f"a layer with {'signed' if act_signed else 'unsigned'} inputs needs other table "
+            f"contents (per-layer reprogramming is not modelled): use mac, lutna or alutna"
+        )
 
     # ---- structure -------------------------------------------------------------------------
     @property

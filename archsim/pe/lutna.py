@@ -16,10 +16,15 @@ Sign handling (sign-magnitude on both operands):
   range and raises. The magnitude is padded up to ceil((wb - 1) / k) whole k-bit digits
   (9-bit weights -> 8-bit magnitude -> exactly two 4-bit digits; 8-bit weights -> 7-bit
   magnitude -> a full low digit and a 3-bit high digit).
-- digits index an unsigned table of k x k -> 2k-bit products; the product's sign, the XOR of
-  the operand signs, is applied by a conditional negate folded into the accumulator
-  (add or subtract), so it costs no extra operation.
+- digits index an unsigned table of k x k -> 2k-bit products; the product's sign is applied
+  by a conditional negate folded into the accumulator (add or subtract). With unsigned
+  activations that sign is the weight's sign bit itself (no extra logic). With signed
+  activations it is the XOR of the two sign bits: one XOR per MAC, counted as
+  ``OpCounts.signs`` = 1 and priced as sign logic (docs/energy.md).
 - a zero weight is a skipped MAC and contributes 0.
+- per layer: the simulator passes each layer's declared input sign (``act_signed=`` on
+  ``matmul``), so one array runs unsigned layers (act_bits-bit magnitudes) and signed
+  layers (sign + (act_bits - 1)-bit magnitude digits) side by side.
 
 Per MAC with L = (activation digits) x (weight digits) look-ups (4 for 8b x 9b at k = 4):
 L look-ups; L - 1 adds to combine the shifted partial products plus 1 accumulate add; one
@@ -190,6 +195,7 @@ class DigitLUTKind(PEKind):
             lookups=n,
             adds=(n - 1) + 1 + (1 if self.bias_per_mac else 0),
             shifts=sum(1 for i, j in self.kept_pairs if i + j > 0),
+            signs=1 if self.act_signed else 0,
         )
 
     def tables(self) -> TableInventory:

@@ -6,6 +6,9 @@ In:  ``act_bits`` (1..16, default 8), ``weight_bits`` (2..16, default 9), ``act_
      -256..255 for 9 bits).
 Out: exact products a * w; one multiply and one accumulate add per MAC, no tables, one cycle
      per MAC.
+Per layer (``act_signed=`` per call): the multiplier takes signed or unsigned activations
+(a Baugh-Wooley array with a signed/unsigned mode bit); it is priced as the same
+act_bits x weight_bits array either way (the mode gates are not counted).
 """
 
 from __future__ import annotations

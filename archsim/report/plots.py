@@ -15,7 +15,8 @@ Functions:
     class (uJ), largest on top, with percentages.
   - ``layer_latency(layers, path, title)`` (Pillow): per-layer cycles, split into compute and
     the rest.
-  - ``tile_heatmap(util, rows, cols, path, title)`` (Pillow): per-tile utilisation over the grid.
+  - ``tile_heatmap(util, rows, cols, path, title, label)`` (Pillow): per-tile utilisation (as
+    docs/metrics.md defines it; ``label`` names the metric) over the grid.
   - ``scaling(tiles, speedup, path, title)`` (matplotlib): speed-up vs tiles with the ideal
     (linear) line.
   - ``grouped_bars(groups, series, path, ylabel, title)`` (matplotlib): one bar per
@@ -172,8 +173,11 @@ def layer_latency(layers: Sequence[Mapping], path: str | Path,
 
 
 def tile_heatmap(util: Sequence[float], rows: int, cols: int, path: str | Path,
-                 title: str = "tile utilisation") -> Path:
-    """Heat map of per-tile utilisation (busy cycles / latency); tile t at (t // cols, t % cols).
+                 title: str = "tile utilisation",
+                 label: str = "executed MACs x cycles/MAC / (PEs x latency)") -> Path:
+    """Heat map of a per-tile fraction; tile t at (t // cols, t % cols); ``label`` (the
+    colour bar's) names the metric drawn -- by default the per-tile ``utilization`` of
+    docs/metrics.md, whose mean over tiles is the run's headline utilisation.
 
     Cells are square and annotated with their value when the grid has at most 64 tiles;
     values above 1 are coloured as 1.
@@ -208,7 +212,7 @@ def tile_heatmap(util: Sequence[float], rows: int, cols: int, path: str | Path,
                     stride=R.label_stride(cell, _widest(col_labels)))
     left = c.plot.right + 2 * R.PAD
     c.colorbar(R.Box(left, c.plot.top, left + bar_w, c.plot.top + bar_h), R.viridis, cb_ticks,
-               "busy cycles / latency")
+               label)
     c.xlabel("column")
     c.ylabel("row")
     c.title(title)

@@ -2,7 +2,8 @@
 
 In:  a :class:`~archsim.sim.engine.SimResult` (with ``res.energy`` / ``res.area`` when the energy
      model is present; everything below works without them) and a folder.
-Out (``write_run``), all written atomically:
+Out (``write_run``), the folder written atomically (a temporary sibling renamed into place,
+with the completion marker ``RUN_COMPLETE``; see :mod:`archsim.report.outputs`):
   - ``config.resolved.yaml``: every parameter, the run arguments, versions, seed, git revision;
   - ``summary.json``: ``SimResult.summary()`` (plus energy/area when present);
   - ``layers.csv``: one row per layer (cycles, stalls by cause, MACs, utilisation, energy by
@@ -30,11 +31,14 @@ from typing import Any
 
 import yaml
 
+from archsim.report.outputs import COMPLETE_MARKER, atomic_folder, check_output_dir
 from archsim.report.summary_md import summary_markdown
 from archsim.sim.actions import instance_class
 
 __all__ = [
+    "RUN_FILES",
     "area_dict",
+    "check_run_dir",
     "component_class",
     "energy_dict",
     "format_summary",
@@ -207,13 +211,17 @@ def _layers_csv(res, lay) -> str:
 
 def _tiles_csv(res) -> str:
     causes = sorted({c for t in res.tiles for c in t.stall_cycles})
-    header = ["tile", "row", "col", "busy_cycles", "utilization", "macs_executed", "tasks",
-              "stall_total_cycles"] + [f"stall_{c}_cycles" for c in causes]
+    header = ["tile", "row", "col", "busy_cycles", "busy_fraction", "utilization",
+              "macs_executed", "tasks", "stall_total_cycles"] + [f"stall_{c}_cycles"
+                                                                  for c in causes]
     rows = []
+    lat = res.latency_cycles
     for t in res.tiles:
         r, c = divmod(t.tile, res.arch.grid.cols)
-        util = t.busy_cycles / res.latency_cycles if res.latency_cycles else 0.0
-        rows.append([t.tile, r, c, t.busy_cycles, f"{util:.6f}", t.macs_executed, t.tasks,
+        busy = t.busy_cycles / lat if lat else 0.0
+        util = t.macs_executed * res.cycles_per_mac / (res.arch.pes_per_tile * lat) if lat else 0.0
+        rows.append([t.tile, r, c, t.busy_cycles, f"{busy:.6f}", f"{util:.6f}",
+                     t.macs_executed, t.tasks,
                      sum(t.stall_cycles.values())] + [t.stall_cycles.get(k, 0.0) for k in causes])
     return _csv_text(header, rows)
 
@@ -253,11 +261,33 @@ def _compute_report_csv(res) -> str:
     return "\n".join(lines) + "\n"
 
 
+RUN_FILES = ("config.resolved.yaml", "summary.json", "layers.csv", "tiles.csv",
+             "components.csv", "COMPUTE_REPORT.csv", "summary.md", "energy_breakdown.png",
+             "layer_latency.png", "tile_utilization.png", COMPLETE_MARKER)
+
+
+def check_run_dir(out: str | Path) -> Path:
+    """Check before any work that ``out`` can be written as a run folder (a previous run
+    folder there is replaced as a whole; a folder holding other files is refused)."""
+    return check_output_dir(out, "run folder", own_files=RUN_FILES)
+
+
 def write_run(res, out: str | Path, workload_args: dict[str, Any] | None = None,
               plots: bool = True, compute_report: bool = True) -> Path:
-    """Write the run folder (see module doc); returns its path."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    """Write the run folder (see module doc) atomically; returns its path.
+
+    The files go into a temporary sibling folder which, once complete, gets the marker
+    ``RUN_COMPLETE`` and is renamed into place, replacing a previous run's folder as a whole
+    (so a ``--no-plots`` re-run leaves no old PNGs).  A folder another process is writing
+    raises :class:`~archsim.errors.RunFolderError`."""
+    out = check_run_dir(out)
+    with atomic_folder(out, f"archsim {provenance()['archsim']} run folder, complete\n") as tmp:
+        _write_files(res, tmp, workload_args, plots, compute_report)
+    return out
+
+
+def _write_files(res, out: Path, workload_args: dict[str, Any] | None, plots: bool,
+                 compute_report: bool) -> None:
     s = _summary(res)
     energy, area = s.get("energy"), s.get("area")
     resolved = {
@@ -288,11 +318,12 @@ def write_run(res, out: str | Path, workload_args: dict[str, Any] | None = None,
             images.append("layer_latency.png")
         P.tile_heatmap([t["utilization"] for t in s["per_tile"]], res.arch.grid.rows,
                        res.arch.grid.cols, out / "tile_utilization.png",
-                       f"tile utilisation ({res.arch.grid.rows}x{res.arch.grid.cols})")
+                       f"tile utilisation ({res.arch.grid.rows}x{res.arch.grid.cols} tiles; "
+                       f"mean {s['utilization']:.3f} = run utilisation)",
+                       label="executed MACs x cycles/MAC / (PEs x latency)")
         images.append("tile_utilization.png")
     _atomic_write(out / "summary.md",
                   summary_markdown(s, resolved, images, lay is not None))
-    return out
 
 
 def format_summary(res) -> str:

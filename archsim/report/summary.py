@@ -66,7 +66,12 @@ def build_summary(res) -> dict[str, Any]:
         "per_tile": [
             {
                 "tile": t.tile, "busy_cycles": t.busy_cycles,
-                "utilization": (t.busy_cycles / self.latency_cycles
+                "busy_fraction": (t.busy_cycles / self.latency_cycles
+                                  if self.latency_cycles else 0.0),
+                # the headline utilisation of this tile alone: the mean over tiles is the
+                # chip's ``utilization`` (docs/metrics.md)
+                "utilization": (t.macs_executed * self.cycles_per_mac
+                                / (self.arch.pes_per_tile * self.latency_cycles)
                                 if self.latency_cycles else 0.0),
                 "macs_executed": t.macs_executed, "tasks": t.tasks,
                 "stall_cycles": dict(sorted(t.stall_cycles.items())),
@@ -75,6 +80,7 @@ def build_summary(res) -> dict[str, Any]:
         ],
         "actions": dict(sorted((str(k), v) for k, v in self.actions.items())),
         "functional": self.functional,
+        "workload_info": dict(getattr(self, "workload_info", {}) or {}),
         "energy": self.energy.as_dict() if self.energy is not None else None,
         "area": self.area.as_dict() if self.area is not None else None,
     }

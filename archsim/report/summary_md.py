@@ -13,7 +13,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["summary_markdown"]
+__all__ = ["TOP_LAYERS", "TOP_STALLS", "summary_markdown"]
+
+TOP_STALLS = 6  # stall causes listed (the table says "the N largest of M")
+TOP_LAYERS = 5  # longest layers listed
+
+
+def _grid_override(arch: dict[str, Any], run: dict[str, Any]) -> str:
+    """A line saying which memory system a sweep point that overrides ``grid`` kept."""
+    base = run.get("base_design_point")
+    over = dict(run.get("overrides") or {})
+    if not isinstance(base, dict) or not ({"grid.rows", "grid.cols"} & set(over)):
+        return ""
+    d, gb = arch["dram"], arch["gbuf"]
+    return (f"- sweep point: grid {arch['grid']['rows']}x{arch['grid']['cols']} overrides the "
+            f"{base.get('grid')} grid of base design point `{base.get('name')}`; its memory "
+            f"system is kept unchanged: {d['channels']} DRAM channel(s) x "
+            f"{d['bytes_per_cycle_per_channel']} B/cycle, global buffer "
+            f"{gb['capacity_bytes']:,} B with {gb['ports']} port(s) x {gb['bytes_per_cycle']} "
+            "B/cycle")
 
 
 def summary_markdown(s: dict[str, Any], resolved: dict[str, Any], images: list[str],
@@ -23,16 +41,33 @@ def summary_markdown(s: dict[str, Any], resolved: dict[str, Any], images: list[s
     pa = arch["tile"]["pe_array"]
     lat = s["latency_cycles"]
     lat_s = s["latency_us"] * 1e-6
-    L: list[str] = [f"# {s['workload']} on {s['arch']} ({s['dataflow']}, {s['mapping']})", ""]
+    grid_note = _grid_override(arch, run)
+    title = f"# {s['workload']} on {s['arch']}"
+    if grid_note:
+        title += (f" with grid {arch['grid']['rows']}x{arch['grid']['cols']} (memory system of "
+                  f"the {run['base_design_point']['grid']} base kept)")
+    L: list[str] = [f"{title} ({s['dataflow']}, {s['mapping']})", ""]
     L += ["## What ran", "",
           (f"- workload `{run.get('workload', s['workload'])}`, sparsity "
           f"{run.get('sparsity', 'n/a')}, seed {s['seed']}"),
           (f"- design point `{s['arch']}` from `{s['arch_source']}`: {arch['grid']['rows']}x"
           f"{arch['grid']['cols']} tiles of {pa['rows']}x{pa['cols']} `{s['pe_kind']}` PEs "
           f"{pa['pe_params']}, {arch['clock_mhz']} MHz, ideal memory {arch['ideal_memory']}"),
+          *([grid_note] if grid_note else []),
           f"- dataflow `{s['dataflow']}`, mapping `{s['mapping']}`",
           (f"- archsim {ver.get('archsim')} at git `{str(ver.get('git_revision'))[:12]}`, "
           f"Python {ver.get('python')}, SimPy {ver.get('simpy')}"), ""]
+    info = s.get("workload_info") or {}
+    if info.get("weights"):
+        L.insert(len(L) - 1, f"- weights: **{info['weights']}**"
+                 + ("" if not str(info["weights"]).startswith("random-init") else
+                    " -- not trained: sparsity patterns and activation statistics are those of "
+                    "random weights, not of a trained network"))
+    if info.get("pruning"):
+        empty = info.get("empty_layers") or []
+        L.insert(len(L) - 1, f"- pruning: {info['pruning']}, sparsity achieved "
+                 f"{float(info.get('sparsity_achieved', 0)):.3f}"
+                 + (f"; layers with no weight left: {', '.join(empty)}" if empty else ""))
     if s.get("functional"):
         f = s["functional"]
         L += [(f"- functional check: exact_match={f.get('exact_match')} over "
@@ -81,13 +116,18 @@ def summary_markdown(s: dict[str, Any], resolved: dict[str, Any], images: list[s
           ("Stalls are PE-array idle time of a tile, attributed to the fetch phase that "
           "overlapped it, summed over tiles (tile-cycles; docs/metrics.md)."), ""]
     if stalls:
-        L += ["| cause | tile-cycles | share of tile-time |", "|---|---|---|"]
+        shown = min(len(stalls), TOP_STALLS)
+        L += [(f"The {shown} largest of {len(stalls)} stall causes:" if shown < len(stalls)
+               else f"All {len(stalls)} stall causes:"), "",
+              "| cause | tile-cycles | share of tile-time |", "|---|---|---|"]
         L += [f"| {k} | {v:,.0f} | {100 * v / tile_time if tile_time else 0:.1f}% |"
-              for k, v in stalls[:6]]
+              for k, v in stalls[:TOP_STALLS]]
     else:
         L.append("No stalls recorded.")
-    top = sorted(s["layers"], key=lambda l: -l["cycles"])[:5]
-    L += ["", "Longest layers (first compute start to last output write):", "",
+    top = sorted(s["layers"], key=lambda l: -l["cycles"])[:TOP_LAYERS]
+    which = (f"The {len(top)} longest of {len(s['layers'])} layers" if len(top) < len(s["layers"])
+             else f"All {len(top)} layers, longest first")
+    L += ["", f"{which} (cycles: first compute start to last output write):", "",
           "| layer | op | cycles | compute tile-cycles | MACs executed |", "|---|---|---|---|---|"]
     L += [f"| {l['node']} | {l['op']} | {l['cycles']:,.0f} | {l['compute_cycles']:,} | "
           f"{l['macs_executed']:,} |" for l in top]

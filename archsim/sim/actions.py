@@ -54,8 +54,9 @@ class ComponentKind:
 
 
 KINDS: dict[str, ComponentKind] = {k.name: k for k in (
-    ComponentKind(name="pe_array", cost_class="pe_array", actions=("mac", "mult", "add", "shift"),
-                  units=("MAC", "multiply", "add", "shift"), on_chip=True,
+    ComponentKind(name="pe_array", cost_class="pe_array",
+                  actions=("mac", "mult", "add", "shift", "sign"),
+                  units=("MAC", "multiply", "add", "shift", "XOR"), on_chip=True,
                   description="a tile's PE array: pipeline registers and arithmetic per MAC"),
     ComponentKind(name="lut_bank", cost_class="lut_bank", actions=("lookup", "program"),
                   units=("look-up", "entry"), on_chip=True,

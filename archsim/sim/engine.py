@@ -70,6 +70,10 @@ class TileResult:
     stall_cycles: dict[str, float]
 
 
+WORKLOAD_INFO_KEYS = ("weights", "weights_source", "pruning", "sparsity", "sparsity_achieved",
+                      "empty_layers", "calib_source", "sample_source")
+
+
 @dataclass(frozen=True, kw_only=True)
 class SimOutcome:
     arch: ArchConfig
@@ -92,6 +96,8 @@ class SimOutcome:
     functional: dict[str, Any] | None = None
     outputs: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     trace: tuple = field(default=(), repr=False)
+    # what the workload says about itself (graph attributes in WORKLOAD_INFO_KEYS, if present)
+    workload_info: dict[str, Any] = field(default_factory=dict)
 
     @property
     def macs_dense(self) -> int:
@@ -222,4 +228,5 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
         functional=func,
         outputs=state.outputs() if state else None,
         trace=tuple(env.trace),
+        workload_info={k: g.graph[k] for k in WORKLOAD_INFO_KEYS if k in g.graph},
     )

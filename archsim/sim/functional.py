@@ -4,7 +4,10 @@ In:  the workload graph (with ``sample_input``), the Schedule and the tile PE ki
 Out: :class:`FunctionalState` whose ``compute(task, chunk)`` is called by every tile when a
      chunk finishes computing: it reads the chunk's input rows from the tensors its producers
      have written so far, computes the block with the PE kind's arithmetic (look-up tables for
-     LUT kinds), adds bias, requantises and writes the block into the node's output.  After the
+     LUT kinds) for the layer's declared input sign (``in_signed``: the kind's per-layer
+     variant), adds bias, requantises and writes the block into the node's output. An input
+     outside the layer's declared range (``in_lo`` .. ``in_hi``), or any arithmetic error, raises
+     :class:`FunctionalError` naming the node.  After the
      run ``outputs()`` gives every node's assembled output and ``compare()`` checks them against
      the torch reference stored in the graph (``ref_output``) or, if absent, against
      ``archsim.graph.ops.run_graph`` (numpy, exact integer MACs).
@@ -16,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from archsim.errors import WorkloadError
 from archsim.graph import ops
+from archsim.graph.ir import input_range
 from archsim.mapping.schedule import Chunk, Schedule, Task
 
 if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.graph.dag.Dag
@@ -25,7 +30,7 @@ if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.grap
 __all__ = ["FunctionalError", "FunctionalState"]
 
 
-class FunctionalError(ValueError):
+class FunctionalError(WorkloadError):
     """Functional mode cannot run (e.g. the workload has no sample input)."""
 
 
@@ -36,18 +41,19 @@ def _pair(v) -> tuple[int, int]:
 
 
 def patches_rows(x: np.ndarray, kh: int, kw: int, stride, padding, c0: int, c1: int,
-                 m0: int, m1: int, ho: int, wo: int) -> np.ndarray:
+                 m0: int, m1: int, ho: int, wo: int, dilation=(1, 1)) -> np.ndarray:
     """im2col rows for output pixels [m0, m1) over input channels [c0, c1): (m, C*kh*kw)."""
     sh, sw = _pair(stride)
     ph, pw = _pair(padding)
+    dh, dw = _pair(dilation)
     xs = x[:, c0:c1]
     if ph or pw:
         xs = np.pad(xs, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     m = np.arange(m0, m1)
     n, r = np.divmod(m, ho * wo)
     oh, ow = np.divmod(r, wo)
-    ii = oh[:, None, None] * sh + np.arange(kh)[None, :, None]
-    jj = ow[:, None, None] * sw + np.arange(kw)[None, None, :]
+    ii = oh[:, None, None] * sh + dh * np.arange(kh)[None, :, None]
+    jj = ow[:, None, None] * sw + dw * np.arange(kw)[None, None, :]
     # (m, C, kh, kw)
     p = xs[n[:, None, None, None], np.arange(c1 - c0)[None, :, None, None],
            ii[:, None, :, :], jj[:, None, :, :]]
@@ -77,7 +83,11 @@ class FunctionalState:
             v = self.value(self.schedule.aliases[name])
             if a["op"] == "flatten":
                 return v.reshape(v.shape[0], -1)
-            return ops.relu(v, int(a["out_hi"])) if a["op"] == "relu" else v
+            if a["op"] == "relu":
+                return ops.relu(v, int(a["out_hi"]))
+            if a["op"] == "clamp":
+                return ops.clamp(v, int(a["out_lo"]), int(a["out_hi"]))
+            return v
         if name in self.pm:
             shape = a["out_shape"]
             v = self.pm[name]
@@ -92,17 +102,29 @@ class FunctionalState:
     # ---- computing --------------------------------------------------------------------------
     def compute(self, task: Task, chunk: Chunk) -> None:
         a = self.g.nodes[task.node]
-        if a["op"] in ("conv", "linear"):
-            self._gemm(task.node, a, chunk)
-        else:
-            self._vector(task.node, a, chunk)
+        try:
+            if a["op"] in ("conv", "linear"):
+                self._gemm(task.node, a, chunk)
+            else:
+                self._vector(task.node, a, chunk)
+        except FunctionalError:
+            raise
+        except ValueError as e:
+            raise FunctionalError(f"node {task.node!r} ({a['op']}): {e}") from None
 
     def _gemm(self, node: str, a: dict[str, Any], ch: Chunk) -> None:
         x = self.value(a["inputs"][0])
+        signed, lo, hi = input_range(self.g, node)
+        if x.size and (int(x.min()) < lo or int(x.max()) > hi):
+            raise FunctionalError(
+                f"node {node!r} ({a['op']}): input values span [{int(x.min())}, {int(x.max())}]"
+                f", outside the declared input range [{lo}, {hi}] "
+                f"({'signed' if signed else 'unsigned'})")
         w = np.asarray(a["weight"], dtype=np.int64)
         out_shape = a["out_shape"]
+        mm = self.pe.for_activations(signed).matmul
         if a["op"] == "linear":
-            acc = self.pe.matmul(x[ch.m0:ch.m1], w[ch.n0:ch.n1].T)
+            acc = mm(x[ch.m0:ch.m1], w[ch.n0:ch.n1].T)
         else:
             groups = int(a.get("groups", 1))
             o, cg, kh, kw = w.shape
@@ -113,8 +135,8 @@ class FunctionalState:
             for gi in range(g0, g1 + 1):
                 f0, f1 = max(ch.n0, gi * fpg), min(ch.n1, (gi + 1) * fpg)
                 cols = patches_rows(x, kh, kw, a["stride"], a["padding"], gi * cg, (gi + 1) * cg,
-                                    ch.m0, ch.m1, ho, wo)
-                parts.append(self.pe.matmul(cols, w[f0:f1].reshape(f1 - f0, -1).T))
+                                    ch.m0, ch.m1, ho, wo, a.get("dilation", (1, 1)))
+                parts.append(mm(cols, w[f0:f1].reshape(f1 - f0, -1).T))
             acc = np.concatenate(parts, axis=1)
         bias = a.get("bias")
         if bias is not None:

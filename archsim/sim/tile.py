@@ -144,9 +144,11 @@ class Tile:
         )
         self.program_run = program_run  # some chunk reprograms tables: ports are contended
         self.ops = effective_ops(pe, org)
+        # per-layer input sign -> operations per MAC (signed LUT-NA layers add a sign XOR)
+        self.ops_by_sign = {s: effective_ops(pe, org, s) for s in (False, True)}
         pe_name = tile_part(index, "pe_array")
         self.pe_keys = {a: ActionKey(component=pe_name, kind="pe_array", action=a)
-                        for a in ("mac", "mult", "add", "shift")}
+                        for a in ("mac", "mult", "add", "shift", "sign")}
         self.vector_key = ActionKey(component=tile_part(index, "vector"), kind="vector",
                                     action="op")
         self.rec = TileRecord()
@@ -360,7 +362,7 @@ class Tile:
                     yield env.timeout(tail)
             for part, req in reqs:
                 part.ports.release(req)
-            self._count_compute(chunk, task.node)
+            self._count_compute(chunk, task.node, self.ops_by_sign[task.act_signed])
             if self.compute_fn is not None:
                 self.compute_fn(task, chunk)
             rec.busy_cycles += chunk.compute_cycles
@@ -376,14 +378,16 @@ class Tile:
                 self.rec.stalls[cause] += cyc
                 self.rec.layer(task.node).stalls[cause] += cyc
 
-    def _count_compute(self, chunk: Chunk, L: str) -> None:
-        env, n, ops = self.env, chunk.macs_executed, self.ops
+    def _count_compute(self, chunk: Chunk, L: str, ops) -> None:
+        env, n = self.env, chunk.macs_executed
         if n:
             k = self.pe_keys
             env.count(k["mac"], n, L)
             env.count(k["mult"], round(n * ops.mults), L)
             env.count(k["add"], round(n * ops.adds), L)
             env.count(k["shift"], round(n * ops.shifts), L)
+            if ops.signs:
+                env.count(k["sign"], round(n * ops.signs), L)
             if self.banks and ops.lookups:
                 total = round(n * ops.lookups)
                 base, extra = divmod(total, len(self.banks))

@@ -5,7 +5,7 @@ In:  nothing (defaults: ResNet-18 for CIFAR-10, 90% one-shot magnitude pruning, 
      layer-by-layer mapping) -- each can be changed by an option.
 Out: two run folders and ``comparison.md`` under ``reports/demo/`` (or ``--out``); the printed
      summary of both runs, the functional check (every node's integers against the PyTorch
-     reference) and where to look next.  Exit code 1 if an exact PE kind mismatches PyTorch.
+     reference) and where to look next.  Exit code 3 if an exact PE kind mismatches PyTorch.
 """
 
 from __future__ import annotations
@@ -20,27 +20,48 @@ __all__ = ["register_cli", "run_demo"]
 def run_demo(out: Path, model: str = "resnet18", sparsity: float = 0.9, seed: int = 0,
              arch: str = "lutna_4x4", baseline: str = "mac_4x4", dataflow: str = "ws",
              mapping: str = "layer", functional: bool = True) -> dict:
-    """Run the demo; returns {"runs": {label: SimResult}, "folders": {...}, "comparison": path}."""
-    from archsim import zoo
-    from archsim.design.arch import load_arch
-    from archsim.pipeline import simulate
-    from archsim.report.run_folder import format_summary, write_run
+    """Run the demo; returns {"runs": {label: SimResult}, "folders": {...}, "comparison": path}.
 
-    t0 = time.perf_counter()
-    g = zoo.build(model, sparsity=sparsity, seed=seed, sample=1 if functional else None)
-    build_s = time.perf_counter() - t0
-    runs, folders, texts = {}, {}, []
-    for label, name in (("lutna", arch), ("baseline", baseline)):
-        a = load_arch(name)
-        res = simulate(a, g, dataflow=dataflow, mapping=mapping, functional=functional,
-                       seed=seed)
-        folder = out / f"{label}_{a.name}"
-        write_run(res, folder, workload_args={"workload": model, "sparsity": sparsity,
-                                              "seed": seed})
-        runs[label], folders[label] = res, folder
-        texts.append(format_summary(res))
-    comp = out / "comparison.md"
-    comp.write_text(_comparison_md(runs, model, sparsity, build_s))
+    Every input and output location is checked before the workload is built: the design
+    points, the mapping, the model name, the sparsity, the run folders and comparison.md."""
+    from archsim.design.arch import load_arch
+    from archsim.errors import OutputError, WorkloadError, short
+    from archsim.mapping.schedule import MappingSpec
+    from archsim.pipeline import _zoo_names, check_sparsity, simulate
+    from archsim.report.outputs import check_output_file, folder_lock, safe_name
+    from archsim.report.run_folder import check_run_dir, format_summary, write_run
+
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder; choose another --out")
+    archs = {label: load_arch(name) for label, name in (("lutna", arch), ("baseline", baseline))}
+    spec = MappingSpec.parse(mapping)
+    sparsity = check_sparsity(sparsity)
+    folders = {label: out / safe_name(f"{label}_{a.name}") for label, a in archs.items()}
+    for folder in folders.values():
+        check_run_dir(folder)
+    comp = check_output_file(out / "comparison.md", "comparison")
+    if model not in _zoo_names():  # imports torch: after the cheap checks
+        raise WorkloadError(f"--model {short(model)}: not a zoo name (zoo: "
+                            f"{', '.join(_zoo_names())})")
+    with folder_lock(out, "demo folder"):
+        from archsim import zoo
+
+        t0 = time.perf_counter()
+        g = zoo.build(model, sparsity=sparsity, seed=seed,
+                            sample=1 if functional else None)
+        build_s = time.perf_counter() - t0
+        runs, texts = {}, []
+        for label, a in archs.items():
+            res = simulate(a, g, dataflow=dataflow, mapping=spec, functional=functional,
+                           seed=seed)
+            write_run(res, folders[label], workload_args={"workload": model,
+                                                          "sparsity": sparsity, "seed": seed})
+            runs[label] = res
+            texts.append(format_summary(res))
+        from archsim.report.outputs import atomic_write_text
+
+        atomic_write_text(comp, _comparison_md(runs, model, sparsity, build_s))
     return {"runs": runs, "folders": folders, "comparison": comp, "texts": texts}
 
 
@@ -92,7 +113,9 @@ def _cmd(args: argparse.Namespace) -> int:
     print(f"start with: {r['comparison']}")
     bad = [res for res in r["runs"].values()
            if res.functional and res.functional["pe_exact"] and not res.functional["exact_match"]]
-    return 1 if bad else 0
+    from archsim.errors import EXIT_MISMATCH
+
+    return EXIT_MISMATCH if bad else 0
 
 
 def register_cli(sub, name: str) -> None:

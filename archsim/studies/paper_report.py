@@ -338,16 +338,33 @@ def _csv_rows(rep: PaperReport) -> list[list]:
 
 
 def write_report(rep: PaperReport, out_dir: Path) -> tuple[Path, Path]:
-    """Write paper_comparison.md and .csv into ``out_dir``; returns both paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    md, cp = out_dir / "paper_comparison.md", out_dir / "paper_comparison.csv"
-    md.write_text(_markdown(rep))
-    with cp.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["section", "model", "kind", "metric", "value", "paper", "unit"])
-        for r in _csv_rows(rep):
-            w.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in r])
+    """Write paper_comparison.md and .csv into ``out_dir`` (each atomically); returns both."""
+    import io
+
+    from archsim.report.outputs import atomic_write_text
+
+    md, cp = report_paths(out_dir)
+    atomic_write_text(md, _markdown(rep))
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(["section", "model", "kind", "metric", "value", "paper", "unit"])
+    for r in _csv_rows(rep):
+        w.writerow([f"{v:.6g}" if isinstance(v, float) else v for v in r])
+    atomic_write_text(cp, buf.getvalue())
     return md, cp
+
+
+def report_paths(out_dir: Path) -> tuple[Path, Path]:
+    """paper_comparison.md and .csv in ``out_dir``, checked to be writable before any work."""
+    from archsim.errors import OutputError
+    from archsim.report.outputs import check_output_file
+
+    out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"{out_dir}: exists and is not a folder; choose another --out-dir")
+    return (check_output_file(out_dir / "paper_comparison.md", "paper report"),
+            check_output_file(out_dir / "paper_comparison.csv", "paper report"))
+
 
 
 # ---- command line --------------------------------------------------------------------------
@@ -377,6 +394,14 @@ def _cmd_paper(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({k: round(v, 4) for k, v in headline_ratios(pa).items()}, indent=2))
         return 0
+    from archsim.pipeline import check_sparsity
+
+    check_sparsity(args.sparsity)
+    if not 1 <= args.images <= 20:
+        from archsim.errors import UsageError
+
+        raise UsageError(f"--images {args.images}: foolbox ships 20 CIFAR-10 images; give 1..20")
+    report_paths(Path(args.out_dir))  # before any work
     report = build_report(pa, sparsity=args.sparsity, models=tuple(args.models),
                           mixed=not args.no_mixed, system=not args.no_system,
                           images=args.images, argv=_argv(args))

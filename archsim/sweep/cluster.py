@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from archsim.errors import UsageError, short
 from archsim.sweep.worker import PointResult, PointTask, run_point, task_cost
 
 __all__ = ["run_dask"]
@@ -33,12 +34,12 @@ def run_dask(tasks: list[PointTask], scheduler: str, graphs: dict[tuple, Any],
     try:
         from dask.distributed import Client, as_completed
     except ImportError:
-        raise ValueError("--scheduler needs dask.distributed: pip install 'archsim[dask]'") \
+        raise UsageError("--scheduler needs dask.distributed: pip install 'archsim[dask]'") \
             from None
     try:
         client = Client(scheduler, timeout=timeout)
-    except OSError as exc:
-        raise ValueError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+    except (OSError, ValueError, TypeError) as exc:  # unreachable, or not an address
+        raise UsageError(f"--scheduler {short(scheduler)}: cannot connect ({exc})") from None
     futures: dict = {}
     try:
         scattered = {k: client.scatter(g, broadcast=True, hash=False) for k, g in graphs.items()}

@@ -10,12 +10,16 @@ BLAS/OpenMP/torch thread each and ignore Ctrl-C; at most ``2 * jobs`` points are
 If a worker dies (killed, out of memory) the pool is rebuilt and the points that were in
 flight are re-run one at a time in a one-worker pool, so the death is blamed on the point that
 caused it; a point whose lone worker dies ``MAX_ATTEMPTS`` times is recorded as failed.
-Ctrl-C kills this sweep's workers (by their process objects) and re-raises.
+Ctrl-C and SIGTERM (raised here as :class:`~archsim.errors.Interrupted` by the command line)
+kill this sweep's workers (by their process objects) and re-raise.  Workers also exit by
+themselves when this process dies however it dies, SIGKILL included
+(:func:`~archsim.sweep.worker.die_with_parent`).
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import Counter, deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -38,7 +42,8 @@ def _kill_workers(ex: ProcessPoolExecutor) -> None:
 
 def _run_alone(t: PointTask, ctx) -> PointResult | None:
     """Run one point in a fresh single-worker pool; None if that worker died."""
-    ex = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=init_worker)
+    ex = ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=init_worker,
+                             initargs=(os.getpid(),))
     try:
         return ex.submit(run_point, t).result()
     except BrokenProcessPool:
@@ -84,7 +89,8 @@ def run_local(tasks: list[PointTask], jobs: int, on_result: Callable[[PointResul
             on_result(res)
             continue
         ex = ProcessPoolExecutor(max_workers=min(jobs, len(queue)), mp_context=ctx,
-                                 initializer=init_worker)
+                                 initializer=init_worker,
+                                 initargs=(os.getpid(),))
         inflight: dict = {}
         broken = False
         try:

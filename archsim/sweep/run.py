@@ -36,6 +36,7 @@ worker), ``sweep_store`` (results on disk, CSV), ``sweep_local`` / ``sweep_dask`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import shutil
 import sys
@@ -47,6 +48,8 @@ from typing import Any
 import yaml
 
 from archsim.design.arch import load_arch
+from archsim.errors import EXIT_INTERRUPTED, EXIT_SWEEP_FAILED, Interrupted, exit_code_of_signal
+from archsim.report.outputs import check_output_dir, folder_lock, safe_name
 from archsim.sweep.spec import (
     FILE_KEYS,
     SweepSpec,
@@ -133,7 +136,24 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path | None = None, jobs: int | No
     t0 = time.perf_counter()
     base = load_arch(spec.arch)
     points = expand_points(spec, base)
-    out = Path(out_dir or spec.out or Path("reports") / "sweeps" / (spec.name or "sweep"))
+    out = sweep_dir(spec, out_dir)
+    with folder_lock(out, "sweep folder"):
+        return _run_locked(spec, out, base, points, t0, jobs, scheduler, point_dirs,
+                           point_plots, retry_failed, progress)
+
+
+SWEEP_FILES = ("sweep.yaml", "sweep.csv", "results", "points", "_workloads")
+
+
+def sweep_dir(spec: SweepSpec, out_dir: str | Path | None = None) -> Path:
+    """The sweep's output folder (default ``reports/sweeps/<name>``, the name made safe),
+    checked before any work: a folder holding other files than a sweep's is refused."""
+    out = Path(out_dir or spec.out or Path("reports") / "sweeps" / safe_name(spec.name or "sweep"))
+    return check_output_dir(out, "sweep folder", own_files=SWEEP_FILES)
+
+
+def _run_locked(spec, out, base, points, t0, jobs, scheduler, point_dirs, point_plots,
+                retry_failed, progress) -> SweepResult:
     store = ResultStore(out)
     from archsim.report.run_folder import provenance
 
@@ -167,7 +187,7 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path | None = None, jobs: int | No
                     from archsim.report.run_folder import write_run
                     from archsim.sweep.worker import workload_args
 
-                    write_run(sim, out / run_dir, workload_args(p), plots=point_plots)
+                    write_run(sim, out / run_dir, workload_args(p, base), plots=point_plots)
             store.save(p, res, run_dir)
             results[res.point_id] = (res, run_dir)
             if res.status != "ok":
@@ -192,13 +212,35 @@ def run_sweep(spec: SweepSpec, out_dir: str | Path | None = None, jobs: int | No
         finally:
             if bar is not None:
                 bar.close()
-            store.write_csv(points, axis_names, results)
+            with _signals_held():  # a second Ctrl-C / SIGTERM waits for the CSV
+                # rebuilt from the durable results: one saved just before an interruption
+                # counts even if the interruption came before it reached ``results``
+                results.update({pid: v for pid, v in store.load().items() if pid in valid})
+                store.write_csv(points, axis_names, results)
     n_fail = sum(1 for p in points
                  if p.point_id in results and results[p.point_id][0].status != "ok")
     if all(p.point_id in results for p in points) and (out / "_workloads").exists():
         shutil.rmtree(out / "_workloads", ignore_errors=True)
     return SweepResult(out, store.csv_path, len(points), len(todo), len(points) - len(todo),
                        n_fail, time.perf_counter() - t0, tuple(failed))
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold SIGINT and SIGTERM (main thread, POSIX) until the block is done."""
+    import signal
+    import threading
+
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask") or \
+            threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _progress(total: int, initial: int, on: bool):
@@ -214,20 +256,27 @@ def _progress(total: int, initial: int, on: bool):
 def _cmd_sweep(args: argparse.Namespace) -> int:
     spec = spec_from_args(args.file, args.arch, args.workload or [], args.sparsity, args.seed,
                           args.set or [], args.name)
+    if args.jobs is not None and not 1 <= args.jobs <= 1024:
+        from archsim.errors import UsageError
+
+        raise UsageError(f"--jobs {args.jobs}: give 1..1024 worker processes")
+    sweep_dir(spec, args.out)  # before any work
     try:
         res = run_sweep(spec, args.out, jobs=args.jobs, scheduler=args.scheduler,
                         point_dirs=not args.no_point_dirs, point_plots=args.point_plots,
                         retry_failed=args.retry_failed, progress=not args.no_progress)
-    except KeyboardInterrupt:
-        print("\narchsim sweep: interrupted; finished points are saved -- run the same "
-              "command again to resume", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, Interrupted) as exc:
+        how = "interrupted" if isinstance(exc, KeyboardInterrupt) else "terminated"
+        print(f"\narchsim sweep: {how}; finished points are saved (sweep.csv shows them) -- "
+              "run the same command again to resume", file=sys.stderr)
+        return EXIT_INTERRUPTED if isinstance(exc, KeyboardInterrupt) \
+            else exit_code_of_signal(exc.signum)
     print(f"sweep {spec.name}: {res.points} points, {res.ran} run now, {res.skipped} done "
           f"before, {res.failed} failed, {res.wall_seconds:.1f} s")
     for pid, err in res.errors[:5]:
         print(f"  failed {pid}: {err}")
     print(f"results: {res.csv_path}")
-    return 1 if res.failed else 0
+    return EXIT_SWEEP_FAILED if res.failed else 0
 
 
 def register_cli(subparsers, name: str) -> None:

@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from archsim.design.arch import ConfigError, load_yaml_strict
+from archsim.errors import short
 from archsim.sweep.worker import Point
 
 __all__ = ["FILE_KEYS", "SweepSpec", "expand_points", "load_sweep_file", "parse_grid",
@@ -163,7 +162,11 @@ def _build_spec(data: dict[str, Any], source: str) -> SweepSpec:
         raise ConfigError(f"{where}: 'sparsity' must be numbers and 'seeds' integers ({exc})") \
             from None
     if any(not 0.0 <= s < 1.0 for s in sparsity):
-        raise ConfigError(f"{where}: field 'sparsity': values must be in [0, 1), got {sparsity}")
+        raise ConfigError(f"{where}: field 'sparsity': values must be in [0, 1), got "
+                          f"{short(sparsity)}")
+    if any(sparsity) and all(workload_kind(w) != "zoo" for w in workloads):
+        raise ConfigError(f"{where}: field 'sparsity' {short(sparsity)} applies to zoo workloads "
+                          "only, and every workload here is a CSV file or a saved folder")
     for k, v in (("name", data.get("name")), ("out", data.get("out"))):
         if v is not None and not isinstance(v, str):
             raise ConfigError(f"{where}: {k!r} must be a string")
@@ -174,7 +177,7 @@ def _build_spec(data: dict[str, Any], source: str) -> SweepSpec:
 
 def load_sweep_file(path: str | Path) -> SweepSpec:
     """Read and validate a YAML sweep file (duplicate keys rejected, errors name the file)."""
-    data = load_yaml_strict(path)
+    data = load_yaml_strict(path, "sweep file")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a sweep file is a mapping (arch, workloads, set, ...)")
     spec = _build_spec(data, str(path))
@@ -185,9 +188,11 @@ def _parse_token(key: str, tok: str) -> Any:
     tok = tok.strip()
     if key in ("grid", "mapping", "dataflow", "workload", "workloads"):
         return tok
+    from archsim.safeio import parse_yaml
+
     try:
-        return yaml.safe_load(tok) if tok else tok
-    except yaml.YAMLError:
+        return parse_yaml(tok, "<command line>", ConfigError) if tok else tok
+    except ConfigError:
         return tok
 
 
@@ -198,7 +203,7 @@ def spec_from_args(file: str | None, arch: str | None, workloads: list[str],
     data: dict[str, Any] = {}
     source = "<command line>"
     if file:
-        raw = load_yaml_strict(file)
+        raw = load_yaml_strict(file, "sweep file")
         if not isinstance(raw, dict):
             raise ConfigError(f"{file}: a sweep file is a mapping (arch, workloads, set, ...)")
         _build_spec(raw, str(file))  # validate the file on its own first (errors name it)
@@ -208,10 +213,14 @@ def spec_from_args(file: str | None, arch: str | None, workloads: list[str],
         data["arch"] = arch
     if workloads:
         data["workloads"] = [w for item in workloads for w in item.split(",") if w]
-    if sparsity is not None:
-        data["sparsity"] = [float(s) for s in sparsity.split(",")]
-    if seeds is not None:
-        data["seeds"] = [int(s) for s in seeds.split(",")]
+    try:
+        if sparsity is not None:
+            data["sparsity"] = [float(s) for s in sparsity.split(",")]
+        if seeds is not None:
+            data["seeds"] = [int(s) for s in seeds.split(",")]
+    except ValueError:
+        raise ConfigError(f"{source}: --sparsity takes numbers and --seed integers, comma "
+                          f"separated; got {short(sparsity)} / {short(seeds)}") from None
     for item in sets:
         key, eq, vals = item.partition("=")
         key = key.strip()
@@ -268,7 +277,7 @@ def _workload_identity(w: str, kind: str) -> str:
     files = [p] if kind == "file" else sorted(q for q in p.iterdir() if q.is_file())
     for f in files:
         if not f.exists():
-            raise FileNotFoundError(f"workload {w!r}: no such file")
+            raise ConfigError(f"workload {short(w)}: no such file")
         h.update(f.name.encode())
         h.update(f.read_bytes())
     return f"{kind}:{h.hexdigest()[:16]}"

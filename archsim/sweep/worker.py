@@ -29,6 +29,7 @@ __all__ = [
     "PointResult",
     "PointTask",
     "build_point_arch",
+    "die_with_parent",
     "init_worker",
     "limit_threads",
     "metrics_of",
@@ -109,14 +110,53 @@ def limit_threads() -> None:
     _LIMITED = True
 
 
-def init_worker() -> None:
-    """Process-pool initializer: one thread, and Ctrl-C is the parent's business."""
+def init_worker(parent_pid: int | None = None) -> None:
+    """Process-pool initializer: one thread, Ctrl-C is the parent's business, and the worker
+    exits when its parent dies however it dies (see :func:`die_with_parent`)."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     for var in _THREAD_VARS:
         os.environ[var] = "1"
     limit_threads()
+    if parent_pid is not None:
+        die_with_parent(parent_pid)
+
+
+PARENT_POLL_SECONDS = 0.5
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """End this process when ``parent_pid`` is gone, even after a SIGKILL of the parent.
+
+    Linux: ``prctl(PR_SET_PDEATHSIG, SIGKILL)`` -- the kernel kills this process when its
+    parent exits.  Everywhere (and as a fallback): a daemon thread that polls
+    ``os.getppid()`` every :data:`PARENT_POLL_SECONDS` and exits the process once it changed
+    (the orphan was re-parented).  A parent that died before this call is caught at once."""
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            PR_SET_PDEATHSIG = 1
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no prctl: the thread remains
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(1)
+
+    def watch() -> None:
+        import time as _time
+
+        while True:
+            _time.sleep(PARENT_POLL_SECONDS)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="archsim-parent-watchdog", daemon=True).start()
 
 
 _GRAPHS: dict[str, Any] = {}
@@ -173,9 +213,15 @@ def simulate_point(task: PointTask, graph=None):
     return simulate(arch, g, dataflow=p.dataflow, mapping=p.mapping, seed=p.seed)
 
 
-def workload_args(p: Point) -> dict[str, Any]:
-    return {"workload": p.workload, "sparsity": p.sparsity, "seed": p.seed,
-            "sweep_point": p.point_id, "overrides": {k: v for k, v in p.overrides}}
+def workload_args(p: Point, base=None) -> dict[str, Any]:
+    """The ``run`` section of a point's ``config.resolved.yaml``; with the base design point,
+    a point that overrides the grid records the base (its memory system is kept)."""
+    out = {"workload": p.workload, "sparsity": p.sparsity, "seed": p.seed,
+           "sweep_point": p.point_id, "overrides": {k: v for k, v in p.overrides}}
+    if base is not None and {"grid.rows", "grid.cols"} & set(out["overrides"]):
+        out["base_design_point"] = {"name": base.name, "source": base.source,
+                                    "grid": f"{base.grid.rows}x{base.grid.cols}"}
+    return out
 
 
 def run_point(task: PointTask, graph=None, keep_result: bool = False, one_thread: bool = True):
@@ -192,7 +238,8 @@ def run_point(task: PointTask, graph=None, keep_result: bool = False, one_thread
         if task.run_dir:
             from archsim.report.run_folder import write_run
 
-            write_run(res, task.run_dir, workload_args(task.point), plots=task.plots)
+            write_run(res, task.run_dir, workload_args(task.point, task.base_arch),
+                      plots=task.plots)
         out = PointResult(task.point.point_id, "ok", wall_seconds=time.perf_counter() - t0,
                           metrics=metrics)
     except Exception as exc:  # noqa: BLE001 -- a failing point is a result, not a crash

@@ -138,7 +138,7 @@ def test_compare_two_runs(run_pair, tmp_path, capsys):
     rows = {(m, u): v for m, u, v in t.rows}
     assert rows[("latency", "cycles")] == (a.latency_cycles, b.latency_cycles)
     assert rows[("speed-up vs first", "x")][1] == pytest.approx(a.latency_cycles / b.latency_cycles)
-    assert rows[("tiles", "")] == (1, 4)
+    assert rows[("tiles", "tiles")] == (1, 4)
     md, cs = write_compare(t, tmp_path / "cmp.md")
     assert md.name == "cmp.md" and cs.name == "cmp.csv"
     assert cs.read_text().splitlines()[0] == "metric,unit,a,b"
@@ -192,3 +192,23 @@ def test_run_folder_with_the_real_energy_model(run_pair, tmp_path):
     assert float(comps["tile0.pe_array"]["area_um2"]) > 0
     assert json.loads((d / "summary.json").read_text())["energy"]["source"] == res.energy.source
     assert _png_ok(write_run(res, tmp_path / "png")  / "energy_breakdown.png")
+
+
+def test_summary_says_what_it_shows(tmp_path):
+    """summary.md says 'N largest of M' and which memory system a grid override kept; the heat
+    map draws the headline utilisation per tile (its mean is the run's utilisation)."""
+    wl = gemm_csv(tmp_path, [(f"g{i}", 32, 16, 24) for i in range(7)])
+    base = archsim.load_arch("lutna_2x2")
+    arch = base.with_overrides({"grid.rows": 1, "grid.cols": 2})
+    res = archsim.simulate(arch, str(wl))
+    d = write_run(res, tmp_path / "pt", plots=False, workload_args={
+        "overrides": {"grid.rows": 1, "grid.cols": 2},
+        "base_design_point": {"name": "lutna_2x2", "grid": "2x2"}})
+    md = (d / "summary.md").read_text()
+    assert md.splitlines()[0].startswith(
+        "# gemm on lutna_2x2 with grid 1x2 (memory system of the 2x2 base kept)")
+    assert f"its memory system is kept unchanged: {arch.dram.channels} DRAM channel(s)" in md
+    assert "The 5 longest of 7 layers" in md
+    s = res.summary()
+    assert sum(t["utilization"] for t in s["per_tile"]) / 2 == pytest.approx(s["utilization"])
+    assert all(t["busy_fraction"] >= t["utilization"] for t in s["per_tile"])

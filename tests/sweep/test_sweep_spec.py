@@ -20,9 +20,11 @@ def test_grid_shorthand_and_ranges():
 def test_cli_spec_points_and_ids(tmp_path):
     csv_path = tmp_path / "w.csv"
     csv_path.write_text("Layer, M, N, K,\ng, 8, 8, 8,\n")
-    spec = spec_from_args(None, "lutna_2x2", [str(csv_path)], "0.5", None,
-                          ["grid=1x1..2x2", "dataflow=os,ws", "tile.pe_array.pe_kind=mac,lutna",
-                           "tile.sram.ifmap.capacity_bytes=4096"])
+    sets = ["grid=1x1..2x2", "dataflow=os,ws", "tile.pe_array.pe_kind=mac,lutna",
+            "tile.sram.ifmap.capacity_bytes=4096"]
+    with pytest.raises(ConfigError, match="applies to zoo workloads only"):
+        spec_from_args(None, "lutna_2x2", [str(csv_path)], "0.5", None, sets)
+    spec = spec_from_args(None, "lutna_2x2", [str(csv_path)], None, None, sets)
     assert spec.axis_names() == ["grid", "tile.pe_array.pe_kind", "tile.sram.ifmap.capacity_bytes"]
     pts = expand_points(spec, load_arch("lutna_2x2"))
     assert len(pts) == 2 * 2 * 2  # grid x dataflow x pe_kind (sparsity n/a for a CSV)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
-
 import numpy as np
 import pytest
 import torch
@@ -16,8 +14,8 @@ from workloads.models import zoo_model
 
 def _cifar_folder(tmp_path, n=16):
     raw = np.random.default_rng(0).integers(0, 256, (n, 3072), dtype=np.uint8)
-    with open(tmp_path / "test_batch", "wb") as f:
-        pickle.dump({b"data": raw, b"labels": [i % 10 for i in range(n)]}, f)
+    labels = (np.arange(n) % 10).astype(np.uint8)
+    np.concatenate([labels[:, None], raw], axis=1).tofile(tmp_path / "test_batch.bin")
     return tmp_path
 
 

@@ -123,8 +123,40 @@ def test_nonzero_macs_follow_masks_and_sparsity(built, name, sparsity):
         tot_w, tot_nz = tot_w + a["weight"].size, tot_nz + int(a["mask"].sum())
     achieved = 1 - tot_nz / tot_w
     assert sparsity <= achieved <= sparsity + 0.01
-    assert g.graph["sparsity"] == sparsity and g.graph["pruning"] == "one-shot global magnitude"
+    assert g.graph["sparsity"] == sparsity
+    assert g.graph["pruning"] == "one-shot per-layer magnitude"
     assert g.graph["macs_nonzero"] < g.graph["macs_dense"]
+    assert g.graph["empty_layers"] == [] and g.graph["weights"] == "random-init (seed 0)"
+    for n, a in g.nodes(data=True):  # per layer: each keeps floor((1 - s) n), none emptied
+        if a["op"] in ("conv", "linear"):
+            assert a["empty"] is False
+            assert 1 - a["mask"].sum() / a["mask"].size >= sparsity, n
+
+
+def test_global_pruning_warns_naming_emptied_layers():
+    import warnings
+
+    from torch import nn
+
+    from workloads.zoo import EmptyLayerWarning, _prune
+
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(8, 8), nn.Linear(8, 4))
+    with torch.no_grad():
+        m[1].weight.mul_(1e-3)  # all of layer 1 below every weight of layer 0
+    with pytest.warns(EmptyLayerWarning, match=r"emptied 1 layer\(s\): 1$"):
+        assert _prune(m, 0.5, "global") == "one-shot global magnitude"
+    assert not m[1].weight.any()
+    torch.manual_seed(0)
+    m = nn.Sequential(nn.Linear(8, 8), nn.Linear(8, 4))
+    with torch.no_grad():
+        m[1].weight.mul_(1e-3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _prune(m, 0.99, "layer") == "one-shot per-layer magnitude"
+    assert int((m[1].weight != 0).sum()) == 1 and int((m[0].weight != 0).sum()) == 1
+    with pytest.raises(ValueError, match="prune must be one of"):
+        _prune(m, 0.5, "channel")
 
 
 def test_weights_are_sign_magnitude_9_bit_and_scales_positive(built):

@@ -58,7 +58,8 @@ def test_relu_is_folded_and_activations_are_unsigned_after_it(lenet):
     a = g.nodes
     assert a["conv1"]["out_lo"] == 0 and a["conv1"]["out_hi"] == 255
     assert a["relu"]["inputs"] == ["conv1"] and a["relu"]["out_scale"] == a["conv1"]["out_scale"]
-    assert a["fc2"]["out_lo"] == -128 and a["fc2"]["out_hi"] == 127  # logits: signed
+    # logits: signed, symmetric (sign-magnitude friendly)
+    assert a["fc2"]["out_lo"] == -127 and a["fc2"]["out_hi"] == 127
     assert a["x"]["out_scale"] == 1 / 255 and g.graph["sample_input"].max() <= 255
     for _, _, e in g.edges(data=True):
         assert e["bytes"] == int(np.prod(e["shape"]))  # 8-bit everywhere
@@ -161,13 +162,13 @@ def test_generic_module_exports_and_agrees_everywhere():
     assert all(np.array_equal(ref[n], out[n]) for n in g.nodes)
 
 
-class Sig(nn.Module):
+class Exp(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(1, 2, 3)
 
     def forward(self, x):
-        return torch.sigmoid(self.conv(x))
+        return torch.exp(self.conv(x))
 
 
 class ScalarAdd(nn.Module):
@@ -175,18 +176,44 @@ class ScalarAdd(nn.Module):
         return x + 1
 
 
-class Tanh(nn.Module):
+class ScalarMul(nn.Module):
+    def forward(self, x):
+        return x * 2.0
+
+
+class Softmax(nn.Module):
     def __init__(self):
         super().__init__()
-        self.act = nn.Tanh()
+        self.act = nn.Softmax(dim=1)
 
     def forward(self, x):
         return self.act(x)
 
 
+class TensorClamp(nn.Module):
+    def forward(self, x):
+        return torch.clamp(x, x.mean(), 1.0)
+
+
+class ReflectPad(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3, padding=1, padding_mode="reflect")
+
+    def forward(self, x):
+        return self.conv(x)
+
+
 @pytest.mark.parametrize(
     "model, node, what",
-    [(Sig(), "sigmoid", "function"), (ScalarAdd(), "add", "constant"), (Tanh(), "act", "Tanh")],
+    [
+        (Exp(), "exp", "function is not supported"),
+        (ScalarAdd(), "add", "constant"),
+        (ScalarMul(), "mul", "constant"),
+        (Softmax(), "act", "Softmax"),
+        (TensorClamp(), "mean", "mean over dims"),
+        (ReflectPad(), "conv", "padding mode"),
+    ],
 )
 def test_unsupported_op_raises_naming_the_node(model, node, what):
     with pytest.raises(UnsupportedOpError, match=rf"fx node '{node}'.*{what}"):
