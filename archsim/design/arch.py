@@ -109,8 +109,9 @@ class TileStreamingConfig:
         False, doc="true: a chunk's inputs arrive in sub_blocks pieces in the order compute "
         "consumes them; compute starts when the first piece (and the weights) are in the "
         "buffer and runs at the slower of its rate and the arrival rate")
-    sub_blocks: int = field_(4, gt=0, le=1 << 16, doc="pieces a streamed chunk's inputs arrive in (at "
-                             "most the chunk's folds for a GEMM chunk)")
+    sub_blocks: int = field_(4, gt=0, le=1 << 16,
+                             doc="pieces a streamed chunk's inputs arrive in (at most the "
+                             "chunk's folds for a GEMM chunk)")
     weight_prefetch: bool = field_(
         False, doc="true: a chunk's weights (and table programming) are fetched as soon as "
         "its buffer slot is free -- before its task's producers finish and alongside its "
