@@ -25,8 +25,10 @@ from archsim.errors import ConfigError, short
 from archsim.safeio import load_yaml
 
 __all__ = [
+    "SPARSITY_MODES",
     "ArchConfig",
     "ConfigError",
+    "SparsityConfig",
     "arch_from_dict",
     "builtin_arch_dir",
     "load_arch",
@@ -49,6 +51,9 @@ class PEArrayConfig:
     pe_params: dict[str, Any] = field_(
         default_factory=dict, doc="parameters of the PE kind (act_bits, weight_bits, ...)"
     )
+    acc_bits: int = field_(
+        32, ge=2, doc="partial-sum width: psums held in the output buffer while a reduction "
+        "is split over folds are this wide (the final output is the activation width)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +73,48 @@ class LUTBankConfig:
         "per-PE tables holding W*x for every k-bit activation digit x, reprogrammed for every "
         "weight fold (ws dataflow only, exact lutna only)",
     )
+
+
+SPARSITY_MODES = ("none", "nm_structured", "filter_block", "gather")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SparsityConfig:
+    """What the tile does with zero weights (docs/model.md, "Sparsity hardware")."""
+
+    mode: Literal["none", "nm_structured", "filter_block", "gather"] = field_(
+        "none",
+        doc="none: zeros are computed (dense timing); nm_structured: N:M blocks compacted as "
+        "SCALE-Sim v3 (per-layer N:M, an M:1 operand select per MAC); filter_block: whole "
+        "all-zero fold rows / filter blocks skipped (a block bitmap, no per-element metadata); "
+        "gather: each PE column compacts its own filter's non-zeros within a window of "
+        "select_window operands (a gather network and a metadata decoder)")
+    zero_gating: bool = field_(
+        False, doc="PEs detect a zero weight and hold their multiplier / adders / look-ups "
+        "(a zero check per MAC is priced); false: a zero weight costs a full MAC")
+    select_window: int = field_(
+        8, gt=0, doc="gather: operands each PE's selector chooses from (the compaction "
+        "window along K); nm_structured: the largest block M the M:1 selectors support")
+    gather_latency_cycles: int = field_(
+        1, ge=0, doc="gather: pipeline cycles the gather network and decoder add per fold")
+    gather_operands_per_cycle: int | None = field_(
+        None, gt=0, doc="gather: operands the gather network delivers per cycle per tile; "
+        "null = one selector per PE (rows x cols)")
+    metadata: Literal["ellpack_block", "csr", "csc"] = field_(
+        "ellpack_block", doc="nm_structured: metadata format of the compacted filters "
+        "(SCALE-Sim v3 SparseRep)")
+    optimized_mapping: bool = field_(
+        False, doc="nm_structured: SCALE-Sim v3's OptimizedMapping (ws only): pairs of "
+        "block_size-row blocks with at most block_size/2 non-zeros each share one block")
+    block_size: int = field_(
+        4, ge=2, doc="nm_structured with optimized_mapping: the block size B (SCALE-Sim "
+        "BlockSize; even, <= PE rows)")
+
+    def _check(self) -> None:
+        if self.optimized_mapping and self.mode != "nm_structured":
+            raise ValueError(f"optimized_mapping needs mode 'nm_structured', not {self.mode!r}")
+        if self.block_size % 2:
+            raise ValueError(f"block_size must be even, got {self.block_size}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,6 +175,8 @@ class TileConfig:
     router: RouterConfig = field_(default_factory=RouterConfig, doc="the tile's NoC router")
     vector_lanes: int = field_(16, gt=0, le=1 << 16,
                                doc="elementwise ops (pool/add/relu) per cycle")
+    sparsity: SparsityConfig = field_(default_factory=SparsityConfig,
+                                      doc="zero-weight handling and its hardware")
     fetch: TileStreamingConfig = field_(default_factory=TileStreamingConfig,
                                         doc="streaming and weight prefetch of the fetch unit")
 
@@ -236,6 +285,10 @@ class ArchConfig:
             raise ValueError(f"grid: {self.grid.rows}x{self.grid.cols} = {self.n_tiles:,} tiles is "
                              f"above the limit of {MAX_TILES:,}")
         lb = self.tile.lut_banks
+        sp = self.tile.sparsity
+        if sp.optimized_mapping and sp.block_size > self.tile.pe_array.rows:
+            raise ValueError(f"tile.sparsity.block_size: {sp.block_size} exceeds the PE rows "
+                             f"{self.tile.pe_array.rows} (SCALE-Sim: 'Invalid block size')")
         if pe.tables().n_tables and lb.count == 0:
             raise ValueError(
                 f"tile.lut_banks.count: PE kind {pe.name!r} reads tables; count must be > 0")

@@ -14,7 +14,9 @@ Which actions a design point can emit comes from the vocabulary (:data:`archsim.
 every kind's actions, except LUT banks when the PE kind reads no tables, the global buffer
 when it has no capacity, PE-array mult / add / shift when the PE kind performs none, and
 PE-array sign unless a signed-activation layer would add sign logic (LUT-NA kinds).
-A kind or action without a structural derivation here needs ``<class>.<action>_pj``.
+The sparsity hardware (zero gate, gather network, metadata decoder) is checked only when
+``tile.sparsity`` has it.  A kind or action without a structural derivation here needs
+``<class>.<action>_pj``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ _ENERGY: dict[tuple[str, str], tuple[str | None, list[str]]] = {
     ("gbuf", "read_bytes"): (None, ["sram.read_pj_per_64b"]),
     ("gbuf", "write_bytes"): (None, ["sram.read_pj_per_64b", "sram.write_to_read"]),
     ("vector", "op"): (None, ["vector.op_pj"]),
+    ("zero_gate", "check"): (None, ["logic.nor_pj_per_input", "pe_array.register_pj_per_bit"]),
+    ("gather_net", "select"): (None, ["logic.mux2_pj_per_bit", "pe_array.register_pj_per_bit"]),
+    ("meta_decode", "decode"): (None, ["pe_array.register_pj_per_bit", "adder.energy_pj"]),
     ("noc_link", "flit_hop"): (None, ["noc_link.flit_hop_pj_per_byte"]),
     ("dram", "read_bytes"): (None, ["dram.read_pj_per_byte"]),
     ("dram", "write_bytes"): (None, ["dram.write_pj_per_byte"]),
@@ -52,11 +57,19 @@ _AREA: dict[str, list[str]] = {
     "sram": ["sram.area_um2", "sram.leakage_uw_per_um2"],
     "gbuf": ["sram.area_um2", "sram.leakage_uw_per_um2"],
     "vector": ["vector.area_um2_per_lane", "vector.leakage_uw_per_um2"],
+    "zero_gate": ["logic.nor_um2_per_input", "logic.clock_gate_um2",
+                  "pe_array.register_um2_per_bit", "logic.leakage_uw_per_um2"],
+    "gather_net": ["logic.mux2_um2_per_bit", "pe_array.register_um2_per_bit",
+                   "logic.leakage_uw_per_um2"],
+    "meta_decode": ["pe_array.register_um2_per_bit", "adder.area_um2",
+                    "logic.leakage_uw_per_um2"],
     "noc_link": ["noc_link.router_um2_per_link_byte", "noc_link.leakage_uw_per_um2"],
 }
 _EXAMPLE = {"pe_array": "tile0.pe_array", "lut_bank": "tile0.lut_bank0",
             "ifmap_sram": "tile0.ifmap_sram", "weight_sram": "tile0.weight_sram",
             "ofmap_sram": "tile0.ofmap_sram", "vector": "tile0.vector",
+            "zero_gate": "tile0.zero_gate", "gather_net": "tile0.gather_net",
+            "meta_decode": "tile0.meta_decode",
             "noc_link": "noc.mem0.in", "gbuf": "gbuf", "dram": "dram.ch0"}
 
 
@@ -75,7 +88,10 @@ def _emitted(arch: ArchConfig, assumptions: UnitAssumptions) -> list[tuple[str, 
             ("pe_array", "sign"):
                 not effective_ops(pe, arch.tile.lut_banks.organisation, True).signs,
             ("lut_bank", "program"): assumptions.cell == "rom"}
-    present = {"lut_bank": tabs, "gbuf": bool(arch.gbuf.capacity_bytes)}
+    sp = arch.tile.sparsity
+    selectors = sp.mode in ("gather", "nm_structured")
+    present = {"lut_bank": tabs, "gbuf": bool(arch.gbuf.capacity_bytes),
+               "zero_gate": sp.zero_gating, "gather_net": selectors, "meta_decode": selectors}
     return [(kind.name, action) for kind in KINDS.values() if present.get(kind.name, True)
             for action in kind.actions if not skip.get((kind.name, action), False)]
 

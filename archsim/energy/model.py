@@ -204,6 +204,7 @@ class CostModel:
             out.append(ActionCost(f"{buf}_sram", "sram", "write_bytes",
                                   rd * t.value("sram", "write_to_read"), "byte",
                                   basis + " x sram.write_to_read"))
+        out += self._sparsity_costs()
         out.append(ActionCost("vector", "vector", "op", t.value("vector", "op_pj"), "op",
                               "vector.op_pj"))
         lb = arch.interconnect.link_bytes_per_cycle
@@ -221,6 +222,56 @@ class CostModel:
                               "byte", "dram.read_pj_per_byte"))
         out.append(ActionCost("dram", "dram", "write_bytes", t.value("dram", "write_pj_per_byte"),
                               "byte", "dram.write_pj_per_byte"))
+        return out
+
+    # ---- sparsity hardware (docs/energy.md, "Sparsity hardware") -----------------------
+    def _select_window(self) -> tuple[int, int]:
+        """(window W of the operand selectors, index bits ceil(log2 W))."""
+        w = self.arch.tile.sparsity.select_window
+        return w, (w - 1).bit_length() if w > 1 else 0
+
+    def _sparsity_costs(self) -> list[ActionCost]:
+        t, pe, sp = self.table, self.pe, self.arch.tile.sparsity
+        reg = t.value("pe_array", "register_pj_per_bit")
+        out = []
+        if sp.zero_gating:
+            nor = t.value("logic", "nor_pj_per_input")
+            out.append(ActionCost(
+                "zero_gate", "zero_gate", "check", pe.weight_bits * nor + reg, "MAC",
+                f"zero detect over {pe.weight_bits} weight bits x logic.nor_pj_per_input + one "
+                f"gate-flag bit x pe_array.register_pj_per_bit"))
+        if sp.mode in ("gather", "nm_structured"):
+            w, b = self._select_window()
+            mux = t.value("logic", "mux2_pj_per_bit")
+            out.append(ActionCost(
+                "gather_net", "gather_net", "select", pe.act_bits * (b * mux + reg), "operand",
+                f"{w}:1 selector: {pe.act_bits} bits x ({b} mux levels x logic.mux2_pj_per_bit "
+                f"+ operand register pe_array.register_pj_per_bit)"))
+            fa = t.value("adder", "energy_pj", 8) / 8
+            out.append(ActionCost(
+                "meta_decode", "meta_decode", "decode", b * (reg + fa), "index",
+                f"{b}-bit index: register (pe_array.register_pj_per_bit) + incrementer "
+                f"(adder.energy_pj at 8 bits / 8) per bit"))
+        return out
+
+    def _sparsity_inventory(self) -> list[tuple[str, str, float, float]]:
+        """(part, class, area um^2, leakage uW) of one tile's sparsity hardware."""
+        t, pe, arch, sp = self.table, self.pe, self.arch, self.arch.tile.sparsity
+        R, C = arch.tile.pe_array.rows, arch.tile.pe_array.cols
+        reg = t.value("pe_array", "register_um2_per_bit")
+        leak = t.value("logic", "leakage_uw_per_um2")
+        out = []
+        if sp.zero_gating:
+            a = R * C * (pe.weight_bits * t.value("logic", "nor_um2_per_input") + reg
+                         + t.value("logic", "clock_gate_um2"))
+            out.append(("zero_gate", "zero_gate", a, a * leak))
+        if sp.mode in ("gather", "nm_structured"):
+            w, b = self._select_window()
+            a = (R * C * pe.act_bits * ((w - 1) * t.value("logic", "mux2_um2_per_bit") + reg)
+                 + R * w * pe.act_bits * reg)  # per PE a W:1 mux + operand reg; per row window
+            out.append(("gather_net", "gather_net", a, a * leak))
+            a = R * C * b * reg + C * b * t.value("adder", "area_um2", 8) / 8
+            out.append(("meta_decode", "meta_decode", a, a * leak))
         return out
 
     def action_costs(self) -> list[ActionCost]:
@@ -284,6 +335,7 @@ class CostModel:
             bank_area = copies * self.table_cost.area_um2 / banks
             bank_leak = copies * self.table_cost.leakage_uw / banks
         sram_leak = t.value("sram", "leakage_uw_per_um2")
+        sparse_parts = self._sparsity_inventory()
         for i in range(arch.n_tiles):
             tile = f"tile{i}"
             comps.append(_Component(f"{tile}.pe_array", "pe_array", pe_area, pe_leak))
@@ -293,6 +345,8 @@ class CostModel:
                 cfg = getattr(arch.tile.sram, buf)
                 area = cfg.banks * t.value("sram", "area_um2", cfg.capacity_bytes / cfg.banks)
                 comps.append(_Component(f"{tile}.{buf}_sram", "sram", area, area * sram_leak))
+            for part, cls, area, leak in sparse_parts:
+                comps.append(_Component(f"{tile}.{part}", cls, area, leak))
             v_area = arch.tile.vector_lanes * t.value("vector", "area_um2_per_lane")
             comps.append(_Component(f"{tile}.vector", "vector", v_area,
                                     v_area * t.value("vector", "leakage_uw_per_um2")))
@@ -321,8 +375,10 @@ class CostModel:
             if self.has_tables:
                 s = self.table_cost.spec
                 luts += f", product organisation ({s.entries} x {s.word_bits}-bit tables)"
+        sp = self.arch.tile.sparsity
         return (f"{self.table.provenance()} | LUT tables: {luts}; "
-                f"{a.acc_bits}-bit accumulator, {a.adder_tree} shift-add tree")
+                f"{a.acc_bits}-bit accumulator, {a.adder_tree} shift-add tree | sparsity: "
+                f"{sp.mode}, zero gating {'on' if sp.zero_gating else 'off'}")
 
     def energy(self, actions: dict[ActionKey, int] | dict[str, int],
                latency_cycles: float) -> EnergyReport:
@@ -384,7 +440,8 @@ def load_cost_model(arch: ArchConfig | str, *, dataflow: str | None = None,
         arch = load_arch(arch)
     if assumptions is None:
         cell = getattr(arch.tile.lut_banks, "cell", None) or "sram"
-        assumptions = UnitAssumptions(cell=cell, weight_stationary=dataflow in (None, "ws"))
+        assumptions = UnitAssumptions(cell=cell, weight_stationary=dataflow in (None, "ws"),
+                                      acc_bits=arch.tile.pe_array.acc_bits)
     if not isinstance(table, CostTable):
         table = load_cost_table(table if table is not None else arch.energy_table)
     check_coverage(arch, table, assumptions)

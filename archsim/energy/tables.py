@@ -194,6 +194,18 @@ class DRAMClass:
 
 
 @dataclass(frozen=True, kw_only=True)
+class LogicClass:
+    """Small logic primitives (sparsity hardware: operand selectors, zero detection)."""
+
+    mux2_pj_per_bit: Scalar | None = None
+    mux2_um2_per_bit: Scalar | None = None
+    nor_pj_per_input: Scalar | None = None
+    nor_um2_per_input: Scalar | None = None
+    clock_gate_um2: Scalar | None = None
+    leakage_uw_per_um2: Scalar | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Classes:
     """Entries per component class; an absent entry is None."""
 
@@ -205,6 +217,7 @@ class Classes:
     vector: VectorClass = field_(default_factory=VectorClass)
     noc_link: NoCLinkClass = field_(default_factory=NoCLinkClass)
     dram: DRAMClass = field_(default_factory=DRAMClass)
+    logic: LogicClass = field_(default_factory=LogicClass)
 
 
 @dataclass(frozen=True, kw_only=True)

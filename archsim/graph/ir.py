@@ -247,6 +247,10 @@ def _validate_compute(where: str, a: dict) -> None:
     o = w.shape[0]
     arr("mask", a["mask"], np.bool_, w.shape)
     chk(bool(np.array_equal(a["mask"], w != 0)), "mask", "must be True exactly where weight != 0")
+    if a.get("nm_sparsity") is not None:  # optional: the layer's declared N:M (SCALE-Sim v3)
+        nm = a["nm_sparsity"]
+        chk(isinstance(nm, (list, tuple)) and _two_ints(nm) and 1 <= nm[0] <= nm[1],
+            "nm_sparsity", f"must be [N, M] with 1 <= N <= M, got {nm!r}")
     qmax = 2 ** (a["weight_bits"] - 1) - 1
     wmax = int(np.abs(w).max(initial=0))
     chk(wmax <= qmax, "weight", f"has |w| = {wmax} > {qmax} (weight_bits={a['weight_bits']})")

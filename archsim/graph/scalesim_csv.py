@@ -11,7 +11,10 @@ In:  a CSV in SCALE-Sim's conv format (``Layer name, IFMAP Height, IFMAP Width, 
 Out: a validated workload graph (``load_topology``: a networkx ``DiGraph``; ``read_topology``:
      the same as an ``archsim.graph.dag.Dag``, without importing networkx): one independent conv
      node per row, in row order (each with its own input node, as SCALE-Sim simulates layers
-     one after another), dense all-one 8-bit weights.
+     one after another), all-one 8-bit weights; with ``nm_sparsity`` they are pruned to
+     SCALE-Sim's pattern: in every block of M consecutive positions of the filter's K
+     (archsim's flatten order) the first N are kept, identically for every filter
+     (docs/scalesim_sparse.md section 2).
      A GEMM row M x N x K becomes a conv with an M x K input, a 1 x K filter and N filters
      (SCALE-Sim's own conversion), so M output pixels, N filters and a K window.  Output
      sizes follow SCALE-Sim's ``ceil((H - Fh + s) / s)``; where that exceeds a real conv's
@@ -145,12 +148,17 @@ def _add_conv(g: Dag, name: str, h: int, w: int, fh: int, fw: int, c: int, n: in
     g.add_node(inp, op="input", inputs=[], out_shape=(1, c, h, w), out_scale=1.0 / 255,
                out_lo=0, out_hi=255)
     weight = np.ones((n, c, fh, fw), dtype=np.int64)
+    nm = (attrs or {}).get("nm_sparsity")
+    if nm is not None:  # SCALE-Sim's N:M pattern: the first N of every M, in every filter
+        keep = (np.arange(c * fh * fw) % nm[1]) < nm[0]
+        weight = np.broadcast_to(keep.astype(np.int64).reshape(c, fh, fw), weight.shape).copy()
     macs = ho * wo * weight.size
     g.add_node(name, op="conv", inputs=[inp], out_shape=(1, n, ho, wo), out_scale=1.0,
-               out_lo=0, out_hi=255, weight=weight, mask=np.ones(weight.shape, dtype=bool),
+               out_lo=0, out_hi=255, weight=weight, mask=weight != 0,
                bias=None, stride=(sh, sw), padding=(0, 0), groups=1, weight_bits=8, act_bits=8,
                w_scale=np.ones(n, dtype=np.float64), requant_mult=np.ones(n, dtype=np.int64),
-               requant_shift=1, macs_dense=macs, macs_nonzero=macs, **(attrs or {}))
+               requant_shift=1, macs_dense=macs,
+               macs_nonzero=ho * wo * int(np.count_nonzero(weight)), **(attrs or {}))
     g.add_edge(inp, name, shape=(1, c, h, w), bytes=edge_bytes((1, c, h, w), 0, 255))
 
 
@@ -209,9 +217,14 @@ def read_topology(path: str | Path) -> Dag:
         order.append(name)
     if not order:
         raise TopologyError(f"{path}: no layers after the header")
+    sizes = sum(g.nodes[n]["weight"].size for n in order)
+    nnz = sum(int(np.count_nonzero(g.nodes[n]["weight"])) for n in order)
+    nm = any("nm_sparsity" in g.nodes[n] for n in order)
     g.graph.update(format_version=FORMAT_VERSION, name=path.stem,
                    inputs=[f"{n}.input" for n in order], outputs=list(order), act_bits=8,
-                   weight_bits=8, sparsity=0.0, pruning="none (SCALE-Sim topology)", seed=0,
+                   weight_bits=8, sparsity=1.0 - nnz / sizes,
+                   pruning=("N:M per layer (SCALE-Sim topology Sparsity column)" if nm
+                            else "none (SCALE-Sim topology)"), seed=0,
                    topo_order="insertion")
     validate_workload(g)
     return g

@@ -1,65 +1,138 @@
-"""Systolic fold model: compute cycles of one GEMM block on an R x C PE array.
+"""Systolic fold model: compute cycles and operand counts of one GEMM block on an R x C array.
 
 In:  dataflow (``os`` | ``ws`` | ``is``), array rows R and cols C, a GEMM block M x N x K
-     (M output pixels, N filters, K = window) and optionally its weight non-zero mask (K, N).
-Out: :class:`FoldCycles` -- folds, cycles (SCALE-Sim v3 closed form, docs/facts.md
-     section 4) and the mapping efficiency.
+     (M output pixels, N filters, K = window), optionally its weight non-zero mask (K, N) and
+     a :class:`SparseRule` (the design point's sparsity mode as it applies to this layer).
+Out: :class:`FoldCycles` -- folds, cycles (SCALE-Sim v3 closed form, docs/scalesim_sparse.md
+     section 3), MACs issued / with a non-zero weight, operand elements read, partial sums
+     written back, the weight operand as stored (elements and metadata bits).
 
-Dense (no mask): cycles = folds * cycles_per_fold - 1, exactly SCALE-Sim's stall-free count.
-Sparse (mask given, zero weights skipped where the dataflow allows):
-  - os: each PE column streams K; a column of filters skips its zero weights, so a fold lasts as
-        long as its densest filter: T_fold = max nnz over the fold's C filters.
-  - ws: weights are compacted per filter column before loading: a column fold needs
-        ceil(max nnz / R) row folds instead of ceil(K / R).
-  - is: inputs are stationary; a filter whose weights in the fold's K rows are all zero is not
-        streamed: T_fold = number of filters with any non-zero in those rows.
-The PE kind's latency per MAC scales these cycles (done by the caller).
+Dense (no rule, or mode ``none``): cycles = folds * cycles_per_fold - 1, exactly SCALE-Sim's
+stall-free count; every MAC is issued (zero weights included).
+Sparse modes (docs/model.md, "Sparsity hardware"); K_c is the compacted reduction length of a
+column fold (os / ws) and replaces K in the dense formula of that fold:
+  - ``nm_structured`` (N:M per layer, SCALE-Sim v3): K_c = floor(K/M)*N + min(N, K mod M) for
+    all three dataflows; with SCALE-Sim's optimised mapping (ws only) K_c = ceil(K/2B)*B.
+  - ``filter_block``: os / ws drop the K rows that are zero in every filter of the column
+    fold (K_c = rows with any non-zero); is streams only the filters with a non-zero in the
+    fold's K rows.  Dead folds are skipped.
+  - ``gather`` with window W: each column compacts its own non-zeros inside every block of W
+    consecutive K rows; the fold needs K_c = sum over blocks of the densest column's count
+    (W >= K: the densest column's non-zeros; W = 1: ``filter_block``).  is: as filter_block
+    (the stationary operand is the input; a streamed filter cannot be compacted per row).
+The PE kind's cycles per MAC and the gather network's latency / bandwidth scale or bound
+these cycles (done by the caller).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
-__all__ = ["DATAFLOWS", "FoldCycles", "fold_cycles"]
+__all__ = ["DATAFLOWS", "FoldCycles", "SparseRule", "fold_cycles", "nm_k"]
 
 DATAFLOWS = ("os", "ws", "is")
+MODES = ("none", "nm_structured", "filter_block", "gather")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SparseRule:
+    """How one layer's zero weights are handled (built from ``tile.sparsity`` per layer)."""
+
+    mode: str = "gather"
+    nm: tuple[int, int] | None = None  # nm_structured: the layer's (N, M)
+    window: int | None = None  # gather: compaction window W (None: the whole K)
+    block_size: int = 0  # nm_structured optimised mapping: B (0 = off)
+    metadata: str = "ellpack_block"  # nm_structured metadata format
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"sparsity mode {self.mode!r} is not one of {', '.join(MODES)}")
+        if self.mode == "nm_structured" and not self.block_size:
+            if self.nm is None:
+                raise ValueError("nm_structured needs the layer's N:M")
+            n, m = self.nm
+            if not 1 <= n <= m:
+                raise ValueError(f"N:M sparsity {n}:{m}: need 1 <= N <= M")
 
 
 @dataclass(frozen=True)
 class FoldCycles:
-    """Result of the fold model for one block."""
+    """Result of the fold model for one block (counts in elements; see module doc)."""
 
     folds: int
     cycles: int  # includes SCALE-Sim's -1 (the last drain cycle overlaps the next block)
     macs_dense: int
-    macs_mapped: int  # MACs actually placed on PEs (after zero skipping)
+    macs_mapped: int  # MACs issued to PEs (zero weights the compaction keeps included)
     pe_slots: int  # sum over folds of R * C * T: PE-cycles offered during the folds
+    macs_nonzero: int = 0  # issued MACs whose weight is non-zero
+    act_reads: int = 0  # activation elements read from the input buffer
+    weight_reads: int = 0  # weight elements read from the weight buffer
+    psum_writes: int = 0  # partial sums written back (and read again) between folds
+    weights_stored: int = 0  # weight elements of the operand as stored (one pass)
+    meta_bits: int = 0  # metadata bits stored with them
 
     @property
     def mapping_efficiency(self) -> float:
         return self.macs_mapped / self.pe_slots if self.pe_slots else 0.0
 
+    def __add__(self, other: FoldCycles) -> FoldCycles:
+        return FoldCycles(*(getattr(self, f.name) + getattr(other, f.name)
+                            for f in fields(self)))
 
-def _ceil(a: int, b: int) -> int:
+
+def _ceil(a, b):
     return -(-a // b)
 
 
-def _chunk_reduce(values: np.ndarray, size: int, how) -> np.ndarray:
-    """Reduce a 1-D array in consecutive chunks of ``size`` (last may be short)."""
-    n = values.shape[0]
-    pad = _ceil(n, size) * size - n
-    if pad:
-        fill = 0
-        values = np.concatenate([values, np.full(pad, fill, dtype=values.dtype)])
-    return how(values.reshape(-1, size), axis=1)
+def _bits(n: int) -> int:
+    """Bits to tell ``n`` things apart (0 for one)."""
+    return int(n - 1).bit_length() if n > 1 else 0
 
 
-def fold_cycles(
-    dataflow: str, rows: int, cols: int, m: int, n: int, k: int, mask: np.ndarray | None = None
-) -> FoldCycles:
-    """Compute cycles of an M x N x K GEMM block on an R x C array (see module doc)."""
+def nm_k(k: int, n: int, m: int) -> int:
+    """SCALE-Sim v3's compacted reduction length: floor(K/M) * N + min(N, K mod M)."""
+    return (k // m) * n + min(n, k % m)
+
+
+def _block_sums(mask: np.ndarray, w: int) -> np.ndarray:
+    """(blocks, N) non-zero counts of consecutive ``w``-row blocks of a (K, N) mask."""
+    k, n = mask.shape
+    pad = _ceil(k, w) * w - k
+    mk = np.concatenate([mask, np.zeros((pad, n), dtype=bool)]) if pad else mask
+    return mk.reshape(-1, w, n).sum(axis=1, dtype=np.int64)
+
+
+def _dense(dataflow, R, C, m, n, k, nnz_cols=None):
+    if dataflow == "os":
+        sr, sc, t = m, n, k
+        cpf = t + R + C - 2
+    elif dataflow == "ws":
+        sr, sc, t = k, n, m
+        cpf = 2 * R + C + t - 2
+    else:
+        sr, sc, t = k, m, n
+        cpf = 2 * R + C + t - 2
+    folds = _ceil(sr, R) * _ceil(sc, C)
+    macs = m * n * k
+    nonzero = macs if nnz_cols is None else m * int(nnz_cols)
+    col_folds = _ceil(n, C)
+    if dataflow == "os":
+        ar, wr, ps = m * k * col_folds, n * k * _ceil(m, R), 0
+    elif dataflow == "ws":
+        ar, wr, ps = m * k * col_folds, n * k, m * n * (_ceil(k, R) - 1)
+    else:
+        ar, wr, ps = m * k, n * k * _ceil(m, C), m * n * (_ceil(k, R) - 1)
+    return FoldCycles(folds, folds * cpf - 1, macs, macs, folds * R * C * t, nonzero, ar, wr,
+                      ps, n * k, 0)
+
+
+def fold_cycles(dataflow: str, rows: int, cols: int, m: int, n: int, k: int,
+                mask: np.ndarray | None = None, rule: SparseRule | None = None) -> FoldCycles:
+    """Compute cycles of an M x N x K GEMM block on an R x C array (see module doc).
+
+    ``mask`` without ``rule``: per-column gather over the whole K (``SparseRule()``)."""
     if dataflow not in DATAFLOWS:
         raise ValueError(f"dataflow: {dataflow!r} is not one of {', '.join(DATAFLOWS)}")
     for name, v in (("rows", rows), ("cols", cols)):
@@ -68,48 +141,111 @@ def fold_cycles(
     for name, v in (("M", m), ("N", n), ("K", k)):
         if v < 0:
             raise ValueError(f"GEMM {name} must be >= 0, got {v}")
-    dense = m * n * k
-    if dense == 0:
+    if m * n * k == 0:
         return FoldCycles(0, 0, 0, 0, 0)
     if mask is not None and mask.shape != (k, n):
         raise ValueError(f"mask shape {mask.shape} does not match (K, N) = ({k}, {n})")
     R, C = rows, cols
+    if rule is None:
+        rule = SparseRule() if mask is not None else SparseRule(mode="none")
+    nnz = None if mask is None else int(mask.sum())
+    if rule.mode == "none":
+        return _dense(dataflow, R, C, m, n, k, nnz)
+    if rule.mode == "nm_structured":
+        return _nm(dataflow, R, C, m, n, k, nnz, rule)
     if mask is None:
-        if dataflow == "os":
-            sr, sc, t = m, n, k
-            cpf = t + R + C - 2
-        elif dataflow == "ws":
-            sr, sc, t = k, n, m
-            cpf = 2 * R + C + t - 2
-        else:
-            sr, sc, t = k, m, n
-            cpf = 2 * R + C + t - 2
-        folds = _ceil(sr, R) * _ceil(sc, C)
-        return FoldCycles(folds, folds * cpf - 1, dense, dense, folds * R * C * t)
+        mask = np.ones((k, n), dtype=bool)
+        nnz = k * n
+    if dataflow == "is":
+        return _is_blocks(R, C, m, n, k, mask, nnz)
+    w = 1 if rule.mode == "filter_block" else (rule.window or k)
+    return _compact(dataflow, R, C, m, n, k, mask, nnz, w, rule.mode)
 
-    col_nnz = mask.sum(axis=0).astype(np.int64)  # per filter
-    mapped = int(col_nnz.sum()) * m
-    if dataflow == "os":
-        t_fold = _chunk_reduce(col_nnz, C, np.max)  # per filter-column fold
-        row_folds = _ceil(m, R)
-        folds = row_folds * len(t_fold)
-        total = row_folds * int(np.sum(t_fold + R + C - 2))
-        slots = row_folds * int(np.sum(t_fold)) * R * C
-    elif dataflow == "ws":
-        kmax = _chunk_reduce(col_nnz, C, np.max)
-        row_folds = -(-kmax // R)
-        folds = int(row_folds.sum())
-        total = folds * (2 * R + C + m - 2)
-        slots = folds * R * C * m
+
+def _nm(dataflow, R, C, m, n, k, nnz, rule: SparseRule) -> FoldCycles:
+    """N:M structured (SCALE-Sim v3): the dense model on the compacted K_c."""
+    if rule.block_size:
+        if dataflow != "ws":
+            raise ValueError(f"optimised N:M mapping supports dataflow 'ws' only, not "
+                             f"{dataflow!r} (as SCALE-Sim 3.0.0)")
+        b = rule.block_size
+        kc = _ceil(k, 2 * b) * b
+        meta_per = _bits(rule.nm[1]) if rule.nm else _bits(b)
     else:
-        # rows of the fold: consecutive K ranges of R; T = filters touching that range
-        pad = _ceil(k, R) * R - k
-        mk = np.concatenate([mask, np.zeros((pad, n), dtype=bool)]) if pad else mask
-        t_fold = mk.reshape(-1, R, n).any(axis=1).sum(axis=1).astype(np.int64)
-        live = t_fold[t_fold > 0]
-        col_folds = _ceil(m, C)
-        folds = col_folds * len(live)
-        total = col_folds * int(np.sum(2 * R + C + live - 2))
-        slots = col_folds * int(np.sum(live)) * R * C
-    cycles = max(total - 1, 0) if folds else 0
-    return FoldCycles(int(folds), int(cycles), dense, mapped, int(slots))
+        kc = nm_k(k, *rule.nm)
+        meta_per = _bits(rule.nm[1])
+    d = _dense(dataflow, R, C, m, n, kc)
+    stored = kc * n
+    if rule.metadata == "ellpack_block" or rule.block_size:
+        meta = stored * meta_per
+    else:  # csr / csc on the K x N pattern: index per non-zero + pointers (log2-sized fields)
+        nz = kc * n if nnz is None else nnz
+        if rule.metadata == "csr":
+            meta = nz * _bits(n) + (k + 1) * _bits(nz + 1)
+        else:
+            meta = nz * _bits(k) + (n + 1) * _bits(nz + 1)
+    nonzero = d.macs_mapped if nnz is None else min(d.macs_mapped, m * nnz)
+    # the selectors need the whole M-block of activations: reads follow the uncompacted K
+    ar = m * k * _ceil(n, C) if dataflow != "is" else m * k
+    return FoldCycles(d.folds, d.cycles, m * n * k, d.macs_mapped, d.pe_slots, nonzero, ar,
+                      d.weight_reads, d.psum_writes, stored, meta)
+
+
+def _compact(dataflow, R, C, m, n, k, mask, nnz, w, mode) -> FoldCycles:
+    """os / ws with per-column compaction inside windows of ``w`` rows (filter_block: w=1)."""
+    sums = _block_sums(mask, w)  # (blocks, n)
+    starts = np.arange(0, k, w)
+    lens = np.minimum(w, k - starts)
+    folds = cycles = issued = slots = ar = wr = ps = stored = meta = 0
+    row_folds_os = _ceil(m, R)
+    idx_bits, cnt_bits = _bits(w), _bits(w + 1)
+    for c0 in range(0, n, C):
+        nf = min(C, n - c0)
+        bmax = sums[:, c0:c0 + nf].max(axis=1)
+        kc = int(bmax.sum())
+        fnz = int(mask[:, c0:c0 + nf].sum())
+        # gather: an index per non-zero and a count per (column, window); filter_block: one
+        # bitmap bit per K row of the column fold
+        meta += fnz * idx_bits + nf * len(starts) * cnt_bits if mode == "gather" else k
+        if kc == 0:
+            continue  # an all-zero block of filters: skipped (the bitmap / counts say so)
+        live_rows = int(lens[bmax > 0].sum())
+        # gather: pads are bubbles, only non-zeros are issued and stored; filter_block: the
+        # live rows of the fold are stored and issued densely
+        iss = st = fnz if mode == "gather" else kc * nf
+        stored += st
+        if dataflow == "os":
+            folds += row_folds_os
+            cycles += row_folds_os * (kc + R + C - 2)
+            slots += row_folds_os * kc * R * C
+            wr += row_folds_os * st
+        else:
+            rf = _ceil(kc, R)
+            folds += rf
+            cycles += rf * (2 * R + C + m - 2)
+            slots += rf * R * C * m
+            wr += st
+            ps += m * nf * (rf - 1)
+        issued += m * iss
+        ar += m * live_rows
+    return FoldCycles(folds, max(cycles - 1, 0) if folds else 0, m * n * k, issued, slots,
+                      m * nnz, ar, wr, ps, stored, meta)
+
+
+def _is_blocks(R, C, m, n, k, mask, nnz) -> FoldCycles:
+    """is: a row fold (R consecutive K rows) streams only the filters it has non-zeros of."""
+    sums = _block_sums(mask, R)  # (row folds, n)
+    live = sums > 0
+    t_fold = live.sum(axis=1).astype(np.int64)
+    lens = np.minimum(R, k - np.arange(0, k, R))
+    keep = t_fold > 0
+    col_folds = _ceil(m, C)
+    folds = col_folds * int(keep.sum())
+    cycles = col_folds * int(np.sum(2 * R + C + t_fold[keep] - 2))
+    slots = col_folds * int(np.sum(t_fold[keep])) * R * C
+    per_pass = int(np.sum(t_fold * lens))  # weight elements of the live (fold, filter) blocks
+    contrib = live.sum(axis=0)  # row folds each filter takes part in
+    ps = m * int(np.maximum(contrib - 1, 0).sum())
+    return FoldCycles(folds, max(cycles - 1, 0) if folds else 0, m * n * k, m * per_pass, slots,
+                      m * nnz, m * int(lens[keep].sum()), col_folds * per_pass, ps, per_pass,
+                      n * len(lens))

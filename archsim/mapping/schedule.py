@@ -33,7 +33,7 @@ from archsim.design.arch import ArchConfig
 from archsim.errors import MappingError, short
 from archsim.graph.dag import insertion_topo_order, lexicographic_topo_order
 from archsim.graph.ir import input_range
-from archsim.mapping.fold import DATAFLOWS, FoldCycles, fold_cycles
+from archsim.mapping.fold import DATAFLOWS, FoldCycles, SparseRule, fold_cycles
 from archsim.mapping.partition import LayerBytes, choose_partition, split_range
 from archsim.mapping.regions import Region, TensorGeom, conv_input_region, geom_of
 from archsim.pe.organisation import effective_ops, entries_per_fold
@@ -52,7 +52,6 @@ VECTOR_OPS = ("maxpool", "avgpool", "add", "concat", "relu", "clamp", "table", "
 class MappingSpec:
     strategy: str = "layer"
     partition: str = "auto"
-    skip_zeros: bool = True
     stream_blocks: int = 4  # pipeline: row blocks per tile of a layer group
     min_vector_elements: int = 4096  # element-wise tasks are not cut smaller than this
 
@@ -114,6 +113,10 @@ class Chunk:
     ofmap_bytes: int
     sram_reads: tuple[tuple[str, int], ...]  # (buffer, bytes) read during compute
     sram_writes: tuple[tuple[str, int], ...]
+    macs_nonzero: int = 0  # issued MACs with a non-zero weight (the rest may be gated)
+    selects: int = 0  # operands picked by the PEs' selectors (nm_structured, gather)
+    decodes: int = 0  # metadata entries decoded into selector indices (nm_structured, gather)
+    sram_stall_cycles: int = 0  # extra cycles the buffers' bandwidth adds to compute_cycles
     weight_group: int | None = None  # multicast group delivering this chunk's weights
 
 
@@ -192,6 +195,8 @@ class _Mapper:
         self.pe = arch.pe()
         self.cpm = float(self.pe.cycles_per_mac)
         self.act_bytes = _ceil(int(g.graph.get("act_bits", 8)), 8)
+        self.acc_bytes = _ceil(arch.tile.pe_array.acc_bits, 8)
+        self.sp = arch.tile.sparsity
         # ties among ready nodes: by name, unless the graph keeps its insertion order (SCALE-Sim
         # topologies: layers run and are numbered in row order)
         self.order = (insertion_topo_order(g) if g.graph.get("topo_order") == "insertion"
@@ -357,25 +362,70 @@ class _Mapper:
         w = np.asarray(a["weight"])
         return (w.reshape(w.shape[0], -1) != 0).T
 
+    def _rule(self, node: str, a: dict[str, Any], mask: np.ndarray) -> SparseRule:
+        """The design point's sparsity mode as it applies to this layer (docs/model.md)."""
+        sp, src = self.sp, self.arch.source
+        if sp.mode == "none":
+            return SparseRule(mode="none")
+        if sp.mode == "filter_block":
+            return SparseRule(mode="filter_block")
+        if sp.mode == "gather":
+            return SparseRule(mode="gather", window=sp.select_window)
+        k = mask.shape[0]
+        declared = a.get("nm_sparsity")
+        if sp.optimized_mapping:
+            b = sp.block_size
+            if self.df != "ws":
+                raise MappingError(
+                    f"{src}: tile.sparsity.optimized_mapping supports dataflow 'ws' only, not "
+                    f"{self.df!r} (as SCALE-Sim 3.0.0)")
+            worst = int(_block_max(mask, b))
+            if worst > b // 2:
+                raise MappingError(
+                    f"{src}: layer {node!r}: optimized N:M mapping needs at most {b // 2} "
+                    f"non-zeros in every block of {b} weights of a filter, found {worst}")
+            nm = tuple(int(v) for v in declared) if declared is not None else None
+            return SparseRule(mode="nm_structured", nm=nm, block_size=b,
+                              metadata=sp.metadata)
+        if declared is not None:
+            n_, m_ = (int(v) for v in declared)
+        else:  # from the weights: the block size the selectors support, N = densest block
+            m_ = min(sp.select_window, k)
+            n_ = max(1, int(_block_max(mask, m_)))
+        if m_ > sp.select_window:
+            raise MappingError(
+                f"{src}: layer {node!r}: N:M {n_}:{m_} needs {m_}:1 operand selectors; "
+                f"tile.sparsity.select_window is {sp.select_window}")
+        worst = int(_block_max(mask, m_))
+        if worst > n_:
+            raise MappingError(
+                f"{src}: layer {node!r}: weights break the layer's N:M sparsity {n_}:{m_} "
+                f"({worst} non-zeros in one block of {m_})")
+        return SparseRule(mode="nm_structured", nm=(n_, m_), metadata=sp.metadata)
+
+    def _weight_bytes(self, fc: FoldCycles, wbits: int) -> float:
+        """Bytes of the weight operand as stored: compacted weights plus their metadata."""
+        return fc.weights_stored * wbits / 8 + fc.meta_bits / 8
+
     def _map_gemm(self, node: str, a: dict[str, Any]) -> None:
         M, N, K, groups = self._gemm_dims(a)
         tiles = self.group_of(node)
         T = len(tiles)
         mask = self._weight_matrix_mask(a)
+        rule = self._rule(node, a, mask)
         out_bytes = M * N * self.act_bytes
         if self.spec.strategy == "pipeline":
             tm, tn = T, 1
             m_parts = split_range(M, min(M, T * self.spec.stream_blocks))
             n_parts = [(0, N)]
         else:
-            w = np.asarray(a["weight"])
-            nnz = int(mask.sum())
             wbits = int(a.get("weight_bits", 8))
-            w_bytes = int(min(w.size * wbits, nnz * wbits + w.size) / 8) if self.spec.skip_zeros \
-                else int(w.size * wbits / 8)
+            w_bytes = int(self._weight_bytes(
+                self._fold(1, N, K, groups, mask, 0, N, rule), wbits))
             in_geom = self.geoms[self.base(a["inputs"][0])]
             nbytes = LayerBytes(in_geom.elements * self.act_bytes, w_bytes, out_bytes)
-            ratio = self._sparse_ratio(M, N, K, groups, mask) if self.spec.skip_zeros else None
+            ratio = (None if rule.mode == "none"
+                     else self._sparse_ratio(M, N, K, groups, mask, rule))
             tm, tn = choose_partition(M, N, K, T, self.spec.partition, self.arch, self.df,
                                       self.cpm, nbytes, ratio)
             m_parts = split_range(M, tm)
@@ -390,7 +440,8 @@ class _Mapper:
             for m0, m1 in m_parts:
                 tile = tiles[i % T]
                 i += 1
-                chunks, deps = self._gemm_chunks(node, a, m0, m1, n0, n1, K, groups, mask, tile)
+                chunks, deps = self._gemm_chunks(node, a, m0, m1, n0, n1, K, groups, mask, tile,
+                                                 rule)
                 region = geom.gemm_region(m0, m1, n0, n1)
                 self._add_task(node, a["op"], tile, deps, chunks, region, home, signed)
 
@@ -402,30 +453,30 @@ class _Mapper:
             return ig.batch_region(m0, m1)
         return conv_input_region(a, ig, self.geoms[node], m0, m1, n0, n1)
 
-    def _sparse_ratio(self, M, N, K, groups, mask):
+    def _sparse_ratio(self, M, N, K, groups, mask, rule):
         """tn -> the largest sparse / dense fold-cycle ratio over ``tn`` filter blocks."""
         def ratio(tn: int) -> float:
             worst = 0.0
             for n0, n1 in split_range(N, tn):
                 dense = self._fold(M, n1 - n0, K, groups, None, n0, N).cycles
                 if dense:
-                    sparse = self._fold(M, n1 - n0, K, groups, mask[:, n0:n1], n0, N).cycles
+                    sparse = self._fold(M, n1 - n0, K, groups, mask[:, n0:n1], n0, N,
+                                        rule).cycles
                     worst = max(worst, sparse / dense)
             return worst
 
         return ratio
 
-    def _gemm_chunks(self, node, a, m0, m1, n0, n1, K, groups, mask, tile):
+    def _gemm_chunks(self, node, a, m0, m1, n0, n1, K, groups, mask, tile, rule):
         wbits = int(a.get("weight_bits", 8))
-        wbytes_el = wbits / 8.0
         src = a["inputs"][0]
         ncols = n1 - n0
+        N = mask.shape[1]
+
         # n-chunk so the weights fit; m-chunk so inputs and outputs fit
         def wbytes(c0, c1):
-            nnz = int(mask[:, c0:c1].sum())
-            dense = K * (c1 - c0) * wbytes_el
-            sparse = nnz * wbytes_el + K * (c1 - c0) / 8.0
-            return int(np.ceil(min(dense, sparse) if self.spec.skip_zeros else dense))
+            fc1 = self._fold(1, c1 - c0, K, groups, mask[:, c0:c1], c0, N, rule)
+            return int(np.ceil(self._weight_bytes(fc1, wbits)))
 
         nc = ncols
         if not self.ideal:
@@ -439,19 +490,21 @@ class _Mapper:
                 )
         chunks: list[Chunk] = []
         deps: set[int] = set()
-        R, C = self.arch.tile.pe_array.rows, self.arch.tile.pe_array.cols
         for c0 in range(n0, n1, nc):
             c1 = min(n1, c0 + nc)
             mc = m1 - m0
+            # outputs whose reduction is split over folds are held as acc_bits partial sums
+            split = self._fold(1, c1 - c0, K, groups, mask[:, c0:c1], c0, N, rule).psum_writes
+            ob = self.acc_bytes if split else self.act_bytes
             if not self.ideal:
-                while mc > 1 and not self._m_fits(node, a, m0, m0 + mc, c0, c1):
+                while mc > 1 and not self._m_fits(node, a, m0, m0 + mc, c0, c1, ob):
                     mc = _ceil(mc, 2)
-                if not self._m_fits(node, a, m0, m0 + mc, c0, c1):
+                if not self._m_fits(node, a, m0, m0 + mc, c0, c1, ob):
                     reg = self._input_region(node, a, m0, m0 + 1, c0, c1)
                     raise MappingError(
                         f"{self.arch.source}: layer {node!r} does not fit: one output pixel needs "
                         f"{reg.elements * self.act_bytes} input bytes (tile.sram.ifmap usable "
-                        f"{self.cap['ifmap']}) and {(c1 - c0) * self.act_bytes} output bytes "
+                        f"{self.cap['ifmap']}) and {(c1 - c0) * ob} output bytes "
                         f"(tile.sram.ofmap usable {self.cap['ofmap']})"
                     )
             first = True
@@ -460,8 +513,7 @@ class _Mapper:
                 reg = self._input_region(node, a, r0, r1, c0, c1)
                 srcs, d = self.sources_for(src, reg)
                 deps |= d
-                sub = mask[:, c0:c1] if self.spec.skip_zeros else None
-                fc = self._fold(r1 - r0, c1 - c0, K, groups, sub, c0, mask.shape[1])
+                fc = self._fold(r1 - r0, c1 - c0, K, groups, mask[:, c0:c1], c0, N, rule)
                 executed = fc.macs_mapped
                 # weights stay in the weight buffer while consecutive chunks of the tile use them
                 key = (node, c0, c1)
@@ -470,68 +522,83 @@ class _Mapper:
                 prog = self._program_entries(fc.folds)
                 first = False
                 ofb = (r1 - r0) * (c1 - c0) * self.act_bytes
-                reads, writes = self._sram_traffic(r1 - r0, c1 - c0, K, executed, fc, R, C)
+                reads, writes = self._sram_traffic(r1 - r0, c1 - c0, fc)
+                selects = executed if rule.mode in ("nm_structured", "gather") else 0
+                cyc = self._compute_cycles(fc, executed, selects)
                 chunks.append(Chunk(
-                    m0=r0, m1=r1, n0=c0, n1=c1,
-                    compute_cycles=self._compute_cycles(fc.cycles, executed), folds=fc.folds,
+                    m0=r0, m1=r1, n0=c0, n1=c1, compute_cycles=cyc, folds=fc.folds,
                     macs_dense=fc.macs_dense, macs_executed=executed, pe_slots=fc.pe_slots,
                     vector_ops=0, sources=tuple(srcs), weight_bytes=wb, program_entries=prog,
                     ofmap_bytes=ofb, sram_reads=reads, sram_writes=writes,
+                    macs_nonzero=fc.macs_nonzero, selects=selects,
+                    decodes=fc.weight_reads if selects else 0,
+                    sram_stall_cycles=self._sram_stall(reads, writes, cyc),
                 ))
         return chunks, deps
 
-    def _m_fits(self, node, a, r0, r1, c0, c1) -> bool:
+    def _m_fits(self, node, a, r0, r1, c0, c1, out_el_bytes) -> bool:
         reg = self._input_region(node, a, r0, r1, c0, c1)
         return (reg.elements * self.act_bytes <= self.cap["ifmap"]
-                and (r1 - r0) * (c1 - c0) * self.act_bytes <= self.cap["ofmap"])
+                and (r1 - r0) * (c1 - c0) * out_el_bytes <= self.cap["ofmap"])
 
-    def _fold(self, m, n, K, groups, sub, c0, n_total):
-        """Fold cycles of an m x n block; grouped convs run their groups one after another."""
+    def _fold(self, m, n, K, groups, sub, c0, n_total, rule=None):
+        """Fold cycles of an m x n block; grouped convs run their groups one after another.
+
+        ``rule`` None: dense (the reference the partitioner compares with)."""
         R, C = self.arch.tile.pe_array.rows, self.arch.tile.pe_array.cols
+        if rule is None:
+            sub = None
         if groups == 1:
-            return fold_cycles(self.df, R, C, m, n, K, sub)
+            return fold_cycles(self.df, R, C, m, n, K, sub, rule)
         fpg = n_total // groups  # filters of one group are contiguous
         gid = np.arange(c0, c0 + n) // fpg
-        tot = [0, 0, 0, 0, 0]
+        tot = FoldCycles(0, 0, 0, 0, 0)
         for gi in np.unique(gid):
             sel = np.nonzero(gid == gi)[0]
-            fc = fold_cycles(self.df, R, C, m, len(sel), K, None if sub is None else sub[:, sel])
-            for j, v in enumerate((fc.folds, fc.cycles, fc.macs_dense, fc.macs_mapped,
-                                   fc.pe_slots)):
-                tot[j] += v
-        return FoldCycles(*tot)
+            tot = tot + fold_cycles(self.df, R, C, m, len(sel), K,
+                                    None if sub is None else sub[:, sel], rule)
+        return tot
 
     def _program_entries(self, folds: int) -> int:
         """Weight-programmed tables: every weight fold loads new tables into each PE."""
         R, C = self.arch.tile.pe_array.rows, self.arch.tile.pe_array.cols
         return folds * entries_per_fold(self.pe, self.org, R, C)
 
-    def _compute_cycles(self, fold_cycles_: int, executed: int) -> int:
-        """Fold cycles x cycles/MAC, but never faster than the LUT banks can serve look-ups."""
-        cyc = int(np.ceil(fold_cycles_ * self.cpm))
+    def _compute_cycles(self, fc: FoldCycles, executed: int, selects: int) -> int:
+        """Fold cycles x cycles/MAC (plus the gather network's pipeline per fold), but never
+        faster than the LUT banks serve look-ups or the gather network delivers operands."""
+        cyc = int(np.ceil(fc.cycles * self.cpm))
         if self.lut_bw and self.lookups_per_mac:
             cyc = max(cyc, int(np.ceil(executed * self.lookups_per_mac / self.lut_bw)))
+        if self.sp.mode == "gather" and fc.folds:
+            cyc += fc.folds * self.sp.gather_latency_cycles
+            rate = self.sp.gather_operands_per_cycle or self.arch.pes_per_tile
+            cyc = max(cyc, _ceil(selects, rate))
         return cyc
 
-    def _sram_traffic(self, m, n, K, executed, fc, R, C):
-        """Operand bytes read from / written to the tile buffers during compute."""
-        ab = self.act_bytes
-        dens = executed / max(1, m * n * K)
-        if self.df == "os":
-            if_r = m * K * _ceil(n, C) * ab * dens
-            w_r = n * K * _ceil(m, R) * dens
-            of_w = m * n * ab
-            of_r = 0
-        elif self.df == "ws":
-            if_r = m * K * _ceil(n, C) * ab * dens
-            w_r = n * K * dens
-            of_w = m * n * _ceil(K, R) * 4
-            of_r = m * n * max(0, _ceil(K, R) - 1) * 4
-        else:
-            if_r = m * K * ab
-            w_r = n * K * _ceil(m, C) * dens
-            of_w = m * n * _ceil(K, R) * 4
-            of_r = m * n * max(0, _ceil(K, R) - 1) * 4
+    def _sram_stall(self, reads, writes, compute_cycles: int) -> int:
+        """Cycles by which the buffers' bandwidth (bytes_per_cycle x ports) outlasts compute."""
+        if self.ideal:
+            return 0
+        per: dict[str, int] = {}
+        for buf, nbytes in reads + writes:
+            per[buf] = per.get(buf, 0) + nbytes
+        need = 0
+        for buf, nbytes in per.items():
+            cfg = getattr(self.arch.tile.sram, buf)
+            need = max(need, _ceil(nbytes, cfg.bytes_per_cycle * cfg.ports))
+        return max(0, need - compute_cycles)
+
+    def _sram_traffic(self, m, n, fc: FoldCycles):
+        """Operand bytes read from / written to the tile buffers during compute: activations,
+        weights (1 byte per element) with their metadata, partial sums at acc_bits and the
+        final outputs at act_bits."""
+        ab, pb = self.act_bytes, self.acc_bytes
+        if_r = fc.act_reads * ab
+        meta = fc.meta_bits * fc.weight_reads / fc.weights_stored if fc.weights_stored else 0
+        w_r = fc.weight_reads + _ceil(int(np.ceil(meta)), 8)
+        of_w = fc.psum_writes * pb + m * n * ab
+        of_r = fc.psum_writes * pb
         reads = (("ifmap", int(if_r)), ("weight", int(w_r)), ("ofmap", int(of_r)))
         writes = (("ofmap", int(of_w)),)
         return reads, writes
@@ -661,6 +728,14 @@ def _multicast_groups(tasks: tuple[Task, ...]) -> tuple[tuple[Task, ...],
             chunks.append(replace(c, sources=srcs, weight_group=assign.get((t.id, ci, -1))))
         out.append(replace(t, chunks=tuple(chunks)))
     return tuple(out), groups
+
+
+def _block_max(mask: np.ndarray, size: int) -> int:
+    """Most non-zeros of one filter in one block of ``size`` consecutive K rows."""
+    k, n = mask.shape
+    pad = _ceil(k, size) * size - k
+    mk = np.concatenate([mask, np.zeros((pad, n), dtype=bool)]) if pad else mask
+    return int(mk.reshape(-1, size, n).sum(axis=1).max()) if mk.size else 0
 
 
 def build_schedule(g: nx.DiGraph, arch: ArchConfig, dataflow: str = "ws",

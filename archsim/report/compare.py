@@ -187,6 +187,8 @@ def compare_runs(run_dirs: list[str | Path]) -> CompareTable:
         row("PEs per tile", "PEs", lambda s, ra: s["pes_per_tile"]),
         row("dataflow", "name", lambda s, ra: s["dataflow"]),
         row("mapping", "name", lambda s, ra: s["mapping"]),
+        row("sparsity mode", "name", lambda s, ra: s["sparsity_mode"]),
+        row("zero gating", "flag", lambda s, ra: s["zero_gating"]),
         row("latency", "cycles", lambda s, ra: s["latency_cycles"]),
         row("latency", "us", lambda s, ra: s["latency_us"]),
         row("speed-up vs first", "x", lambda s, ra: ref_lat / s["latency_cycles"]),

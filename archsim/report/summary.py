@@ -30,6 +30,8 @@ def build_summary(res) -> dict[str, Any]:
         "arch_source": self.arch.source,
         "dataflow": self.dataflow,
         "mapping": self.mapping,
+        "sparsity_mode": self.arch.tile.sparsity.mode,
+        "zero_gating": self.arch.tile.sparsity.zero_gating,
         "seed": self.seed,
         "pe_kind": self.pe_kind,
         "tiles": self.arch.n_tiles,

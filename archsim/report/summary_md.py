@@ -55,6 +55,8 @@ def summary_markdown(s: dict[str, Any], resolved: dict[str, Any], images: list[s
           f"{pa['pe_params']}, {arch['clock_mhz']} MHz, ideal memory {arch['ideal_memory']}"),
           *([grid_note] if grid_note else []),
           f"- dataflow `{s['dataflow']}`, mapping `{s['mapping']}`",
+          (f"- sparsity mode `{s.get('sparsity_mode', 'n/a')}`, zero gating "
+           f"{'on' if s.get('zero_gating') else 'off'} (docs/model.md, Sparsity hardware)"),
           (f"- archsim {ver.get('archsim')} at git `{str(ver.get('git_revision'))[:12]}`, "
           f"Python {ver.get('python')}, SimPy {ver.get('simpy')}"), ""]
     info = s.get("workload_info") or {}

@@ -68,6 +68,18 @@ KINDS: dict[str, ComponentKind] = {k.name: k for k in (
     ComponentKind(name="ofmap_sram", cost_class="sram", actions=("read_bytes", "write_bytes"),
                   units=("byte", "byte"), on_chip=True,
                   description="a tile's output / partial-sum buffer"),
+    ComponentKind(name="zero_gate", cost_class="zero_gate", actions=("check",),
+                  units=("MAC",), on_chip=True,
+                  description="per-PE zero-weight detection and datapath gating "
+                              "(tile.sparsity.zero_gating)"),
+    ComponentKind(name="gather_net", cost_class="gather_net", actions=("select",),
+                  units=("operand",), on_chip=True,
+                  description="per-PE operand selectors picking each MAC's activation from a "
+                              "window (sparsity modes gather, nm_structured)"),
+    ComponentKind(name="meta_decode", cost_class="meta_decode", actions=("decode",),
+                  units=("index",), on_chip=True,
+                  description="decoders turning weight metadata into selector indices "
+                              "(sparsity modes gather, nm_structured)"),
     ComponentKind(name="vector", cost_class="vector", actions=("op",), units=("op",),
                   on_chip=True, description="a tile's vector unit (pooling, adds, requant)"),
     ComponentKind(name="noc_link", cost_class="noc_link", actions=("flit_hop",),
@@ -168,6 +180,9 @@ _PARSE = [
     (re.compile(r"^(tile\d+\.lut_bank\d+)\.(\w+)$"), "lut_bank"),
     (re.compile(r"^(tile\d+\.(ifmap|weight|ofmap)_sram)\.(\w+)$"), None),
     (re.compile(r"^(tile\d+\.vector)\.(\w+)$"), "vector"),
+    (re.compile(r"^(tile\d+\.zero_gate)\.(\w+)$"), "zero_gate"),
+    (re.compile(r"^(tile\d+\.gather_net)\.(\w+)$"), "gather_net"),
+    (re.compile(r"^(tile\d+\.meta_decode)\.(\w+)$"), "meta_decode"),
     (re.compile(r"^(noc\.r\d+c\d+\.[EWNS])\.(\w+)$"), "noc_link"),
     (re.compile(r"^(noc\.mem\d+\.(?:in|out))\.(\w+)$"), "noc_link"),
     (re.compile(r"^(noc\.gbuf\d+\.(?:in|out))\.(\w+)$"), "noc_link"),

@@ -151,6 +151,13 @@ class Tile:
                         for a in ("mac", "mult", "add", "shift", "sign")}
         self.vector_key = ActionKey(component=tile_part(index, "vector"), kind="vector",
                                     action="op")
+        self.gating = t.sparsity.zero_gating
+        self.gate_key = ActionKey(component=tile_part(index, "zero_gate"), kind="zero_gate",
+                                  action="check")
+        self.select_key = ActionKey(component=tile_part(index, "gather_net"),
+                                    kind="gather_net", action="select")
+        self.decode_key = ActionKey(component=tile_part(index, "meta_decode"),
+                                    kind="meta_decode", action="decode")
         self.rec = TileRecord()
         self.in_slots = simpy.Container(env, capacity=2,
                                         init=2 if t.sram.ifmap.double_buffered else 1)
@@ -360,6 +367,9 @@ class Tile:
                     self._stall(task, _attribute(s0, env.now, phases))
                 if tail:
                     yield env.timeout(tail)
+            if chunk.sram_stall_cycles:  # operand buffers slower than the array
+                yield env.timeout(chunk.sram_stall_cycles)
+                self._stall(task, {"sram_bandwidth": chunk.sram_stall_cycles})
             for part, req in reqs:
                 part.ports.release(req)
             self._count_compute(chunk, task.node, self.ops_by_sign[task.act_signed])
@@ -379,10 +389,21 @@ class Tile:
                 self.rec.layer(task.node).stalls[cause] += cyc
 
     def _count_compute(self, chunk: Chunk, L: str, ops) -> None:
-        env, n = self.env, chunk.macs_executed
+        """Issued MACs clock the PE pipeline registers; the datapath (multiplier, adders,
+        look-ups) switches for all of them, or only for non-zero weights with zero gating."""
+        env = self.env
+        issued = chunk.macs_executed
+        n = chunk.macs_nonzero if self.gating else issued
+        if issued:
+            env.count(self.pe_keys["mac"], issued, L)
+            if self.gating:
+                env.count(self.gate_key, issued, L)
+        if chunk.selects:
+            env.count(self.select_key, chunk.selects, L)
+        if chunk.decodes:
+            env.count(self.decode_key, chunk.decodes, L)
         if n:
             k = self.pe_keys
-            env.count(k["mac"], n, L)
             env.count(k["mult"], round(n * ops.mults), L)
             env.count(k["add"], round(n * ops.adds), L)
             env.count(k["shift"], round(n * ops.shifts), L)

@@ -19,7 +19,8 @@ __all__ = ["register_cli", "run_demo"]
 
 def run_demo(out: Path, model: str = "resnet18", sparsity: float = 0.9, seed: int = 0,
              arch: str = "lutna_4x4", baseline: str = "mac_4x4", dataflow: str = "ws",
-             mapping: str = "layer", functional: bool = True) -> dict:
+             mapping: str = "layer", functional: bool = True,
+             sparsity_mode: str | None = None) -> dict:
     """Run the demo; returns {"runs": {label: SimResult}, "folders": {...}, "comparison": path}.
 
     Every input and output location is checked before the workload is built: the design
@@ -35,6 +36,9 @@ def run_demo(out: Path, model: str = "resnet18", sparsity: float = 0.9, seed: in
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out}: exists and is not a folder; choose another --out")
     archs = {label: load_arch(name) for label, name in (("lutna", arch), ("baseline", baseline))}
+    if sparsity_mode is not None:  # both design points get the same zero-weight hardware
+        archs = {label: a.with_overrides({"tile.sparsity.mode": sparsity_mode})
+                 for label, a in archs.items()}
     spec = MappingSpec.parse(mapping)
     sparsity = check_sparsity(sparsity)
     folders = {label: out / safe_name(f"{label}_{a.name}") for label, a in archs.items()}
@@ -74,7 +78,8 @@ def _row(label: str, res) -> str:
     func = s["functional"]
     check = "n/a" if func is None else ("exact" if func["exact_match"] else
                                         f"max diff {func['max_abs_diff']}")
-    return (f"| {label} | {s['arch']} | {s['pe_kind']} | {s['latency_cycles']:,.0f} | "
+    return (f"| {label} | {s['arch']} | {s['pe_kind']} | {s['sparsity_mode']} | "
+            f"{s['latency_cycles']:,.0f} | "
             f"{s['utilization']:.3f} | {s['macs_executed']:,} | {energy} | {area} | {check} |")
 
 
@@ -84,9 +89,9 @@ def _comparison_md(runs: dict, model: str, sparsity: float, build_s: float) -> s
         "",
         "Regenerate with `archsim demo`. Metrics are defined in docs/metrics.md.",
         "",
-        ("| run | design point | PE kind | latency (cycles) | utilization | MACs executed | "
-         "energy (uJ) | area (mm^2) | functional vs PyTorch |"),
-        "|---|---|---|---|---|---|---|---|---|",
+        ("| run | design point | PE kind | sparsity mode | latency (cycles) | utilization | "
+         "MACs executed | energy (uJ) | area (mm^2) | functional vs PyTorch |"),
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     lines += [_row(label, res) for label, res in runs.items()]
     la, lb = runs["lutna"], runs["baseline"]
@@ -103,7 +108,7 @@ def _cmd(args: argparse.Namespace) -> int:
     out = Path(args.out)
     r = run_demo(out, model=args.model, sparsity=args.sparsity, seed=args.seed, arch=args.arch,
                  baseline=args.baseline, dataflow=args.dataflow, mapping=args.mapping,
-                 functional=not args.no_functional)
+                 functional=not args.no_functional, sparsity_mode=args.sparsity_mode)
     for text in r["texts"]:
         print(text)
         print()
@@ -128,5 +133,9 @@ def register_cli(sub, name: str) -> None:
     p.add_argument("--dataflow", default="ws", choices=("os", "ws", "is"))
     p.add_argument("--mapping", default="layer")
     p.add_argument("--no-functional", action="store_true", help="timing only (faster)")
+    p.add_argument("--sparsity-mode", default=None,
+                   choices=("none", "nm_structured", "filter_block", "gather"),
+                   help="zero-weight hardware of both design points (default: as shipped, "
+                        "none with zero gating; docs/model.md)")
     p.add_argument("--out", default="reports/demo")
     p.set_defaults(func=_cmd)

@@ -2,7 +2,8 @@
 
 Each entry is scaled (a zero becomes 1) in a copy of its table; the energy of a small run, the
 chip area or the arithmetic-unit cost of ``archsim paper`` must change for at least one of
-the shipped PE organisations (LUT-NA, monolithic LUT, MAC) and LUT cell kinds (SRAM, latch,
+the shipped PE organisations (LUT-NA, monolithic LUT, MAC, MAC with a gather network) and
+LUT cell kinds (SRAM, latch,
 ROM: the cells the paper comparison varies).
 """
 
@@ -34,7 +35,9 @@ def _archs():
     lut = lutna.with_overrides({"tile.pe_array.pe_kind": "lut", "tile.lut_banks.count": 1})
     # the MAC chip without a global buffer, so outputs are written to DRAM
     mac = load_arch("mac_2x2").with_overrides({"gbuf.capacity_bytes": 0})
-    return {"lutna": lutna, "lut": lut, "mac": mac}
+    # the MAC chip with the gather network and metadata decoders (logic.mux2_*)
+    gather = load_arch("mac_2x2").with_overrides({"tile.sparsity.mode": "gather"})
+    return {"lutna": lutna, "lut": lut, "mac": mac, "gather": gather}
 
 
 @functools.cache

@@ -187,7 +187,9 @@ LUTNA_4X4_LUT_BANK_UM2 = 2516047.829750667
 
 
 def test_product_organisation_unchanged():
-    cm = load_cost_model(load_arch("lutna_4x4"), dataflow="ws")
+    # the model without the shipped zero-gating hardware (priced separately below)
+    cm = load_cost_model(load_arch("lutna_4x4").with_overrides(
+        {"tile.sparsity.zero_gating": False}), dataflow="ws")
     got = {(c.component, c.action): c.energy_pj for c in cm.action_costs()}
     for key, pj in LUTNA_4X4_PRODUCT.items():
         assert got[key] == pytest.approx(pj, rel=1e-12), key
@@ -195,6 +197,13 @@ def test_product_organisation_unchanged():
     assert cm.area().by_class_um2["lut_bank"] == pytest.approx(LUTNA_4X4_LUT_BANK_UM2, rel=1e-12)
     assert cm.leakage_uw() == pytest.approx(LUTNA_4X4_LEAK_UW, rel=1e-12)
     assert cm.unit.organisation == "product" and cm.unit.tables_per_pe == 4
+    # zero gating per PE: 9 weight bits x 0.643 um^2 (NOR inputs) + a 3.857 um^2 flag bit +
+    # a 1.607 um^2 clock gate = 11.251 um^2, on 16 tiles x 256 PEs
+    gated = load_cost_model(load_arch("lutna_4x4"), dataflow="ws")
+    assert gated.area().by_class_um2["zero_gate"] == pytest.approx(
+        4096 * (9 * 0.643 + 3.857 + 1.607), rel=1e-12)
+    assert gated.area().total_um2 == pytest.approx(
+        LUTNA_4X4_AREA_UM2 + 4096 * (9 * 0.643 + 3.857 + 1.607), rel=1e-12)
     basis = {c.action: c.basis for c in cm.action_costs() if c.component == "lut_bank"}
     assert basis["lookup"].startswith("product organisation: 4 sram table(s) of 256 x 8 bits "
                                       "per 16 PEs")

@@ -53,7 +53,8 @@ class Effect:
     setting: tuple = ()  # overrides applied to both runs
     dataflow: str = "ws"
     mapping: str = "layer"
-    workload: str = "toy"  # "toy": tests.test_graph.toy_graph(batch=4); "gemm": a CSV
+    workload: str = "toy"  # "toy": tests.test_graph.toy_graph(batch=4); "gemm": a CSV;
+    # "nm": a 64 x 32 x 40 GEMM with 1:4 structured sparsity (SCALE-Sim v3 Sparsity column)
 
 
 SMALL_W = (("tile.sram.weight.capacity_bytes", 128),)
@@ -61,6 +62,9 @@ SLOW_LUT = (("tile.lut_banks.lookups_per_port_per_cycle", 1),)
 # the fetch unit and mesh without streaming, prefetch, multicast or spread attach points
 LEGACY_FETCH = (("tile.fetch.streaming", False), ("tile.fetch.weight_prefetch", False),
                 ("interconnect.multicast", False), ("interconnect.memory_edges", ("west",)))
+GATHER = (("tile.sparsity.mode", "gather"),)
+NM = (("tile.sparsity.mode", "nm_structured"),)
+NM_OPT = NM + (("tile.sparsity.optimized_mapping", True), ("tile.sparsity.block_size", 4))
 
 EFFECTS: dict[str, Effect] = {
     "clock_mhz": Effect(250.0, lambda s: s["latency_us"]),
@@ -105,8 +109,8 @@ EFFECTS: dict[str, Effect] = {
     "tile.sram.ofmap.banks": Effect(8, _area),
     "tile.sram.ifmap.ports": Effect(1, _latency, setting=(("tile.fetch.streaming", False),)),
     "tile.sram.weight.ports": Effect(1, _latency, setting=SMALL_W, dataflow="is"),
-    "tile.sram.ofmap.ports": Effect(1, _latency, base="lutna_4x4", mapping="pipeline",
-                                    setting=LEGACY_FETCH),
+    "tile.sram.ofmap.ports": Effect(1, _latency, mapping="pipeline",
+                                    setting=(("tile.sram.ofmap.bytes_per_cycle", 4),)),
     "tile.sram.ifmap.bytes_per_cycle": Effect(1, _latency),
     "tile.sram.weight.bytes_per_cycle": Effect(1, _latency),
     "tile.sram.ofmap.bytes_per_cycle": Effect(1, _latency, mapping="pipeline"),
@@ -123,6 +127,21 @@ EFFECTS: dict[str, Effect] = {
     "interconnect.multicast": Effect(False, lambda s: s["actions"]),
     "interconnect.memory_edges": Effect(("west",), _latency),
     "gbuf.attach": Effect("dram_channels", _latency),
+    # psums: the accumulator registers (energy) and the psum bytes in the output buffer
+    "tile.pe_array.acc_bits": Effect(16, _energy),
+    # sparsity hardware (docs/model.md): dense timing vs the gather network's compaction;
+    # gating prices zero weights; the selector window sets the selectors' area; the gather
+    # pipeline and bandwidth time the fold; metadata formats move different bytes; the
+    # optimised N:M mapping keeps K'' = ceil(K / 2B) * B rows (40 -> 20, or 24 with B = 8)
+    "tile.sparsity.mode": Effect("gather", _latency, workload="nm"),
+    "tile.sparsity.zero_gating": Effect(False, _energy, workload="nm"),
+    "tile.sparsity.select_window": Effect(4, _area, setting=GATHER),
+    "tile.sparsity.gather_latency_cycles": Effect(50, _latency, setting=GATHER, workload="nm"),
+    "tile.sparsity.gather_operands_per_cycle": Effect(1, _latency, setting=GATHER,
+                                                      workload="nm"),
+    "tile.sparsity.metadata": Effect("csr", _energy, setting=NM, workload="nm"),
+    "tile.sparsity.optimized_mapping": Effect(True, _latency, setting=NM, workload="nm"),
+    "tile.sparsity.block_size": Effect(8, _energy, setting=NM_OPT, workload="nm"),
 }
 # labels, not hardware: shown by `archsim list`, written with every result, named in errors
 LABELS = {"name", "description", "source"}
@@ -142,6 +161,10 @@ def _workload(kind: str, tmp_path_factory):
     if kind not in _WORKLOADS:
         if kind == "toy":
             _WORKLOADS[kind] = toy_graph(batch=4)
+        elif kind == "nm":
+            p = tmp_path_factory.mktemp("nm") / "nm.csv"
+            p.write_text("Layer, M, N, K, Sparsity,\ng1, 64, 32, 40, 1:4,\n")
+            _WORKLOADS[kind] = str(p)
         else:
             folder = tmp_path_factory.mktemp("gemm")
             _WORKLOADS[kind] = str(gemm_csv(folder, [("g1", 64, 32, 48)]))

@@ -52,7 +52,10 @@ def test_sparse_rules_worked_by_hand():
     # is: K rows 0-1 touch both filters (T=2), rows 2-3 touch filter 1 (T=1);
     # M=2 -> 1 col fold: (4 + 2 + 2 - 2) + (4 + 2 + 1 - 2) - 1 = 6 + 5 - 1
     assert fold_cycles("is", 2, 2, 2, 2, 4, mask).cycles == 10
-    assert fold_cycles("is", 2, 2, 2, 2, 4, mask).macs_mapped == 2 * 4
+    fc = fold_cycles("is", 2, 2, 2, 2, 4, mask)
+    # issued: fold 0 streams 2 filters x 2 rows, fold 1 one filter x 2 rows, for M=2 pixels;
+    # 8 of the 12 issued MACs have a non-zero weight
+    assert (fc.macs_mapped, fc.macs_nonzero) == (2 * 6, 2 * 4)
 
 
 def test_bad_arguments():
