@@ -25,8 +25,10 @@ buffer traffic and SRAM-bandwidth stall (:class:`~archsim.mapping.layer.ChunkTim
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from archsim.design.arch import ArchConfig
@@ -98,6 +100,7 @@ class Source:
     nbytes: int
     tile: int | None  # None: edge memory (gbuf or DRAM)
     memory: str  # "gbuf" | "dram" | "tile"
+    group: int | None = None  # multicast group delivering these bytes to several tiles
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -124,6 +127,7 @@ class Chunk:
     selects: int = 0  # operands picked by the PEs' selectors (nm_structured, gather)
     decodes: int = 0  # metadata entries decoded into selector indices (nm_structured, gather)
     sram_stall_cycles: int = 0  # extra cycles the buffers' bandwidth adds to compute_cycles
+    weight_group: int | None = None  # multicast group delivering this chunk's weights
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -153,10 +157,43 @@ class Schedule:
     homes: dict[str, str] = field(hash=False)  # tensor -> where it lives
     partitions: dict[str, tuple[int, int]] = field(hash=False)  # node -> (tm, tn)
     aliases: dict[str, str] = field(hash=False)  # free views (flatten, fused relu) -> base
+    # multicast group -> the tiles it delivers to (sorted); see _multicast_groups
+    multicast: dict[int, tuple[int, ...]] = field(default_factory=dict, hash=False)
 
 
 def _ceil(a: int, b: int) -> int:
     return -(-a // b)
+
+
+def _bitrev(v: int, bits: int) -> int:
+    return int(f"{v:0{bits}b}"[::-1], 2) if bits else 0
+
+
+def spread_order(rows: int, cols: int) -> list[int]:
+    """Tile indices ordered so that every prefix is spread evenly over the grid.
+
+    The ``layer`` strategy gives a layer's blocks to the first tiles of this order, so a layer
+    on fewer tiles than the grid has is not packed into the first rows (which made a 8x16
+    grid slower than 16x8: a 16-block layer filled row 0 and queued on its links).  Order:
+    Morton (bit-interleaved) order of the bit-reversed row and column numbers; the first
+    ``2^k`` tiles of a power-of-two grid form a regular sub-lattice, rows and columns
+    alternating.
+    """
+    rb, cb = (rows - 1).bit_length(), (cols - 1).bit_length()
+
+    def key(t: int) -> tuple[int, int]:
+        r, c = divmod(t, cols)
+        br, bc = _bitrev(r, rb), _bitrev(c, cb)
+        code, bit = 0, 0
+        for i in range(max(rb, cb)):
+            # the longer side's bits first at each level, so prefixes stay square-ish
+            for v, nb in ((bc, cb), (br, rb)) if cb >= rb else ((br, rb), (bc, cb)):
+                if i < nb:
+                    code |= ((v >> (nb - 1 - i)) & 1) << (64 - bit)
+                    bit += 1
+        return code, t
+
+    return sorted(range(rows * cols), key=key)
 
 
 class _Mapper:
@@ -184,6 +221,7 @@ class _Mapper:
         self.ideal = arch.ideal_memory
         self.cap = buffer_caps(arch)
         self.n_tiles = arch.n_tiles
+        self.spread = spread_order(arch.grid.rows, arch.grid.cols)
         lb = arch.tile.lut_banks
         self.org = lb.organisation
         self.sharing = lb.sharing
@@ -293,17 +331,22 @@ class _Mapper:
                               memory=home))
         return out, deps
 
+    def _tiles(self, p: LayerPlan) -> list[int]:
+        """The tiles of a layer plan: positions tile_first.. of the spread order (every prefix
+        of which is spread evenly over the grid, see :func:`spread_order`)."""
+        return [self.spread[i] for i in range(p.tile_first, p.tile_first + p.tile_count)]
+
     def tiles_of(self, node: str) -> list[int]:
         """Tiles of an element-wise node: its group's producer tiles, else all tiles."""
         if self.gid.get(node) is None:
-            return list(range(self.n_tiles))
+            return list(self.spread)
         for p in self.g.nodes[node]["inputs"]:
             b = self.base(p)
             if self.gid.get(b) is None:
                 continue
             if b in self.lp:
                 q = self.lp[b]
-                return list(range(q.tile_first, q.tile_first + q.tile_count))
+                return self._tiles(q)
             if b in self.by_node:
                 return sorted({t.tile for t in self.by_node[b]})
         return [0]
@@ -325,10 +368,13 @@ class _Mapper:
             else:
                 raise MappingError(f"node {node!r}: op {op!r} is not supported by the mapper")
         layers = tuple(n for n in self.order if n in self.by_node)
+        tasks, groups = tuple(self.tasks), {}
+        if self.arch.interconnect.multicast:
+            tasks, groups = _multicast_groups(tasks)
         return Schedule(
-            dataflow=self.df, mapping=self.spec, plan=self.plan, tasks=tuple(self.tasks),
+            dataflow=self.df, mapping=self.spec, plan=self.plan, tasks=tasks,
             layers=layers, homes=dict(self.homes), partitions=dict(self.partitions),
-            aliases=dict(self.aliases),
+            aliases=dict(self.aliases), multicast=groups,
         )
 
     def _add_task(self, node, op, tile, deps, chunks, region, home, register=True,
@@ -343,7 +389,7 @@ class _Mapper:
     # ---- GEMM layers ------------------------------------------------------------------------
     def _map_gemm(self, node: str, a: dict[str, Any]) -> None:
         L, p = self.layers[node], self.lp[node]
-        tiles = list(range(p.tile_first, p.tile_first + p.tile_count))
+        tiles = self._tiles(p)
         T = len(tiles)
         out_bytes = L.M * L.N * self.act_bytes
         m_parts = split_range(L.M, p.split_pixels)
@@ -531,6 +577,84 @@ class _Mapper:
             return
         for inp in a["inputs"]:
             yield inp, Region(c0, c1, 0, self.geoms[self.base(inp)].p)
+
+
+def _multicast_groups(tasks: tuple[Task, ...]) -> tuple[tuple[Task, ...],
+                                                        dict[int, tuple[int, ...]]]:
+    """Tasks with identical edge-memory reads on several tiles joined into multicast groups.
+
+    A read is keyed by what it delivers: a chunk's weights (layer, filter range, bytes) or an
+    edge-memory input source (tensor, region, memory, bytes).  A key read by two or more
+    tiles, once on each, becomes a group: in the simulator its members meet (each when its
+    fetch reaches it) and one memory read travels the XY tree to all of them.  Members reach
+    their groups in their own fetch order, so the groups must be ordered the same way on
+    every tile: keys are taken in a topological order of the per-tile sequences (inputs of
+    a chunk before its weights -- the strictest order the fetch unit uses) and a key closing
+    a cycle stays a per-tile read.  Partly overlapping regions (a pixel split's halo rows)
+    are not merged: only identical reads are multicast.
+    """
+    occ: dict[tuple, list[tuple[int, int, int]]] = {}  # key -> (task, chunk, source | -1)
+    for t in tasks:
+        for ci, c in enumerate(t.chunks):
+            for si, src in enumerate(c.sources):
+                if src.tile is None and src.nbytes:
+                    occ.setdefault(("i", src.tensor, src.region, src.memory, src.nbytes),
+                                   []).append((t.id, ci, si))
+            if c.weight_bytes:
+                occ.setdefault(("w", t.node, c.n0, c.n1, c.weight_bytes), []).append(
+                    (t.id, ci, -1))
+    keys = {}
+    for k, where in occ.items():
+        tiles = [tasks[ti].tile for ti, _, _ in where]
+        if len(tiles) >= 2 and len(set(tiles)) == len(tiles):
+            keys[k] = where
+    if not keys:
+        return tasks, {}
+    first = {k: min(where) for k, where in keys.items()}
+    seqs: dict[int, list] = {}
+    for k, where in keys.items():
+        for ti, ci, si in where:
+            seqs.setdefault(tasks[ti].tile, []).append(((ti, ci, si if si >= 0 else 1 << 30), k))
+    chains = [[k for _, k in sorted(seq, key=lambda e: e[0])] for _, seq in sorted(seqs.items())]
+    live = set(keys)
+    while True:  # Kahn's algorithm; drop the earliest key of a cycle and retry
+        succ: dict[tuple, set] = {k: set() for k in live}
+        indeg = dict.fromkeys(live, 0)
+        for chain in chains:
+            ks = [k for k in chain if k in live]
+            for a, b in pairwise(ks):
+                if b not in succ[a]:
+                    succ[a].add(b)
+                    indeg[b] += 1
+        ready = sorted((first[k], k) for k in live if indeg[k] == 0)
+        done = 0
+        heapq.heapify(ready)
+        while ready:
+            _, k = heapq.heappop(ready)
+            done += 1
+            for b in succ[k]:
+                indeg[b] -= 1
+                if indeg[b] == 0:
+                    heapq.heappush(ready, (first[b], b))
+        if done == len(live):
+            break
+        live.discard(min((k for k in live if indeg[k] > 0), key=lambda k: first[k]))
+    groups: dict[int, tuple[int, ...]] = {}
+    assign: dict[tuple[int, int, int], int] = {}
+    for k in sorted(live, key=lambda k: first[k]):
+        gid = len(groups)
+        groups[gid] = tuple(sorted(tasks[ti].tile for ti, _, _ in keys[k]))
+        for w in keys[k]:
+            assign[w] = gid
+    out = []
+    for t in tasks:
+        chunks = []
+        for ci, c in enumerate(t.chunks):
+            srcs = tuple(replace(src, group=assign[(t.id, ci, si)])
+                         if (t.id, ci, si) in assign else src for si, src in enumerate(c.sources))
+            chunks.append(replace(c, sources=srcs, weight_group=assign.get((t.id, ci, -1))))
+        out.append(replace(t, chunks=tuple(chunks)))
+    return tuple(out), groups
 
 
 def build_schedule(g: nx.DiGraph, arch: ArchConfig, dataflow: str = "ws",
