@@ -163,6 +163,23 @@ class RouterConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class TileStreamingConfig:
+    """Overlap of a tile's fetches with its compute below chunk granularity."""
+
+    streaming: bool = field_(
+        False, doc="true: a chunk's inputs arrive in sub_blocks pieces in the order compute "
+        "consumes them; compute starts when the first piece (and the weights) are in the "
+        "buffer and runs at the slower of its rate and the arrival rate")
+    sub_blocks: int = field_(4, gt=0, le=1 << 16,
+                             doc="pieces a streamed chunk's inputs arrive in (at most the "
+                             "chunk's folds for a GEMM chunk)")
+    weight_prefetch: bool = field_(
+        False, doc="true: a chunk's weights (and table programming) are fetched as soon as "
+        "its buffer slot is free -- before its task's producers finish and alongside its "
+        "inputs -- into the weight buffer's free half")
+
+
+@dataclass(frozen=True, kw_only=True)
 class TileConfig:
     """One tile (every tile of the grid is identical)."""
 
@@ -174,6 +191,13 @@ class TileConfig:
                                doc="elementwise ops (pool/add/relu) per cycle")
     sparsity: SparsityConfig = field_(default_factory=SparsityConfig,
                                       doc="zero-weight handling and its hardware")
+    fetch: TileStreamingConfig = field_(default_factory=TileStreamingConfig,
+                                        doc="streaming and weight prefetch of the fetch unit")
+
+
+def _unique_edges(edges: tuple[str, ...]) -> None:
+    if len(set(edges)) != len(edges):
+        raise ValueError(f"edges listed twice: {list(edges)}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,6 +216,15 @@ class InterconnectConfig:
     link_bytes_per_cycle: int = field_(16, gt=0, le=1 << 16,
                                        doc="flit width = bytes per link-cycle")
     hop_latency_cycles: int = field_(1, ge=0, le=1 << 20, doc="wire latency per hop")
+    multicast: bool = field_(
+        False, doc="true: routers replicate flits, so one edge-memory read delivers the same "
+        "bytes (shared weights, shared input regions) to several tiles along an XY tree, each "
+        "tree link carrying them once; false: every tile reads its own copy")
+    memory_edges: tuple[Literal["west", "east", "north", "south"], ...] = field_(
+        ("west",), min_len=1, check=_unique_edges,
+        doc="mesh edges the edge memory's ports (DRAM channels, and the global buffer's own "
+        "ports when gbuf.attach is own_ports) attach to, spread evenly over the router sides "
+        "of these edges; ports share a side only when they outnumber the sides")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -216,6 +249,11 @@ class GlobalBufferConfig:
     ports: int = field_(2, gt=0, le=1024, doc="concurrent transactions")
     bytes_per_cycle: int = field_(64, gt=0, le=1 << 16, doc="bandwidth per port")
     latency_cycles: int = field_(4, ge=0, le=1 << 20, doc="access latency per transaction")
+    attach: Literal["dram_channels", "own_ports"] = field_(
+        "dram_channels", doc="dram_channels: global-buffer transfers enter the mesh through "
+        "the DRAM channels' edge links (link_bytes_per_cycle each); own_ports: each port has "
+        "its own attach point and edge link of bytes_per_cycle (carrying bytes_per_cycle / "
+        "link_bytes_per_cycle transfers at once), spread with the DRAM channels")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -290,6 +328,12 @@ class ArchConfig:
                 f"tile.lut_banks.pes_per_table: organisation 'weight' gives every PE its own "
                 f"table of W*x for its stationary weight W, so a table cannot be shared; set "
                 f"pes_per_table to 1, not {lb.pes_per_table}")
+        f = self.tile.fetch
+        if f.streaming and self.tile.sram.ifmap.ports < 2 and not self.ideal_memory:
+            raise ValueError(
+                f"tile.fetch.streaming: a streamed chunk is written into the ifmap buffer "
+                f"while the array reads it, which needs tile.sram.ifmap.ports >= 2, not "
+                f"{self.tile.sram.ifmap.ports}")
 
         if pe.tables().n_tables:
             self._check_sharing(lb)

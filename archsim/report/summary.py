@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["build_summary"]
+__all__ = ["build_summary", "mechanisms"]
+
+
+def mechanisms(arch) -> dict[str, Any]:
+    """The modelling mechanisms a design point switches on (docs/model.md)."""
+    ic, f = arch.interconnect, arch.tile.fetch
+    return {"multicast": ic.multicast, "streaming": f.streaming,
+            "stream_sub_blocks": f.sub_blocks, "weight_prefetch": f.weight_prefetch,
+            "memory_edges": list(ic.memory_edges),
+            "gbuf_attach": arch.gbuf.attach}
 
 
 def build_summary(res) -> dict[str, Any]:
@@ -34,6 +43,8 @@ def build_summary(res) -> dict[str, Any]:
         "utilization": self.utilization,
         "compute_bound_cycles": self.compute_bound_cycles,
         "dram_bound_cycles": self.dram_bound_cycles,
+        "bounds": self.bounds,
+        "mechanisms": mechanisms(self.arch),
         "events": self.events,
         "stall_cycles": self.stall_cycles(),
         "layers": [

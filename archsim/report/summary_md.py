@@ -100,6 +100,19 @@ def summary_markdown(s: dict[str, Any], resolved: dict[str, Any], images: list[s
     if a:
         L.append(f"| area | {a['total_um2'] / 1e6:,.4f} mm^2 |")
     L.append("")
+    b = s.get("bounds") or {}
+    if b:
+        bc = b["cycles"]
+        L += ["## Bounds", "",
+              ("Analytic lower bounds on this mapping's latency (archsim/mapping/bounds.py, "
+               "docs/model.md); the largest binds."), "",
+              "| bound | cycles | latency / bound |", "|---|---|---|"]
+        L += [f"| {k}{' (binding)' if k == b['binding'] else ''} | {v:,.0f} | "
+              f"{lat / v if v else float('nan'):.2f} |" for k, v in bc.items()]
+        m = s.get("mechanisms") or {}
+        if m:
+            L += ["", ("Mechanisms: " + ", ".join(f"{k} {v}" for k, v in m.items()))]
+        L.append("")
     stalls = sorted(s["stall_cycles"].items(), key=lambda kv: -kv[1])
     tile_time = s["tiles"] * lat
     L += ["## Where the time goes", "",

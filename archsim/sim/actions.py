@@ -9,7 +9,8 @@ form ``str(key)`` (``tile3.ifmap_sram.read_bytes``) is only for files and tables
 
 In:  nothing (definitions), or instance coordinates for the naming helpers.
 Out: :data:`KINDS` (name -> :class:`ComponentKind`), :class:`ActionKey`, the instance-name
-     helpers (:func:`tile_part`, :func:`link`, :func:`mem_port`, :func:`dram_channel`), and
+     helpers (:func:`tile_part`, :func:`link`, :func:`mem_port`, :func:`gbuf_port`,
+     :func:`dram_channel`), and
      :func:`parse`.
 
 Adding a component kind is one :class:`ComponentKind` here plus its cost entries in the cost
@@ -30,6 +31,7 @@ __all__ = [
     "ActionKey",
     "ComponentKind",
     "dram_channel",
+    "gbuf_port",
     "instance_class",
     "key",
     "link",
@@ -163,6 +165,12 @@ def mem_port(channel: int, direction: str) -> str:
     return f"noc.mem{channel}.{direction}"
 
 
+def gbuf_port(port: int, direction: str) -> str:
+    """The edge link between global-buffer port ``port`` and its router (``in`` / ``out``),
+    when the buffer's ports attach on their own (``gbuf.attach: own_ports``)."""
+    return f"noc.gbuf{port}.{direction}"
+
+
 def dram_channel(channel: int) -> str:
     return f"dram.ch{channel}"
 
@@ -177,6 +185,7 @@ _PARSE = [
     (re.compile(r"^(tile\d+\.meta_decode)\.(\w+)$"), "meta_decode"),
     (re.compile(r"^(noc\.r\d+c\d+\.[EWNS])\.(\w+)$"), "noc_link"),
     (re.compile(r"^(noc\.mem\d+\.(?:in|out))\.(\w+)$"), "noc_link"),
+    (re.compile(r"^(noc\.gbuf\d+\.(?:in|out))\.(\w+)$"), "noc_link"),
     (re.compile(r"^(gbuf)\.(\w+)$"), "gbuf"),
     (re.compile(r"^(dram\.ch\d+)\.(\w+)$"), "dram"),
 ]

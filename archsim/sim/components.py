@@ -16,6 +16,14 @@ ceil(port bytes / memory bandwidth))``, where a DRAM channel moves whole bursts 
 = ``ceil(bytes / burst_bytes) * burst_bytes``, also the bytes counted).  Uncontended, a
 transfer takes latency + hops + flits.  With ``ideal_memory`` all of these take zero time
 (counted still).
+
+Edge memory ports attach where :func:`archsim.design.edge.attach_points` puts them; a port's
+edge link (and a global-buffer port behind it) carries ``lanes`` transfers at once, so a
+64 B/cycle global-buffer port feeds four 16 B/cycle mesh transfers.  A *multicast*
+(``interconnect.multicast``) holds the union of the XY routes to its destinations -- each
+tree link once -- and the memory port once, for the same serialisation time as one transfer.
+Every transaction acquires its links in one global order (:meth:`Mesh.rank`; XY routes are
+already in that order), so trees and routes cannot deadlock.
 """
 
 from __future__ import annotations
@@ -26,7 +34,8 @@ from collections.abc import Iterator
 import simpy
 
 from archsim.design.arch import ArchConfig, SRAMConfig
-from archsim.sim.actions import ActionKey, dram_channel, link, mem_port
+from archsim.design.edge import AttachPoint
+from archsim.sim.actions import ActionKey, dram_channel, gbuf_port, link, mem_port
 
 __all__ = ["SRAM", "EdgeMemory", "LUTBank", "Mesh", "Phase", "SimEnv"]
 
@@ -120,20 +129,28 @@ class LUTBank:
 class Mesh:
     """rows x cols mesh, XY routing, one link per direction between neighbours.
 
-    The edge memory attaches to the west side of router (r, 0) for r in ``attach_rows``;
-    node ids: tile index t = r * cols + c, memory port i is ("mem", i).
+    Memory port i (``("mem", i)``) enters router (points[i].row, points[i].col) through its
+    own edge link; tile index t = r * cols + c.
     """
 
-    def __init__(self, env: SimEnv, arch: ArchConfig, attach_rows: list[int]) -> None:
+    def __init__(self, env: SimEnv, arch: ArchConfig, points: tuple[AttachPoint, ...]) -> None:
         self.env = env
         self.rows, self.cols = arch.grid.rows, arch.grid.cols
         ic = arch.interconnect
         self.link_bytes = ic.link_bytes_per_cycle
         self.hop_cycles = ic.hop_latency_cycles + arch.tile.router.latency_cycles
         self.ideal = arch.ideal_memory
-        self.attach_rows = attach_rows
+        self.points = points
         self.links: dict[str, simpy.Resource] = {}
-        self._routes: dict[tuple, tuple[list[str], list[str]]] = {}
+        self._routes: dict[tuple, tuple[list[str], list[ActionKey]]] = {}
+        self._trees: dict[tuple, tuple[list[str], list[ActionKey], int]] = {}
+        self._port_names: list[tuple[str, str]] = []
+        for p in points:
+            name = mem_port if p.kind == "dram" else gbuf_port
+            ends = (name(p.index, "in"), name(p.index, "out"))
+            self._port_names.append(ends)
+            for n in ends:
+                self.links[n] = simpy.Resource(env, capacity=p.lanes)
 
     def _link(self, name: str) -> simpy.Resource:
         res = self.links.get(name)
@@ -141,30 +158,30 @@ class Mesh:
             res = self.links[name] = simpy.Resource(self.env, capacity=1)
         return res
 
+    def _keys(self, names: list[str]) -> list[ActionKey]:
+        return [ActionKey(component=n, kind="noc_link", action="flit_hop") for n in names]
+
     def _route(self, src, dst) -> tuple[list[str], list[ActionKey]]:
         """Cached (link names, action keys) of the XY route from src to dst."""
         hit = self._routes.get((src, dst))
         if hit is None:
             names = self.path(src, dst) if src != dst else []
-            hit = self._routes[(src, dst)] = (
-                names, [ActionKey(component=n, kind="noc_link", action="flit_hop")
-                        for n in names])
+            hit = self._routes[(src, dst)] = (names, self._keys(names))
         return hit
+
+    def _at(self, node) -> tuple[int, int]:
+        if isinstance(node, tuple):
+            p = self.points[node[1]]
+            return p.row, p.col
+        return divmod(node, self.cols)
 
     def path(self, src, dst) -> list[str]:
         """Link names from src to dst (tile index or ("mem", i)): X first, then Y."""
         names: list[str] = []
         if isinstance(src, tuple):
-            r = self.attach_rows[src[1]]
-            names.append(mem_port(src[1], "in"))
-            sr, sc = r, 0
-        else:
-            sr, sc = divmod(src, self.cols)
-        if isinstance(dst, tuple):
-            dr, dc = self.attach_rows[dst[1]], 0
-        else:
-            dr, dc = divmod(dst, self.cols)
-        r, c = sr, sc
+            names.append(self._port_names[src[1]][0])
+        r, c = self._at(src)
+        dr, dc = self._at(dst)
         while c != dc:
             step = 1 if dc > c else -1
             names.append(link(r, c, "E" if step > 0 else "W"))
@@ -174,26 +191,68 @@ class Mesh:
             names.append(link(r, c, "S" if step > 0 else "N"))
             r += step
         if isinstance(dst, tuple):
-            names.append(mem_port(dst[1], "out"))
+            names.append(self._port_names[dst[1]][1])
         return names
 
+    def rank(self, name: str) -> tuple:
+        """Global acquisition order of links: every XY route is increasing in it (memory
+        in-links, then X links along their direction, then Y links, then memory out-links)."""
+        if not name.startswith("noc.r"):
+            return (0 if name.endswith(".in") else 3, 0, name)
+        rc, d = name[5:].split(".")
+        r, c = (int(v) for v in rc.split("c"))
+        key = {"E": c, "W": self.cols - c, "S": r, "N": self.rows - r}[d]
+        return (1 if d in "EW" else 2, key, name)
+
+    def tree(self, src, dsts: tuple) -> tuple[list[str], list[ActionKey], int]:
+        """Cached (links in rank order, their keys, deepest branch in hops) of the XY
+        multicast tree from src to dsts: the union of the XY routes."""
+        hit = self._trees.get((src, dsts))
+        if hit is None:
+            seen: set[str] = set()
+            depth = 0
+            for d in dsts:
+                p = self.path(src, d) if src != d else []
+                depth = max(depth, len(p))
+                seen.update(p)
+            names = sorted(seen, key=self.rank)
+            hit = self._trees[(src, dsts)] = (names, self._keys(names), depth)
+        return hit
+
     def transfer(self, src, dst, nbytes: int, phases: list[Phase] | None = None,
-                 endpoint: tuple | None = None, layer: str | None = None) -> Iterator:
+                 endpoint: tuple | None = None, layer: str | None = None,
+                 marks: list | None = None) -> Iterator:
         """Move ``nbytes`` from src to dst holding every link of the path (wormhole).
 
         ``endpoint`` = (resource, latency_cycles, bytes_per_cycle, cause, port_bytes) is a
         memory port held for the same transaction, for ``port_bytes`` (DRAM: whole bursts);
         edge-memory reads and writes stream through the mesh.
+        ``marks``: (fraction, event) pairs; each event fires when that fraction of the bytes
+        has arrived (streaming: the first sub-block of a chunk's inputs).
         """
         if nbytes <= 0:
             return
         path, keys = self._route(src, dst)
+        yield from self._hold(path, keys, len(path), nbytes, phases, endpoint, layer, marks)
+
+    def multicast(self, src, dsts: tuple, nbytes: int, phases: list[Phase] | None = None,
+                  endpoint: tuple | None = None, layer: str | None = None,
+                  marks: list | None = None) -> Iterator:
+        """Move ``nbytes`` from src to every tile of ``dsts`` at once along the XY tree."""
+        if nbytes <= 0:
+            return
+        names, keys, depth = self.tree(src, dsts)
+        yield from self._hold(names, keys, depth, nbytes, phases, endpoint, layer, marks)
+
+    def _hold(self, path, keys, depth, nbytes, phases, endpoint, layer, marks) -> Iterator:
         flits = _ceil(nbytes, self.link_bytes)
         for key in keys:
             self.env.count(key, flits, layer)
         if self.ideal or (not path and endpoint is None):
+            for _, ev in marks or ():
+                ev.succeed()
             return
-        hops = len(path) * self.hop_cycles
+        hops = depth * self.hop_cycles
         t0 = self.env.now
         cause, lat, hold, res = "noc", 0, flits, None
         if endpoint is not None:
@@ -210,12 +269,19 @@ class Mesh:
                 yield req
             t_mem = self.env.now
             for name in path:
-                link = self._link(name)
-                req = link.request()
-                reqs.append((link, req))
+                link_ = self._link(name)
+                req = link_.request()
+                reqs.append((link_, req))
                 yield req
             t1 = self.env.now
-            yield self.env.timeout(hold)  # serialisation: the bandwidth every resource gives
+            done = 0
+            for frac, ev in sorted(marks or (), key=lambda m: m[0]):
+                at = min(hold, _ceil(hold * frac, 1))
+                if at > done:
+                    yield self.env.timeout(at - done)
+                    done = at
+                ev.succeed()
+            yield self.env.timeout(hold - done)  # serialisation: the bandwidth all resources give
         finally:
             for r, req in reqs:
                 r.release(req)
@@ -230,19 +296,31 @@ class Mesh:
 
 
 class EdgeMemory:
-    """The global buffer and DRAM channels at the west edge of the mesh."""
+    """The global buffer and DRAM channels at the mesh edge (attach points: design.edge).
 
-    def __init__(self, env: SimEnv, arch: ArchConfig) -> None:
+    ``gbuf.attach: dram_channels``: global-buffer transfers use a DRAM channel's attach point
+    (round-robin over channels, one counter for both kinds) and one of ``gbuf.ports`` ports;
+    ``own_ports``: global-buffer port j is memory port ``channels + j`` of the mesh, carrying
+    ``lanes`` transfers at ``bytes_per_cycle / lanes`` each (round-robin over ports).
+    """
+
+    def __init__(self, env: SimEnv, arch: ArchConfig, points: tuple[AttachPoint, ...]) -> None:
         self.env, self.arch = env, arch
         self.ideal = arch.ideal_memory
-        self.gbuf = simpy.Resource(env, capacity=arch.gbuf.ports)
-        self.dram = [simpy.Resource(env, capacity=1) for _ in range(arch.dram.channels)]
+        nd = arch.dram.channels
+        self.dram = [simpy.Resource(env, capacity=1) for _ in range(nd)]
+        self.own = [p for p in points if p.kind == "gbuf"]
+        if self.own:
+            self.gbuf_ports = [simpy.Resource(env, capacity=p.lanes) for p in self.own]
+        else:
+            self.gbuf = simpy.Resource(env, capacity=arch.gbuf.ports)
         self._rr = 0
+        self._rr_g = 0
         self._keys = {
             ("gbuf", w): ActionKey(component="gbuf", kind="gbuf",
                                    action="write_bytes" if w else "read_bytes")
             for w in (False, True)}
-        for ch in range(arch.dram.channels):
+        for ch in range(nd):
             for w in (False, True):
                 self._keys[(ch, w)] = ActionKey(component=dram_channel(ch), kind="dram",
                                                 action="write_bytes" if w else "read_bytes")
@@ -253,17 +331,27 @@ class EdgeMemory:
         self._rr += 1
         return ch
 
-    def endpoint(self, where: str, ch: int, nbytes: int, write: bool,
-                 layer: str | None = None) -> tuple:
-        """Count the access and return the port to hold:
-        (resource, latency, bytes_per_cycle, cause, bytes the port moves)."""
+    def access(self, where: str, nbytes: int, write: bool,
+               layer: str | None = None) -> tuple[tuple, tuple]:
+        """Count the access; return (mesh node of the port, endpoint to hold: (resource,
+        latency, bytes per cycle of one transfer, cause, bytes the port moves))."""
         if where == "gbuf":
             self.env.count(self._keys[("gbuf", write)], nbytes, layer)
             g = self.arch.gbuf
-            return self.gbuf, g.latency_cycles, g.bytes_per_cycle, "gbuf", nbytes
+            if self.own:
+                j = self._rr_g % len(self.own)
+                self._rr_g += 1
+                p = self.own[j]
+                node = ("mem", len(self.dram) + j)
+                return node, (self.gbuf_ports[j], g.latency_cycles,
+                              g.bytes_per_cycle / p.lanes, "gbuf", nbytes)
+            return ("mem", self.channel()), (self.gbuf, g.latency_cycles, g.bytes_per_cycle,
+                                             "gbuf", nbytes)
+        ch = self.channel()
         d = self.arch.dram
         # DRAM moves whole bursts: a request of nbytes occupies the channel, and is priced,
         # for ceil(nbytes / burst_bytes) bursts (the extra bytes are read and dropped).
         moved = _ceil(nbytes, d.burst_bytes) * d.burst_bytes
         self.env.count(self._keys[(ch, write)], moved, layer)
-        return self.dram[ch], d.latency_cycles, d.bytes_per_cycle_per_channel, "dram", moved
+        return ("mem", ch), (self.dram[ch], d.latency_cycles, d.bytes_per_cycle_per_channel,
+                             "dram", moved)

@@ -18,11 +18,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from archsim.design.arch import ArchConfig
+from archsim.design.edge import attach_points
+from archsim.mapping.bounds import bounds
 from archsim.mapping.schedule import Schedule
 from archsim.pe.organisation import read_stretch
 from archsim.sim.actions import ActionCounts
 from archsim.sim.components import EdgeMemory, Mesh, SimEnv
-from archsim.sim.tile import Chip, LayerRecord, Tile
+from archsim.sim.tile import Chip, LayerRecord, McGroup, Tile
 
 if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.graph.dag.Dag
     import networkx as nx
@@ -91,9 +93,11 @@ class SimOutcome:
     cycles_per_mac: float
     compute_bound_cycles: float
     dram_bound_cycles: float
+    bounds: dict[str, Any] = field(default_factory=dict)  # archsim.mapping.bounds as_dict()
     functional: dict[str, Any] | None = None
     outputs: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     trace: tuple = field(default=(), repr=False)
+    plan: Any = field(default=None, repr=False)  # the MappingPlan the schedule was built from
     # what the workload says about itself (graph attributes in WORKLOAD_INFO_KEYS, if present)
     workload_info: dict[str, Any] = field(default_factory=dict)
 
@@ -138,10 +142,16 @@ def _merge(records: list[LayerRecord]) -> LayerRecord:
 
 def _dram_bound(sched: Schedule, arch: ArchConfig) -> float:
     total = 0
+    groups: set[int] = set()  # a multicast group reads its bytes once
     for t in sched.tasks:
         for c in t.chunks:
-            total += c.weight_bytes
-            total += sum(s.nbytes for s in c.sources if s.memory == "dram")
+            if c.weight_group is None or c.weight_group not in groups:
+                total += c.weight_bytes
+                groups.add(c.weight_group)
+            for s in c.sources:
+                if s.memory == "dram" and (s.group is None or s.group not in groups):
+                    total += s.nbytes
+                    groups.add(s.group)
             if t.out_home == "dram":
                 total += c.ofmap_bytes
     bw = arch.dram.channels * arch.dram.bytes_per_cycle_per_channel
@@ -152,15 +162,13 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
                  seed: int = 0, trace: bool = False, t_wall: float | None = None) -> SimOutcome:
     """Run an already mapped Schedule on ``arch`` and return what happened (plain data)."""
     t_wall = time.perf_counter() if t_wall is None else t_wall
-    dataflow, spec = sched.dataflow, sched.mapping
+    dataflow = sched.dataflow
     pe = arch.pe()
 
     env = SimEnv(trace=trace)
-    rows = arch.grid.rows
-    attach = [min(rows - 1, (2 * c + 1) * rows // (2 * arch.dram.channels))
-              for c in range(arch.dram.channels)]
-    mesh = Mesh(env, arch, attach)
-    mem = EdgeMemory(env, arch)
+    points = attach_points(arch)
+    mesh = Mesh(env, arch, points)
+    mem = EdgeMemory(env, arch, points)
     done = {t.id: env.event() for t in sched.tasks}
     per_tile: dict[int, list] = defaultdict(list)
     for t in sched.tasks:
@@ -172,7 +180,9 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
         state = FunctionalState(g, sched, pe)
     chip = Chip(env=env, arch=arch, mesh=mesh, mem=mem, pe=pe, done=done,
                 program_run=any(c.program_entries for t in sched.tasks for c in t.chunks),
-                compute_fn=state.compute if state else None)
+                compute_fn=state.compute if state else None,
+                groups={gid: McGroup(members=m, event=env.event())
+                        for gid, m in sched.multicast.items()})
     tiles = {i: Tile(chip, i, per_tile.get(i, [])) for i in range(arch.n_tiles)}
     env.run()
 
@@ -211,14 +221,15 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
     func = state.compare() if state else None
     return SimOutcome(
         arch=arch, workload=str(g.graph.get("name", "workload")), dataflow=dataflow,
-        mapping=spec.label(), seed=seed, latency_cycles=float(env.now),
+        mapping=sched.plan.label, seed=seed, latency_cycles=float(env.now),
         events=env.events_processed, wall_seconds=time.perf_counter() - t_wall,
         layers=tuple(layers), tiles=tile_results, actions=ActionCounts(env.actions),
         layer_actions={k: ActionCounts(v) for k, v in env.layer_actions.items()},
         pe_kind=pe.name, cycles_per_mac=float(pe.cycles_per_mac),
         compute_bound_cycles=compute_bound, dram_bound_cycles=_dram_bound(sched, arch),
+        bounds=bounds(sched, arch).as_dict(),
         functional=func,
         outputs=state.outputs() if state else None,
-        trace=tuple(env.trace),
+        trace=tuple(env.trace), plan=sched.plan,
         workload_info={k: g.graph[k] for k in WORKLOAD_INFO_KEYS if k in g.graph},
     )

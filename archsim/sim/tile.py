@@ -28,7 +28,7 @@ from archsim.pe.organisation import effective_ops, effective_tables
 from archsim.sim.actions import ActionKey, tile_part
 from archsim.sim.components import SRAM, EdgeMemory, LUTBank, Mesh, Phase, SimEnv
 
-__all__ = ["Chip", "LayerRecord", "Tile", "TileRecord"]
+__all__ = ["Chip", "LayerRecord", "McGroup", "Tile", "TileRecord"]
 
 
 @dataclass
@@ -80,6 +80,19 @@ class Chip:
     program_run: bool  # some chunk reprograms tables: look-up ports are contended
     compute_fn: Callable[[Task, Chunk], None] | None  # functional mode's integer work
     tiles: dict[int, Tile] = field(default_factory=dict)
+    groups: dict[int, McGroup] = field(default_factory=dict)  # multicast group id -> state
+
+
+@dataclass(kw_only=True)
+class McGroup:
+    """A multicast group's meeting state: who it delivers to, who has arrived, the transfer."""
+
+    members: tuple[int, ...]
+    event: simpy.Event
+    arrived: int = 0
+    start: float = 0.0
+    marks: list = field(default_factory=list)
+    phases: list[Phase] = field(default_factory=list)
 
 
 def _attribute(idle0: float, idle1: float, phases: list[Phase]) -> dict[str, float]:
@@ -164,46 +177,123 @@ class Tile:
         if self.banks and self.initial_entries:
             # product tables are loaded once, before the first task
             yield from self._program_banks(self.initial_entries, setup, None)
+        f = self.arch.tile.fetch
         for ti, task in enumerate(self.tasks):
-            t0 = env.now
-            deps = [self.done[d] for d in task.deps if not self.done[d].triggered]
-            if deps:
-                yield env.all_of(deps)
-            dep_phase = ("dependency", t0, env.now) if env.now > t0 else None
             L = task.node
+            dep_phase = None
+            if not f.weight_prefetch:
+                dep_phase = yield from self._wait_deps(task)
             for ci, chunk in enumerate(task.chunks):
                 yield self.in_slots.get(1)
                 phases: list[Phase] = [dep_phase] if (dep_phase and ci == 0) else []
                 if ti == 0 and ci == 0:
                     phases += setup
-                in_bytes = 0
-                for src in chunk.sources:
-                    in_bytes += src.nbytes
-                    if src.tile is None:
-                        ch = self.mem.channel()
-                        ep = self.mem.endpoint(src.memory, ch, src.nbytes, False, L)
-                        yield from self.mesh.transfer(("mem", ch), self.index, src.nbytes,
-                                                      phases, endpoint=ep, layer=L)
+                wproc = None
+                if f.weight_prefetch:  # weights into the free half, before the producers finish
+                    wproc = env.process(self._weights(chunk, phases, L))
+                    if ci == 0:
+                        dep = yield from self._wait_deps(task)
+                        if dep:
+                            phases.append(dep)
+                last = ci == len(task.chunks) - 1
+                if not f.streaming:
+                    yield from self._inputs(chunk, phases, L, None)
+                    if wproc is not None:
+                        yield wproc
                     else:
-                        peer = self.chip.tiles[src.tile]
-                        env.count(peer.ofmap.read_key, src.nbytes, L)
-                        ep = None
-                        if not self.arch.ideal_memory:
-                            cfg = peer.ofmap.cfg
-                            ep = (peer.ofmap.ports, cfg.latency_cycles, cfg.bytes_per_cycle, "noc",
-                                  src.nbytes)
-                        yield from self.mesh.transfer(src.tile, self.index, src.nbytes, phases,
-                                                      endpoint=ep, layer=L)
-                yield from self.ifmap.access(in_bytes, True, phases, L)
-                if chunk.weight_bytes:
-                    ch = self.mem.channel()
-                    ep = self.mem.endpoint("dram", ch, chunk.weight_bytes, False, L)
-                    yield from self.mesh.transfer(("mem", ch), self.index, chunk.weight_bytes,
-                                                  phases, endpoint=ep, layer=L)
-                    yield from self.weight.access(chunk.weight_bytes, True, phases, L)
-                if chunk.program_entries and self.banks:
-                    yield from self._program_banks(chunk.program_entries, phases, L)
-                yield self.ready.put((task, chunk, phases, ci == len(task.chunks) - 1))
+                        yield from self._weights(chunk, phases, L)
+                    yield self.ready.put((task, chunk, phases, last, None, None))
+                    continue
+                if wproc is None:  # a stationary operand: in before compute can start
+                    yield from self._weights(chunk, phases, L)
+                first, fetched = env.event(), env.event()
+                start = env.all_of([wproc, first]) if wproc is not None else first
+                yield self.ready.put((task, chunk, phases, last, start, fetched))
+                yield from self._inputs(chunk, phases, L, first)
+                if wproc is not None:
+                    yield wproc
+                fetched.succeed()
+
+    def _wait_deps(self, task: Task):
+        """Wait for the task's producers; the dependency phase, or None."""
+        t0 = self.env.now
+        deps = [self.done[d] for d in task.deps if not self.done[d].triggered]
+        if deps:
+            yield self.env.all_of(deps)
+        return ("dependency", t0, self.env.now) if self.env.now > t0 else None
+
+    def _sub_blocks(self, chunk: Chunk) -> int:
+        """Streamed pieces of a chunk: at most its folds (a fold needs all of its operands)."""
+        s = self.arch.tile.fetch.sub_blocks
+        return max(1, min(s, chunk.folds)) if chunk.folds else s
+
+    def _inputs(self, chunk: Chunk, phases: list[Phase], L: str, first):
+        """Input sources over the mesh into the ifmap buffer; ``first`` (streaming) fires
+        when the first of the chunk's sub-blocks has arrived."""
+        in_bytes = 0
+        total = sum(src.nbytes for src in chunk.sources)
+        need = -(-total // self._sub_blocks(chunk)) if first is not None else 0
+        for src in chunk.sources:
+            marks = None
+            if first is not None and in_bytes < need <= in_bytes + src.nbytes:
+                marks = [((need - in_bytes) / src.nbytes, first)]
+            in_bytes += src.nbytes
+            if src.tile is None:
+                if src.group is not None:
+                    yield from self._multicast(src.group, src.memory, src.nbytes, phases, L,
+                                               marks)
+                else:
+                    node, ep = self.mem.access(src.memory, src.nbytes, False, L)
+                    yield from self.mesh.transfer(node, self.index, src.nbytes, phases,
+                                                  endpoint=ep, layer=L, marks=marks)
+            else:
+                peer = self.chip.tiles[src.tile]
+                self.env.count(peer.ofmap.read_key, src.nbytes, L)
+                ep = None
+                if not self.arch.ideal_memory:
+                    cfg = peer.ofmap.cfg
+                    ep = (peer.ofmap.ports, cfg.latency_cycles, cfg.bytes_per_cycle, "noc",
+                          src.nbytes)
+                yield from self.mesh.transfer(src.tile, self.index, src.nbytes, phases,
+                                              endpoint=ep, layer=L, marks=marks)
+        if first is not None and not first.triggered:
+            first.succeed()  # no input bytes: compute waits for the weights only
+        yield from self.ifmap.access(in_bytes, True, phases, L)
+
+    def _weights(self, chunk: Chunk, phases: list[Phase], L: str):
+        """The chunk's weights from DRAM into the weight buffer, then table programming."""
+        if chunk.weight_bytes:
+            if chunk.weight_group is not None:
+                yield from self._multicast(chunk.weight_group, "dram", chunk.weight_bytes,
+                                           phases, L, None)
+            else:
+                node, ep = self.mem.access("dram", chunk.weight_bytes, False, L)
+                yield from self.mesh.transfer(node, self.index, chunk.weight_bytes, phases,
+                                              endpoint=ep, layer=L)
+            yield from self.weight.access(chunk.weight_bytes, True, phases, L)
+        if chunk.program_entries and self.banks:
+            yield from self._program_banks(chunk.program_entries, phases, L)
+
+    def _multicast(self, gid: int, where: str, nbytes: int, phases: list[Phase], L: str,
+                   marks: list | None):
+        """Join multicast group ``gid``: the last member to arrive reads the memory once and
+        sends the bytes along the XY tree to all members; the others wait for it."""
+        g = self.chip.groups[gid]
+        g.marks += marks or []
+        g.arrived += 1
+        t0 = self.env.now
+        if g.arrived < len(g.members):
+            yield g.event
+            if g.start > t0:
+                phases.append(("multicast_sync", t0, g.start))
+            phases.extend(g.phases)
+            return
+        g.start = t0
+        node, ep = self.mem.access(where, nbytes, False, L)
+        yield from self.mesh.multicast(node, g.members, nbytes, g.phases, endpoint=ep,
+                                       layer=L, marks=g.marks)
+        phases.extend(g.phases)
+        g.event.succeed()
 
     def _program_banks(self, entries: int, phases: list[Phase], layer: str | None):
         """Write ``entries`` table words spread over all banks, the banks in parallel."""
@@ -224,8 +314,12 @@ class Tile:
         rec = self.rec
         while True:
             idle0 = env.now
-            task, chunk, phases, last = yield self.ready.get()
-            self._stall(task, _attribute(idle0, env.now, phases))
+            task, chunk, phases, last, start, fetched = yield self.ready.get()
+            if start is not None and not start.triggered:
+                yield start
+            idle1 = env.now
+            if fetched is None:
+                self._stall(task, _attribute(idle0, idle1, phases))
             w0 = env.now
             yield self.out_slots.get(1)
             if env.now > w0:
@@ -257,8 +351,22 @@ class Tile:
             ls.macs_executed += chunk.macs_executed
             ls.macs_dense += chunk.macs_dense
             ls.pe_slots += chunk.pe_slots
-            if chunk.compute_cycles:
-                yield env.timeout(chunk.compute_cycles)
+            if fetched is None:
+                if chunk.compute_cycles:
+                    yield env.timeout(chunk.compute_cycles)
+            else:  # streaming: the last sub-block's compute waits for its arrival
+                tail = chunk.compute_cycles // self._sub_blocks(chunk)
+                if chunk.compute_cycles - tail:
+                    yield env.timeout(chunk.compute_cycles - tail)
+                s0 = env.now
+                if not fetched.triggered:
+                    yield fetched
+                # phases are complete now: attribute the wait for the first and last pieces
+                self._stall(task, _attribute(idle0, idle1, phases))
+                if env.now > s0:
+                    self._stall(task, _attribute(s0, env.now, phases))
+                if tail:
+                    yield env.timeout(tail)
             if chunk.sram_stall_cycles:  # operand buffers slower than the array
                 yield env.timeout(chunk.sram_stall_cycles)
                 self._stall(task, {"sram_bandwidth": chunk.sram_stall_cycles})
@@ -321,11 +429,10 @@ class Tile:
         while True:
             task, chunk, last = yield self.to_write.get()
             if task.out_home != "tile":
-                ch = self.mem.channel()
                 L = task.node
                 env.count(self.ofmap.read_key, chunk.ofmap_bytes, L)
-                ep = self.mem.endpoint(task.out_home, ch, chunk.ofmap_bytes, True, L)
-                yield from self.mesh.transfer(self.index, ("mem", ch), chunk.ofmap_bytes,
+                node, ep = self.mem.access(task.out_home, chunk.ofmap_bytes, True, L)
+                yield from self.mesh.transfer(self.index, node, chunk.ofmap_bytes,
                                               endpoint=ep, layer=L)
             yield self.out_slots.put(1)
             ls = self.rec.layer(task.node)

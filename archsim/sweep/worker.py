@@ -42,7 +42,8 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
 # metric columns of the sweep CSV, in order (values from ``metrics_of``)
 METRIC_COLUMNS = ("arch", "pe_kind", "tiles", "pes_per_tile", "latency_cycles", "latency_us",
                   "utilization", "macs_dense", "macs_executed", "compute_bound_cycles",
-                  "dram_bound_cycles", "events", "stall_cycles", "top_stall_cause",
+                  "dram_bound_cycles", "binding_bound", "binding_bound_cycles", "events",
+                  "stall_cycles", "top_stall_cause",
                   "energy_pj", "dynamic_energy_pj", "leakage_energy_pj", "area_um2")
 
 
@@ -190,7 +191,9 @@ def metrics_of(res) -> dict[str, Any]:
         "latency_us": res.latency_cycles / res.arch.clock_mhz,
         "utilization": res.utilization, "macs_dense": res.macs_dense,
         "macs_executed": res.macs_executed, "compute_bound_cycles": res.compute_bound_cycles,
-        "dram_bound_cycles": res.dram_bound_cycles, "events": res.events,
+        "dram_bound_cycles": res.dram_bound_cycles,
+        "binding_bound": res.bounds.get("binding", ""),
+        "binding_bound_cycles": res.bounds.get("binding_cycles"), "events": res.events,
         "stall_cycles": sum(stalls.values()),
         "top_stall_cause": max(stalls, key=stalls.get) if stalls else "",
         "energy_pj": e.get("total_pj") if e else None,

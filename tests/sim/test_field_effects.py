@@ -59,6 +59,9 @@ class Effect:
 
 SMALL_W = (("tile.sram.weight.capacity_bytes", 128),)
 SLOW_LUT = (("tile.lut_banks.lookups_per_port_per_cycle", 1),)
+# the fetch unit and mesh without streaming, prefetch, multicast or spread attach points
+LEGACY_FETCH = (("tile.fetch.streaming", False), ("tile.fetch.weight_prefetch", False),
+                ("interconnect.multicast", False), ("interconnect.memory_edges", ("west",)))
 GATHER = (("tile.sparsity.mode", "gather"),)
 NM = (("tile.sparsity.mode", "nm_structured"),)
 NM_OPT = NM + (("tile.sparsity.optimized_mapping", True), ("tile.sparsity.block_size", 4))
@@ -106,7 +109,7 @@ EFFECTS: dict[str, Effect] = {
     "tile.sram.ifmap.banks": Effect(8, _energy),
     "tile.sram.weight.banks": Effect(8, _area),
     "tile.sram.ofmap.banks": Effect(8, _area),
-    "tile.sram.ifmap.ports": Effect(1, _latency),
+    "tile.sram.ifmap.ports": Effect(1, _latency, setting=(("tile.fetch.streaming", False),)),
     "tile.sram.weight.ports": Effect(1, _latency, setting=SMALL_W, dataflow="is"),
     "tile.sram.ofmap.ports": Effect(1, _latency, mapping="pipeline",
                                     setting=(("tile.sram.ofmap.bytes_per_cycle", 4),)),
@@ -119,6 +122,13 @@ EFFECTS: dict[str, Effect] = {
     "tile.sram.ifmap.double_buffered": Effect(False, _latency),
     "tile.sram.weight.double_buffered": Effect(False, _latency, setting=SMALL_W),
     "tile.sram.ofmap.double_buffered": Effect(False, _latency),
+    # fetch and interconnect mechanisms (shipped lutna/mac design points switch them on)
+    "tile.fetch.streaming": Effect(False, _latency),
+    "tile.fetch.sub_blocks": Effect(1, _latency),
+    "tile.fetch.weight_prefetch": Effect(False, _latency),
+    "interconnect.multicast": Effect(False, lambda s: s["actions"]),
+    "interconnect.memory_edges": Effect(("west",), _latency),
+    "gbuf.attach": Effect("dram_channels", _latency),
     # psums: the accumulator registers (energy) and the psum bytes in the output buffer
     "tile.pe_array.acc_bits": Effect(16, _energy),
     # sparsity hardware (docs/model.md): dense timing vs the gather network's compaction;

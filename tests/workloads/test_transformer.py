@@ -167,11 +167,14 @@ def test_dynamic_operand_tables_and_passes(graphs):
     assert sum(c.macs_executed for c in scores) == 12 * 2 * 12 * 16
     assert all(c.op_scale == 4 for c in scores)
     # tables from Q, per chunk: rows x ceil(16 / 4) groups x 8 entries x ceil(columns / 16 PEs
-    # per table); 12 rows < 16 tiles, so the 24 columns are split over the tiles and every
-    # tile builds its own copy
+    # per table); the plan splits the 2 heads (filter splits follow heads, at most 2), so every
+    # chunk lies in one head and each row builds one copy of its tables per head
+    plan = sched.plan.layer("scores")
+    assert (plan.split_channels, plan.split_k) == (2, 1)
     for c in scores:
+        assert c.n0 // 12 == (c.n1 - 1) // 12  # one head
         assert c.program_entries == (c.m1 - c.m0) * 4 * 8 * math.ceil((c.n1 - c.n0) / 16)
-    assert sum(c.program_entries for c in scores) == 16 * 12 * 4 * 8
+    assert sum(c.program_entries for c in scores) == 2 * 12 * 4 * 8
     assert all(c.weight_bytes == 0 for c in scores)  # K comes from its producer, not DRAM
     srcs = {s.tensor for c in scores for s in c.sources}
     assert srcs == {"wq", "wk"}
@@ -268,3 +271,59 @@ def test_a_saved_graph_wider_than_the_pe_fails_in_one_line(tmp_path, capsys):
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "node 'wk' (linear): the workload's 8-bit weights span" in err
     assert "tmac(weight_bits=2" in err and "takes [-2, 1]" in err
+
+
+def test_decoder_block_plan_replays_exactly_and_respects_heads(graphs, tmp_path):
+    import dataclasses
+
+    from archsim.errors import MappingError
+    from archsim.mapping.heuristic import heuristic_plan
+    from archsim.mapping.plan import load_plan, plan_yaml
+    from archsim.mapping.schedule import MappingSpec
+
+    g = graphs["prefill"]
+    arch = _arch("tmac", 2)
+    plan = heuristic_plan(g, arch, "ws", MappingSpec.parse("layer"))
+    assert {"scores", "attn", "wq", "w_down"} <= {lp.layer for lp in plan.layers}
+    path = tmp_path / "mapping.yaml"
+    path.write_text(plan_yaml(plan))
+    assert load_plan(path) == plan
+    a = simulate(arch, g, mapping="layer").summary()
+    b = simulate(arch, g, mapping=str(path)).summary()
+    assert json.dumps(a) == json.dumps(b)
+    lp = plan.layer("attn")
+    for bad, msg in (({"split_channels": 3}, "field 'split_channels': 3 parts > the matmul's 2 "
+                                             "heads"),
+                     ({"split_k": 2}, "field 'split_k': the reduction of a product of two")):
+        wrong = dataclasses.replace(plan, layers=tuple(
+            dataclasses.replace(p, **bad) if p is lp else p for p in plan.layers))
+        with pytest.raises(MappingError, match=msg):
+            build_schedule(g, arch, "ws", wrong)
+    # a one-head-per-block plan of P V: every block reads its head's probabilities (12 of the
+    # 24 score columns) and its head's 16 value features of the 12 tokens
+    one = dataclasses.replace(plan, layers=tuple(
+        dataclasses.replace(p, split_channels=2, split_pixels=1, chunk_pixels=12,
+                            chunk_channels=16) if p is lp else p for p in plan.layers))
+    sched = build_schedule(g, arch, "ws", one)
+    attn = [t for t in sched.tasks if t.node == "attn"]
+    assert [(t.out_region.c0, t.out_region.c1) for t in attn] == [(0, 16), (16, 32)]
+    for h, t in enumerate(attn):
+        (c,) = t.chunks
+        regs = {s.tensor: (s.region.c0, s.region.c1, s.region.p0, s.region.p1)
+                for s in c.sources}
+        assert regs[g.nodes["attn"]["inputs"][0]] == (12 * h, 12 * h + 12, 0, 12)
+        assert regs[g.nodes["attn"]["inputs"][1]] == (16 * h, 16 * h + 16, 0, 12)
+
+
+def test_search_keeps_the_heuristic_plan_of_matmul_layers(graphs):
+    g = graphs["decode"]
+    r = simulate(_arch("mac", 4), g, mapping="search")
+    rep = r.search
+    kept = {c.layer for c in rep.layers if c.note}
+    assert kept == {n for n in g.nodes if g.nodes[n]["op"] == "matmul"}
+    for c in rep.layers:
+        if c.note:
+            assert c.chosen == rep.heuristic.layer(c.layer) or c.chosen.group != \
+                rep.heuristic.layer(c.layer).group
+    assert "heuristic kept: product of two activations" in rep.markdown()
+    assert "product of two activations (matmul) not searched" in rep.csv_text()
