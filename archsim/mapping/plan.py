@@ -131,13 +131,10 @@ def parse_plan(data: Any, source: str = "<mapping>") -> MappingPlan:
 
 def load_plan(path: str | Path) -> MappingPlan:
     """Read a ``mapping.yaml`` (see :func:`plan_yaml`) strictly."""
+    from archsim.safeio import load_yaml  # size, encoding and alias-expansion limits
+
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text())
-    except OSError as exc:
-        raise PlanError(f"{p}: cannot read the mapping file ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise PlanError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    data = load_yaml(p, "mapping file", error=PlanError)
     if not isinstance(data, dict):
         raise PlanError(f"{p}: a mapping file is a YAML mapping (version, label, layers, ...)")
     return parse_plan(data, str(p))
