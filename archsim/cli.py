@@ -51,7 +51,10 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _add_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataflow", default="ws", choices=("os", "ws", "is"))
     p.add_argument("--mapping", default="layer",
-                   help="layer | layer:out_channels | layer:out_pixels | pipeline")
+                   help="layer | layer:out_channels | layer:out_pixels | pipeline | search | "
+                        "a mapping.yaml to replay (its dataflow is the run's)")
+    p.add_argument("--objective", default=None, choices=("latency", "energy", "edp"),
+                   help="what --mapping search minimises (default latency)")
     p.add_argument("--sparsity", type=float, default=None,
                    help="weight sparsity in [0, 1) for zoo workloads (one-shot magnitude, see "
                    "--prune); an error for CSV and saved workloads")
@@ -71,7 +74,8 @@ def _add_run_args(p: argparse.ArgumentParser) -> None:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from archsim.design.arch import load_arch
-    from archsim.errors import EXIT_MISMATCH
+    from archsim.errors import EXIT_MISMATCH, MappingError
+    from archsim.mapping.plan import load_plan
     from archsim.mapping.schedule import MappingSpec
     from archsim.pipeline import check_sparsity, resolve_workload, simulate, workload_kind
     from archsim.report.outputs import folder_lock, safe_name
@@ -79,7 +83,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     # everything that can be checked is checked before any work starts
     arch = load_arch(args.arch)
-    spec = MappingSpec.parse(args.mapping)
+    mapping = args.mapping
+    if args.objective is not None:
+        if mapping != "search":
+            raise MappingError(f"--objective {args.objective} needs --mapping search")
+        mapping = f"search:{args.objective}"
+    if mapping.lower().endswith((".yaml", ".yml")):
+        spec = load_plan(mapping)
+        label = Path(mapping).stem
+    elif mapping.split(":")[0] == "search":
+        spec = mapping
+        label = mapping
+    else:
+        spec = MappingSpec.parse(mapping)
+        label = mapping
     kind = workload_kind(args.workload)
     if args.sparsity is not None:
         check_sparsity(args.sparsity)
@@ -94,7 +111,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if out is None:
         wl = g.graph.get("name", "workload") if g is not None else str(args.workload)
         out = Path("reports") / safe_name(
-            f"{wl}_{arch.name}_{args.dataflow}_{args.mapping.replace(':', '-')}", limit=150)
+            f"{wl}_{arch.name}_{args.dataflow}_{label.replace(':', '-')}", limit=150)
         check_run_dir(out)
     with folder_lock(out):
         if g is None:

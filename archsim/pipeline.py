@@ -5,7 +5,10 @@
 
 In:  a design point (:class:`~archsim.design.arch.ArchConfig`, a YAML path or a shipped name),
      a workload (a graph, a saved workload folder, a SCALE-Sim topology CSV or a zoo name), a
-     dataflow and a mapping spec.
+     dataflow and a mapping: a spec (``layer``, ``pipeline:...``: the heuristic's plan), a
+     :class:`~archsim.mapping.plan.MappingPlan` or a ``mapping.yaml`` path (replayed exactly;
+     its ``dataflow`` is the run's), or ``search`` / ``search:energy`` / ``search:edp``
+     (:mod:`archsim.mapping.search`).
 Out: a frozen :class:`SimResult`: the SimPy core's :class:`~archsim.sim.engine.SimOutcome`
      plus its price (``energy``, ``area``, ``layer_energy``); ``summary()`` is the plain-data
      summary built by :mod:`archsim.report.summary` (metrics defined in docs/metrics.md).
@@ -24,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from archsim.design.arch import ArchConfig, load_arch
 from archsim.errors import UsageError, WorkloadError, short
 from archsim.graph.dag import Dag, is_digraph
+from archsim.mapping.plan import MappingPlan, load_plan
 from archsim.mapping.schedule import MappingSpec, build_schedule
 from archsim.sim.engine import SimOutcome, run_schedule
 
@@ -41,6 +45,8 @@ class SimResult(SimOutcome):
     energy: Any = None  # archsim.energy.EnergyReport of the whole run
     area: Any = None  # archsim.energy.AreaReport of the chip
     layer_energy: dict[str, Any] = field(default_factory=dict)  # node -> EnergyReport
+    lut_organisation: dict[str, Any] | None = None  # CostModel.organisation_summary()
+    search: Any = None  # archsim.mapping.search.SearchReport when the mapping was searched
 
     def summary(self) -> dict[str, Any]:
         """Plain-data summary (JSON-serialisable); metrics are defined in docs/metrics.md."""
@@ -128,14 +134,27 @@ def resolve_workload(workload: Any, seed: int = 0, sparsity: float | None = 0.0,
                           sample=sample, checkpoint=weights, prune=prune)
 
 
+def resolve_mapping(mapping: Any) -> Any:
+    """A ``mapping.yaml`` path becomes its :class:`MappingPlan`; anything else is returned."""
+    if isinstance(mapping, Path) or (isinstance(mapping, str)
+                                     and mapping.lower().endswith((".yaml", ".yml"))):
+        return load_plan(mapping)
+    return mapping
+
+
+def is_search(mapping: Any) -> bool:
+    return isinstance(mapping, str) and mapping.split(":")[0] == "search"
+
+
 def price(outcome: SimOutcome, costs: Any) -> SimResult:
     """Attach energy and area from ``costs`` (an ``archsim.energy.CostModel``) to an outcome.
 
     ``costs=None`` gives a :class:`SimResult` without energy and area.
     """
-    energy = area = None
+    energy = area = org = None
     layer_energy: dict[str, Any] = {}
     if costs is not None:
+        org = costs.organisation_summary()
         energy = costs.energy(dict(outcome.actions), float(outcome.latency_cycles))
         area = costs.area()
         for l in outcome.layers:
@@ -143,12 +162,13 @@ def price(outcome: SimOutcome, costs: Any) -> SimResult:
                 layer_energy[l.node] = costs.energy(dict(outcome.layer_actions[l.node]),
                                                     l.cycles)
     base = {f.name: getattr(outcome, f.name) for f in fields(SimOutcome)}
-    return SimResult(**base, energy=energy, area=area, layer_energy=layer_energy)
+    return SimResult(**base, energy=energy, area=area, layer_energy=layer_energy,
+                     lut_organisation=org)
 
 
 def simulate(arch: ArchConfig | str | Path, workload: Any, dataflow: str = "ws",
-             mapping: MappingSpec | str | None = None, functional: bool = False, seed: int = 0,
-             trace: bool = False) -> SimResult:
+             mapping: MappingSpec | MappingPlan | str | Path | None = None,
+             functional: bool = False, seed: int = 0, trace: bool = False) -> SimResult:
     """Simulate ``workload`` on ``arch``. Deterministic for a config + seed.
 
     The stages, in order: design point -> workload graph (validated, batched) -> cost model
@@ -164,9 +184,24 @@ def simulate(arch: ArchConfig | str | Path, workload: Any, dataflow: str = "ws",
 
     validate_workload(g)
     g = apply_batch(g, arch.batch, arch.source)
-    spec = MappingSpec.parse(mapping)
+    mapping = resolve_mapping(mapping)
+    report = None
+    if is_search(mapping):
+        from archsim.mapping.search import search_mapping
+
+        report = search_mapping(g, arch, dataflow, mapping, seed=seed)
+        mapping = report.plan
+    if isinstance(mapping, MappingPlan):
+        dataflow = mapping.dataflow
+    else:
+        mapping = MappingSpec.parse(mapping)
     costs = load_cost_model(arch, dataflow=dataflow)
-    sched = build_schedule(g, arch, dataflow, spec)
+    sched = build_schedule(g, arch, dataflow, mapping)
     outcome = run_schedule(arch, g, sched, functional=functional, seed=seed, trace=trace,
                            t_wall=t_wall)
-    return price(outcome, costs)
+    res = price(outcome, costs)
+    if report is not None:
+        import dataclasses
+
+        res = dataclasses.replace(res, search=report)
+    return res

@@ -73,6 +73,19 @@ class LUTBankConfig:
         "per-PE tables holding W*x for every k-bit activation digit x, reprogrammed for every "
         "weight fold (ws dataflow only, exact lutna only)",
     )
+    sharing: Literal["multiport", "replicated", "time_multiplexed", "private_subarray"] = field_(
+        "multiport",
+        doc="how one table set serves the pes_per_table PEs that read it every cycle "
+        "(docs/energy.md 'Shared tables'): multiport: one copy with pes_per_table read ports; "
+        "replicated: ceil(pes_per_table / table_read_ports) copies; time_multiplexed: one copy, "
+        "the array's MAC steps take ceil(pes_per_table / table_read_ports) cycles; "
+        "private_subarray: a private slice per PE of the rows its stationary weight digit "
+        "selects, copied from a master table every weight fold (ws dataflow only)",
+    )
+    table_read_ports: int = field_(
+        1, gt=0, doc="read ports of each physical table copy for sharing replicated and "
+        "time_multiplexed, at most pes_per_table are built (multiport has pes_per_table, "
+        "private_subarray 1)")
 
 
 SPARSITY_MODES = ("none", "nm_structured", "filter_block", "gather")
@@ -307,6 +320,22 @@ class ArchConfig:
                 f"tile.fetch.streaming: a streamed chunk is written into the ifmap buffer "
                 f"while the array reads it, which needs tile.sram.ifmap.ports >= 2, not "
                 f"{self.tile.sram.ifmap.ports}")
+
+        if pe.tables().n_tables:
+            self._check_sharing(lb)
+
+    @staticmethod
+    def _check_sharing(lb: LUTBankConfig) -> None:
+        if lb.sharing in ("multiport", "private_subarray") and lb.table_read_ports != 1:
+            ports = ("pes_per_table" if lb.sharing == "multiport" else "one")
+            raise ValueError(
+                f"tile.lut_banks.table_read_ports: sharing {lb.sharing!r} gives each table "
+                f"{ports} read port(s); table_read_ports applies to 'replicated' and "
+                f"'time_multiplexed' (leave it at 1), got {lb.table_read_ports}")
+        if lb.sharing == "private_subarray" and lb.organisation != "product":
+            raise ValueError(
+                "tile.lut_banks.sharing: 'private_subarray' slices product tables; organisation "
+                f"{lb.organisation!r} already gives every PE its own table")
 
     @property
     def n_tiles(self) -> int:

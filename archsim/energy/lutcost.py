@@ -20,8 +20,20 @@ Table model (docs/energy.md has the derivation of every constant):
   periphery counted in transistors: one 8-transistor row driver per row, a column mux of
   6-transistor mux2s per output bit, a 4-transistor output driver per bit. Each extra read
   port adds ``extra_port_area_fraction`` to the storage and replicates the periphery.
-- *sharing*: a table shared by ``pes_per_table`` PEs is charged 1/``pes_per_table`` of its
-  area and leakage per PE; every look-up still pays one read.
+- *sharing* (``TableSpec.sharing``; docs/energy.md "Shared tables"): a table set read by
+  S = ``pes_per_table`` PEs every cycle. ``"ideal"`` is the paper's counting (one single-port
+  macro charged 1/S per PE, reads of only the 2^(n - s) rows the static index bits select;
+  not physically consistent for S > 1: it is kept for ``archsim paper``'s paper account).
+  The physical options: ``multiport`` (one copy with S read ports), ``replicated``
+  (ceil(S / p) copies of ``read_ports`` = p ports), ``time_multiplexed`` (one copy with p
+  ports; the array's MAC steps take ceil(S / p) cycles: ``stretch_cycles``), each read
+  switching the whole array (decoder, one word line, all bit lines: E x w cells) of a
+  multi-ported cell whose word and bit lines are longer by sqrt(1 + f (p - 1)) (f =
+  ``extra_port_area_fraction``); ``private_subarray``: every PE holds a private single-port
+  2^(n - s)-row slice (the rows its stationary weight digit selects; weight-stationary only)
+  copied from a single-port master table per weight fold; a read switches only the slice,
+  each slice entry written costs one master read + one slice write. Programming a replicated
+  set broadcasts each entry to its copies (same cycles, energy x copies).
 - *writes* (programming) cost ``write_to_read`` x one random-access read per entry; ROM
   tables cannot be written (their contents are fixed at fabrication): 0.
 
@@ -60,6 +72,7 @@ __all__ = [
     "ADDER_TREES",
     "CELLS",
     "ORGANISATIONS",
+    "SHARINGS",
     "TableCost",
     "TableSpec",
     "UnitAssumptions",
@@ -67,6 +80,7 @@ __all__ = [
     "adder_cost",
     "pe_table_spec",
     "pe_unit_cost",
+    "port_wire_factor",
     "shift_add_widths",
     "sign_logic_cost",
     "table_cost",
@@ -76,6 +90,7 @@ __all__ = [
 CELLS = ("sram", "latch", "rom")
 ADDER_TREES = ("merged", "chain")
 ORGANISATIONS = ("product", "weight")
+SHARINGS = ("ideal", "multiport", "replicated", "time_multiplexed", "private_subarray")
 _ROW_DRIVER_T, _MUX2_T, _OUT_T = 8, 6, 4  # transistors: row driver, mux2, output driver
 
 
@@ -95,6 +110,7 @@ class TableSpec:
     static_index_bits: int = 0
     read_ports: int = 1
     pes_per_table: int = 1
+    sharing: str = "ideal"
 
     def __post_init__(self) -> None:
         _check_int("TableSpec.entries", self.entries, 2)
@@ -109,6 +125,22 @@ class TableSpec:
                              f"{self.index_bits} index bits of a {self.entries}-entry table")
         _check_int("TableSpec.read_ports", self.read_ports, 1)
         _check_int("TableSpec.pes_per_table", self.pes_per_table, 1)
+        if self.sharing not in SHARINGS:
+            raise ValueError(f"TableSpec.sharing must be one of {SHARINGS}, got {self.sharing!r}")
+        if self.sharing == "multiport" and self.read_ports != self.pes_per_table:
+            raise ValueError(f"TableSpec: multiport gives the table one read port per sharing "
+                             f"PE: read_ports must be {self.pes_per_table}, got {self.read_ports}")
+        if self.sharing in ("replicated", "time_multiplexed") and (
+                self.read_ports > self.pes_per_table):
+            raise ValueError(f"TableSpec: {self.read_ports} read ports for "
+                             f"{self.pes_per_table} PE(s): more ports than readers")
+        if self.sharing == "private_subarray":
+            if self.read_ports != 1 or self.static_index_bits == 0:
+                raise ValueError("TableSpec: private_subarray needs a single-port master table "
+                                 "and static index bits (the stationary weight digit) > 0")
+            if self.cell == "rom":
+                raise ValueError("TableSpec: private_subarray slices are rewritten for every "
+                                 "weight fold; ROM cells cannot be written")
 
     @property
     def index_bits(self) -> int:
@@ -116,8 +148,25 @@ class TableSpec:
 
     @property
     def active_entries(self) -> int:
-        """Rows that switch on one read (the static index bits pick the sub-array)."""
-        return self.entries >> self.static_index_bits
+        """Rows that switch on one read: the slice the static index bits pick (``ideal``:
+        the paper's counting; ``private_subarray``: the private slice), else the whole array."""
+        if self.sharing in ("ideal", "private_subarray"):
+            return self.entries >> self.static_index_bits
+        return self.entries
+
+    @property
+    def copies(self) -> int:
+        """Physical copies of the table per set of ``pes_per_table`` PEs (``replicated``)."""
+        if self.sharing == "replicated":
+            return -(-self.pes_per_table // self.read_ports)
+        return 1
+
+    @property
+    def stretch_cycles(self) -> int:
+        """Cycles the S reads of one MAC step take (``time_multiplexed``), else 1."""
+        if self.sharing == "time_multiplexed":
+            return -(-self.pes_per_table // self.read_ports)
+        return 1
 
     @property
     def bits(self) -> int:
@@ -130,7 +179,8 @@ class TableSpec:
 
 @dataclass(frozen=True)
 class TableCost:
-    """Costs of one physical table; ``*_per_pe`` divide by the sharing factor."""
+    """Costs of one table set serving ``spec.pes_per_table`` PEs (all its copies, ports and
+    private slices); ``*_per_pe`` divide by the sharing factor."""
 
     spec: TableSpec
     area_um2: float
@@ -154,45 +204,84 @@ def _word_factor(word_bits: int, exponent: float) -> float:
     return (word_bits / 64) ** exponent if word_bits <= 64 else word_bits / 64
 
 
-def table_cost(spec: TableSpec, table: CostTable) -> TableCost:
-    """Area, read / write energy and leakage of one table (see module doc)."""
-    w, e, ports = spec.word_bits, spec.entries, spec.read_ports
+def _array_area(entries: int, w: int, cell: str, ports: int,
+                table: CostTable) -> dict[str, float]:
+    """Area breakdown of one physical array of ``entries`` x ``w`` bits with ``ports`` ports."""
     port_f = table.value("lut_bank", "extra_port_area_fraction") if ports > 1 else 0.0
-    breakdown: dict[str, float] = {}
-    if spec.cell == "sram":
-        breakdown["sram_macro"] = table.value("sram", "area_um2", spec.capacity_bytes) * (
+    out: dict[str, float] = {}
+    if cell == "sram":
+        out["sram_macro"] = table.value("sram", "area_um2", entries * w / 8) * (
             1 + port_f * (ports - 1))
-    else:
-        cell_key = "latch_um2_per_bit" if spec.cell == "latch" else "rom_um2_per_bit"
-        per_bit = table.value("lut_bank", cell_key)
-        breakdown["storage"] = e * w * per_bit * (1 + port_f * (ports - 1))
-        a_t = table.value("lut_bank", "periphery_um2_per_transistor")
-        rows = 1 << math.ceil(spec.index_bits / 2)
-        cols_per_bit = e // rows
-        breakdown["row_decoder"] = ports * rows * _ROW_DRIVER_T * a_t
-        breakdown["column_mux"] = ports * w * (cols_per_bit - 1) * _MUX2_T * a_t
-        breakdown["output"] = ports * w * _OUT_T * a_t
+        return out
+    cell_key = "latch_um2_per_bit" if cell == "latch" else "rom_um2_per_bit"
+    out["storage"] = entries * w * table.value("lut_bank", cell_key) * (1 + port_f * (ports - 1))
+    a_t = table.value("lut_bank", "periphery_um2_per_transistor")
+    rows = 1 << math.ceil((entries.bit_length() - 1) / 2)
+    cols_per_bit = max(1, entries // rows)
+    out["row_decoder"] = ports * rows * _ROW_DRIVER_T * a_t
+    out["column_mux"] = ports * w * (cols_per_bit - 1) * _MUX2_T * a_t
+    out["output"] = ports * w * _OUT_T * a_t
+    return out
+
+
+def port_wire_factor(ports: int, table: CostTable) -> float:
+    """Length of a p-ported cell's word and bit lines relative to a single-ported one:
+    sqrt(1 + f (p - 1)) with f = ``lut_bank.extra_port_area_fraction`` (the cell's area grows
+    by 1 + f (p - 1), in both dimensions alike)."""
+    if ports <= 1:
+        return 1.0
+    return math.sqrt(1 + table.value("lut_bank", "extra_port_area_fraction") * (ports - 1))
+
+
+def _array_read(entries: int, w: int, cell: str, active: int, wire: float,
+                table: CostTable) -> tuple[float, str]:
+    """Energy of one read switching ``active`` rows x ``w`` bits (SRAM: capped at the macro)."""
+    if table.has("lut_bank", "lookup_pj"):
+        return table.value("lut_bank", "lookup_pj"), "explicit lut_bank.lookup_pj"
+    pj = w * active * table.value("lut_bank", "read_pj_per_cell") * wire
+    model = f"{w} bits x {active} active entries x lut_bank.read_pj_per_cell"
+    if wire != 1.0:
+        model += f" x {wire:.3f} (port wiring)"
+    if cell == "sram":
+        macro = table.value("sram", "read_pj_per_64b", entries * w / 8) * _word_factor(
+            w, table.value("sram", "word_exponent")) * wire
+        if macro < pj:
+            pj, model = macro, "SRAM macro read (sram.read_pj_per_64b at the table capacity)"
+    return pj, model
+
+
+def table_cost(spec: TableSpec, table: CostTable) -> TableCost:
+    """Area, read / write energy and leakage of one table set (see module doc)."""
+    w, e, ports = spec.word_bits, spec.entries, spec.read_ports
+    physical = spec.sharing != "ideal"
+    wire = port_wire_factor(ports, table) if physical else 1.0
+    copy = _array_area(e, w, spec.cell, ports, table)
+    breakdown = {k: v * spec.copies for k, v in copy.items()}
+    if spec.sharing == "private_subarray":
+        sub_e = spec.active_entries
+        sub = _array_area(sub_e, w, spec.cell, 1, table)
+        for k, v in sub.items():
+            breakdown[f"private_{k}"] = v * spec.pes_per_table
     area = sum(breakdown.values())
 
-    def read(active: int) -> tuple[float, str]:
-        if table.has("lut_bank", "lookup_pj"):
-            return table.value("lut_bank", "lookup_pj"), "explicit lut_bank.lookup_pj"
-        pj = w * active * table.value("lut_bank", "read_pj_per_cell")
-        model = f"{w} bits x {active} active entries x lut_bank.read_pj_per_cell"
-        if spec.cell == "sram":
-            macro = table.value("sram", "read_pj_per_64b", spec.capacity_bytes) * _word_factor(
-                w, table.value("sram", "word_exponent"))
-            if macro < pj:
-                pj, model = macro, "SRAM macro read (sram.read_pj_per_64b at the table capacity)"
-        return pj, model
-
-    read_pj, model = read(spec.active_entries)
+    if spec.sharing == "private_subarray":
+        read_pj, model = _array_read(spec.active_entries, w, spec.cell, spec.active_entries, 1.0,
+                                     table)
+        model = f"private {spec.active_entries}-row slice per PE: {model}"
+    else:
+        read_pj, model = _array_read(e, w, spec.cell, spec.active_entries, wire, table)
     if spec.cell == "rom":
         write_pj = 0.0
     elif table.has("lut_bank", "program_pj"):
         write_pj = table.value("lut_bank", "program_pj")
+    elif spec.sharing == "private_subarray":
+        # a slice entry: one random read of the master table + one write of the slice
+        write_pj = (_array_read(e, w, spec.cell, e, 1.0, table)[0]
+                    + table.value("lut_bank", "write_to_read") * read_pj)
     else:
-        write_pj = table.value("lut_bank", "write_to_read") * read(e)[0]
+        # a replicated set is programmed by broadcasting each entry to all its copies
+        write_pj = spec.copies * table.value("lut_bank", "write_to_read") * _array_read(
+            e, w, spec.cell, e, wire, table)[0]
     dens = table.value("lut_bank", "leakage_uw_per_um2")
     if spec.cell == "rom":
         leak = (breakdown["storage"] * table.value("lut_bank", "rom_leakage_uw_per_um2")
@@ -287,6 +376,12 @@ class UnitCost:
     leakage_uw: float = 0.0
     notes: tuple[str, ...] = field(default=())
     organisation: str = "product"
+    sharing: str = "ideal"
+
+    @property
+    def stretch_cycles(self) -> int:
+        """Cycles per MAC step added by time-multiplexed table ports (1: none)."""
+        return self.table.spec.stretch_cycles if self.table is not None else 1
 
 
 def _check_organisation(kind, organisation: str, pes_per_table: int) -> None:
@@ -312,37 +407,65 @@ def weight_partial_terms(kind) -> list[tuple[int, int]]:
     return [(k * i, m * w_max) for i, m in enumerate(kind.act_digit_max)]
 
 
+def _table_ports(sharing: str, pes_per_table: int, table_ports: int) -> int:
+    if sharing == "multiport":
+        return pes_per_table
+    if sharing in ("replicated", "time_multiplexed"):
+        return min(table_ports, pes_per_table)  # a copy never has more ports than readers
+    return 1
+
+
 def pe_table_spec(kind, assumptions: UnitAssumptions, pes_per_table: int = 1,
-                  organisation: str = "product") -> TableSpec | None:
-    """The physical table a PE kind reads (None for kinds without tables).
+                  organisation: str = "product", sharing: str = "ideal",
+                  table_ports: int = 1) -> TableSpec | None:
+    """The physical table set a PE kind reads (None for kinds without tables).
 
     ``organisation="weight"``: the per-PE 2^k x (weight_bits + k)-bit W*x table, indexed by
-    the activation digit only (0 static index bits whatever the dataflow)."""
+    the activation digit only (0 static index bits whatever the dataflow).  ``sharing`` (see
+    module doc) sets the ports: ``multiport`` S, ``replicated`` / ``time_multiplexed``
+    ``table_ports``, else 1; the static index bits (weight half of the index under a
+    weight-stationary dataflow) count only for ``ideal`` and ``private_subarray``."""
     from archsim.pe import MAC, DigitLUTKind, MonolithicLUT
 
     _check_organisation(kind, organisation, pes_per_table)
+    if sharing not in SHARINGS:
+        raise ValueError(f"sharing must be one of {SHARINGS}, got {sharing!r}")
+    ports = _table_ports(sharing, pes_per_table, table_ports)
     if organisation == "weight":
         if assumptions.cell == "rom":
             raise CostError("organisation 'weight' rewrites its tables for every weight fold; "
                             "ROM cells cannot be written (use sram or latch cells)")
+        if sharing == "private_subarray":
+            raise CostError("organisation 'weight' already gives every PE its own table; "
+                            "sharing 'private_subarray' applies to product tables")
         inv = effective_tables(kind, organisation)
-        return TableSpec(inv.entries, inv.word_bits, assumptions.cell, 0, 1, pes_per_table)
+        return TableSpec(inv.entries, inv.word_bits, assumptions.cell, 0, ports, pes_per_table,
+                         "ideal" if sharing == "ideal" else sharing)
     if isinstance(kind, MAC):
         return None
     if isinstance(kind, MonolithicLUT):
-        static = kind.weight_bits if assumptions.weight_stationary else 0
-        return TableSpec(kind.entries, kind.word_bits, assumptions.cell, static, 1, pes_per_table)
-    if isinstance(kind, DigitLUTKind):
-        inv = kind.tables()
-        static = kind.digit_bits if assumptions.weight_stationary else 0
-        return TableSpec(inv.entries, inv.word_bits, assumptions.cell, static, 1, pes_per_table)
-    raise CostError(f"no structural cost model for PE kind {getattr(kind, 'label', kind)!r}; "
-                    f"supported: mac, lut, lutna, alutna")
+        static, inv = kind.weight_bits, kind.tables()
+    elif isinstance(kind, DigitLUTKind):
+        static, inv = kind.digit_bits, kind.tables()
+    else:
+        raise CostError(f"no structural cost model for PE kind {getattr(kind, 'label', kind)!r}; "
+                        f"supported: mac, lut, lutna, alutna")
+    if sharing == "private_subarray" and not assumptions.weight_stationary:
+        raise CostError("sharing 'private_subarray' holds the slice a stationary weight digit "
+                        "selects: it needs weight-stationary reads (dataflow ws)")
+    if not assumptions.weight_stationary or sharing not in ("ideal", "private_subarray"):
+        static = 0
+    if sharing == "private_subarray" and assumptions.cell == "rom":
+        raise CostError("sharing 'private_subarray' rewrites its slices for every weight fold; "
+                        "ROM cells cannot be written (use sram or latch cells)")
+    return TableSpec(inv.entries, inv.word_bits, assumptions.cell, static, ports, pes_per_table,
+                     sharing)
 
 
 def pe_unit_cost(kind, table: CostTable, pes_per_table: int = 1,
                  assumptions: UnitAssumptions | None = None,
-                 organisation: str = "product") -> UnitCost:
+                 organisation: str = "product", sharing: str = "ideal",
+                 table_ports: int = 1) -> UnitCost:
     """Energy per MAC and area per PE of ``kind``'s arithmetic unit (see module doc)."""
     from archsim.pe import MAC, DigitLUTKind, MonolithicLUT
 
@@ -353,7 +476,8 @@ def pe_unit_cost(kind, table: CostTable, pes_per_table: int = 1,
     logic_area = 0.0
     lookups, widths, n_tables, tcost = 0.0, [], 0, None
     if organisation == "weight":
-        tcost = table_cost(pe_table_spec(kind, a, pes_per_table, organisation), table)
+        tcost = table_cost(pe_table_spec(kind, a, pes_per_table, organisation, sharing,
+                                         table_ports), table)
         lookups = float(effective_ops(kind, organisation).lookups)
         n_tables = effective_tables(kind, organisation).n_tables
         bd["lookup_pj"] = lookups * tcost.read_pj
@@ -368,7 +492,7 @@ def pe_unit_cost(kind, table: CostTable, pes_per_table: int = 1,
         bd["mult_um2"] = table.value("multiplier", "area_um2", bits)
         logic_area += bd["mult_um2"]
     elif isinstance(kind, (MonolithicLUT, DigitLUTKind)):
-        spec = pe_table_spec(kind, a, pes_per_table)
+        spec = pe_table_spec(kind, a, pes_per_table, organisation, sharing, table_ports)
         tcost = table_cost(spec, table)
         lookups = float(kind.ops_per_mac().lookups)
         n_tables = kind.tables().n_tables
@@ -397,4 +521,5 @@ def pe_unit_cost(kind, table: CostTable, pes_per_table: int = 1,
     if tcost is not None:
         leak += n_tables * tcost.leakage_per_pe_uw
     return UnitCost(kind.label, energy, area, bd, lookups, tuple(widths), n_tables, tcost, leak,
-                    organisation=organisation)
+                    organisation=organisation,
+                    sharing=tcost.spec.sharing if tcost is not None else "ideal")

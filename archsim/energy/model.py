@@ -122,8 +122,11 @@ class CostModel:
         self.ops = effective_ops(self.pe, org)
         self.tables = effective_tables(self.pe, org)
         self.has_tables = self.tables.n_tables > 0
-        self.unit: UnitCost = pe_unit_cost(self.pe, table, lb.pes_per_table, assumptions, org)
-        spec = pe_table_spec(self.pe, assumptions, lb.pes_per_table, org)
+        self.sharing = lb.sharing
+        self.unit: UnitCost = pe_unit_cost(self.pe, table, lb.pes_per_table, assumptions, org,
+                                           lb.sharing, lb.table_read_ports)
+        spec = pe_table_spec(self.pe, assumptions, lb.pes_per_table, org, lb.sharing,
+                             lb.table_read_ports)
         self.table_cost: TableCost | None = table_cost(spec, table) if spec else None
         self._costs = self._action_costs()
         self._energy = {(c.component, c.action): c.energy_pj for c in self._costs}
@@ -142,7 +145,44 @@ class CostModel:
                     f"rewritten every weight fold")
         share = f"per {s.pes_per_table} PEs" if s.pes_per_table > 1 else "per PE"
         return (f"product organisation: {self.tables.n_tables} {s.cell} table(s) of "
-                f"{s.entries} x {s.word_bits} bits {share}, loaded once per run")
+                f"{s.entries} x {s.word_bits} bits {share}, loaded once per run; "
+                f"{self.sharing_desc()}")
+
+    def sharing_desc(self) -> str:
+        """How a table set serves its PEs (ports, copies, stretch, private slices)."""
+        tc = self.table_cost
+        if tc is None:
+            return "no tables"
+        s = tc.spec
+        if s.sharing == "multiport":
+            return f"multiport: {s.read_ports} read port(s) per table"
+        if s.sharing == "replicated":
+            return (f"replicated: {s.copies} copies of {s.read_ports} read port(s) per "
+                    f"{s.pes_per_table} PEs")
+        if s.sharing == "time_multiplexed":
+            return (f"time_multiplexed: {s.read_ports} read port(s) for {s.pes_per_table} PEs, "
+                    f"{s.stretch_cycles} cycle(s) per MAC step")
+        if s.sharing == "private_subarray":
+            return (f"private_subarray: a {s.active_entries} x {s.word_bits}-bit slice per PE "
+                    f"per table, from a single-port master, rewritten every weight fold")
+        return s.sharing
+
+    def organisation_summary(self) -> dict:
+        """The LUT organisation as plain data (``summary.json`` ``lut_organisation``)."""
+        tc = self.table_cost
+        lb = self.arch.tile.lut_banks
+        out = {"organisation": self.organisation, "sharing": lb.sharing,
+               "pes_per_table": lb.pes_per_table}
+        if tc is None:
+            return {**out, "tables": 0}
+        s = tc.spec
+        return {**out, "tables": self.tables.n_tables, "entries": s.entries,
+                "word_bits": s.word_bits, "cell": s.cell, "read_ports_per_copy": s.read_ports,
+                "copies_per_set": s.copies, "stretch_cycles": s.stretch_cycles,
+                "active_entries_per_read": s.active_entries,
+                "read_pj": tc.read_pj, "program_pj_per_entry": tc.write_pj_per_entry,
+                "area_per_pe_um2": tc.area_per_pe_um2 * self.unit.tables_per_pe,
+                "description": self.tables_desc()}
 
     # ---- per-action energies -----------------------------------------------------------
     def _action_costs(self) -> list[ActionCost]:
@@ -371,7 +411,8 @@ class CostModel:
         else:
             luts = (f"{a.cell} cells, "
                     f"{'weight-stationary' if a.weight_stationary else 'random-access'} reads, "
-                    f"{self.arch.tile.lut_banks.pes_per_table} PE(s) per table")
+                    f"{self.arch.tile.lut_banks.pes_per_table} PE(s) per table, "
+                    f"{self.sharing_desc()}")
             if self.has_tables:
                 s = self.table_cost.spec
                 luts += f", product organisation ({s.entries} x {s.word_bits}-bit tables)"

@@ -17,26 +17,36 @@ Strategies (the only place dataflows and strategies differ; the simulator is sha
 Element-wise nodes (pooling, add, concat, mul, table look-ups, un-fused relu / clamp) run on
 the tiles' vector units, partitioned by channels; flatten and a relu / clamp whose input range
 already lies inside its bounds are free views. GEMM tasks carry their layer's declared input
-sign (``Task.act_signed``), which sets the per-MAC operation counts the tiles record.
+sign (``Task.act_signed``), which sets the per-MAC operation counts the tiles record; GEMM
+chunks apply the design point's sparsity mode (``tile.sparsity``, per layer
+:func:`~archsim.mapping.layer.layer_rule`), hold partial sums at ``acc_bits`` and carry their
+buffer traffic and SRAM-bandwidth stall (:class:`~archsim.mapping.layer.ChunkTiming`).
 """
 
 from __future__ import annotations
 
 import heapq
+from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from archsim.design.arch import ArchConfig
 from archsim.errors import MappingError, short
-from archsim.graph.dag import insertion_topo_order, lexicographic_topo_order
-from archsim.graph.ir import input_range
-from archsim.mapping.fold import DATAFLOWS, FoldCycles, SparseRule, fold_cycles
-from archsim.mapping.partition import LayerBytes, choose_partition, split_range
-from archsim.mapping.regions import Region, TensorGeom, conv_input_region, geom_of
-from archsim.pe.organisation import effective_ops, entries_per_fold
+from archsim.mapping.fold import DATAFLOWS
+from archsim.mapping.layer import (
+    ChunkTiming,
+    GemmLayer,
+    buffer_caps,
+    dataflow_error,
+    gemm_layers,
+    graph_aliases,
+    mapping_order,
+)
+from archsim.mapping.partition import split_range
+from archsim.mapping.plan import LayerPlan, MappingPlan
+from archsim.mapping.regions import Region, TensorGeom, geom_of
+from archsim.pe.organisation import entries_per_fold
 
 if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.graph.dag.Dag
     import networkx as nx
@@ -141,6 +151,7 @@ class Task:
 class Schedule:
     dataflow: str
     mapping: MappingSpec
+    plan: MappingPlan  # the per-layer decisions this schedule was built from
     tasks: tuple[Task, ...]
     layers: tuple[str, ...]  # nodes with tasks, in topological order
     homes: dict[str, str] = field(hash=False)  # tensor -> where it lives
@@ -186,47 +197,100 @@ def spread_order(rows: int, cols: int) -> list[int]:
 
 
 class _Mapper:
-    """Builds one Schedule; holds the per-run lookups so helpers stay small."""
+    """Builds one Schedule from a plan; holds the per-run lookups so helpers stay small."""
 
-    def __init__(self, g: nx.DiGraph, arch: ArchConfig, dataflow: str, spec: MappingSpec):
+    def __init__(self, g: nx.DiGraph, arch: ArchConfig, dataflow: str, spec: MappingSpec,
+                 plan: MappingPlan, layers: dict[str, GemmLayer] | None = None,
+                 order: list[str] | None = None):
         if dataflow not in DATAFLOWS:
             raise MappingError(f"dataflow: {short(dataflow)} is not one of {', '.join(DATAFLOWS)}")
-        self.g, self.arch, self.df, self.spec = g, arch, dataflow, spec
+        self.g, self.arch, self.df, self.spec, self.plan = g, arch, dataflow, spec, plan
         self.pe = arch.pe()
-        self.cpm = float(self.pe.cycles_per_mac)
         self.act_bytes = _ceil(int(g.graph.get("act_bits", 8)), 8)
         self.acc_bytes = _ceil(arch.tile.pe_array.acc_bits, 8)
-        self.sp = arch.tile.sparsity
-        # ties among ready nodes: by name, unless the graph keeps its insertion order (SCALE-Sim
-        # topologies: layers run and are numbered in row order)
-        self.order = (insertion_topo_order(g) if g.graph.get("topo_order") == "insertion"
-                      else lexicographic_topo_order(g))
+        self.timing = ChunkTiming(arch, self.act_bytes)
+        self.order = mapping_order(g) if order is None else order
+        self.aliases: dict[str, str] = graph_aliases(g, self.order)
+        self.layers = (gemm_layers(g, arch, self.order, self.aliases) if layers is None
+                       else layers)
         self.tasks: list[Task] = []
         self.by_node: dict[str, list[Task]] = {}
         self.homes: dict[str, str] = {}
-        self.aliases: dict[str, str] = {}
         self.partitions: dict[str, tuple[int, int]] = {}
         self.geoms: dict[str, TensorGeom] = {}
-        t = arch.tile
         self.ideal = arch.ideal_memory
-        div = 2 if not self.ideal else 1
-        self.cap = {
-            "ifmap": t.sram.ifmap.capacity_bytes // (div if t.sram.ifmap.double_buffered else 1),
-            "weight": t.sram.weight.capacity_bytes // (div if t.sram.weight.double_buffered else 1),
-            "ofmap": t.sram.ofmap.capacity_bytes // (div if t.sram.ofmap.double_buffered else 1),
-        }
+        self.cap = buffer_caps(arch)
         self.n_tiles = arch.n_tiles
-        self.groups = self._tile_groups() if spec.strategy == "pipeline" else {}
         self.spread = spread_order(arch.grid.rows, arch.grid.cols)
         lb = arch.tile.lut_banks
         self.org = lb.organisation
-        self.resident: dict[int, tuple] = {}  # tile -> (node, c0, c1) of its loaded weights
-        if self.org == "weight" and dataflow != "ws":
-            raise MappingError(
-                f"{arch.source}: tile.lut_banks.organisation 'weight' reprograms tables per "
-                f"stationary weight and needs dataflow 'ws', not {dataflow!r}")
-        self.lookups_per_mac = effective_ops(self.pe, self.org).lookups
-        self.lut_bw = lb.count * lb.read_ports * lb.lookups_per_port_per_cycle
+        self.sharing = lb.sharing
+        self.resident: dict[int, tuple] = {}  # tile -> (node, c0, c1, kc) of its loaded weights
+        self.in_resident: dict[int, tuple] = {}  # tile -> (tensor, region) in its input buffer
+        self.lp = self._check_plan()
+        self.gid = self._groups()
+
+    # ---- the plan against the graph and the design point ----------------------------------
+    def _err(self, node: str, fld: str, msg: str) -> MappingError:
+        return MappingError(f"{self.plan.label}: layer {node!r}: field {fld!r}: {msg}")
+
+    def _check_plan(self) -> dict[str, LayerPlan]:
+        lp = self.plan.by_layer()
+        extra = [n for n in lp if n not in self.layers]
+        if extra:
+            raise MappingError(f"{self.plan.label}: layer {extra[0]!r}: field 'layer': no conv "
+                               f"or linear node of that name in the workload")
+        missing = [n for n in self.layers if n not in lp]
+        if missing:
+            raise MappingError(f"{self.plan.label}: layer {missing[0]!r}: field 'layer': the "
+                               f"plan has no entry for it ({len(missing)} layer(s) missing)")
+        for node, p in lp.items():
+            L = self.layers[node]
+            if p.tile_first + p.tile_count > self.n_tiles:
+                raise self._err(node, "tile_count", f"tiles {p.tile_first}.."
+                                f"{p.tile_first + p.tile_count - 1} exceed the design point's "
+                                f"{self.n_tiles} tiles")
+            for fld, v, lim, what in (("split_pixels", p.split_pixels, L.M, "output pixels"),
+                                      ("split_channels", p.split_channels, L.N, "filters"),
+                                      ("split_k", p.split_k, L.cin_per_group,
+                                       "input channels per group")):
+                if v > lim:
+                    raise self._err(node, fld, f"{v} parts > the layer's {lim} {what}")
+            if p.split_k > 1 and L.groups > 1:
+                raise self._err(node, "split_k", f"the reduction of a grouped conv "
+                                f"({L.groups} groups) cannot be split")
+            bad = dataflow_error(self.arch, p.dataflow)
+            if bad:
+                raise self._err(node, "dataflow", bad)
+        return lp
+
+    def _groups(self) -> dict[str, int | None]:
+        """Pipelining group of every node (element-wise nodes: their first grouped input's);
+        None: not pipelined (the layer is alone in its group)."""
+        sizes: dict[int, int] = defaultdict(int)
+        for p in self.lp.values():
+            sizes[p.group] += 1
+        gid: dict[str, int | None] = {}
+        for node in self.order:
+            if node in self.aliases:
+                continue
+            if node in self.lp:
+                gid[node] = self.lp[node].group if sizes[self.lp[node].group] > 1 else None
+            elif self.g.nodes[node]["op"] != "input":
+                gid[node] = next((gid[self.base(p)] for p in self.g.nodes[node]["inputs"]
+                                  if gid.get(self.base(p)) is not None), None)
+        return gid
+
+    def _consumers_in_group(self, node: str) -> bool:
+        gid = self.gid.get(node)
+        stack = list(self.g.successors(node))
+        while stack:
+            c = stack.pop()
+            if c in self.aliases:
+                stack.extend(self.g.successors(c))
+            elif self.gid.get(c) != gid:
+                return False
+        return True
 
     # ---- tensor bookkeeping -------------------------------------------------------------
     def base(self, name: str) -> str:
@@ -234,9 +298,10 @@ class _Mapper:
             name = self.aliases[name]
         return name
 
-    def _home_for(self, node: str, nbytes: int) -> str:
-        if (self.spec.strategy == "pipeline" and self.g.nodes[node]["op"] != "input"
-                and nbytes <= self.cap["ofmap"] * max(1, len(self.groups.get(node, [0])))):
+    def _home_for(self, node: str, nbytes: int, tiles: int = 1) -> str:
+        if (self.gid.get(node) is not None and self.g.nodes[node]["op"] != "input"
+                and nbytes <= self.cap["ofmap"] * max(1, tiles)
+                and self._consumers_in_group(node)):
             return "tile"
         gcap = self.arch.gbuf.capacity_bytes
         return "gbuf" if (nbytes <= gcap and self.g.nodes[node]["op"] != "input") else "dram"
@@ -262,353 +327,212 @@ class _Mapper:
             mem_bytes = region.elements * self.act_bytes
         if mem_bytes:
             home = self.homes.get(base, "dram")
-            out.append(Source(tensor=base, region=region, nbytes=mem_bytes, tile=None, memory=home))
+            out.append(Source(tensor=base, region=region, nbytes=mem_bytes, tile=None,
+                              memory=home))
         return out, deps
 
-    # ---- tile groups (pipeline) -----------------------------------------------------------
-    def _tile_groups(self) -> dict[str, list[int]]:
-        gemms = [n for n in self.order if self.g.nodes[n]["op"] in ("conv", "linear")]
-        T = self.n_tiles
-        groups: dict[str, list[int]] = {}
-        if not gemms:
-            return groups
-        if len(gemms) >= T:
-            for i, n in enumerate(gemms):
-                groups[n] = [i % T]
-            return groups
-        macs = np.array([max(1, int(self.g.nodes[n]["macs_dense"])) for n in gemms], float)
-        share = np.maximum(1, np.floor(macs / macs.sum() * T)).astype(int)
-        while share.sum() > T:
-            share[int(np.argmax(share))] -= 1
-        rest = T - int(share.sum())
-        frac = macs / macs.sum() * T - share
-        for i in np.argsort(-frac, kind="stable")[:rest]:
-            share[i] += 1
-        start = 0
-        for n, s in zip(gemms, share):
-            groups[n] = list(range(start, start + int(s)))
-            start += int(s)
-        return groups
-
-    def group_of(self, node: str) -> list[int]:
-        if self.spec.strategy != "pipeline":
-            return self.spread
-        if node in self.groups:
-            return self.groups[node]
-        a = self.g.nodes[node]
-        for p in a["inputs"]:
+    def tiles_of(self, node: str) -> list[int]:
+        """Tiles of an element-wise node: its group's producer tiles, else all tiles (in the
+        spread order)."""
+        if self.gid.get(node) is None:
+            return list(self.spread)
+        for p in self.g.nodes[node]["inputs"]:
             b = self.base(p)
-            if b in self.groups:
-                return self.groups[b]
-            if b in self.group_cache:
-                return self.group_cache[b]
+            if self.gid.get(b) is None:
+                continue
+            if b in self.lp:
+                q = self.lp[b]
+                return list(range(q.tile_first, q.tile_first + q.tile_count))
+            if b in self.by_node:
+                return sorted({t.tile for t in self.by_node[b]})
         return [0]
 
     # ---- build ------------------------------------------------------------------------------
     def build(self) -> Schedule:
-        self.group_cache = {}
         for node in self.order:
             a = self.g.nodes[node]
             op = a["op"]
             self.geoms[node] = geom_of(a["out_shape"])
             if op == "input":
                 self.homes[node] = "dram"
-            elif op == "flatten" or self._is_identity_clip(a):
-                self.aliases[node] = a["inputs"][0]
+            elif node in self.aliases:
+                continue
             elif op in ("conv", "linear"):
                 self._map_gemm(node, a)
             elif op in VECTOR_OPS:
                 self._map_vector(node, a)
             else:
                 raise MappingError(f"node {node!r}: op {op!r} is not supported by the mapper")
-            if node in self.by_node:
-                self.group_cache[node] = sorted({t.tile for t in self.by_node[node]})
         layers = tuple(n for n in self.order if n in self.by_node)
         tasks, groups = tuple(self.tasks), {}
         if self.arch.interconnect.multicast:
             tasks, groups = _multicast_groups(tasks)
         return Schedule(
-            dataflow=self.df, mapping=self.spec, tasks=tasks, layers=layers,
-            homes=dict(self.homes), partitions=dict(self.partitions), aliases=dict(self.aliases),
+            dataflow=self.df, mapping=self.spec, plan=self.plan, tasks=tasks,
+            layers=layers, homes=dict(self.homes), partitions=dict(self.partitions),
+            aliases=dict(self.aliases),
             multicast=groups,
         )
 
-    def _is_identity_clip(self, a: dict[str, Any]) -> bool:
-        """A relu / clamp whose producer's output range already lies inside its bounds."""
-        if a["op"] not in ("relu", "clamp"):
-            return False
-        src = self.g.nodes[self.base(a["inputs"][0])]
-        lo, hi = (0, src["out_hi"]) if a["op"] == "relu" else (a["clamp_lo"], a["clamp_hi"])
-        return int(src["out_lo"]) >= lo and int(src["out_hi"]) <= hi
-
-    def _add_task(self, node, op, tile, deps, chunks, region, home, signed=False) -> None:
+    def _add_task(self, node, op, tile, deps, chunks, region, home, register=True,
+                  signed=False) -> Task:
         t = Task(id=len(self.tasks), node=node, op=op, tile=tile, deps=tuple(sorted(deps)),
                  chunks=tuple(chunks), out_region=region, out_home=home, act_signed=signed)
         self.tasks.append(t)
-        self.by_node.setdefault(node, []).append(t)
+        if register:
+            self.by_node.setdefault(node, []).append(t)
+        return t
 
     # ---- GEMM layers ------------------------------------------------------------------------
-    def _gemm_dims(self, a: dict[str, Any]) -> tuple[int, int, int, int]:
-        shape = a["out_shape"]
-        w = a["weight"]
-        if a["op"] == "linear":
-            return shape[0], w.shape[0], w.shape[1], 1
-        n, o, ho, wo = shape
-        groups = int(a.get("groups", 1))
-        return n * ho * wo, o, int(np.prod(w.shape[1:])), groups
-
-    def _weight_matrix_mask(self, a) -> np.ndarray:
-        """(K, N) non-zero mask of the weights as the GEMM sees them (per group stacked)."""
-        w = np.asarray(a["weight"])
-        return (w.reshape(w.shape[0], -1) != 0).T
-
-    def _rule(self, node: str, a: dict[str, Any], mask: np.ndarray) -> SparseRule:
-        """The design point's sparsity mode as it applies to this layer (docs/model.md)."""
-        sp, src = self.sp, self.arch.source
-        if sp.mode == "none":
-            return SparseRule(mode="none")
-        if sp.mode == "filter_block":
-            return SparseRule(mode="filter_block")
-        if sp.mode == "gather":
-            return SparseRule(mode="gather", window=sp.select_window)
-        k = mask.shape[0]
-        declared = a.get("nm_sparsity")
-        if sp.optimized_mapping:
-            b = sp.block_size
-            if self.df != "ws":
-                raise MappingError(
-                    f"{src}: tile.sparsity.optimized_mapping supports dataflow 'ws' only, not "
-                    f"{self.df!r} (as SCALE-Sim 3.0.0)")
-            worst = int(_block_max(mask, b))
-            if worst > b // 2:
-                raise MappingError(
-                    f"{src}: layer {node!r}: optimized N:M mapping needs at most {b // 2} "
-                    f"non-zeros in every block of {b} weights of a filter, found {worst}")
-            nm = tuple(int(v) for v in declared) if declared is not None else None
-            return SparseRule(mode="nm_structured", nm=nm, block_size=b,
-                              metadata=sp.metadata)
-        if declared is not None:
-            n_, m_ = (int(v) for v in declared)
-        else:  # from the weights: the block size the selectors support, N = densest block
-            m_ = min(sp.select_window, k)
-            n_ = max(1, int(_block_max(mask, m_)))
-        if m_ > sp.select_window:
-            raise MappingError(
-                f"{src}: layer {node!r}: N:M {n_}:{m_} needs {m_}:1 operand selectors; "
-                f"tile.sparsity.select_window is {sp.select_window}")
-        worst = int(_block_max(mask, m_))
-        if worst > n_:
-            raise MappingError(
-                f"{src}: layer {node!r}: weights break the layer's N:M sparsity {n_}:{m_} "
-                f"({worst} non-zeros in one block of {m_})")
-        return SparseRule(mode="nm_structured", nm=(n_, m_), metadata=sp.metadata)
-
-    def _weight_bytes(self, fc: FoldCycles, wbits: int) -> float:
-        """Bytes of the weight operand as stored: compacted weights plus their metadata."""
-        return fc.weights_stored * wbits / 8 + fc.meta_bits / 8
-
     def _map_gemm(self, node: str, a: dict[str, Any]) -> None:
-        M, N, K, groups = self._gemm_dims(a)
-        tiles = self.group_of(node)
+        L, p = self.layers[node], self.lp[node]
+        tiles = list(range(p.tile_first, p.tile_first + p.tile_count))
+        if self.gid.get(node) is None:  # not a pipeline group: the plan's tiles spread out
+            tiles = [self.spread[t] for t in tiles]
         T = len(tiles)
-        mask = self._weight_matrix_mask(a)
-        rule = self._rule(node, a, mask)
-        out_bytes = M * N * self.act_bytes
-        if self.spec.strategy == "pipeline":
-            tm, tn = T, 1
-            m_parts = split_range(M, min(M, T * self.spec.stream_blocks))
-            n_parts = [(0, N)]
-        else:
-            wbits = int(a.get("weight_bits", 8))
-            w_bytes = int(self._weight_bytes(
-                self._fold(1, N, K, groups, mask, 0, N, rule), wbits))
-            in_geom = self.geoms[self.base(a["inputs"][0])]
-            nbytes = LayerBytes(in_geom.elements * self.act_bytes, w_bytes, out_bytes)
-            ratio = (None if rule.mode == "none"
-                     else self._sparse_ratio(M, N, K, groups, mask, rule))
-            tm, tn = choose_partition(M, N, K, T, self.spec.partition, self.arch, self.df,
-                                      self.cpm, nbytes, ratio)
-            m_parts = split_range(M, tm)
-            n_parts = split_range(N, tn)
-        self.partitions[node] = (tm, tn)
-        home = self._home_for(node, out_bytes)
+        out_bytes = L.M * L.N * self.act_bytes
+        m_parts = split_range(L.M, p.split_pixels)
+        n_parts = split_range(L.N, p.split_channels)
+        k_parts = split_range(L.cin_per_group, p.split_k)
+        self.partitions[node] = (p.split_pixels, p.split_channels)
+        home = self._home_for(node, out_bytes, T)
         self.homes[node] = home
-        i = 0
         geom = self.geoms[node]
-        signed = input_range(self.g, node)[0]
+        i = 0
         for n0, n1 in n_parts:
             for m0, m1 in m_parts:
-                tile = tiles[i % T]
-                i += 1
-                chunks, deps = self._gemm_chunks(node, a, m0, m1, n0, n1, K, groups, mask, tile,
-                                                 rule)
                 region = geom.gemm_region(m0, m1, n0, n1)
-                self._add_task(node, a["op"], tile, deps, chunks, region, home, signed)
+                if p.split_k == 1:
+                    tile = tiles[i % T]
+                    i += 1
+                    chunks, deps = self._gemm_chunks(L, p, m0, m1, n0, n1, None, tile)
+                    self._add_task(node, a["op"], tile, deps, chunks, region, home,
+                                   signed=L.act_signed)
+                    continue
+                parts = []
+                for kc in k_parts:
+                    tile = tiles[i % T]
+                    i += 1
+                    self._check_partial_fits(L, p, m0, m1, n0, n1)
+                    chunks, deps = self._gemm_chunks(L, p, m0, m1, n0, n1, kc, tile)
+                    parts.append(self._add_task(node, a["op"], tile, deps, chunks, region,
+                                                "tile", register=False, signed=L.act_signed))
+                self._reduce(L, p, parts, m0, m1, n0, n1, region, home)
 
-    def _input_region(self, node, a, m0, m1, n0, n1) -> Region:
-        src = a["inputs"][0]
-        ig = self.geoms[self.base(src)]
-        if a["op"] == "linear":
-            # rows are batch items; the whole feature vector of each is needed
-            return ig.batch_region(m0, m1)
-        return conv_input_region(a, ig, self.geoms[node], m0, m1, n0, n1)
+    def _check_partial_fits(self, L, p, m0, m1, n0, n1) -> None:
+        need = (m1 - m0) * (n1 - n0) * self.acc_bytes
+        if not self.ideal and need > self.arch.tile.sram.ofmap.capacity_bytes:
+            raise self._err(L.node, "split_k", f"a block's partial sums ({need} bytes) must "
+                            f"stay in the output buffer until reduced: > tile.sram.ofmap "
+                            f"capacity {self.arch.tile.sram.ofmap.capacity_bytes} bytes")
 
-    def _sparse_ratio(self, M, N, K, groups, mask, rule):
-        """tn -> the largest sparse / dense fold-cycle ratio over ``tn`` filter blocks."""
-        def ratio(tn: int) -> float:
-            worst = 0.0
-            for n0, n1 in split_range(N, tn):
-                dense = self._fold(M, n1 - n0, K, groups, None, n0, N).cycles
-                if dense:
-                    sparse = self._fold(M, n1 - n0, K, groups, mask[:, n0:n1], n0, N,
-                                        rule).cycles
-                    worst = max(worst, sparse / dense)
-            return worst
-
-        return ratio
-
-    def _gemm_chunks(self, node, a, m0, m1, n0, n1, K, groups, mask, tile, rule):
-        wbits = int(a.get("weight_bits", 8))
-        src = a["inputs"][0]
-        ncols = n1 - n0
-        N = mask.shape[1]
-
-        # n-chunk so the weights fit; m-chunk so inputs and outputs fit
-        def wbytes(c0, c1):
-            fc1 = self._fold(1, c1 - c0, K, groups, mask[:, c0:c1], c0, N, rule)
-            return int(np.ceil(self._weight_bytes(fc1, wbits)))
-
-        nc = ncols
+    def _reduce(self, L, p, parts, m0, m1, n0, n1, region, home) -> None:
+        """Reduction task on the first part's tile: pull the partial sums, add, write out."""
+        tile, tk, n = parts[0].tile, len(parts), n1 - n0
+        rows = m1 - m0
         if not self.ideal:
-            while nc > 1 and wbytes(n0, n0 + nc) > self.cap["weight"]:
-                nc = _ceil(nc, 2)
-            if wbytes(n0, n0 + nc) > self.cap["weight"]:
-                raise MappingError(
-                    f"{self.arch.source}: layer {node!r} does not fit: one filter needs "
-                    f"{wbytes(n0, n0 + 1)} weight bytes > tile.sram.weight usable capacity "
-                    f"{self.cap['weight']} bytes"
-                )
+            rows = min(rows, self.cap["ifmap"] // max(1, tk * n * self.acc_bytes),
+                       self.cap["ofmap"] // max(1, n * self.act_bytes))
+            if rows < 1:
+                raise self._err(L.node, "split_k", f"one pixel's {tk} x {n} partial sums do "
+                                f"not fit tile.sram.ifmap usable {self.cap['ifmap']} bytes")
+        chunks = []
+        for r0 in range(m0, m1, rows):
+            r1 = min(m1, r0 + rows)
+            reg = Region(n0, n1, r0, r1)
+            nb = reg.elements * self.acc_bytes
+            srcs = tuple(Source(tensor=f"{L.node}:partial", region=reg, nbytes=nb, tile=t.tile,
+                                memory="tile") for t in parts)
+            ops = reg.elements * (tk - 1)
+            ob = reg.elements * self.act_bytes
+            chunks.append(Chunk(
+                m0=r0, m1=r1, n0=n0, n1=n1,
+                compute_cycles=_ceil(ops, self.arch.tile.vector_lanes), folds=0, macs_dense=0,
+                macs_executed=0, pe_slots=0, vector_ops=ops, sources=srcs, weight_bytes=0,
+                program_entries=0, ofmap_bytes=ob, sram_reads=(("ifmap", nb * tk),),
+                sram_writes=(("ofmap", ob),)))
+        self.in_resident.pop(tile, None)
+        self._add_task(L.node, L.op, tile, {t.id for t in parts}, chunks, region, home)
+
+    def _gemm_chunks(self, L: GemmLayer, p: LayerPlan, m0, m1, n0, n1, kc, tile):
+        node = L.node
+        df = p.dataflow
+        partial = kc is not None
+        nc, mc = p.chunk_channels, p.chunk_pixels
+        c_ranges = [(c0, min(n1, c0 + nc)) for c0 in range(n0, n1, nc)]
+        r_ranges = [(r0, min(m1, r0 + mc)) for r0 in range(m0, m1, mc)]
+        if p.loop_order == "channel_major":
+            order = [(c, r) for c in c_ranges for r in r_ranges]
+        else:
+            order = [(c, r) for r in r_ranges for c in c_ranges]
         chunks: list[Chunk] = []
         deps: set[int] = set()
-        for c0 in range(n0, n1, nc):
-            c1 = min(n1, c0 + nc)
-            mc = m1 - m0
-            # outputs whose reduction is split over folds are held as acc_bits partial sums
-            split = self._fold(1, c1 - c0, K, groups, mask[:, c0:c1], c0, N, rule).psum_writes
-            ob = self.acc_bytes if split else self.act_bytes
+        src = L.in_tensor
+        for (c0, c1), (r0, r1) in order:
             if not self.ideal:
-                while mc > 1 and not self._m_fits(node, a, m0, m0 + mc, c0, c1, ob):
-                    mc = _ceil(mc, 2)
-                if not self._m_fits(node, a, m0, m0 + mc, c0, c1, ob):
-                    reg = self._input_region(node, a, m0, m0 + 1, c0, c1)
-                    raise MappingError(
-                        f"{self.arch.source}: layer {node!r} does not fit: one output pixel needs "
-                        f"{reg.elements * self.act_bytes} input bytes (tile.sram.ifmap usable "
-                        f"{self.cap['ifmap']}) and {(c1 - c0) * ob} output bytes "
-                        f"(tile.sram.ofmap usable {self.cap['ofmap']})"
-                    )
-            first = True
-            for r0 in range(m0, m1, mc):
-                r1 = min(m1, r0 + mc)
-                reg = self._input_region(node, a, r0, r1, c0, c1)
-                srcs, d = self.sources_for(src, reg)
-                deps |= d
-                fc = self._fold(r1 - r0, c1 - c0, K, groups, mask[:, c0:c1], c0, N, rule)
-                executed = fc.macs_mapped
-                # weights stay in the weight buffer while consecutive chunks of the tile use them
-                key = (node, c0, c1)
-                wb = 0 if (not first or self.resident.get(tile) == key) else wbytes(c0, c1)
-                self.resident[tile] = key
-                prog = self._program_entries(fc.folds)
-                first = False
-                ofb = (r1 - r0) * (c1 - c0) * self.act_bytes
-                reads, writes = self._sram_traffic(r1 - r0, c1 - c0, fc)
-                selects = executed if rule.mode in ("nm_structured", "gather") else 0
-                cyc = self._compute_cycles(fc, executed, selects)
-                chunks.append(Chunk(
-                    m0=r0, m1=r1, n0=c0, n1=c1, compute_cycles=cyc, folds=fc.folds,
-                    macs_dense=fc.macs_dense, macs_executed=executed, pe_slots=fc.pe_slots,
-                    vector_ops=0, sources=tuple(srcs), weight_bytes=wb, program_entries=prog,
-                    ofmap_bytes=ofb, sram_reads=reads, sram_writes=writes,
-                    macs_nonzero=fc.macs_nonzero, selects=selects,
-                    decodes=fc.weight_reads if selects else 0,
-                    sram_stall_cycles=self._sram_stall(reads, writes, cyc),
-                ))
+                self._check_fits(L, p, r0, r1, c0, c1, kc)
+            reg = L.input_region(r0, r1, c0, c1, kc)
+            srcs, d = self.sources_for(src, reg)
+            deps |= d
+            if self.plan.keep_inputs and self.in_resident.get(tile) == (src, reg):
+                srcs = []  # still in the input buffer
+            self.in_resident[tile] = (src, reg)
+            fc = L.fold(df, r1 - r0, c0, c1, kc)
+            # weights stay in the weight buffer while consecutive chunks of the tile use them
+            key = (node, c0, c1, kc)
+            wb = 0 if self.resident.get(tile) == key else L.weight_bytes(df, c0, c1, kc)
+            self.resident[tile] = key
+            prog = self._program_entries(fc.folds)
+            ofb = (r1 - r0) * (c1 - c0) * (self.acc_bytes if partial else self.act_bytes)
+            w = self.timing.chunk(r1 - r0, c1 - c0, fc, L.rule.mode, partial)
+            chunks.append(Chunk(
+                m0=r0, m1=r1, n0=c0, n1=c1, compute_cycles=w.compute_cycles, folds=fc.folds,
+                macs_dense=fc.macs_dense, macs_executed=fc.macs_mapped, pe_slots=fc.pe_slots,
+                vector_ops=0, sources=tuple(srcs), weight_bytes=wb, program_entries=prog,
+                ofmap_bytes=ofb, sram_reads=w.sram_reads, sram_writes=w.sram_writes,
+                macs_nonzero=fc.macs_nonzero, selects=w.selects, decodes=w.decodes,
+                sram_stall_cycles=w.sram_stall_cycles,
+            ))
         return chunks, deps
 
-    def _m_fits(self, node, a, r0, r1, c0, c1, out_el_bytes) -> bool:
-        reg = self._input_region(node, a, r0, r1, c0, c1)
-        return (reg.elements * self.act_bytes <= self.cap["ifmap"]
-                and (r1 - r0) * (c1 - c0) * out_el_bytes <= self.cap["ofmap"])
-
-    def _fold(self, m, n, K, groups, sub, c0, n_total, rule=None):
-        """Fold cycles of an m x n block; grouped convs run their groups one after another.
-
-        ``rule`` None: dense (the reference the partitioner compares with)."""
-        R, C = self.arch.tile.pe_array.rows, self.arch.tile.pe_array.cols
-        if rule is None:
-            sub = None
-        if groups == 1:
-            return fold_cycles(self.df, R, C, m, n, K, sub, rule)
-        fpg = n_total // groups  # filters of one group are contiguous
-        gid = np.arange(c0, c0 + n) // fpg
-        tot = FoldCycles(0, 0, 0, 0, 0)
-        for gi in np.unique(gid):
-            sel = np.nonzero(gid == gi)[0]
-            tot = tot + fold_cycles(self.df, R, C, m, len(sel), K,
-                                    None if sub is None else sub[:, sel], rule)
-        return tot
+    def _check_fits(self, L, p, r0, r1, c0, c1, kc) -> None:
+        """Raise naming the layer, the buffer and the plan field when a chunk overflows."""
+        df = p.dataflow
+        bad = L.misfit(self.cap, df, r0, r1, c0, c1, kc)
+        if bad is None:
+            return
+        split = f" (of reduction part {kc[0]}..{kc[1] - 1})" if kc else ""
+        if bad == "weight":
+            need = L.weight_bytes(df, c0, c1, kc)
+            who = "one filter" if c1 - c0 == 1 else f"{c1 - c0} filters"
+            fld = "chunk_channels" if c1 - c0 > 1 else "split_k"
+            raise MappingError(
+                f"{self.arch.source}: layer {L.node!r} does not fit: {who}{split} needs "
+                f"{need} weight bytes > tile.sram.weight usable capacity {self.cap['weight']} "
+                f"bytes (plan field {fld!r})")
+        reg = L.input_region(r0, r1, c0, c1, kc)
+        el = L.out_el_bytes(df, c0, c1, kc)
+        who = "one output pixel" if r1 - r0 == 1 else f"{r1 - r0} output pixels"
+        fld = "chunk_pixels" if r1 - r0 > 1 else ("chunk_channels" if bad == "ofmap"
+                                                   else "split_k")
+        raise MappingError(
+            f"{self.arch.source}: layer {L.node!r} does not fit: {who}{split} needs "
+            f"{reg.elements * self.act_bytes} input bytes (tile.sram.ifmap usable "
+            f"{self.cap['ifmap']}) and {(r1 - r0) * (c1 - c0) * el} output bytes "
+            f"(tile.sram.ofmap usable {self.cap['ofmap']}) (plan field {fld!r})")
 
     def _program_entries(self, folds: int) -> int:
-        """Weight-programmed tables: every weight fold loads new tables into each PE."""
+        """Weight-programmed tables or private slices: every weight fold loads new table
+        entries into each PE."""
         R, C = self.arch.tile.pe_array.rows, self.arch.tile.pe_array.cols
-        return folds * entries_per_fold(self.pe, self.org, R, C)
-
-    def _compute_cycles(self, fc: FoldCycles, executed: int, selects: int) -> int:
-        """Fold cycles x cycles/MAC (plus the gather network's pipeline per fold), but never
-        faster than the LUT banks serve look-ups or the gather network delivers operands."""
-        cyc = int(np.ceil(fc.cycles * self.cpm))
-        if self.lut_bw and self.lookups_per_mac:
-            cyc = max(cyc, int(np.ceil(executed * self.lookups_per_mac / self.lut_bw)))
-        if self.sp.mode == "gather" and fc.folds:
-            cyc += fc.folds * self.sp.gather_latency_cycles
-            rate = self.sp.gather_operands_per_cycle or self.arch.pes_per_tile
-            cyc = max(cyc, _ceil(selects, rate))
-        return cyc
-
-    def _sram_stall(self, reads, writes, compute_cycles: int) -> int:
-        """Cycles by which the buffers' bandwidth (bytes_per_cycle x ports) outlasts compute."""
-        if self.ideal:
-            return 0
-        per: dict[str, int] = {}
-        for buf, nbytes in reads + writes:
-            per[buf] = per.get(buf, 0) + nbytes
-        need = 0
-        for buf, nbytes in per.items():
-            cfg = getattr(self.arch.tile.sram, buf)
-            need = max(need, _ceil(nbytes, cfg.bytes_per_cycle * cfg.ports))
-        return max(0, need - compute_cycles)
-
-    def _sram_traffic(self, m, n, fc: FoldCycles):
-        """Operand bytes read from / written to the tile buffers during compute: activations,
-        weights (1 byte per element) with their metadata, partial sums at acc_bits and the
-        final outputs at act_bits."""
-        ab, pb = self.act_bytes, self.acc_bytes
-        if_r = fc.act_reads * ab
-        meta = fc.meta_bits * fc.weight_reads / fc.weights_stored if fc.weights_stored else 0
-        w_r = fc.weight_reads + _ceil(int(np.ceil(meta)), 8)
-        of_w = fc.psum_writes * pb + m * n * ab
-        of_r = fc.psum_writes * pb
-        reads = (("ifmap", int(if_r)), ("weight", int(w_r)), ("ofmap", int(of_r)))
-        writes = (("ofmap", int(of_w)),)
-        return reads, writes
+        return folds * entries_per_fold(self.pe, self.org, R, C, self.sharing)
 
     # ---- element-wise nodes -----------------------------------------------------------------
     def _map_vector(self, node: str, a: dict[str, Any]) -> None:
         geom = self.geoms[node]
-        tiles = self.group_of(node)
+        tiles = self.tiles_of(node)
         n_tasks = max(1, min(geom.c, len(tiles),
-                             -(-geom.elements // self.spec.min_vector_elements)))
+                             -(-geom.elements // self.plan.min_vector_elements)))
         parts = split_range(geom.c, n_tasks)
         out_bytes = geom.elements * self.act_bytes
         home = self._home_for(node, out_bytes)
@@ -635,7 +559,9 @@ class _Mapper:
                           macs_dense=0, macs_executed=0, pe_slots=0, vector_ops=ops,
                           sources=tuple(srcs), weight_bytes=0, program_entries=0, ofmap_bytes=ob,
                           sram_reads=(("ifmap", in_bytes),), sram_writes=(("ofmap", ob),))
-            self._add_task(node, op, tiles[i % len(tiles)], deps, [chunk], region, home)
+            tile = tiles[i % len(tiles)]
+            self.in_resident.pop(tile, None)
+            self._add_task(node, op, tile, deps, [chunk], region, home)
 
     def _vector_inputs(self, node, a, c0, c1):
         op = a["op"]
@@ -730,16 +656,33 @@ def _multicast_groups(tasks: tuple[Task, ...]) -> tuple[tuple[Task, ...],
     return tuple(out), groups
 
 
-def _block_max(mask: np.ndarray, size: int) -> int:
-    """Most non-zeros of one filter in one block of ``size`` consecutive K rows."""
-    k, n = mask.shape
-    pad = _ceil(k, size) * size - k
-    mk = np.concatenate([mask, np.zeros((pad, n), dtype=bool)]) if pad else mask
-    return int(mk.reshape(-1, size, n).sum(axis=1).max()) if mk.size else 0
-
-
 def build_schedule(g: nx.DiGraph, arch: ArchConfig, dataflow: str = "ws",
-                   mapping: MappingSpec | str | None = None) -> Schedule:
-    """Map ``g`` onto ``arch`` (see module doc)."""
-    spec = MappingSpec.parse(mapping)
-    return _Mapper(g, arch, dataflow, spec).build()
+                   mapping: MappingSpec | MappingPlan | str | None = None,
+                   layers: dict[str, GemmLayer] | None = None) -> Schedule:
+    """Map ``g`` onto ``arch`` (see module doc): a :class:`MappingPlan` is built as it is;
+    a spec (or its text) is first turned into the heuristic's plan.  ``layers``: the graph's
+    :func:`~archsim.mapping.layer.gemm_layers`, when the caller already has them."""
+    order = mapping_order(g)
+    if isinstance(mapping, MappingPlan):
+        for lp in mapping.layers:  # before the layers' sparsity rules are worked out
+            bad = dataflow_error(arch, lp.dataflow)
+            if bad:
+                raise MappingError(f"{mapping.label}: layer {lp.layer!r}: field 'dataflow': "
+                                   f"{bad}")
+    else:
+        spec = MappingSpec.parse(mapping)
+        if dataflow not in DATAFLOWS:
+            raise MappingError(f"dataflow: {short(dataflow)} is not one of "
+                               f"{', '.join(DATAFLOWS)}")
+        bad = dataflow_error(arch, dataflow)
+        if bad:
+            raise MappingError(bad)
+    if layers is None:
+        layers = gemm_layers(g, arch, order, graph_aliases(g, order))
+    if isinstance(mapping, MappingPlan):
+        plan, spec = mapping, MappingSpec(min_vector_elements=mapping.min_vector_elements)
+    else:
+        from archsim.mapping.heuristic import heuristic_plan
+
+        plan = heuristic_plan(g, arch, dataflow, spec, layers)
+    return _Mapper(g, arch, dataflow, spec, plan, layers, order).build()

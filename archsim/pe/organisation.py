@@ -10,13 +10,24 @@ each PE stores W*x for every k-bit activation digit x of its stationary weight: 
 (weight_bits + k) bits, act_digits look-ups per MAC combined by act_digits - 1 shift-adds plus
 the accumulate; the table is rewritten whenever a new weight fold is loaded (ws only).
 Signed activations add one sign XOR per MAC in both organisations (``OpCounts.signs``).
+
+Sharing (``tile.lut_banks.sharing``, docs/energy.md "Shared tables"): how one product-table
+set serves the ``pes_per_table`` PEs that read it every cycle.  Only two options change what
+the simulator does: ``time_multiplexed`` serves the S reads through ``table_read_ports``
+ports, so every MAC step of the array takes ``ceil(S / ports)`` cycles
+(:func:`read_stretch`); ``private_subarray`` gives each PE a private copy of the 2^(n - s)-row
+slice its stationary weight digit selects, rewritten for every weight fold
+(:func:`entries_per_fold`; ws dataflow only).  ``multiport`` and ``replicated`` change cost only.
 """
 
 from __future__ import annotations
 
 from archsim.pe.base import OpCounts, TableInventory
 
-__all__ = ["effective_ops", "effective_tables", "entries_per_fold"]
+__all__ = ["SHARINGS", "effective_ops", "effective_tables", "entries_per_fold", "read_stretch",
+           "slice_entries"]
+
+SHARINGS = ("multiport", "replicated", "time_multiplexed", "private_subarray")
 
 
 def effective_ops(pe, organisation: str, act_signed: bool | None = None) -> OpCounts:
@@ -41,8 +52,27 @@ def effective_tables(pe, organisation: str) -> TableInventory:
     return TableInventory(n_tables=1, entries=1 << k, word_bits=pe.weight_bits + k)
 
 
-def entries_per_fold(pe, organisation: str, rows: int, cols: int) -> int:
-    """Table entries written when a new weight fold is loaded into an R x C array."""
-    if organisation != "weight":
-        return 0
-    return rows * cols * (1 << pe.digit_bits)
+def slice_entries(pe) -> int:
+    """Rows of the product-table slice one stationary weight digit selects (2^(n - s))."""
+    inv = pe.tables()
+    static = pe.digit_bits if hasattr(pe, "digit_bits") else pe.weight_bits
+    return inv.entries >> static
+
+
+def entries_per_fold(pe, organisation: str, rows: int, cols: int,
+                     sharing: str = "multiport") -> int:
+    """Table entries written when a new weight fold is loaded into an R x C array: the W*x
+    tables of the weight organisation, or every PE's private slices (``private_subarray``)."""
+    if organisation == "weight":
+        return rows * cols * (1 << pe.digit_bits)
+    if sharing == "private_subarray" and pe.tables().n_tables:
+        return rows * cols * pe.tables().n_tables * slice_entries(pe)
+    return 0
+
+
+def read_stretch(pe, lut_banks) -> int:
+    """Cycles one MAC step of the array takes because of table ports: ``ceil(S / ports)`` for a
+    time-multiplexed table set read by S = ``pes_per_table`` PEs, else 1."""
+    if lut_banks.sharing != "time_multiplexed" or not pe.tables().n_tables:
+        return 1
+    return -(-lut_banks.pes_per_table // min(lut_banks.table_read_ports, lut_banks.pes_per_table))

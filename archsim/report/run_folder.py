@@ -6,6 +6,8 @@ Out (``write_run``), the folder written atomically (a temporary sibling renamed 
 with the completion marker ``RUN_COMPLETE``; see :mod:`archsim.report.outputs`):
   - ``config.resolved.yaml``: every parameter, the run arguments, versions, seed, git revision;
   - ``summary.json``: ``SimResult.summary()`` (plus energy/area when present);
+  - ``mapping.yaml``: the run's mapping plan (``archsim run --mapping mapping.yaml`` replays
+    it); ``mapping_search.csv`` when the mapping was searched (chosen vs heuristic per layer);
   - ``layers.csv``: one row per layer (cycles, stalls by cause, MACs, utilisation, energy by
     component class when energy exists); ``tiles.csv``: one row per tile;
   - ``components.csv``: one row per component (action counts, energy, area);
@@ -298,6 +300,13 @@ def _write_files(res, out: Path, workload_args: dict[str, Any] | None, plots: bo
     }
     _atomic_write(out / "config.resolved.yaml", yaml.safe_dump(resolved, sort_keys=False))
     _atomic_write(out / "summary.json", json.dumps(s, indent=2, default=float))
+    if getattr(res, "plan", None) is not None:
+        from archsim.mapping.plan import plan_yaml
+
+        _atomic_write(out / "mapping.yaml", plan_yaml(res.plan))
+    search = getattr(res, "search", None)
+    if search is not None:
+        _atomic_write(out / "mapping_search.csv", search.csv_text())
     lay = layer_energy(res, energy)
     _atomic_write(out / "layers.csv", _layers_csv(res, lay))
     _atomic_write(out / "tiles.csv", _tiles_csv(res))
@@ -322,8 +331,10 @@ def _write_files(res, out: Path, workload_args: dict[str, Any] | None, plots: bo
                        f"mean {s['utilization']:.3f} = run utilisation)",
                        label="executed MACs x cycles/MAC / (PEs x latency)")
         images.append("tile_utilization.png")
-    _atomic_write(out / "summary.md",
-                  summary_markdown(s, resolved, images, lay is not None))
+    md = summary_markdown(s, resolved, images, lay is not None)
+    if search is not None:
+        md = md.rstrip("\n") + "\n\n" + search.markdown()
+    _atomic_write(out / "summary.md", md)
 
 
 def format_summary(res) -> str:

@@ -83,6 +83,7 @@ def build_summary(res) -> dict[str, Any]:
         "actions": dict(sorted((str(k), v) for k, v in self.actions.items())),
         "functional": self.functional,
         "workload_info": dict(getattr(self, "workload_info", {}) or {}),
+        "lut_organisation": getattr(self, "lut_organisation", None),
         "energy": self.energy.as_dict() if self.energy is not None else None,
         "area": self.area.as_dict() if self.area is not None else None,
     }

@@ -57,6 +57,7 @@ def summary_markdown(s: dict[str, Any], resolved: dict[str, Any], images: list[s
           f"- dataflow `{s['dataflow']}`, mapping `{s['mapping']}`",
           (f"- sparsity mode `{s.get('sparsity_mode', 'n/a')}`, zero gating "
            f"{'on' if s.get('zero_gating') else 'off'} (docs/model.md, Sparsity hardware)"),
+          f"- LUT organisation: {_lut_org(s.get('lut_organisation'))}",
           (f"- archsim {ver.get('archsim')} at git `{str(ver.get('git_revision'))[:12]}`, "
           f"Python {ver.get('python')}, SimPy {ver.get('simpy')}"), ""]
     info = s.get("workload_info") or {}
@@ -156,3 +157,13 @@ def summary_markdown(s: dict[str, Any], resolved: dict[str, Any], images: list[s
           "`tiles.csv`, `components.csv`, `COMPUTE_REPORT.csv` (SCALE-Sim columns)."), ""]
     L += [f"![{Path(img).stem}]({img})" for img in images]
     return "\n".join(L) + "\n"
+
+
+def _lut_org(o: dict[str, Any] | None) -> str:
+    """One line stating the LUT organisation and how its tables are shared."""
+    if not o:
+        return "not priced"
+    if not o.get("tables"):
+        return "no tables (PE kind without look-ups)"
+    return (f"{o['description']}; {o['read_pj']:.4f} pJ per look-up, "
+            f"{o['area_per_pe_um2']:,.0f} um^2 of tables per PE")

@@ -21,6 +21,7 @@ from archsim.design.arch import ArchConfig
 from archsim.design.edge import attach_points
 from archsim.mapping.bounds import bounds
 from archsim.mapping.schedule import Schedule
+from archsim.pe.organisation import read_stretch
 from archsim.sim.actions import ActionCounts
 from archsim.sim.components import EdgeMemory, Mesh, SimEnv
 from archsim.sim.tile import Chip, LayerRecord, McGroup, Tile
@@ -96,6 +97,7 @@ class SimOutcome:
     functional: dict[str, Any] | None = None
     outputs: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     trace: tuple = field(default=(), repr=False)
+    plan: Any = field(default=None, repr=False)  # the MappingPlan the schedule was built from
     # what the workload says about itself (graph attributes in WORKLOAD_INFO_KEYS, if present)
     workload_info: dict[str, Any] = field(default_factory=dict)
 
@@ -160,7 +162,7 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
                  seed: int = 0, trace: bool = False, t_wall: float | None = None) -> SimOutcome:
     """Run an already mapped Schedule on ``arch`` and return what happened (plain data)."""
     t_wall = time.perf_counter() if t_wall is None else t_wall
-    dataflow, spec = sched.dataflow, sched.mapping
+    dataflow = sched.dataflow
     pe = arch.pe()
 
     env = SimEnv(trace=trace)
@@ -214,11 +216,12 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
         for i, tl in tiles.items()
     )
     macs_exec = sum(l.macs_executed for l in layers)
-    compute_bound = macs_exec * pe.cycles_per_mac / (arch.n_tiles * arch.pes_per_tile)
+    compute_bound = (macs_exec * pe.cycles_per_mac * read_stretch(pe, arch.tile.lut_banks)
+                     / (arch.n_tiles * arch.pes_per_tile))
     func = state.compare() if state else None
     return SimOutcome(
         arch=arch, workload=str(g.graph.get("name", "workload")), dataflow=dataflow,
-        mapping=spec.label(), seed=seed, latency_cycles=float(env.now),
+        mapping=sched.plan.label, seed=seed, latency_cycles=float(env.now),
         events=env.events_processed, wall_seconds=time.perf_counter() - t_wall,
         layers=tuple(layers), tiles=tile_results, actions=ActionCounts(env.actions),
         layer_actions={k: ActionCounts(v) for k, v in env.layer_actions.items()},
@@ -227,6 +230,6 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
         bounds=bounds(sched, arch).as_dict(),
         functional=func,
         outputs=state.outputs() if state else None,
-        trace=tuple(env.trace),
+        trace=tuple(env.trace), plan=sched.plan,
         workload_info={k: g.graph[k] for k in WORKLOAD_INFO_KEYS if k in g.graph},
     )

@@ -36,12 +36,16 @@ from archsim.pe import pe_kind
 
 __all__ = [
     "PAPER_CLAIMS",
+    "PHYSICAL",
     "PAPER_MIXED",
     "ZOO",
     "PaperAssumptions",
     "SensitivityRow",
     "deviation",
+    "account_steps",
     "headline_ratios",
+    "physical_assumptions",
+    "sharing_alternatives",
     "model_figures",
     "sensitivity",
     "unit_costs",
@@ -71,6 +75,15 @@ class PaperAssumptions:
     act_bits: int = 8
     weight_bits: int = 9
     read_pj_per_cell: float | None = None  # None: the table's own value
+    sharing: str = "ideal"  # the paper's counting; see PHYSICAL for the simulator's
+    table_ports: int = 1  # read ports per table copy (replicated / time_multiplexed)
+
+    @property
+    def stretch_cycles(self) -> int:
+        """Cycles per MAC step a time-multiplexed LUT-NA table set adds (1: none)."""
+        if self.sharing != "time_multiplexed":
+            return 1
+        return -(-self.lutna_pes_per_table // min(self.table_ports, self.lutna_pes_per_table))
 
     def unit_assumptions(self) -> UnitAssumptions:
         return UnitAssumptions(cell=self.cell, weight_stationary=self.weight_stationary,
@@ -104,6 +117,9 @@ class PaperAssumptions:
             ("table reads", "weight-stationary" if self.weight_stationary else "random access",
              ("the weight part of the index is fixed while activations stream, so only the "
              "2^(index - weight bits) rows it selects switch per read")),
+            ("table sharing", _SHARING_DESC.get(self.sharing, self.sharing),
+             ("the paper's counting: one single-port table serves all sharing PEs at once"
+              if self.sharing == "ideal" else "docs/energy.md 'Shared tables'")),
             ("LUT-NA sharing", f"{self.lutna_pes_per_table} PEs per table set",
              ("one bank of 4 ports x 64 look-ups/cycle (shipped lutna configs) serves 256 "
              "look-ups/cycle; LUT-NA needs 4 per MAC")),
@@ -118,6 +134,21 @@ class PaperAssumptions:
             ("shift-add tree", self.adder_tree, ("non-overlapping partial products are "
              "concatenated; adds span only the overlapping bits")),
         ]
+
+
+_SHARING_DESC = {
+    "ideal": "paper's assumption: one single-port table per set, 16-row reads",
+    "multiport": "multiport: one copy with a read port per sharing PE",
+    "replicated": "replicated: ceil(S / ports) copies",
+    "time_multiplexed": "time_multiplexed: one copy, ceil(S / ports) cycles per MAC step",
+    "private_subarray": "private_subarray: a private 16-row slice per PE + a master table",
+}
+
+# The physical account: the units as the shipped design points build them (arch_configs/
+# lutna_*.yaml: 16 PEs per table set, 4 copies of a 4-read-port table; a PE has the 32-bit
+# accumulator whatever its multiplier); the monolithic LUT gets the same tile organisation.
+PHYSICAL = {"sharing": "replicated", "table_ports": 4, "lutna_pes_per_table": 16,
+            "lut_pes_per_table": 16, "include_accumulator": True}
 
 
 @lru_cache(maxsize=8)
@@ -135,10 +166,11 @@ def with_entry(table: CostTable, cls: str, key: str, value: float, source: str) 
 def unit_costs(pa: PaperAssumptions, variants: tuple[str, ...] = ()) -> dict[str, UnitCost]:
     """Unit costs of mac, lut, lutna and the given mixed-precision variants."""
     t, ua = pa.cost_table(), pa.unit_assumptions()
+    sh = (pa.sharing, pa.table_ports)
     out = {
         "mac": pe_unit_cost(pa.kind("mac"), t, 1, ua),
-        "lut": pe_unit_cost(pa.kind("lut"), t, pa.lut_pes_per_table, ua),
-        "lutna": pe_unit_cost(pa.kind("lutna"), t, pa.lutna_pes_per_table, ua),
+        "lut": pe_unit_cost(pa.kind("lut"), t, pa.lut_pes_per_table, ua, "product", *sh),
+        "lutna": pe_unit_cost(pa.kind("lutna"), t, pa.lutna_pes_per_table, ua, "product", *sh),
     }
     for v in variants:
         if v == "exact":
@@ -146,7 +178,7 @@ def unit_costs(pa: PaperAssumptions, variants: tuple[str, ...] = ()) -> dict[str
         else:
             approx, _, bias = v.partition("+")
             k = pa.kind("alutna", approx=approx, bias_comp=bias == "bias")
-        out[v] = pe_unit_cost(k, t, pa.lutna_pes_per_table, ua)
+        out[v] = pe_unit_cost(k, t, pa.lutna_pes_per_table, ua, "product", *sh)
     return out
 
 
@@ -160,6 +192,46 @@ def headline_ratios(pa: PaperAssumptions | None = None) -> dict[str, float]:
         "lutna_vs_mac_area": mac.area_um2 / na.area_um2,
         "lutna_vs_mac_energy": mac.energy_per_mac_pj / na.energy_per_mac_pj,
     }
+
+
+def physical_assumptions(pa: PaperAssumptions | None = None) -> PaperAssumptions:
+    """``pa`` with the simulator's physical table organisation and PE (``PHYSICAL``)."""
+    return replace(pa or PaperAssumptions(), **PHYSICAL)
+
+
+def account_steps(pa: PaperAssumptions | None = None) -> list[SensitivityRow]:
+    """From the paper's account to the physical one, one change at a time (cumulative)."""
+    pa = pa or PaperAssumptions()
+    p1 = replace(pa, sharing=PHYSICAL["sharing"], table_ports=PHYSICAL["table_ports"])
+    p2 = replace(p1, lutna_pes_per_table=PHYSICAL["lutna_pes_per_table"],
+                 lut_pes_per_table=PHYSICAL["lut_pes_per_table"])
+    p3 = physical_assumptions(pa)
+    ports = PHYSICAL["table_ports"]
+    steps = [
+        ("paper account", "the paper's assumptions (section 1)", pa),
+        ("+ ported tables", f"tables serve their PEs with ports: replicated copies of {ports} "
+         f"read ports, every read switches the whole array (paper sharing: "
+         f"{pa.lutna_pes_per_table} / {pa.lut_pes_per_table} PEs)", p1),
+        ("+ shipped sharing", f"{PHYSICAL['lutna_pes_per_table']} PEs per table set for both "
+         f"(arch_configs/lutna_*.yaml)", p2),
+        ("+ accumulator", "every unit has the 32-bit accumulator (= physical account)", p3),
+    ]
+    return [SensitivityRow(label, change, headline_ratios(p)) for label, change, p in steps]
+
+
+def sharing_alternatives(pa: PaperAssumptions | None = None) -> list[tuple[SensitivityRow, int]]:
+    """The physical account under each sharing option: (ratios, LUT-NA cycles per MAC step)."""
+    base = physical_assumptions(pa)
+    cases = [("multiport", 1), ("replicated", 1), ("replicated", 4), ("time_multiplexed", 1),
+             ("time_multiplexed", 4), ("private_subarray", 1)]
+    out = []
+    for sharing, ports in cases:
+        p = replace(base, sharing=sharing, table_ports=ports)
+        label = sharing if sharing in ("multiport", "private_subarray") else (
+            f"{sharing}, {ports} port(s)")
+        out.append((SensitivityRow(label, _SHARING_DESC[sharing], headline_ratios(p)),
+                    p.stretch_cycles))
+    return out
 
 
 def deviation(ratios: dict[str, float]) -> float:

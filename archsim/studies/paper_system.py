@@ -6,15 +6,16 @@ In:  :class:`~archsim.studies.paper.PaperAssumptions`, workload graphs by model 
      design points (``lutna_4x4`` and ``mac_4x4``: 16 tiles of 16 x 16 PEs, 500 MHz), the
      weight-stationary dataflow.
 Out: ``design_points(pa)`` -> {kind: ArchConfig} (LUT-NA with the paper's table sharing; the
-     LUT variant of the same chip: one monolithic table per tile); ``simulate_system(pa,
+     LUT variant of the same chip with the same table sharing); ``simulate_system(pa,
      graphs)`` -> one :class:`SystemRow` per (model, kind) with latency, utilisation, energy
      and area by component class, TOPS / mm^2 and TOPS / W (1 MAC = 2 operations, counting
      the MACs actually executed: pruned weights are skipped); ``format_system(rows, ...)`` ->
      the markdown lines of the report's whole-system section.
 
 Energy uses :func:`~archsim.energy.load_cost_model` with the paper's table cells and
-weight-stationary reads, but with the 32-bit accumulator and the PE pipeline registers
-included (a real PE has them whatever its multiplier).
+weight-stationary reads, the physical table sharing (ported copies, whole-array reads) and
+the 32-bit accumulator and PE pipeline registers (a real PE has them whatever its
+multiplier): this section is the physical account.
 """
 
 from __future__ import annotations
@@ -78,9 +79,14 @@ class SystemRow:
 
 
 def design_points(pa, base: str = "lutna_4x4", mac_base: str = "mac_4x4") -> dict[str, ArchConfig]:
-    """The three chips: LUT-NA (``pa.lutna_pes_per_table`` PEs per table set), the same chip
-    with a monolithic-LUT PE kind (one bank, ``pa.lut_pes_per_table`` PEs per table), MAC."""
-    lutna = load_arch(base)
+    """The three chips of the physical account (``archsim.studies.paper.PHYSICAL``): LUT-NA
+    with the shipped table organisation, the same chip with a monolithic-LUT PE kind (one
+    bank, the same sharing), MAC."""
+    from archsim.studies.paper import physical_assumptions
+
+    pa = physical_assumptions(pa)
+    lutna = load_arch(base).with_overrides({"tile.lut_banks.sharing": pa.sharing,
+                                            "tile.lut_banks.table_read_ports": pa.table_ports})
     params = {"act_bits": pa.act_bits, "weight_bits": pa.weight_bits,
               "digit_bits": pa.digit_bits, "parallel_tables": pa.parallel_tables}
     lutna = lutna.with_overrides({"tile.pe_array.pe_params": params,
@@ -167,11 +173,12 @@ def format_system(rows: list[SystemRow], ratios: dict, lutna_pes_per_table: int)
     pes = round(na0.peak_tops * 1e12 / (2 * na0.clock_mhz * 1e6))
     return ["## 5. Whole system: how much of the advantage survives", "",
             (f"Design points: `{na0.arch}` ({pes} LUT-NA PEs, {lutna_pes_per_table} PEs per "
-            f"table set), the same chip with monolithic-LUT PEs (`{lut0.arch}`, one table per "
-            f"tile) and `{by[(models[0], 'mac')].arch}`; {na0.clock_mhz:g} MHz, "
+            f"table set), the same chip with monolithic-LUT PEs (`{lut0.arch}`, the same "
+            f"sharing) and `{by[(models[0], 'mac')].arch}`; {na0.clock_mhz:g} MHz, "
             "weight-stationary dataflow, layer-by-layer mapping, the graphs of section 3. "
             "Energy includes SRAM buffers, global buffer, mesh, DRAM, table programming, "
-            "the accumulator and PE pipeline registers, and leakage over the simulated time. "
+            "the accumulator and PE pipeline registers, and leakage over the simulated time; "
+            "tables are shared as in the physical account of section 1. "
             "TOPS count 2 operations per executed (non-zero) MAC."), "",
             _table(["model", "PE kind", "latency us", "utilisation", "energy uJ", "leakage uJ",
                     "PE+LUT uJ", "area mm^2", "TOPS", "TOPS/W", "TOPS/mm^2"], table), "",
@@ -193,7 +200,8 @@ def format_system(rows: list[SystemRow], ratios: dict, lutna_pes_per_table: int)
             f"three PE kinds, take {100 * mem:.0f}% of LUT-NA's energy, and utilisation is low "
             f"({min(100 * r.utilization for r in rows):.0f}-"
             f"{max(100 * r.utilization for r in rows):.0f}%), so leakage over the run "
-            "counts too. The monolithic LUT loses through its 2 Mbit-per-tile tables: their "
+            "counts too. The monolithic LUT loses through its 2 Mbit tables (copies "
+            "included): their "
             f"area ({lut0.area_by_class_um2.get('lut_bank', 0) / 1e6:.1f} mm^2 of "
             f"{lut0.area_um2 / 1e6:.1f}) leaks, and programming them "
             f"({lut0.program_entries:,} entries) costs time and energy."), ""]

@@ -146,8 +146,18 @@ def _build_spec(data: dict[str, Any], source: str) -> SweepSpec:
         if df not in DATAFLOWS:
             raise ConfigError(f"{where}: field 'dataflow': {df!r} is not one of "
                               f"{', '.join(DATAFLOWS)}")
+    def _mapping(m: str) -> str:
+        if m.split(":")[0] == "search":  # mapping search (archsim.mapping.search)
+            from archsim.mapping.search import OBJECTIVES
+
+            obj = m.partition(":")[2] or "latency"
+            if obj not in OBJECTIVES:
+                raise ValueError(f"search objective {obj!r} is not one of {OBJECTIVES}")
+            return f"search:{obj}"
+        return MappingSpec.parse(m).label()
+
     try:
-        axes["mapping"] = [MappingSpec.parse(str(m)).label() for m in axes["mapping"]]
+        axes["mapping"] = [_mapping(str(m)) for m in axes["mapping"]]
     except ValueError as exc:
         raise ConfigError(f"{where}: field 'mapping': {exc}") from None
     if "grid" in axes:

@@ -67,17 +67,8 @@ def _base_prices(table: str) -> tuple[float, ...]:
     return _prices(builtin_arch_dir() / "energy" / f"{table}.yaml")
 
 
-# The cost model prices every LUT as single-ported (lutcost.TableSpec.read_ports is always 1),
-# so tile.lut_banks.read_ports sets look-up bandwidth but not area: this entry is unread.
-UNREAD = {"lut_bank.extra_port_area_fraction"}
-
-
-@pytest.mark.parametrize(
-    ("table", "entry"),
-    [pytest.param(t, e, marks=pytest.mark.xfail(strict=True, reason="LUT read ports are "
-                                                 "not priced yet")) if e in UNREAD
-     else (t, e) for t in TABLES for e in _entries(t)],
-    ids=lambda x: x)
+@pytest.mark.parametrize(("table", "entry"), [(t, e) for t in TABLES for e in _entries(t)],
+                         ids=lambda x: x)
 def test_cost_entry_moves_a_price(table, entry, tmp_path):
     path = builtin_arch_dir() / "energy" / f"{table}.yaml"
     data = yaml.safe_load(path.read_text())

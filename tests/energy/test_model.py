@@ -101,17 +101,20 @@ def test_lut_design_point_by_hand():
     d["tile"]["pe_array"]["pe_params"] = {"act_bits": 8, "weight_bits": 9, "digit_bits": 4}
     d["tile"]["lut_banks"] = {"count": 2, "pes_per_table": 2}
     cm = load_cost_model(arch_from_dict(d, source="tiny_lutna"))
-    # look-up: 8 bits x 16 active rows (weight digit static) x 0.099 fJ
-    assert cm.action_energy_pj("tile0.lut_bank1.lookup") == pytest.approx(8 * 16 * 0.000099)
-    # program: one random-access read of all 256 rows
-    assert cm.action_energy_pj("tile0.lut_bank0.program") == pytest.approx(8 * 256 * 0.000099)
+    # default sharing multiport: 2 PEs per table -> 2 read ports; a read switches all 256
+    # rows' bit lines (two PEs hold different weight digits), on lines sqrt(1 + 0.5) longer
+    assert cm.action_energy_pj("tile0.lut_bank1.lookup") == pytest.approx(
+        8 * 256 * 0.000099 * 1.5 ** 0.5)
+    # program: one write ~ one read of the same array
+    assert cm.action_energy_pj("tile0.lut_bank0.program") == pytest.approx(
+        8 * 256 * 0.000099 * 1.5 ** 0.5)
     # add: (8-bit 0.03 + 12-bit 0.04 + 32-bit accumulate 0.1) spread over the 4 counted adds
     assert cm.action_energy_pj("tile1.pe_array.add") == pytest.approx(0.17 / 4)
     assert cm.action_energy_pj("tile1.pe_array.shift") == 0.0
     # tables: 4 per PE-group, ceil(4 PEs / 2) = 2 groups -> 8 SRAM tables of 256 B per tile,
-    # split over 2 banks
+    # split over 2 banks; the second port adds half the storage
     t256 = cm.table.value("sram", "area_um2", 256)
-    assert cm.area().by_component_um2["tile0.lut_bank0"] == pytest.approx(4 * t256)
+    assert cm.area().by_component_um2["tile0.lut_bank0"] == pytest.approx(4 * t256 * 1.5)
     with pytest.raises(CostError, match="does not emit 'mult'"):
         cm.action_energy_pj("tile0.pe_array.mult")
 

@@ -83,6 +83,8 @@ EFFECTS: dict[str, Effect] = {
     "tile.lut_banks.pes_per_table": Effect(1, _area),
     "tile.lut_banks.organisation": Effect("weight", _latency,
                                           setting=(("tile.lut_banks.pes_per_table", 1),)),
+    "tile.lut_banks.sharing": Effect("time_multiplexed", _latency),
+    "tile.lut_banks.table_read_ports": Effect(2, _area),
     "tile.router.latency_cycles": Effect(5, _latency),
     "tile.vector_lanes": Effect(1, _latency),
     "interconnect.link_bytes_per_cycle": Effect(2, _latency),

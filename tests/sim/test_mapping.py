@@ -168,15 +168,19 @@ def test_auto_partition_of_an_empty_layer_splits_pixels_not_filters():
 
 def test_sparse_ratio_of_a_pruned_layer(tmp_path):
     """Half the filters all-zero: the densest of 2 filter blocks is dense, of 1 block half."""
+    import dataclasses
+
     from archsim.mapping.fold import SparseRule
-    from archsim.mapping.schedule import MappingSpec, _Mapper
+    from archsim.mapping.heuristic import sparse_fold_ratio
+    from archsim.mapping.layer import gemm_layers
 
     arch = tiny_arch(**{"grid.rows": 1, "grid.cols": 2})
     g = resolve_workload(str(gemm_csv(tmp_path, [("a", 8, 8, 4)])))
-    mapper = _Mapper(g, arch, "ws", MappingSpec.parse("layer"))
     mask = np.ones((4, 8), dtype=bool)
     mask[:, 4:] = False  # filters 4..7 pruned away
-    ratio = mapper._sparse_ratio(8, 8, 4, 1, mask, SparseRule(mode="filter_block"))
+    layer = dataclasses.replace(gemm_layers(g, arch)["a"], mask=mask,
+                                rule=SparseRule(mode="filter_block"))
+    ratio = sparse_fold_ratio(layer, "ws")
     # ws on 4x4 (folds x (2R + C + M - 2) - 1): dense 8 filters = 2 column folds = 2*18-1 =
     # 35 cycles; sparse keeps the first fold only: 17.  Two blocks: [0, 4) is dense (17/17),
     # [4, 8) has no work (0/17).

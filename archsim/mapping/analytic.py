@@ -1,0 +1,459 @@
+"""Fast analytic cost of one layer under one :class:`~archsim.mapping.plan.LayerPlan`.
+
+In:  a :class:`~archsim.mapping.layer.GemmLayer`, its plan, the design point, its cost model
+     (``archsim.energy.CostModel``) and where the layer's input lives (``gbuf`` | ``dram``)
+     and its output goes.
+Out: :class:`Estimate` -- latency (cycles), energy (pJ) and the traffic behind them -- in
+     about a millisecond, to rank mapping candidates before SimPy runs the best few.
+
+How (the same chunk sequence the mapper builds, timed without SimPy):
+  - per chunk: the layer's fold model under the design point's sparsity mode
+    (:meth:`~archsim.mapping.layer.GemmLayer.fold`) and the mapper's own
+    :class:`~archsim.mapping.layer.ChunkTiming`: compute cycles (x cycles/MAC, LUT-bank and
+    gather-network bounds) plus the SRAM-bandwidth stall, exactly the Chunk's; fetch = for the
+    input and the weights each ``memory latency + hops x (hop + router latency) + max(flits,
+    port bytes / memory bandwidth)`` (DRAM moves whole bursts: port bytes rounded up to
+    ``dram.burst_bytes``) plus the SRAM write ``latency + bytes / bytes_per_cycle`` (inputs
+    kept in the buffer cost nothing), plus LUT programming; write = the same transfer to the
+    edge memory;
+  - per tile, the fetch -> compute -> write pipeline of :mod:`archsim.sim.tile` with two input
+    and two output slots: fetch i starts after fetch i-1 and compute i-2; compute i after
+    fetch i, compute i-1 and write i-2; write i after compute i and write i-1; the array holds
+    a port of the ifmap and weight buffers while it computes, so with one-port buffers the
+    SRAM write of fetch i waits for compute i-1 to end;
+  - split-K: each reduction waits for its partial blocks and pulls them tile to tile;
+  - sharing: the layer cannot end before the busiest shared resource has moved its bytes
+    (every mesh link by XY routing, the DRAM channels, the global-buffer ports): latency =
+    max(slowest tile, memory latency + busiest resource);
+  - energy: counted actions x the cost model's per-action energies (issued MACs clock the PE
+    registers; the datapath switches for non-zero weights only with zero gating; zero
+    checks, selects and metadata decodes as the tiles count them; the layer's input sign sets
+    the operations per MAC), plus leakage over the latency (the SimPy run counts the same
+    actions; what differs is contention time).
+Not modelled here (SimPy has them): waiting for a contended link or port, and overlap with
+neighbouring layers.  docs/mapping.md states the measured error.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from archsim.mapping.layer import ChunkTiming, GemmLayer, buffer_caps
+from archsim.mapping.partition import split_range
+from archsim.mapping.plan import LayerPlan
+from archsim.pe.organisation import effective_ops, effective_tables, entries_per_fold, read_stretch
+from archsim.sim.actions import ActionKey, dram_channel, link, tile_part
+
+__all__ = ["Estimate", "LayerModel"]
+
+
+def _ceil(a: float, b: float) -> int:
+    return int(-(-a // b))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Estimate:
+    latency_cycles: float
+    energy_pj: float
+    compute_cycles: int  # summed over tiles
+    dram_bytes: int
+    gbuf_bytes: int
+    flit_hops: int
+    vector_ops: int
+
+
+class LayerModel:
+    """Per design point: per-action energies and mesh geometry, then ``estimate`` per plan."""
+
+    def __init__(self, arch, costs=None) -> None:
+        self.arch = arch
+        t = arch.tile
+        self.R, self.C = t.pe_array.rows, t.pe_array.cols
+        self.pe = arch.pe()
+        self.cpm = float(self.pe.cycles_per_mac * read_stretch(self.pe, t.lut_banks))
+        org = t.lut_banks.organisation
+        self.org = org
+        ops = effective_ops(self.pe, org)
+        self.ops = ops
+        lb = t.lut_banks
+        tabs = effective_tables(self.pe, org)
+        self.banks = lb.count if tabs.n_tables else 0
+        self.lut_bw = lb.count * lb.read_ports * lb.lookups_per_port_per_cycle
+        self.word_bytes = _ceil(tabs.word_bits, 8) if self.banks else 0
+        self.program_bpc = lb.program_bytes_per_cycle
+        self.entries_fold = entries_per_fold(self.pe, org, self.R, self.C, lb.sharing)
+        self.caps = buffer_caps(arch)
+        self.ideal = arch.ideal_memory
+        self.rows, self.cols = arch.grid.rows, arch.grid.cols
+        ic = arch.interconnect
+        self.link_bytes = ic.link_bytes_per_cycle
+        self.hop = ic.hop_latency_cycles + t.router.latency_cycles
+        d = arch.dram
+        self.attach = [min(self.rows - 1, (2 * c + 1) * self.rows // (2 * d.channels))
+                       for c in range(d.channels)]
+        self.costs = costs
+        sp = t.sparsity
+        self.gating = sp.zero_gating
+        self.ops_by_sign = {v: effective_ops(self.pe, org, v) for v in (False, True)}
+        self.burst = arch.dram.burst_bytes
+        self.one_port = {b: getattr(t.sram, b).ports == 1 for b in ("ifmap", "weight")}
+        self._timing: dict[int, ChunkTiming] = {}
+        self.e = self._energies(costs) if costs is not None else None
+        self.leak_uw = costs.leakage_uw() if costs is not None else 0.0
+        self._paths: dict[tuple, list] = {}
+        self._wb: dict[tuple, dict] = {}
+        self._dens: dict[str, float] = {}
+
+    def _density(self, L: GemmLayer) -> float:
+        d = self._dens.get(L.node)
+        if d is None:
+            d = self._dens[L.node] = float(L.mask.mean())
+        return d
+
+    # ---- energies ----------------------------------------------------------------------
+    def _energies(self, costs) -> dict[str, float]:
+        def pj(comp, kind, action):
+            return costs.action_energy_pj(ActionKey(component=comp, kind=kind, action=action))
+
+        pe = tile_part(0, "pe_array")
+        o = self.ops
+        e = {"mac": pj(pe, "pe_array", "mac"), "lookup": 0.0, "program": 0.0}
+        if self.banks:
+            b = tile_part(0, "lut_bank0")
+            e["lookup"] = pj(b, "lut_bank", "lookup")
+            e["program"] = pj(b, "lut_bank", "program")
+        # the datapath of one MAC (multiplier, adders, shifts, sign XOR, look-ups) per sign
+        for signed, o in self.ops_by_sign.items():
+            e[f"dp{int(signed)}"] = (
+                o.mults * pj(pe, "pe_array", "mult") + o.adds * pj(pe, "pe_array", "add")
+                + o.shifts * pj(pe, "pe_array", "shift")
+                + (o.signs * pj(pe, "pe_array", "sign") if o.signs else 0.0)
+                + (o.lookups * e["lookup"] if self.banks else 0.0))
+        sp = self.arch.tile.sparsity
+        e["gate"] = pj(tile_part(0, "zero_gate"), "zero_gate", "check") if sp.zero_gating \
+            else 0.0
+        if sp.mode in ("gather", "nm_structured"):
+            e["select"] = pj(tile_part(0, "gather_net"), "gather_net", "select")
+            e["decode"] = pj(tile_part(0, "meta_decode"), "meta_decode", "decode")
+        else:
+            e["select"] = e["decode"] = 0.0
+        for buf in ("ifmap", "weight", "ofmap"):
+            comp = tile_part(0, f"{buf}_sram")
+            e[f"{buf}_r"] = pj(comp, f"{buf}_sram", "read_bytes")
+            e[f"{buf}_w"] = pj(comp, f"{buf}_sram", "write_bytes")
+        e["vector"] = pj(tile_part(0, "vector"), "vector", "op")
+        e["flit"] = pj(link(0, 0, "E"), "noc_link", "flit_hop")
+        e["dram"] = pj(dram_channel(0), "dram", "read_bytes")
+        e["dram_w"] = pj(dram_channel(0), "dram", "write_bytes")
+        if self.arch.gbuf.capacity_bytes:
+            e["gbuf"] = pj("gbuf", "gbuf", "read_bytes")
+            e["gbuf_w"] = pj("gbuf", "gbuf", "write_bytes")
+        else:
+            e["gbuf"] = e["gbuf_w"] = 0.0
+        return e
+
+    # ---- mesh --------------------------------------------------------------------------
+    def _path(self, src, dst) -> list:
+        """Links of the XY route (same naming as the SimPy mesh): ("m", ch) memory ports."""
+        key = (src, dst)
+        hit = self._paths.get(key)
+        if hit is not None:
+            return hit
+        names: list = []
+        if isinstance(src, tuple):
+            names.append(("in", src[1]))
+            sr, sc = self.attach[src[1]], 0
+        else:
+            sr, sc = divmod(src, self.cols)
+        if isinstance(dst, tuple):
+            dr, dc = self.attach[dst[1]], 0
+        else:
+            dr, dc = divmod(dst, self.cols)
+        r, c = sr, sc
+        while c != dc:
+            s = 1 if dc > c else -1
+            names.append((r, c, "E" if s > 0 else "W"))
+            c += s
+        while r != dr:
+            s = 1 if dr > r else -1
+            names.append((r, c, "S" if s > 0 else "N"))
+            r += s
+        if isinstance(dst, tuple):
+            names.append(("out", dst[1]))
+        self._paths[key] = names
+        return names
+
+    def port_bytes(self, where: str, nbytes: int) -> int:
+        """Bytes the edge memory's port moves (and is priced for): DRAM whole bursts."""
+        if where == "dram" and nbytes > 0:
+            return _ceil(nbytes, self.burst) * self.burst
+        return nbytes
+
+    def _mem_time(self, where: str, nbytes: int, hops: int) -> int:
+        """Uncontended edge-memory transfer: latency + hops + serialisation."""
+        if self.ideal or nbytes <= 0:
+            return 0
+        a = self.arch
+        if where == "dram":
+            lat, bpc = a.dram.latency_cycles, a.dram.bytes_per_cycle_per_channel
+        else:
+            lat, bpc = a.gbuf.latency_cycles, a.gbuf.bytes_per_cycle
+        return lat + hops + max(_ceil(nbytes, self.link_bytes),
+                                _ceil(self.port_bytes(where, nbytes), bpc))
+
+    # ---- the estimate ------------------------------------------------------------------
+    def estimate(self, L: GemmLayer, p: LayerPlan, *, in_home: str = "dram",
+                 out_home: str = "gbuf", keep_inputs: bool = False) -> Estimate:
+        """Latency and energy of layer ``L`` mapped by ``p`` alone on the chip (module doc)."""
+        arch, ideal = self.arch, self.ideal
+        d, g = arch.dram, arch.gbuf
+        nch = d.channels
+        mem_lat = {"dram": d.latency_cycles, "gbuf": g.latency_cycles}
+        mem_bpc = {"dram": d.bytes_per_cycle_per_channel, "gbuf": g.bytes_per_cycle}
+        sr = arch.tile.sram
+        ab = L.act_bytes
+        pb = L.acc_bytes
+        df = p.dataflow
+        timing = self._timing.get(ab)
+        if timing is None:
+            timing = self._timing[ab] = ChunkTiming(arch, ab)
+        mode = L.rule.mode
+        tiles = list(range(p.tile_first, p.tile_first + p.tile_count))
+        T = len(tiles)
+        m_parts = split_range(L.M, p.split_pixels)
+        n_parts = split_range(L.N, p.split_channels)
+        k_parts = [None] if p.split_k == 1 else split_range(L.cin_per_group, p.split_k)
+        link_flits: dict = defaultdict(int)
+        mem_bytes = {"dram": 0, "gbuf": 0}
+        cnt = defaultdict(float)  # energy-relevant counts
+        rr = [0]
+
+        def xfer(src, dst, nbytes, where=None, write=False):
+            """(cycles) of one uncontended transfer; counts links, bytes and flits."""
+            if nbytes <= 0:
+                return 0
+            if where is not None:
+                ch = rr[0] % nch
+                rr[0] += 1
+                if isinstance(src, tuple):
+                    src = ("m", ch)
+                if isinstance(dst, tuple):
+                    dst = ("m", ch)
+            path = self._path(src, dst) if src != dst else []
+            flits = _ceil(nbytes, self.link_bytes)
+            for lk in path:
+                link_flits[lk] += flits
+            cnt["flit"] += flits * len(path)
+            if where in ("dram", "gbuf"):
+                moved = self.port_bytes(where, nbytes)
+                mem_bytes[where] += moved
+                cnt[where + ("_w" if write else "")] += moved
+            if ideal:
+                return 0
+            if where in ("dram", "gbuf"):
+                lat, bpc = mem_lat[where], mem_bpc[where]
+            elif where == "tile":
+                lat, bpc = sr.ofmap.latency_cycles, sr.ofmap.bytes_per_cycle
+            else:
+                lat, bpc = 0, 0
+            hold = max(flits if path else 0,
+                       _ceil(self.port_bytes(where, nbytes), bpc) if bpc else 0)
+            return lat + len(path) * self.hop + hold
+
+        def sram(cfg, nbytes):
+            return 0 if (ideal or nbytes <= 0) else cfg.latency_cycles + _ceil(
+                nbytes, cfg.bytes_per_cycle)
+
+        # per-tile pipeline state: last fetch end, compute ends (list), write ends (list)
+        state = {t: [0.0, [], []] for t in tiles}
+        resident: dict[int, tuple] = {}
+        in_res: dict[int, tuple] = {}
+        compute_total = 0
+        vec_total = 0
+
+        def run_chunk(tile, f, c, w, ready=0.0, f_sram=0):
+            """``f`` fetch cycles, of which the last ``f_sram`` write a one-port buffer the
+            array holds while it computes the previous chunk."""
+            st = state[tile]
+            ce, we = st[1], st[2]
+            fs = max(st[0], ce[-2] if len(ce) >= 2 else 0.0, ready)
+            fe = fs + f
+            if f_sram and ce and ce[-1] > fe - f_sram:
+                fe = ce[-1] + f_sram
+            cs = max(fe, ce[-1] if ce else 0.0, we[-2] if len(we) >= 2 else 0.0)
+            c_end = cs + c
+            ws = max(c_end, we[-1] if we else 0.0)
+            st[0] = fe
+            ce.append(c_end)
+            we.append(ws + w)
+            return ws + w
+
+        # blocks of one shape share one timeline when no filter's zeros change their work
+        # (dense timing and no zero gating, or a near-dense layer)
+        dense = (mode == "none" and not self.gating) or self._density(L) >= 0.97
+        dp = self.e[f"dp{int(L.act_signed)}"] if self.e is not None else 0.0
+
+        i = 0
+        mem = ("m", 0)
+        end = 0.0
+        # blocks on their own tiles with the same shape (and, when sparse, the same filters)
+        # take the same time: one is worked out, the others reuse it (their own mesh paths)
+        memo_ok = p.blocks <= T  # one block per tile
+        memo: dict = {}
+
+        def block(tile, m0, m1, n0, n1, kc):
+            """Chunk times (fetch, compute, write) of one block, its counts and bytes moved."""
+            partial = kc is not None
+            nc, mc = p.chunk_channels, p.chunk_pixels
+            cr = [(c0, min(n1, c0 + nc)) for c0 in range(n0, n1, nc)]
+            rr_ = [(r0, min(m1, r0 + mc)) for r0 in range(m0, m1, mc)]
+            order = ([(c, r) for c in cr for r in rr_] if p.loop_order == "channel_major"
+                     else [(c, r) for r in rr_ for c in cr])
+            times, bc = [], defaultdict(float)
+            sram_f = 0
+            hops_in = len(self._path(mem, tile)) * self.hop
+            hops_out = len(self._path(tile, mem)) * self.hop
+            for (c0, c1), (r0, r1) in order:
+                reg = L.input_region(r0, r1, c0, c1, kc)
+                ib = reg.elements * ab
+                if keep_inputs and in_res.get(tile) == reg:
+                    ib = 0
+                in_res[tile] = reg
+                f = sram_f = 0
+                if ib:
+                    s_in = sram(sr.ifmap, ib)
+                    f += self._mem_time(in_home, ib, hops_in) + s_in
+                    if self.one_port["ifmap"]:
+                        sram_f = s_in
+                    bc["in_" + in_home] += self.port_bytes(in_home, ib)
+                    bc["ifmap_w"] += ib
+                    bc["in_flits"] += _ceil(ib, self.link_bytes)
+                key = (c0, c1, kc)
+                wb = 0 if resident.get(tile) == key else L.weight_bytes(df, c0, c1, kc)
+                resident[tile] = key
+                if wb:
+                    s_w = sram(sr.weight, wb)
+                    f += self._mem_time("dram", wb, hops_in) + s_w
+                    sram_f = s_w if self.one_port["weight"] else 0
+                    bc["in_dram"] += self.port_bytes("dram", wb)
+                    bc["weight_w"] += wb
+                    bc["in_flits"] += _ceil(wb, self.link_bytes)
+                fc = L.fold(df, r1 - r0, c0, c1, kc)
+                if self.banks and self.entries_fold:
+                    entries = fc.folds * self.entries_fold
+                    bc["program"] += entries
+                    if not ideal:
+                        f += _ceil(_ceil(entries, self.banks) * self.word_bytes,
+                                   self.program_bpc)
+                cw = timing.chunk(r1 - r0, c1 - c0, fc, mode, partial)
+                comp = cw.compute_cycles + cw.sram_stall_cycles
+                bc["compute"] += cw.compute_cycles
+                bc["mac"] += fc.macs_mapped
+                bc["dp"] += fc.macs_nonzero if self.gating else fc.macs_mapped
+                bc["select"] += cw.selects
+                bc["decode"] += cw.decodes
+                for buf, nb in cw.sram_reads:
+                    bc[f"{buf}_r"] += nb
+                for buf, nb in cw.sram_writes:
+                    bc[f"{buf}_w"] += nb
+                w = 0
+                if not partial:
+                    ob = (r1 - r0) * (c1 - c0) * ab
+                    bc["ofmap_r"] += ob
+                    bc["out_" + out_home] += self.port_bytes(out_home, ob)
+                    bc["out_flits"] += _ceil(ob, self.link_bytes)
+                    w = self._mem_time(out_home, ob, hops_out)
+                times.append((f, comp, w, sram_f))
+            return times, bc
+
+        for n0, n1 in n_parts:
+            for m0, m1 in m_parts:
+                part_tiles, part_end = [], 0.0
+                for kc in k_parts:
+                    tile = tiles[i % T]
+                    i += 1
+                    sig = (m1 - m0, n1 - n0, None if kc is None else kc[1] - kc[0],
+                           None if dense else (n0, kc))
+                    hit = memo.get(sig) if memo_ok else None
+                    if hit is None:
+                        hit = block(tile, m0, m1, n0, n1, kc)
+                        if memo_ok:
+                            memo[sig] = hit
+                    times, bc = hit
+                    t_end = 0.0
+                    for f, c, w, fs_ in times:
+                        t_end = run_chunk(tile, f, c, w, f_sram=fs_)
+                    compute_total += int(bc["compute"])
+                    for k, v in bc.items():
+                        if k in ("in_flits", "out_flits", "compute"):
+                            continue
+                        if k.startswith(("in_", "out_")):
+                            where = k.split("_", 1)[1]
+                            mem_bytes[where] += v
+                            cnt[where + ("_w" if k.startswith("out_") else "")] += v
+                        else:
+                            cnt[k] += v
+                    pin, pout = self._path(("m", rr[0] % nch), tile), self._path(
+                        tile, ("m", rr[0] % nch))
+                    rr[0] += 1
+                    for lk in pin:
+                        link_flits[lk] += bc["in_flits"]
+                    for lk in pout:
+                        link_flits[lk] += bc["out_flits"]
+                    cnt["flit"] += bc["in_flits"] * len(pin) + bc["out_flits"] * len(pout)
+                    part_tiles.append(tile)
+                    part_end = max(part_end, t_end)
+                    end = max(end, t_end)
+                if kc is None:
+                    continue
+                # reduction on the first part's tile, after every part
+                tile, tk, n = part_tiles[0], len(part_tiles), n1 - n0
+                rows = m1 - m0
+                if not ideal:
+                    rows = max(1, min(rows, self.caps["ifmap"] // max(1, tk * n * pb),
+                                      self.caps["ofmap"] // max(1, n * ab)))
+                in_res.pop(tile, None)
+                for r0 in range(m0, m1, rows):
+                    el = (min(m1, r0 + rows) - r0) * n
+                    nb = el * pb
+                    f = 0
+                    for pt in part_tiles:
+                        f += xfer(pt, tile, nb, "tile")
+                        cnt["ofmap_r"] += nb
+                    f += sram(sr.ifmap, nb * tk)
+                    cnt["ifmap_w"] += nb * tk
+                    cnt["ifmap_r"] += nb * tk
+                    ops = el * (tk - 1)
+                    vec_total += ops
+                    comp = _ceil(ops, arch.tile.vector_lanes)
+                    compute_total += comp
+                    cnt["ofmap_w"] += el * ab
+                    cnt["ofmap_r"] += el * ab
+                    w = xfer(tile, mem, el * ab, out_home, write=True)
+                    end = max(end, run_chunk(tile, f, comp, w, ready=part_end))
+        # shared resources: every link, the DRAM channels, the gbuf ports
+        busiest = max(link_flits.values(), default=0)
+        if not ideal:
+            busiest = max(busiest, mem_bytes["dram"] / (nch * d.bytes_per_cycle_per_channel),
+                          mem_bytes["gbuf"] / max(1, g.ports * g.bytes_per_cycle))
+            latency = max(end, busiest + min(d.latency_cycles, g.latency_cycles
+                                             if g.capacity_bytes else d.latency_cycles))
+        else:
+            latency = end
+        energy = 0.0
+        if self.e is not None:
+            e = self.e
+            energy = (cnt["mac"] * (e["mac"] + e["gate"]) + cnt["dp"] * dp
+                      + cnt["select"] * e["select"] + cnt["decode"] * e["decode"]
+                      + cnt["program"] * e["program"] + vec_total * e["vector"]
+                      + cnt["flit"] * e["flit"] + cnt["dram"] * e["dram"]
+                      + cnt["dram_w"] * e["dram_w"] + cnt["gbuf"] * e["gbuf"]
+                      + cnt["gbuf_w"] * e["gbuf_w"]
+                      + sum(cnt[f"{b}_{a}"] * e[f"{b}_{a}"] for b in ("ifmap", "weight", "ofmap")
+                            for a in ("r", "w"))
+                      + self.leak_uw * latency / arch.clock_mhz)
+        return Estimate(latency_cycles=float(latency), energy_pj=float(energy),
+                        compute_cycles=compute_total, dram_bytes=mem_bytes["dram"],
+                        gbuf_bytes=mem_bytes["gbuf"], flit_hops=int(cnt["flit"]),
+                        vector_ops=vec_total)

@@ -1,0 +1,384 @@
+"""Facts of the GEMM layers of a workload graph on one design point, shared by the mapper, the
+plan generators and the analytic model.
+
+In:  a validated workload graph (docs/workload_graph.md) and a design point (its PE array,
+     ``tile.sparsity`` mode, ``acc_bits`` and tile buffers).
+Out: :func:`graph_aliases` (nodes that are free views of another tensor: flatten, a relu / clamp
+     whose input range already lies inside its bounds), :func:`gemm_layers` ->
+     ``{node: GemmLayer}`` in topological order, and :class:`GemmLayer` with the layer's GEMM
+     sizes (M pixels, N filters, K reduction), its weight non-zero mask, the design point's
+     sparsity rule for it (:func:`layer_rule`), its declared input sign, the fold model of a
+     block (:meth:`GemmLayer.fold`), the bytes of a weight block as stored (compacted weights
+     plus metadata), the input region a block reads and whether a chunk fits the tile buffers
+     (:func:`buffer_caps` gives the usable capacities); :class:`ChunkTiming` turns a block's
+     fold into compute cycles, buffer traffic and the SRAM-bandwidth stall (docs/model.md,
+     "Compute cycles of a chunk" and "Partial sums and buffer bandwidth").
+
+The reduction is split over input channels of a group: part ``[kc0, kc1)`` covers rows
+``[kc0 * kk, kc1 * kk)`` of the (K, N) weight matrix, ``kk`` = kernel positions (1 for linear).
+Partial sums -- of a reduction split over folds inside a tile, or over tiles by a plan's
+``split_k`` -- are ``tile.pe_array.acc_bits`` wide (``acc_bytes`` whole bytes each).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from archsim.errors import MappingError
+from archsim.graph.dag import insertion_topo_order, lexicographic_topo_order
+from archsim.graph.ir import input_range
+from archsim.mapping.fold import DATAFLOWS, FoldCycles, SparseRule, fold_cycles
+from archsim.mapping.regions import Region, TensorGeom, conv_input_region, geom_of
+from archsim.pe.organisation import effective_ops, read_stretch
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+    from archsim.design.arch import ArchConfig
+
+__all__ = ["ChunkTiming", "GemmLayer", "allowed_dataflows", "buffer_caps", "gemm_layers",
+           "graph_aliases", "is_identity_clip", "layer_rule", "mapping_order"]
+
+
+def _ceil(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def mapping_order(g: nx.DiGraph) -> list[str]:
+    """The order the mapper visits nodes: topological, ties among ready nodes by name, unless
+    the graph keeps its insertion order (SCALE-Sim topologies: layers run in row order)."""
+    if g.graph.get("topo_order") == "insertion":
+        return insertion_topo_order(g)
+    return lexicographic_topo_order(g)
+
+
+def is_identity_clip(g: nx.DiGraph, a: dict[str, Any], src: str) -> bool:
+    """A relu / clamp whose producer ``src`` (a base tensor) already lies inside its bounds."""
+    if a["op"] not in ("relu", "clamp"):
+        return False
+    s = g.nodes[src]
+    lo, hi = (0, s["out_hi"]) if a["op"] == "relu" else (a["clamp_lo"], a["clamp_hi"])
+    return int(s["out_lo"]) >= lo and int(s["out_hi"]) <= hi
+
+
+def graph_aliases(g: nx.DiGraph, order: list[str]) -> dict[str, str]:
+    """Free views: flatten, and a relu / clamp that cannot change its input -> its input."""
+    aliases: dict[str, str] = {}
+
+    def base(n: str) -> str:
+        while n in aliases:
+            n = aliases[n]
+        return n
+
+    for node in order:
+        a = g.nodes[node]
+        if a["op"] == "flatten" or (a["op"] in ("relu", "clamp")
+                                    and is_identity_clip(g, a, base(a["inputs"][0]))):
+            aliases[node] = a["inputs"][0]
+    return aliases
+
+
+def buffer_caps(arch: ArchConfig) -> dict[str, int]:
+    """Usable bytes of each tile buffer for one chunk (half when double-buffered)."""
+    t = arch.tile
+    div = 1 if arch.ideal_memory else 2
+    return {name: cfg.capacity_bytes // (div if cfg.double_buffered else 1)
+            for name, cfg in (("ifmap", t.sram.ifmap), ("weight", t.sram.weight),
+                              ("ofmap", t.sram.ofmap))}
+
+
+def allowed_dataflows(arch: ArchConfig) -> tuple[str, ...]:
+    """Dataflows a layer may use on ``arch``: ws only with weight-programmed tables or
+    SCALE-Sim's optimised N:M mapping."""
+    if (arch.tile.lut_banks.organisation == "weight"
+            or arch.tile.sparsity.optimized_mapping):
+        return ("ws",)
+    return DATAFLOWS
+
+
+def dataflow_error(arch: ArchConfig, df: str) -> str | None:
+    """Why ``df`` is not allowed on ``arch`` (None: it is)."""
+    if arch.tile.lut_banks.organisation == "weight" and df != "ws":
+        return (f"{arch.source}: tile.lut_banks.organisation 'weight' reprograms tables per "
+                f"stationary weight and needs dataflow 'ws', not {df!r}")
+    lb = arch.tile.lut_banks
+    if lb.sharing == "private_subarray" and arch.pe().tables().n_tables and df != "ws":
+        return (f"{arch.source}: tile.lut_banks.sharing 'private_subarray' holds the table "
+                f"slice of each PE's stationary weight digit and needs dataflow 'ws', "
+                f"not {df!r}")
+    if arch.tile.sparsity.optimized_mapping and df != "ws":
+        return (f"{arch.source}: tile.sparsity.optimized_mapping supports dataflow 'ws' only, "
+                f"not {df!r} (as SCALE-Sim 3.0.0)")
+    return None
+
+
+def _block_max(mask: np.ndarray, size: int) -> int:
+    """Most non-zeros of one filter in one block of ``size`` consecutive K rows."""
+    k, n = mask.shape
+    pad = _ceil(k, size) * size - k
+    mk = np.concatenate([mask, np.zeros((pad, n), dtype=bool)]) if pad else mask
+    return int(mk.reshape(-1, size, n).sum(axis=1).max()) if mk.size else 0
+
+
+def layer_rule(arch: ArchConfig, node: str, a: dict[str, Any], mask: np.ndarray) -> SparseRule:
+    """The design point's sparsity mode as it applies to this layer (docs/model.md)."""
+    sp, src = arch.tile.sparsity, arch.source
+    if sp.mode == "none":
+        return SparseRule(mode="none")
+    if sp.mode == "filter_block":
+        return SparseRule(mode="filter_block")
+    if sp.mode == "gather":
+        return SparseRule(mode="gather", window=sp.select_window)
+    k = mask.shape[0]
+    declared = a.get("nm_sparsity")
+    if sp.optimized_mapping:
+        b = sp.block_size
+        worst = int(_block_max(mask, b))
+        if worst > b // 2:
+            raise MappingError(
+                f"{src}: layer {node!r}: optimized N:M mapping needs at most {b // 2} "
+                f"non-zeros in every block of {b} weights of a filter, found {worst}")
+        nm = tuple(int(v) for v in declared) if declared is not None else None
+        return SparseRule(mode="nm_structured", nm=nm, block_size=b, metadata=sp.metadata)
+    if declared is not None:
+        n_, m_ = (int(v) for v in declared)
+    else:  # from the weights: the block size the selectors support, N = densest block
+        m_ = min(sp.select_window, k)
+        n_ = max(1, int(_block_max(mask, m_)))
+    if m_ > sp.select_window:
+        raise MappingError(
+            f"{src}: layer {node!r}: N:M {n_}:{m_} needs {m_}:1 operand selectors; "
+            f"tile.sparsity.select_window is {sp.select_window}")
+    worst = int(_block_max(mask, m_))
+    if worst > n_:
+        raise MappingError(
+            f"{src}: layer {node!r}: weights break the layer's N:M sparsity {n_}:{m_} "
+            f"({worst} non-zeros in one block of {m_})")
+    return SparseRule(mode="nm_structured", nm=(n_, m_), metadata=sp.metadata)
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class GemmLayer:
+    """One conv / linear node as a GEMM on one design point (see module doc)."""
+
+    node: str
+    op: str
+    attrs: dict[str, Any] = field(repr=False)
+    M: int
+    N: int
+    K: int
+    groups: int
+    kk: int  # kernel positions per input channel (K = cin_per_group * kk)
+    cin_per_group: int
+    mask: np.ndarray = field(repr=False)  # (K, N) weight non-zero mask
+    wbits: int
+    act_bytes: int
+    acc_bytes: int  # one partial sum (tile.pe_array.acc_bits)
+    rows: int  # PE array
+    cols: int
+    rule: SparseRule  # the design point's sparsity mode for this layer
+    act_signed: bool  # the layer's declared input sign
+    in_tensor: str  # base tensor read
+    in_geom: TensorGeom
+    out_geom: TensorGeom
+    _folds: dict = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def macs(self) -> int:
+        return self.M * self.N * self.K
+
+    def k_rows(self, kc: tuple[int, int] | None) -> tuple[int, int]:
+        if kc is None:
+            return 0, self.K
+        return kc[0] * self.kk, kc[1] * self.kk
+
+    def fold(self, df: str, m: int, c0: int, c1: int, kc: tuple[int, int] | None = None,
+             dense: bool = False) -> FoldCycles:
+        """Fold model of output pixels (m of them) x filters [c0, c1) over reduction part
+        ``kc`` under the layer's sparsity rule (``dense``: no rule, the partitioner's
+        reference); grouped convs run their groups one after another.  Cached."""
+        key = (df, m, c0, c1, kc, dense)
+        hit = self._folds.get(key)
+        if hit is not None:
+            return hit
+        k0, k1 = self.k_rows(kc)
+        R, C = self.rows, self.cols
+        rule = None if dense else self.rule
+        sub = None if dense else self.mask[k0:k1, c0:c1]
+        if self.groups == 1:
+            fc = fold_cycles(df, R, C, m, c1 - c0, k1 - k0, sub, rule)
+        else:
+            fpg = self.N // self.groups  # filters of one group are contiguous
+            gid = np.arange(c0, c1) // fpg
+            fc = FoldCycles(0, 0, 0, 0, 0)
+            for gi in np.unique(gid):
+                sel = np.nonzero(gid == gi)[0]
+                fc = fc + fold_cycles(df, R, C, m, len(sel), k1 - k0,
+                                      None if sub is None else sub[:, sel], rule)
+        self._folds[key] = fc
+        return fc
+
+    def weight_bytes_exact(self, df: str, c0: int, c1: int,
+                           kc: tuple[int, int] | None = None) -> float:
+        """Bytes of filters [c0, c1) over part ``kc`` as stored: the weights the sparsity rule
+        keeps plus their metadata (dense: every weight)."""
+        fc = self.fold(df, 1, c0, c1, kc)
+        return fc.weights_stored * self.wbits / 8 + fc.meta_bits / 8
+
+    def weight_bytes(self, df: str, c0: int, c1: int,
+                     kc: tuple[int, int] | None = None) -> int:
+        """:meth:`weight_bytes_exact` rounded up to whole bytes (what a chunk fetches)."""
+        return int(np.ceil(self.weight_bytes_exact(df, c0, c1, kc)))
+
+    def out_el_bytes(self, df: str, c0: int, c1: int, kc: tuple[int, int] | None = None) -> int:
+        """Bytes per output element held in the ofmap buffer: partial sums (acc_bits) when the
+        reduction is split over tiles or over the folds of the chunk, else the activation."""
+        if kc is not None or self.fold(df, 1, c0, c1, kc).psum_writes:
+            return self.acc_bytes
+        return self.act_bytes
+
+    def input_region(self, m0: int, m1: int, c0: int, c1: int,
+                     kc: tuple[int, int] | None = None) -> Region:
+        """Input region read by output pixels [m0, m1) x filters [c0, c1) (part ``kc``)."""
+        if self.op == "linear":
+            reg = self.in_geom.batch_region(m0, m1)
+        else:
+            reg = conv_input_region(self.attrs, self.in_geom, self.out_geom, m0, m1, c0, c1)
+        if kc is not None and self.groups == 1:
+            reg = Region(kc[0], kc[1], reg.p0, reg.p1)
+        return reg
+
+    def misfit(self, caps: dict[str, int], df: str, r0: int, r1: int, c0: int, c1: int,
+               kc: tuple[int, int] | None = None) -> str | None:
+        """The first buffer a chunk overflows (``"weight"``, ``"ifmap"``, ``"ofmap"``) or None."""
+        if self.weight_bytes(df, c0, c1, kc) > caps["weight"]:
+            return "weight"
+        if self.input_region(r0, r1, c0, c1, kc).elements * self.act_bytes > caps["ifmap"]:
+            return "ifmap"
+        if (r1 - r0) * (c1 - c0) * self.out_el_bytes(df, c0, c1, kc) > caps["ofmap"]:
+            return "ofmap"
+        return None
+
+
+def gemm_layers(g: nx.DiGraph, arch: ArchConfig, order: list[str] | None = None,
+                aliases: dict[str, str] | None = None) -> dict[str, GemmLayer]:
+    """``{node: GemmLayer}`` of every conv / linear node on ``arch``, in topological order
+    (a layer whose weights break the design point's sparsity rule is a MappingError)."""
+    order = mapping_order(g) if order is None else order
+    aliases = graph_aliases(g, order) if aliases is None else aliases
+    act_bytes = _ceil(int(g.graph.get("act_bits", 8)), 8)
+    acc_bytes = _ceil(arch.tile.pe_array.acc_bits, 8)
+    R, C = arch.tile.pe_array.rows, arch.tile.pe_array.cols
+
+    def base(n: str) -> str:
+        while n in aliases:
+            n = aliases[n]
+        return n
+
+    out: dict[str, GemmLayer] = {}
+    for node in order:
+        a = g.nodes[node]
+        if a["op"] not in ("conv", "linear"):
+            continue
+        w = np.asarray(a["weight"])
+        shape = a["out_shape"]
+        if a["op"] == "linear":
+            M, N, K, groups, kk = shape[0], w.shape[0], w.shape[1], 1, 1
+        else:
+            n, o, ho, wo = shape
+            groups = int(a.get("groups", 1))
+            M, N, K = n * ho * wo, o, int(np.prod(w.shape[1:]))
+            kk = int(np.prod(w.shape[2:]))
+        src = base(a["inputs"][0])
+        mask = (w.reshape(w.shape[0], -1) != 0).T
+        out[node] = GemmLayer(
+            node=node, op=a["op"], attrs=a, M=int(M), N=int(N), K=int(K), groups=groups,
+            kk=kk, cin_per_group=int(K) // kk, mask=mask, wbits=int(a.get("weight_bits", 8)),
+            act_bytes=act_bytes, acc_bytes=acc_bytes, rows=R, cols=C,
+            rule=layer_rule(arch, node, a, mask), act_signed=bool(input_range(g, node)[0]),
+            in_tensor=src, in_geom=geom_of(g.nodes[src]["out_shape"]), out_geom=geom_of(shape))
+    return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChunkWork:
+    """What one GEMM chunk costs its tile (the fields a Chunk carries)."""
+
+    compute_cycles: int
+    selects: int
+    decodes: int
+    sram_reads: tuple[tuple[str, int], ...]
+    sram_writes: tuple[tuple[str, int], ...]
+    sram_stall_cycles: int
+
+
+class ChunkTiming:
+    """Per design point: a chunk's compute cycles (fold x cycles/MAC, LUT-bank and gather
+    bounds), its buffer traffic during compute and the SRAM-bandwidth stall (module doc)."""
+
+    def __init__(self, arch: ArchConfig, act_bytes: int) -> None:
+        self.arch = arch
+        pe = arch.pe()
+        # a time-multiplexed table set serves its PEs in ceil(S / ports) cycles per MAC step
+        self.cpm = float(pe.cycles_per_mac * read_stretch(pe, arch.tile.lut_banks))
+        lb = arch.tile.lut_banks
+        self.lookups_per_mac = effective_ops(pe, lb.organisation).lookups
+        self.lut_bw = lb.count * lb.read_ports * lb.lookups_per_port_per_cycle
+        self.sp = arch.tile.sparsity
+        self.ab = act_bytes
+        self.pb = _ceil(arch.tile.pe_array.acc_bits, 8)
+        self.ideal = arch.ideal_memory
+        sr = arch.tile.sram
+        self.bw = {b: getattr(sr, b).bytes_per_cycle * getattr(sr, b).ports
+                   for b in ("ifmap", "weight", "ofmap")}
+
+    def compute_cycles(self, fc: FoldCycles, executed: int, selects: int) -> int:
+        """Fold cycles x cycles/MAC (plus the gather network's pipeline per fold), but never
+        faster than the LUT banks serve look-ups or the gather network delivers operands."""
+        cyc = int(np.ceil(fc.cycles * self.cpm))
+        if self.lut_bw and self.lookups_per_mac:
+            cyc = max(cyc, int(np.ceil(executed * self.lookups_per_mac / self.lut_bw)))
+        if self.sp.mode == "gather" and fc.folds:
+            cyc += fc.folds * self.sp.gather_latency_cycles
+            rate = self.sp.gather_operands_per_cycle or self.arch.pes_per_tile
+            cyc = max(cyc, _ceil(selects, rate))
+        return cyc
+
+    def traffic(self, m: int, n: int, fc: FoldCycles, partial: bool = False):
+        """Operand bytes read from / written to the tile buffers during compute: activations,
+        weights (1 byte per element) with their metadata, partial sums at acc_bits and the
+        outputs at act_bits (at acc_bits when ``partial``: a split-K part's partial sums)."""
+        ab, pb = self.ab, self.pb
+        if_r = fc.act_reads * ab
+        meta = fc.meta_bits * fc.weight_reads / fc.weights_stored if fc.weights_stored else 0
+        w_r = fc.weight_reads + _ceil(int(np.ceil(meta)), 8)
+        of_w = fc.psum_writes * pb + m * n * (pb if partial else ab)
+        of_r = fc.psum_writes * pb
+        reads = (("ifmap", int(if_r)), ("weight", int(w_r)), ("ofmap", int(of_r)))
+        writes = (("ofmap", int(of_w)),)
+        return reads, writes
+
+    def stall(self, reads, writes, compute_cycles: int) -> int:
+        """Cycles by which the buffers' bandwidth (bytes_per_cycle x ports) outlasts compute."""
+        if self.ideal:
+            return 0
+        per: dict[str, int] = {}
+        for buf, nbytes in reads + writes:
+            per[buf] = per.get(buf, 0) + nbytes
+        need = 0
+        for buf, nbytes in per.items():
+            need = max(need, _ceil(nbytes, self.bw[buf]))
+        return max(0, need - compute_cycles)
+
+    def chunk(self, m: int, n: int, fc: FoldCycles, mode: str,
+              partial: bool = False) -> ChunkWork:
+        executed = fc.macs_mapped
+        selects = executed if mode in ("nm_structured", "gather") else 0
+        cyc = self.compute_cycles(fc, executed, selects)
+        reads, writes = self.traffic(m, n, fc, partial)
+        return ChunkWork(compute_cycles=cyc, selects=selects,
+                         decodes=fc.weight_reads if selects else 0, sram_reads=reads,
+                         sram_writes=writes, sram_stall_cycles=self.stall(reads, writes, cyc))

@@ -1,0 +1,370 @@
+"""Mapping search: per-layer candidates ranked analytically, the best few simulated in SimPy.
+
+In:  a (batched) workload graph, a design point, the run's dataflow and ``search`` /
+     ``search:latency`` | ``search:energy`` | ``search:edp`` (the objective; default latency).
+Out: :class:`SearchReport` -- the chosen :class:`~archsim.mapping.plan.MappingPlan`, per layer
+     the heuristic's and the chosen mapping with their simulated latency and energy, the
+     candidates evaluated and the search time; ``csv_text()`` (``mapping_search.csv``) and
+     ``markdown()`` (a section of ``summary.md``).
+
+Steps:
+  1. the heuristic plans (``layer`` with the run's dataflow, and ``pipeline``) are built;
+  2. per GEMM layer, candidates: every dataflow x tile counts (all tiles, and fewer) x
+     spatial splits of pixels, filters and the reduction whose product fits the tiles x the
+     largest chunk sizes that fit the buffers (and halves of them) x both loop orders, inputs
+     kept in the buffer; each is ranked by :class:`~archsim.mapping.analytic.LayerModel`;
+  3. the ``top`` best by the analytic objective, and the heuristic's own layer plan, are
+     simulated in SimPy on the layer alone (its input in DRAM); the best simulated wins -- the
+     heuristic's plan is always among them, so a layer is never chosen worse than it;
+  4. across layer groups: the whole network is simulated with the per-layer choices (every
+     layer its own group) and with the heuristic's plans (``layer``; ``pipeline``: all layers
+     one group); the best whole-network plan by the objective is chosen -- the heuristic's
+     ``layer`` plan is one of them, so the network is never worse than it either.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import time
+from dataclasses import dataclass
+
+from archsim.design.arch import ArchConfig
+from archsim.errors import MappingError
+from archsim.graph.dag import Dag
+from archsim.mapping.analytic import LayerModel
+from archsim.mapping.heuristic import heuristic_plan
+from archsim.mapping.layer import (
+    GemmLayer,
+    allowed_dataflows,
+    buffer_caps,
+    dataflow_error,
+    gemm_layers,
+    graph_aliases,
+    mapping_order,
+)
+from archsim.mapping.plan import LayerPlan, MappingPlan
+from archsim.mapping.schedule import MappingSpec, build_schedule
+
+__all__ = ["OBJECTIVES", "LayerChoice", "SearchReport", "layer_candidates", "random_plans",
+           "search_mapping",
+           "single_layer_graph"]
+
+OBJECTIVES = ("latency", "energy", "edp")
+
+
+def _ceil(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def objective_value(objective: str, latency: float, energy: float) -> float:
+    if objective == "latency":
+        return latency
+    if objective == "energy":
+        return energy
+    return latency * energy
+
+
+def single_layer_graph(g, node: str) -> Dag:
+    """The layer ``node`` alone: its input becomes the network input (in DRAM)."""
+    a = g.nodes[node]
+    order = mapping_order(g)
+    aliases = graph_aliases(g, order)
+    src = a["inputs"][0]
+    while src in aliases:
+        src = aliases[src]
+    s = g.nodes[src]
+    d = Dag()
+    d.graph.update({k: v for k, v in g.graph.items()
+                    if k in ("act_bits", "weight_bits", "batch", "format_version")})
+    d.graph["name"] = f"{g.graph.get('name', 'workload')}:{node}"
+    d.graph["inputs"], d.graph["outputs"] = ["in"], [node]
+    d.add_node("in", op="input", inputs=[], out_shape=tuple(s["out_shape"]),
+               out_scale=s.get("out_scale", 1.0), out_lo=int(s["out_lo"]),
+               out_hi=int(s["out_hi"]))
+    attrs = dict(a)
+    attrs["inputs"] = ["in"]
+    d.add_node(node, **attrs)
+    d.add_edge("in", node)
+    return d
+
+
+def _divisor_like(n: int, limit: int) -> list[int]:
+    """Split counts worth trying for n items on at most ``limit`` parts."""
+    out = {1, min(n, limit)}
+    v = 2
+    while v <= min(n, limit):
+        out.add(v)
+        v *= 2
+    for v in range(2, min(n, limit) + 1):
+        if n % v == 0 and v <= 16:
+            out.add(v)
+    return sorted(out)
+
+
+def _max_chunks(L: GemmLayer, arch: ArchConfig, df: str, tm: int, tn: int,
+                tk: int) -> list[tuple[int, int]]:
+    """(chunk_pixels, chunk_channels) pairs: per filter width, the most pixels that fit."""
+    from archsim.mapping.partition import split_range
+
+    m_w = max(b - a for a, b in split_range(L.M, tm))
+    n_w = max(b - a for a, b in split_range(L.N, tn))
+    if arch.ideal_memory:
+        return [(m_w, n_w)]
+    caps = buffer_caps(arch)
+    kc = None if tk == 1 else split_range(L.cin_per_group, tk)[0]
+    kc_b = None if tk == 1 else max(split_range(L.cin_per_group, tk), key=lambda r: r[1] - r[0])
+    out = []
+    widths = sorted({n_w, _ceil(n_w, 2), _ceil(n_w, 4), min(n_w, arch.tile.pe_array.cols),
+                     min(n_w, 2 * arch.tile.pe_array.cols)})
+    for nc in widths:
+        if L.weight_bytes(df, 0, nc, kc_b) > caps["weight"]:
+            continue
+        # the largest pixel count whose worst chunk fits (binary search on the first block)
+        lo, hi = 0, m_w
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            ok = all(L.misfit(caps, df, r0, min(L.M, r0 + mid), 0, nc, kc or kc_b) is None
+                     for r0 in range(0, min(L.M, max(mid * 4, mid + L.out_geom.w)), mid))
+            lo, hi = (mid, hi) if ok else (lo, mid - 1)
+        if lo >= 1:
+            out.append((lo, nc))
+            if lo >= 4:
+                out.append((_ceil(lo, 2), nc))
+    return out
+
+
+def layer_candidates(L: GemmLayer, arch: ArchConfig, base: LayerPlan) -> list[LayerPlan]:
+    """Candidate plans of one layer (module doc, step 2); the heuristic's not included."""
+    T = arch.n_tiles
+    dfs = allowed_dataflows(arch)
+    out: list[LayerPlan] = []
+    seen = set()
+    counts = sorted({T, max(1, T // 2), max(1, T // 4)}) if T > 1 else [1]
+    for count in counts:
+        for tk in ([1] if L.groups > 1 else _divisor_like(L.cin_per_group, count)):
+            if tk > 1 and L.cin_per_group < 2 * tk:
+                continue
+            for tn in _divisor_like(L.N, count // tk):
+                for tm in _divisor_like(L.M, count // (tk * tn)):
+                    if tm * tn * tk > count or (tm * tn * tk) * 2 <= count and count > 1 \
+                            and tm < L.M and tn < L.N:
+                        continue
+                    if tk > 1 and not arch.ideal_memory:
+                        from archsim.mapping.partition import split_range
+
+                        mw = max(b - a for a, b in split_range(L.M, tm))
+                        nw = max(b - a for a, b in split_range(L.N, tn))
+                        if mw * nw * L.acc_bytes > arch.tile.sram.ofmap.capacity_bytes:
+                            continue
+                    for df in dfs:
+                        for mc, nc in _max_chunks(L, arch, df, tm, tn, tk):
+                            for lo in ("channel_major", "pixel_major"):
+                                key = (count, tm, tn, tk, mc, nc, df, lo)
+                                if key in seen:
+                                    continue
+                                seen.add(key)
+                                out.append(dataclasses.replace(
+                                    base, dataflow=df, tile_first=0, tile_count=count,
+                                    split_pixels=tm, split_channels=tn, split_k=tk,
+                                    chunk_pixels=mc, chunk_channels=nc, loop_order=lo))
+    return out
+
+
+@dataclass(frozen=True, kw_only=True)
+class LayerChoice:
+    layer: str
+    heuristic: LayerPlan
+    chosen: LayerPlan
+    heuristic_cycles: float  # SimPy, the layer alone
+    heuristic_pj: float
+    chosen_cycles: float
+    chosen_pj: float
+    candidates: int
+    simulated: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SearchReport:
+    objective: str
+    plan: MappingPlan
+    heuristic: MappingPlan
+    layers: tuple[LayerChoice, ...]
+    candidates: int
+    simulated_layers: int
+    simulated_networks: int
+    network: dict[str, tuple[float, float]]  # plan name -> (latency, energy) simulated
+    chosen_network: str
+    search_seconds: float
+
+    def csv_text(self) -> str:
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        fields = ("dataflow", "tile_count", "split_pixels", "split_channels", "split_k",
+                  "chunk_pixels", "chunk_channels", "loop_order")
+        w.writerow(["layer", "candidates", "simulated", "heuristic_cycles", "chosen_cycles",
+                    "speedup", "heuristic_energy_pj", "chosen_energy_pj"]
+                   + [f"heuristic_{f}" for f in fields] + [f"chosen_{f}" for f in fields])
+        for c in self.layers:
+            w.writerow([c.layer, c.candidates, c.simulated, c.heuristic_cycles,
+                        c.chosen_cycles, f"{c.heuristic_cycles / max(c.chosen_cycles, 1):.4f}",
+                        round(c.heuristic_pj, 3), round(c.chosen_pj, 3)]
+                       + [getattr(c.heuristic, f) for f in fields]
+                       + [getattr(c.chosen, f) for f in fields])
+        return buf.getvalue()
+
+    def markdown(self) -> str:
+        lines = ["## Mapping search", "",
+                 (f"Objective **{self.objective}**; {self.candidates} candidates ranked by the "
+                 f"analytic model, {self.simulated_layers} single-layer and "
+                 f"{self.simulated_networks} whole-network SimPy runs, "
+                 f"{self.search_seconds:.1f} s.  Chosen: `{self.chosen_network}`."), "",
+                 "| plan | latency (cycles) | energy (uJ) |", "|---|---:|---:|"]
+        for name, (lat, en) in self.network.items():
+            lines.append(f"| {name} | {lat:,.0f} | {en / 1e6:,.3f} |")
+        lines += ["", ("Per layer (the layer alone in SimPy; `mapping_search.csv` has the "
+                  "mappings):"), "",
+                  "| layer | heuristic cycles | chosen cycles | speed-up | chosen mapping |",
+                  "|---|---:|---:|---:|---|"]
+        for c in self.layers:
+            p = c.chosen
+            desc = (f"{p.dataflow}, {p.tile_count} tiles, {p.split_pixels}x{p.split_channels}"
+                    f"x{p.split_k} (px x ch x k), chunks {p.chunk_pixels}x{p.chunk_channels}, "
+                    f"{p.loop_order}")
+            lines.append(f"| {c.layer} | {c.heuristic_cycles:,.0f} | {c.chosen_cycles:,.0f} | "
+                         f"{c.heuristic_cycles / max(c.chosen_cycles, 1):.2f} | {desc} |")
+        return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class _Priced:
+    latency_cycles: float
+    energy_pj: float
+
+
+def _simulate(arch, g, plan, costs) -> _Priced:
+    """SimPy latency and energy of ``g`` under ``plan`` (priced like archsim.pipeline.price)."""
+    from archsim.sim.engine import run_schedule
+
+    out = run_schedule(arch, g, build_schedule(g, arch, plan.dataflow, plan))
+    return _Priced(out.latency_cycles, costs.energy(dict(out.actions), out.latency_cycles).total_pj)
+
+
+def _layer_plan_of(plan: MappingPlan, lp: LayerPlan) -> MappingPlan:
+    return dataclasses.replace(plan, layers=(dataclasses.replace(lp, group=0),))
+
+
+def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", *,
+                   seed: int = 0, top: int = 3) -> SearchReport:
+    """Search a mapping for ``g`` on ``arch`` (module doc)."""
+    t0 = time.perf_counter()
+    from archsim.energy import load_cost_model
+
+    _, _, objective = str(mapping).partition(":")
+    objective = objective or "latency"
+    if objective not in OBJECTIVES:
+        raise MappingError(f"mapping: search objective {objective!r} is not one of "
+                           f"{', '.join(OBJECTIVES)}")
+    bad = dataflow_error(arch, dataflow)
+    if bad:
+        raise MappingError(bad)
+    order = mapping_order(g)
+    layers = gemm_layers(g, arch, order, graph_aliases(g, order))
+    costs = load_cost_model(arch, dataflow=dataflow)
+    model = LayerModel(arch, costs)
+    heur = heuristic_plan(g, arch, dataflow, MappingSpec.parse("layer"), layers)
+    heur_lp = heur.by_layer()
+    gcap = arch.gbuf.capacity_bytes
+    choices: list[LayerChoice] = []
+    total_cands = sim_layers = 0
+    for node, L in layers.items():
+        hp = heur_lp[node]
+        out_home = "gbuf" if L.M * L.N * L.act_bytes <= gcap else "dram"
+        cands = layer_candidates(L, arch, hp)
+        scored = []
+        for lp in cands:
+            est = model.estimate(L, lp, in_home="dram", out_home=out_home, keep_inputs=True)
+            scored.append((objective_value(objective, est.latency_cycles, est.energy_pj),
+                           len(scored), lp))
+        scored.sort(key=lambda x: (x[0], x[1]))
+        total_cands += len(cands)
+        sg = single_layer_graph(g, node)
+        results = []
+        h_res = _simulate(arch, sg, _layer_plan_of(heur, hp), costs)
+        sim_layers += 1
+        h_val = objective_value(objective, h_res.latency_cycles, h_res.energy_pj)
+        results.append((h_val, 0, hp, False, h_res))
+        tried = 0
+        for _, _, lp in scored:
+            if tried >= top:
+                break
+            kplan = dataclasses.replace(_layer_plan_of(heur, lp), keep_inputs=True)
+            try:
+                res = _simulate(arch, sg, kplan, costs)
+            except MappingError:
+                continue
+            tried += 1
+            sim_layers += 1
+            val = objective_value(objective, res.latency_cycles, res.energy_pj)
+            # never slower than the heuristic on the layer, whatever the objective
+            if res.latency_cycles <= h_res.latency_cycles:
+                results.append((val, tried, lp, True, res))
+        best = min(results, key=lambda r: (r[0], r[1]))
+        choices.append(LayerChoice(
+            layer=node, heuristic=hp, chosen=dataclasses.replace(best[2], group=hp.group),
+            heuristic_cycles=h_res.latency_cycles, heuristic_pj=h_res.energy_pj,
+            chosen_cycles=best[4].latency_cycles, chosen_pj=best[4].energy_pj,
+            candidates=len(cands) + 1, simulated=tried + 1))
+    searched = dataclasses.replace(heur, label=f"search:{objective}", generator="search",
+                                   keep_inputs=True,
+                                   layers=tuple(c.chosen for c in choices))
+    # across layer groups: whole-network runs, reverting layers slower than the heuristic's
+    network: dict[str, tuple[float, float]] = {}
+    plans: dict[str, MappingPlan] = {}
+    h_net = _simulate(arch, g, heur, costs)
+    network["heuristic layer"] = (h_net.latency_cycles, h_net.energy_pj)
+    plans["heuristic layer"] = dataclasses.replace(heur, label=f"search:{objective}")
+    sim_nets = 1
+    try:
+        pipe = heuristic_plan(g, arch, dataflow, MappingSpec.parse("pipeline"), layers)
+        p_net = _simulate(arch, g, pipe, costs)
+        sim_nets += 1
+        network["heuristic pipeline"] = (p_net.latency_cycles, p_net.energy_pj)
+        plans["heuristic pipeline"] = dataclasses.replace(pipe, label=f"search:{objective}")
+    except MappingError:
+        pass
+    res = _simulate(arch, g, searched, costs)
+    sim_nets += 1
+    network["searched"] = (res.latency_cycles, res.energy_pj)
+    plans["searched"] = searched
+    chosen = min(network, key=lambda k: (objective_value(objective, *network[k]),
+                                         not k.startswith("searched")))
+    plan = plans[chosen]
+    final = {c.layer: c for c in choices}
+    chosen_layers = plan.by_layer()
+    report_layers = tuple(
+        c if chosen_layers[c.layer] == c.chosen else dataclasses.replace(
+            c, chosen=chosen_layers[c.layer], chosen_cycles=c.heuristic_cycles,
+            chosen_pj=c.heuristic_pj) for c in final.values())
+    return SearchReport(objective=objective, plan=plan, heuristic=heur, layers=report_layers,
+                        candidates=total_cands, simulated_layers=sim_layers,
+                        simulated_networks=sim_nets, network=network, chosen_network=chosen,
+                        search_seconds=time.perf_counter() - t0)
+
+
+def random_plans(L: GemmLayer, arch: ArchConfig, base: LayerPlan, n: int,
+                 seed: int = 0) -> list[LayerPlan]:
+    """``n`` distinct random candidates of one layer (for validating the analytic model),
+    chunk sizes also drawn below the largest that fit; deterministic for ``seed``."""
+    import random
+
+    rng = random.Random(seed)
+    cands = layer_candidates(L, arch, base)
+    rng.shuffle(cands)
+    out = []
+    for c in cands[:n]:
+        mc = rng.randint(max(1, c.chunk_pixels // 4), c.chunk_pixels)
+        nc = rng.randint(max(1, c.chunk_channels // 2), c.chunk_channels)
+        out.append(dataclasses.replace(c, chunk_pixels=mc, chunk_channels=nc))
+    return out

@@ -1,0 +1,66 @@
+"""docs/validation.md: every archsim number on it is what archsim computes now.
+
+The peers are not re-run here: their numbers are read from docs/validation_data.json, which
+``python scripts/validate_peers.py`` writes together with the page.
+"""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "docs" / "validation_data.json"
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("validate_peers",
+                                                  ROOT / "scripts" / "validate_peers.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.fixture(scope="module")
+def vp():
+    return _script()
+
+
+@pytest.fixture(scope="module")
+def data():
+    return json.loads(DATA.read_text())
+
+
+def test_page_is_generated_from_its_data(vp, data):
+    assert (ROOT / "docs" / "validation.md").read_text() == vp.write_page(data) + "\n"
+
+
+def test_zigzag_inputs_and_archsim_side(vp, data):
+    assert json.loads(json.dumps(vp.per_access_costs())) == data["costs"]
+    for case in data["zigzag"]:
+        now = json.loads(json.dumps(vp.archsim_zigzag_case(case["layer"], case["dataflow"])))
+        assert now == case["archsim"], (case["layer"], case["dataflow"])
+        assert json.loads(json.dumps(vp.hand_bounds(case["layer"], vp.per_access_costs()))) \
+            == case["bounds"]
+        # the spec ZigZag got carries archsim's per-access energies
+        spec = vp.zigzag_spec(case["layer"], case["dataflow"], vp.per_access_costs())
+        assert spec["array"]["mac_energy_pj"] == pytest.approx(data["costs"]["mac_pj"])
+
+
+def test_dense_cycles_are_archsim_now(vp, data, tmp_path):
+    live = {}
+    for d in data["dense"]:
+        if d["source"].startswith("live"):
+            key = (d["csv"], d["dataflow"])
+            if key not in live:
+                live[key] = vp.archsim_dense(vp.LAYERS_DIR / d["csv"], d["dataflow"])
+            assert live[key][d["layer"]] == d["archsim"]
+    seen = {}
+    for i, d in enumerate(x for x in data["dense"] if x["source"] == "recorded"):
+        key = (d["row"], d["dataflow"], d["array"])
+        if key not in seen:
+            p = vp.dense_record_csv(d["input_type"], d["row"], tmp_path / f"r{i}.csv")
+            seen[key] = sum(vp.archsim_dense(p, d["dataflow"],
+                                             f"scalesim_{d['array']}x{d['array']}").values())
+        assert seen[key] == d["archsim"], key
