@@ -360,13 +360,18 @@ class _Mapper:
                               memory=home))
         return out, deps
 
-    def _tiles(self, p: LayerPlan) -> list[int]:
+    def _tiles(self, p: LayerPlan, node: str) -> list[int]:
         """The tiles of a layer plan: positions tile_first.. of the spread order (every prefix
-        of which is spread evenly over the grid, see :func:`spread_order`)."""
-        return [self.spread[i] for i in range(p.tile_first, p.tile_first + p.tile_count)]
+        of which is spread evenly over the grid, see :func:`spread_order`); a pipeline group's
+        layers keep their contiguous tiles."""
+        tiles = list(range(p.tile_first, p.tile_first + p.tile_count))
+        if self.gid.get(node) is None:
+            tiles = [self.spread[t] for t in tiles]
+        return tiles
 
     def tiles_of(self, node: str) -> list[int]:
-        """Tiles of an element-wise node: its group's producer tiles, else all tiles."""
+        """Tiles of an element-wise node: its group's producer tiles, else all tiles (in the
+        spread order)."""
         if self.gid.get(node) is None:
             return list(self.spread)
         for p in self.g.nodes[node]["inputs"]:
@@ -375,7 +380,7 @@ class _Mapper:
                 continue
             if b in self.lp:
                 q = self.lp[b]
-                return self._tiles(q)
+                return self._tiles(q, b)
             if b in self.by_node:
                 return sorted({t.tile for t in self.by_node[b]})
         return [0]
@@ -420,7 +425,7 @@ class _Mapper:
     # ---- GEMM layers ------------------------------------------------------------------------
     def _map_gemm(self, node: str, a: dict[str, Any]) -> None:
         L, p = self.layers[node], self.lp[node]
-        tiles = self._tiles(p)
+        tiles = self._tiles(p, node)
         T = len(tiles)
         out_bytes = L.M * L.N * self.act_bytes
         m_parts = split_range(L.M, p.split_pixels)
