@@ -77,7 +77,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from archsim.errors import EXIT_MISMATCH, MappingError
     from archsim.mapping.plan import load_plan
     from archsim.mapping.schedule import MappingSpec
-    from archsim.pipeline import check_sparsity, resolve_workload, simulate, workload_kind
+    from archsim.pipeline import (
+        check_sparsity,
+        design_bits,
+        resolve_workload,
+        simulate,
+        workload_kind,
+    )
     from archsim.report.outputs import folder_lock, safe_name
     from archsim.report.run_folder import check_run_dir, format_summary, write_run
 
@@ -107,7 +113,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if kind != "zoo":  # files are cheap to read (their errors name them); zoo builds take time
         g = resolve_workload(args.workload, seed=args.seed, sparsity=args.sparsity,
                              sample=1 if args.functional else None, weights=args.weights,
-                             prune=args.prune)
+                             prune=args.prune)  # files keep their own bit widths
     if out is None:
         wl = g.graph.get("name", "workload") if g is not None else str(args.workload)
         out = Path("reports") / safe_name(
@@ -117,7 +123,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if g is None:
             g = resolve_workload(args.workload, seed=args.seed, sparsity=args.sparsity,
                                  sample=1 if args.functional else None, weights=args.weights,
-                                 prune=args.prune)
+                                 prune=args.prune, **design_bits(arch))
         res = simulate(arch, g, dataflow=args.dataflow, mapping=spec,
                        functional=args.functional, seed=args.seed)
         write_run(res, out, workload_args={

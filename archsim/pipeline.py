@@ -34,7 +34,7 @@ from archsim.sim.engine import SimOutcome, run_schedule
 if TYPE_CHECKING:  # networkx is slow to import
     import networkx as nx
 
-__all__ = ["SimResult", "check_sparsity", "price", "resolve_workload", "simulate",
+__all__ = ["SimResult", "check_sparsity", "design_bits", "price", "resolve_workload", "simulate",
            "workload_kind"]
 
 
@@ -86,9 +86,18 @@ def _zoo_names() -> list[str]:
     return zoo.names()
 
 
+def design_bits(arch: ArchConfig) -> dict[str, int]:
+    """``act_bits`` / ``weight_bits`` of the design point's PE kind: the widths a zoo model is
+    quantised to when it runs there (so a W2 ``tmac`` design point gets a 2-bit graph)."""
+    pe = arch.pe()
+    return {k: int(getattr(pe, k)) for k in ("act_bits", "weight_bits")
+            if isinstance(getattr(pe, k, None), int)}
+
+
 def resolve_workload(workload: Any, seed: int = 0, sparsity: float | None = 0.0,
                      sample: int | None = None, weights: str | Path | None = None,
-                     prune: str = "layer") -> nx.DiGraph | Dag:
+                     prune: str = "layer", act_bits: int | None = None,
+                     weight_bits: int | None = None) -> nx.DiGraph | Dag:
     """A graph from a graph, a saved workload folder, a SCALE-Sim CSV or a zoo name.
 
     Graphs (networkx ``DiGraph`` or ``archsim.graph.dag.Dag``) are returned as they are; folders
@@ -96,7 +105,9 @@ def resolve_workload(workload: Any, seed: int = 0, sparsity: float | None = 0.0,
     ``workloads`` package through :mod:`archsim.zoo`, the one hook from archsim to it.
     ``sparsity`` applies to zoo names only: a non-zero value for any other workload raises
     :class:`~archsim.errors.UsageError` (it would be ignored); so do ``weights`` (a state-dict
-    file) and ``prune`` (``layer`` | ``global``).
+    file) and ``prune`` (``layer`` | ``global``). ``act_bits`` / ``weight_bits`` (None: the
+    zoo's defaults, 8 / 9) are the widths a zoo model is quantised to (``design_bits(arch)``);
+    other workloads keep the widths they were exported with.
     """
     kind = workload_kind(workload)
     if kind != "zoo" and weights is not None:
@@ -130,8 +141,10 @@ def resolve_workload(workload: Any, seed: int = 0, sparsity: float | None = 0.0,
             f"{', '.join(zoo)})")
     from archsim import zoo as zoo_hook  # the one hook to the workloads package (torch)
 
+    bits = {k: int(v) for k, v in (("act_bits", act_bits), ("weight_bits", weight_bits))
+            if v is not None}
     return zoo_hook.build(name, sparsity=check_sparsity(sparsity or 0.0), seed=seed,
-                          sample=sample, checkpoint=weights, prune=prune)
+                          sample=sample, checkpoint=weights, prune=prune, **bits)
 
 
 def resolve_mapping(mapping: Any) -> Any:
@@ -177,7 +190,8 @@ def simulate(arch: ArchConfig | str | Path, workload: Any, dataflow: str = "ws",
     t_wall = time.perf_counter()
     if not isinstance(arch, ArchConfig):
         arch = load_arch(arch)
-    g = resolve_workload(workload, seed=seed, sample=1 if functional else None)
+    g = resolve_workload(workload, seed=seed, sample=1 if functional else None,
+                         **design_bits(arch))
     from archsim.energy import load_cost_model
     from archsim.graph.batching import apply_batch
     from archsim.graph.ir import validate_workload

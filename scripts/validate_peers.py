@@ -53,10 +53,7 @@ ENERGY_TOL, LATENCY_TOL = 0.15, 0.25
 # ZigZag comparison: one tile of 16 x 16 MAC PEs, no global buffer (edge traffic is DRAM, the
 # only off-chip level ZigZag's spec has).
 ZZ_ARCH = "mac_1x1"
-# the recorded ZigZag comparison ran the fetch unit without streaming or weight prefetch
-# (one tile, no multicast or attach-point effect): kept so the recorded peers stay comparable
-ZZ_OVERRIDES = {"gbuf.capacity_bytes": 0, "tile.fetch.streaming": False,
-                "tile.fetch.weight_prefetch": False}
+ZZ_OVERRIDES = {"gbuf.capacity_bytes": 0}
 CONV_HEADER = ("Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, "
                "Num Filter, Strides,")
 GEMM_HEADER = "Layer, M, N, K,"

@@ -205,7 +205,7 @@ def test_load_missing_folder_names_the_file(tmp_path):
         (lambda g: g.nodes["fc"].__setitem__("out_shape", (2, 6)), "fc", "out_shape"),
         (lambda g: g.nodes["fc"].__setitem__("macs_nonzero", 1), "fc", "macs_nonzero"),
         (lambda g: g.nodes["a1"].__setitem__("requant_mults", [1]), "a1", "requant_mults"),
-        (lambda g: g.nodes["ap"].__setitem__("op", "softmax"), "ap", "op"),
+        (lambda g: g.nodes["ap"].__setitem__("op", "layernorm_fp32"), "ap", "op"),
         (lambda g: g.nodes["c1"].__setitem__("stride", [1, 1]), "c1", "stride"),
         (lambda g: g.nodes["c1"].__setitem__("out_scale", 1), "c1", "out_scale"),
         (lambda g: g.nodes["r1"].__setitem__("out_hi", 127), "r1", "out_lo"),

@@ -155,3 +155,46 @@ def test_csv_rows_load_or_fail_cleanly(header, rows, trailing_comma, latin1):
     layers = [n for n in g.nodes if not n.endswith(".input")]
     assert layers == list(dict.fromkeys(name for name, _ in rows))
     assert all(g.nodes[n]["macs_dense"] > 0 for n in layers)
+
+
+# ---- mapping files (issue 14's input): mutated plans load and map, or fail naming the file ----
+def _plan_data():
+    from archsim.mapping.plan import plan_yaml
+    from archsim.mapping.schedule import build_schedule
+    from archsim.pipeline import resolve_workload
+
+    d = Path(tempfile.mkdtemp())
+    csv = d / "two.csv"
+    csv.write_text("Layer, M, N, K,\ng1, 64, 24, 40,\ng2, 48, 16, 24,\n")
+    g = resolve_workload(str(csv))
+    sched = build_schedule(g, BASE, "ws", "layer")
+    return g, yaml.safe_load(plan_yaml(sched.plan))
+
+
+PLAN_GRAPH, PLAN = _plan_data()
+
+
+@settings(max_examples=100, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_mutated_mapping_files_map_or_fail_cleanly(data):
+    from archsim.mapping.plan import load_plan
+    from archsim.mapping.schedule import build_schedule
+
+    mutated = copy.deepcopy(PLAN)
+    for _ in range(data.draw(st.integers(1, 3))):
+        layer = data.draw(st.sampled_from(mutated["layers"] or [{}]))
+        if isinstance(layer, dict) and layer:
+            key = data.draw(st.sampled_from([*layer, "bogus"]))
+            layer[key] = data.draw(HOSTILE)
+        else:
+            mutated[data.draw(st.sampled_from([*mutated, "bogus"]))] = data.draw(HOSTILE)
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "mapping.yaml"
+        path.write_text(yaml.safe_dump(mutated))
+        try:
+            plan = load_plan(path)
+            build_schedule(PLAN_GRAPH, BASE, plan.dataflow, plan)
+        except Exception as exc:  # noqa: BLE001
+            assert isinstance(exc, ArchsimError), f"{type(exc).__name__}: {exc}"
+            assert len(str(exc)) < 20_000

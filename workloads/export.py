@@ -43,8 +43,8 @@ def _gemm_attrs(a: dict, lay, ql, qm: QuantizedModel) -> None:
         in_lo=int(src.out_lo),
         in_hi=int(src.out_hi),
     )
-    n = a["out_shape"][0]
-    pix = n * a["out_shape"][2] * a["out_shape"][3] if lay.op == "conv" else n
+    shape = a["out_shape"]
+    pix = shape[0] * shape[2] * shape[3] if lay.op == "conv" else int(np.prod(shape[:-1]))
     a["empty"] = not bool(np.any(w))  # every weight pruned (or rounded) to zero
     a["macs_dense"] = int(pix * w.size)
     a["macs_nonzero"] = int(pix * np.count_nonzero(w))
@@ -71,6 +71,18 @@ def _none(a: dict, lay, ql, qm) -> None:
     return None
 
 
+def _matmul_attrs(a: dict, lay, ql, qm) -> None:
+    src = qm.qlayers[lay.inputs[0]]
+    a.update(heads=int(lay.params["heads"]), transpose_b=bool(lay.params["transpose_b"]),
+             requant_mult=int(ql.requant_mult), requant_shift=int(ql.requant_shift),
+             macs_dense=int(np.prod(a["out_shape"])) * int(lay.params["inner"]),
+             in_signed=bool(src.out_lo < 0), in_lo=int(src.out_lo), in_hi=int(src.out_hi))
+
+
+def _norm_attrs(a: dict, lay, ql, qm) -> None:
+    a.update(ql.extra, requant_mult=int(ql.requant_mult), requant_shift=int(ql.requant_shift))
+
+
 # op -> exporter(attrs to update, layer, its QLayer, the QuantizedModel)
 EXPORTERS = {
     "input": _none,
@@ -91,6 +103,9 @@ EXPORTERS = {
     "mul": lambda a, lay, ql, qm: a.update(
         requant_mult=int(ql.requant_mult), requant_shift=int(ql.requant_shift)
     ),
+    "matmul": _matmul_attrs,
+    "softmax": lambda a, lay, ql, qm: a.update(ql.extra),
+    "norm": _norm_attrs,
 }
 
 
@@ -134,6 +149,7 @@ def export_graph(
     comp = [a for _, a in g.nodes(data=True) if a["op"] in ("conv", "linear")]
     n_w = sum(a["weight"].size for a in comp)
     n_z = sum(a["weight"].size - int(np.count_nonzero(a["weight"])) for a in comp)
+    mm = [a["macs_dense"] for _, a in g.nodes(data=True) if a["op"] == "matmul"]
     g.graph.update(
         format_version=FORMAT_VERSION,
         name=str(name),
@@ -146,8 +162,8 @@ def export_graph(
         seed=int(seed),
         batch=int(g.nodes[qm.input_name]["out_shape"][0]),
         sparsity_achieved=float(n_z / n_w) if n_w else 0.0,
-        macs_dense=int(sum(a["macs_dense"] for a in comp)),
-        macs_nonzero=int(sum(a["macs_nonzero"] for a in comp)),
+        macs_dense=int(sum(a["macs_dense"] for a in comp) + sum(mm)),
+        macs_nonzero=int(sum(a["macs_nonzero"] for a in comp) + sum(mm)),
         empty_layers=[n for n, a in g.nodes(data=True) if a.get("empty")],
     )
     g.graph.update(extra or {})

@@ -44,7 +44,8 @@ class _FakeQuant(fx.Interpreter):
         super().__init__(qm.lowered.gm)
         self.qm = qm
         self.first = {lay.name: lay for lay in qm.lowered.layers}
-        self.bn_nodes = {lay.out_fx for lay in qm.lowered.layers if lay.bn is not None}
+        # fx nodes folded into the layer before them (BatchNorm2d, a constant scale)
+        self.folded = {lay.out_fx for lay in qm.lowered.layers if lay.out_fx != lay.name}
 
     def _int(self, v: torch.Tensor, fx_node) -> torch.Tensor:
         s = self.qm.qlayers[self.qm.lowered.alias[fx_node.name]].out_scale
@@ -65,8 +66,8 @@ class _FakeQuant(fx.Interpreter):
         return out
 
     def run_node(self, n):
-        if n.name in self.bn_nodes:
-            return self.env[n.args[0]]  # folded into the conv before it
+        if n.name in self.folded:  # folded into the layer before it
+            return self.env[next(a for a in n.args if isinstance(a, fx.Node))]
         lay = self.first.get(n.name)
         if lay is None:
             return super().run_node(n)
@@ -82,6 +83,9 @@ class _FakeQuant(fx.Interpreter):
     def _layer(self, lay, xs):
         ql = self.qm.qlayers[lay.name]
         lo, hi = ql.out_lo, ql.out_hi
+        if lay.op == "linear" and xs[0].ndim == 3:  # token tensors: (B T) rows
+            b, t, i = xs[0].shape
+            return self._layer(lay, [xs[0].reshape(b * t, i)]).reshape(b, t, -1)
         if lay.op in ("conv", "linear"):
             w = torch.from_numpy(ql.weight).double()
             if lay.op == "conv":
@@ -104,6 +108,17 @@ class _FakeQuant(fx.Interpreter):
             return torch.from_numpy(ql.table)[xs[0] - src.out_lo]
         if lay.op == "mul":
             return _requant(xs[0] * xs[1], ql.requant_mult, ql.requant_shift, lo, hi)
+        if lay.op == "matmul":  # the fx operands as laid out by the model (heads, transposes)
+            acc = torch.round(xs[0].double() @ xs[1].double()).long()
+            return _requant(acc, ql.requant_mult, ql.requant_shift, lo, hi)
+        if lay.op in ("softmax", "norm"):  # over the last dimension, whatever the layout
+            from workloads.seqref import run_seq
+
+            a = {**ql.extra, "op": lay.op, "out_lo": lo, "out_hi": hi,
+                 "requant_mult": ql.requant_mult, "requant_shift": ql.requant_shift}
+            x = xs[0]
+            rows = x.reshape(1, -1, x.shape[-1])
+            return run_seq(a, [rows]).reshape(x.shape)
         if lay.op == "maxpool":
             p = lay.params
             return F.max_pool2d(xs[0].double(), p["kernel"], p["stride"], p["padding"]).long()

@@ -26,6 +26,18 @@ F.avg_pool2d, AdaptiveAvgPool2d / F.adaptive_avg_pool2d to an output dividing th
 multiply of two tensors, the second equal in shape or (N, C, 1, 1) (operator.mul / *= /
 torch.mul / .mul: squeeze-excite gating), torch.cat on channels, Dropout (identity in eval),
 Identity, nested Sequentials. Shape arithmetic (.size(), .shape, getitem on it) is allowed.
+
+Transformers (token tensors (B, T, F)): Linear on (B, T, F); LayerNorm and RMSNorm over the
+last dimension (``norm``); GELU (exact or tanh) and SiLU (``table``); softmax over the last
+dimension (``softmax``); the product of two activations (torch.matmul / @ / torch.bmm /
+.matmul: ``matmul``) with a constant scale after it (``* c`` or ``/ c``, folded into the
+product's requantisation); and the head reshapes between them: ``.view`` / ``.reshape`` of
+(B, T, F) to (B, T, H, F/H) and back, ``.transpose`` / ``.permute`` / torch.transpose. The
+graph keeps token tensors as (B, T, F), heads as contiguous feature blocks; the lowering tracks
+how each fx tensor is laid out over its graph tensor (``_Ctx.views``: ``None`` = the same
+tensor, ``(H, perm)``: fx = G.reshape(B, T, H, F/H).permute(perm), ``(None, perm)``: fx =
+G.permute(perm)), so Q (B, H, T, d) times K^T (B, H, d, S) becomes a ``matmul`` with ``heads``
+H and ``transpose_b``, and P (B, H, T, S) times V (B, H, S, e) one without.
 Anything else raises ``UnsupportedOpError`` naming the fx node and its op.
 """
 
@@ -78,6 +90,8 @@ class Lowered:
 # element-wise functions exported as ``table`` nodes (tabulated over the input integers)
 TABLE_FNS: dict[str, Callable] = {
     "silu": F.silu,
+    "gelu": F.gelu,
+    "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
     "sigmoid": torch.sigmoid,
     "hardswish": F.hardswish,
     "hardsigmoid": F.hardsigmoid,
@@ -85,7 +99,9 @@ TABLE_FNS: dict[str, Callable] = {
 }
 
 _META_FUNCS = {getattr, operator.getitem, operator.mul, operator.floordiv, operator.add,
-               operator.sub}
+               operator.sub, operator.truediv, operator.pow, math.sqrt}
+_ROWS = (0, 2, 1, 3)  # (B, H, T, d): per-head rows
+_COLS = (0, 2, 3, 1)  # (B, H, d, T): per-head transposed
 
 
 def _pair(v) -> tuple:
@@ -115,17 +131,20 @@ class _Recorder(fx.Interpreter):
         v = super().run_node(n)
         if isinstance(v, torch.Tensor):
             self.shapes[n.name] = tuple(int(d) for d in v.shape)
+        elif isinstance(v, Real):
+            self.consts[n.name] = v  # shape arithmetic (e.g. 1 / sqrt(head size))
         return v
 
 
 class _Ctx:
     """State of one lowering and the helpers op handlers use."""
 
-    def __init__(self, gm: fx.GraphModule, seen: dict):
-        self.gm, self.seen = gm, seen
+    def __init__(self, gm: fx.GraphModule, seen: dict, consts: dict | None = None):
+        self.gm, self.seen, self.consts = gm, seen, consts or {}
         self.layers: list[Layer] = []
         self.by_name: dict[str, Layer] = {}
         self.alias: dict[str, str] = {}
+        self.views: dict[str, tuple | None] = {}  # fx name -> layout over its graph tensor
         self.users = {n.name: len(n.users) for n in gm.graph.nodes}
 
     def err(self, node, msg):
@@ -139,15 +158,40 @@ class _Ctx:
     def is_tensor(self, arg) -> bool:
         return isinstance(arg, fx.Node) and arg.name in self.seen
 
-    def add_layer(self, node, op, inputs, source, **kw) -> Layer:
-        lay = Layer(node.name, op, inputs, node.name, source, self.seen[node.name], **kw)
+    def const(self, arg):
+        """The python number behind ``arg`` (a literal or traced shape arithmetic), or
+        ``arg`` itself."""
+        if isinstance(arg, fx.Node) and arg.name in self.consts:
+            return self.consts[arg.name]
+        return arg
+
+    def add_layer(self, node, op, inputs, source, like=None, shape=None, view=None,
+                  **kw) -> Layer:
+        """A new graph node. ``like``: an fx input whose graph shape and layout the output
+        keeps (element-wise ops); ``shape`` / ``view``: the graph shape and fx layout."""
+        if like is not None:
+            shape, view = self.gshape(like), self.views.get(like.name)
+        shape = tuple(shape) if shape is not None else self.seen[node.name]
+        lay = Layer(node.name, op, inputs, node.name, source, shape, **kw)
         self.layers.append(lay)
         self.by_name[lay.name] = lay
         self.alias[node.name] = lay.name
+        self.views[node.name] = view
         return lay
 
-    def alias_to(self, node, arg) -> None:
+    def alias_to(self, node, arg, view="same") -> None:
         self.alias[node.name] = self.src(node, arg)
+        self.views[node.name] = self.views.get(arg.name) if view == "same" else view
+
+    def gshape(self, arg) -> tuple:
+        """Shape of the graph tensor behind fx value ``arg``."""
+        return tuple(self.by_name[self.alias[arg.name]].out_shape)
+
+    def plain(self, node, arg, what: str) -> None:
+        """``arg`` must be laid out as its graph tensor (not a per-head view)."""
+        if self.views.get(arg.name) is not None:
+            self.err(node, f"{what} of a per-head / transposed view {self.seen[arg.name]}; "
+                     "reshape it back to (B, T, F) first")
 
     def pool(self, node, op, x, kernel, stride, padding, source) -> None:
         kernel = _pair(kernel)
@@ -186,14 +230,20 @@ class _Ctx:
             self.err(node, "clamp without bounds")
         if lo is not None and hi is not None and lo > hi:
             self.err(node, f"clamp bounds {lo} > {hi}")
-        self.add_layer(node, "clamp", [self.src(node, x)], source,
+        self.add_layer(node, "clamp", [self.src(node, x)], source, like=x,
                        params={"min": None if lo is None else float(lo),
                                "max": None if hi is None else float(hi)})
 
     def binary(self, node, op, x, y, source) -> None:
         if not (self.is_tensor(x) and self.is_tensor(y)):
-            const = y if self.is_tensor(x) else x
+            const = self.const(y if self.is_tensor(x) else x)
+            if op == "mul" and isinstance(const, Real) and not isinstance(const, bool):
+                self.scale_fold(node, x if self.is_tensor(x) else y, float(const))
+                return
             self.err(node, f"{op} of a tensor and a constant {const!r}")
+        if self.views.get(x.name) != self.views.get(y.name):
+            self.err(node, f"{op} of tensors laid out differently ({self.seen[x.name]} and "
+                     f"{self.seen[y.name]} over their graph tensors)")
         if op == "mul":
             xs, ys = self.seen[x.name], self.seen[y.name]
             if tuple(xs) != tuple(ys) and tuple(ys) != tuple(xs[:2]) + (1,) * (len(xs) - 2):
@@ -202,7 +252,95 @@ class _Ctx:
                 else:
                     self.err(node, f"multiply of shapes {xs} and {ys}: only equal shapes or a "
                              f"per-channel (N, C, 1, 1) gate")
-        self.add_layer(node, op, [self.src(node, x), self.src(node, y)], source)
+        self.add_layer(node, op, [self.src(node, x), self.src(node, y)], source, like=x)
+
+    def scale_fold(self, node, x, factor: float) -> None:
+        """``x * factor`` (a constant): folded into the product or linear layer making ``x``
+        (its requantisation absorbs the factor), which must be ``x``'s only user."""
+        prev = self.by_name.get(self.alias.get(x.name, ""))
+        if (prev is None or prev.op not in ("matmul", "linear") or prev.out_fx != x.name
+                or self.users[x.name] != 1 or not factor > 0 or not math.isfinite(factor)):
+            self.err(node, "a constant scale is supported only right after a matmul or a "
+                     "linear layer whose only user it is, and must be finite and > 0")
+        prev.params["out_mul"] = prev.params.get("out_mul", 1.0) * factor
+        prev.out_fx = node.name
+        prev.source += f" x {factor:g}"
+        self.alias[node.name] = prev.name
+        self.views[node.name] = self.views.get(x.name)
+
+    def permute(self, node, x, perm) -> None:
+        """A transpose / permute: no node, a new layout of the same graph tensor."""
+        v = self.views.get(x.name)
+        nd = len(self.seen[x.name])
+        perm = tuple(int(p) % nd for p in perm)
+        if sorted(perm) != list(range(nd)):
+            self.err(node, f"permutation {perm} of a {nd}-d tensor")
+        if v is None:
+            if nd != 3:
+                self.err(node, f"transpose of a {nd}-d tensor (only token tensors (B, T, F) "
+                         "and their per-head views)")
+            v = (None, (0, 1, 2))
+        new = tuple(v[1][p] for p in perm)
+        if new[0] != 0:
+            self.err(node, "a transpose that moves the batch dimension")
+        self.alias_to(node, x, view=None if v[0] is None and new == (0, 1, 2) else (v[0], new))
+
+    def reshape(self, node, x) -> None:
+        """``.view`` / ``.reshape``: a flatten to (N, -1), or the head split (B, T, F) ->
+        (B, T, H, F/H) and its inverse."""
+        in_shape, out_shape = tuple(self.seen[x.name]), tuple(self.seen[node.name])
+        v = self.views.get(x.name)
+        if out_shape == in_shape:
+            self.alias_to(node, x)
+        elif v is None and len(in_shape) == 3 and len(out_shape) == 4 and (
+                out_shape[:2] == in_shape[:2] and out_shape[2] * out_shape[3] == in_shape[2]):
+            self.alias_to(node, x, view=(out_shape[2], (0, 1, 2, 3)))
+        elif v is not None and v[0] is not None and v[1] == (0, 1, 2, 3) and (
+                out_shape == self.gshape(x)):
+            self.alias_to(node, x, view=None)
+        elif v is None:
+            self.flatten_or_alias(node, x)
+        else:
+            self.err(node, f"reshape {in_shape} -> {out_shape} of a per-head view (only back "
+                     f"to (B, T, F) from (B, T, H, F/H))")
+
+    def matmul(self, node, x, y, source) -> None:
+        """The product of two activations as a ``matmul`` node (see the module doc)."""
+        if not (self.is_tensor(x) and self.is_tensor(y)):
+            self.err(node, "matmul with a constant operand (use nn.Linear for weights)")
+        ra, rb = self._role(x), self._role(y)
+        if ra is None or rb is None or ra[1] != "rows" or ra[0] != rb[0]:
+            self.err(node, f"matmul of {self.seen[x.name]} and {self.seen[y.name]}: expected "
+                     "per-head operands (B, H, T, d) x (B, H, d, S) or (B, H, S, e), or "
+                     "(B, T, d) x (B, d, S) or (B, S, e), from reshapes / transposes of "
+                     "(B, T, F) tensors")
+        heads, tb = ra[0], rb[1] == "cols"
+        out = self.seen[node.name]
+        b, t, n = out[0], out[-2], out[-1]
+        self.add_layer(node, "matmul", [self.src(node, x), self.src(node, y)], source,
+                       shape=(b, t, heads * n), view=(heads, _ROWS) if len(out) == 4 else None,
+                       params={"heads": heads, "transpose_b": tb,
+                               "inner": int(self.seen[x.name][-1])})
+
+    def _role(self, arg) -> tuple | None:
+        """(heads, "rows" | "cols") of a matmul operand, None if it is no per-head matrix."""
+        v, nd = self.views.get(arg.name), len(self.seen[arg.name])
+        if v is None:
+            return (1, "rows") if nd == 3 else None
+        if v == (None, (0, 2, 1)):
+            return 1, "cols"
+        if v[0] is not None and v[1] in (_ROWS, _COLS):
+            return v[0], "rows" if v[1] == _ROWS else "cols"
+        return None
+
+    def softmax(self, node, x, dim, source) -> None:
+        nd = len(self.seen[x.name])
+        r = self._role(x)
+        if dim is None or int(dim) % nd != nd - 1 or r is None or r[1] != "rows":
+            self.err(node, f"softmax over dim {dim} of {self.seen[x.name]}: only over the last "
+                     "dimension of (B, T, F) or of per-head scores (B, H, T, S)")
+        self.add_layer(node, "softmax", [self.src(node, x)], source, like=x,
+                       params={"segment": int(self.seen[x.name][-1])})
 
 
 # ---------------------------------------------------------------- module handlers
@@ -230,9 +368,34 @@ def _bn_module(ctx, node, m, x, name):
 
 
 def _linear_module(ctx, node, m, x, name):
-    if len(ctx.seen[x.name]) != 2:
-        ctx.err(node, f"Linear on a {len(ctx.seen[x.name])}-d input (only (N, F) is supported)")
+    if len(ctx.seen[x.name]) not in (2, 3):
+        ctx.err(node, f"Linear on a {len(ctx.seen[x.name])}-d input (only (N, F) and token "
+                "tensors (B, T, F) are supported)")
+    ctx.plain(node, x, "Linear")
     ctx.add_layer(node, "linear", [ctx.src(node, x)], name, module=m)
+
+
+def _norm_module(kind):
+    def h(ctx, node, m, x, name):
+        shape = ctx.seen[x.name]
+        if tuple(m.normalized_shape) != (shape[-1],) or len(shape) not in (2, 3):
+            ctx.err(node, f"{type(m).__name__} over {tuple(m.normalized_shape)} of {shape}: only "
+                    "over the last dimension of (N, F) or (B, T, F)")
+        ctx.plain(node, x, type(m).__name__)
+        f = shape[-1]
+        gamma = (m.weight.detach().double() if m.weight is not None
+                 else torch.ones(f, dtype=torch.float64))
+        bias = getattr(m, "bias", None)
+        beta = None if kind == "rms" or bias is None else bias.detach().double()
+        eps = m.eps if m.eps is not None else torch.finfo(torch.float32).eps
+        ctx.add_layer(node, "norm", [ctx.src(node, x)], name,
+                      params={"norm": kind, "gamma": gamma, "beta": beta, "eps": float(eps)})
+    return h
+
+
+def _gelu_module(ctx, node, m, x, name):
+    fn = {"none": "gelu", "tanh": "gelu_tanh"}[m.approximate]
+    ctx.add_layer(node, "table", [ctx.src(node, x)], name, like=x, params={"fn": fn})
 
 
 def _maxpool_module(ctx, node, m, x, name):
@@ -256,7 +419,7 @@ def _flatten_module(ctx, node, m, x, name):
 
 def _table_module(fn_name):
     def h(ctx, node, m, x, name):
-        ctx.add_layer(node, "table", [ctx.src(node, x)], name, params={"fn": fn_name})
+        ctx.add_layer(node, "table", [ctx.src(node, x)], name, like=x, params={"fn": fn_name})
     return h
 
 
@@ -264,7 +427,7 @@ MODULE_HANDLERS: list[tuple[type, Callable]] = [
     (nn.Conv2d, _conv_module),
     (nn.BatchNorm2d, _bn_module),
     (nn.Linear, _linear_module),
-    (nn.ReLU, lambda c, n, m, x, name: c.add_layer(n, "relu", [c.src(n, x)], name)),
+    (nn.ReLU, lambda c, n, m, x, name: c.add_layer(n, "relu", [c.src(n, x)], name, like=x)),
     (nn.Hardtanh, lambda c, n, m, x, name: c.clamp(n, x, m.min_val, m.max_val, name)),  # ReLU6
     (nn.MaxPool2d, _maxpool_module),
     (nn.AvgPool2d, _avgpool_module),
@@ -276,6 +439,9 @@ MODULE_HANDLERS: list[tuple[type, Callable]] = [
     (nn.Hardswish, _table_module("hardswish")),
     (nn.Hardsigmoid, _table_module("hardsigmoid")),
     (nn.Tanh, _table_module("tanh")),
+    (nn.GELU, _gelu_module),
+    (nn.LayerNorm, _norm_module("layer")),
+    (nn.RMSNorm, _norm_module("rms")),
 ]
 
 # ---------------------------------------------------------------- function / method handlers
@@ -283,7 +449,7 @@ MODULE_HANDLERS: list[tuple[type, Callable]] = [
 
 
 def _relu_fn(c, n, a, s):
-    c.add_layer(n, "relu", [c.src(n, a["input"])], s)
+    c.add_layer(n, "relu", [c.src(n, a["input"])], s, like=a["input"])
 
 
 def _add_fn(c, n, a, s):
@@ -340,8 +506,45 @@ def _mean_fn(c, n, a, s):
 
 def _table_fn(fn_name):
     def h(c, n, a, s):
-        c.add_layer(n, "table", [c.src(n, a["input"])], s, params={"fn": fn_name})
+        c.add_layer(n, "table", [c.src(n, a["input"])], s, like=a["input"],
+                    params={"fn": fn_name})
     return h
+
+
+def _gelu_fn(c, n, a, s):
+    approx = a.get("approximate", "none")
+    if approx not in ("none", "tanh"):
+        c.err(n, f"gelu approximate={approx!r}")
+    _table_fn("gelu" if approx == "none" else "gelu_tanh")(c, n, a, s)
+
+
+def _div_fn(c, n, a, s):
+    x, d = a["input"], c.const(a["other"])
+    if not c.is_tensor(x) or c.is_tensor(d) or not isinstance(d, Real) or isinstance(d, bool) \
+            or d == 0:
+        c.err(n, "division is supported only of a tensor by a non-zero constant")
+    c.scale_fold(n, x, 1.0 / float(d))
+
+
+def _transpose_fn(c, n, a, s):
+    nd = len(c.seen[a["input"].name])
+    perm = list(range(nd))
+    i, j = int(a["dim0"]) % nd, int(a["dim1"]) % nd
+    perm[i], perm[j] = perm[j], perm[i]
+    c.permute(n, a["input"], perm)
+
+
+def _permute_method(c, n, a, s):
+    dims = n.args[1:]
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = dims[0]
+    c.permute(n, n.args[0], dims if dims else n.kwargs.get("dims", ()))
+
+
+def _softmax_fn(c, n, a, s):
+    if a.get("dtype") is not None:
+        c.err(n, "softmax with a dtype")
+    c.softmax(n, a["input"], a.get("dim"), s)
 
 
 _POOL_ARGS = ["input", "kernel_size", "stride", "padding"]
@@ -383,6 +586,16 @@ FUNCTION_HANDLERS: dict[Callable, tuple[list, Callable]] = {
     F.hardsigmoid: (["input", "inplace"], _table_fn("hardsigmoid")),
     torch.tanh: (["input"], _table_fn("tanh")),
     F.tanh: (["input"], _table_fn("tanh")),
+    F.gelu: (["input", "approximate"], _gelu_fn),
+    operator.truediv: (["input", "other"], _div_fn),
+    operator.matmul: (["input", "other"], lambda c, n, a, s: c.matmul(n, a["input"],
+                                                                       a["other"], s)),
+    torch.matmul: (["input", "other"], lambda c, n, a, s: c.matmul(n, a["input"], a["other"],
+                                                                   s)),
+    torch.bmm: (["input", "mat2"], lambda c, n, a, s: c.matmul(n, a["input"], a["mat2"], s)),
+    torch.transpose: (["input", "dim0", "dim1"], _transpose_fn),
+    F.softmax: (["input", "dim", "_stacklevel", "dtype"], _softmax_fn),
+    torch.softmax: (["input", "dim", "dtype"], _softmax_fn),
 }
 
 METHOD_HANDLERS: dict[str, tuple[list, Callable]] = {
@@ -400,6 +613,10 @@ METHOD_HANDLERS: dict[str, tuple[list, Callable]] = {
     "mean": (["input", "dim", "keepdim", "dtype"], _mean_fn),
     "sigmoid": (["input"], _table_fn("sigmoid")),
     "tanh": (["input"], _table_fn("tanh")),
+    "matmul": (["input", "other"], lambda c, n, a, s: c.matmul(n, a["input"], a["other"], s)),
+    "transpose": (["input", "dim0", "dim1"], _transpose_fn),
+    "softmax": (["input", "dim", "dtype"], _softmax_fn),
+    "div": (["input", "other"], _div_fn),
 }
 
 
@@ -407,16 +624,18 @@ def lower(model: nn.Module, example: torch.Tensor) -> Lowered:
     """Trace ``model`` and map its fx nodes to layers; raises ``UnsupportedOpError``."""
     gm = fx.symbolic_trace(model)
     rec = _Recorder(gm)
-    rec.shapes = {}
+    rec.shapes, rec.consts = {}, {}
     with torch.no_grad():
         rec.run(example)
-    ctx = _Ctx(gm, rec.shapes)
+    ctx = _Ctx(gm, rec.shapes, rec.consts)
     modules = dict(gm.named_modules())
     outputs: list[str] = []
     for node in gm.graph.nodes:
         if node.op == "output":
             outs = node.args[0] if isinstance(node.args[0], (tuple, list)) else [node.args[0]]
             outputs = [ctx.src(node, o) for o in outs]
+            for o in outs:
+                ctx.plain(node, o, "an output")
             continue
         if node.op == "placeholder":
             if any(lay.op == "input" for lay in ctx.layers):
@@ -455,7 +674,10 @@ def lower(model: nn.Module, example: torch.Tensor) -> Lowered:
             handler(ctx, node, _bind(node, names), _describe(node))
         elif node.op == "call_method":
             if node.target in ("view", "reshape"):
-                ctx.flatten_or_alias(node, node.args[0])
+                ctx.reshape(node, node.args[0])
+                continue
+            if node.target == "permute":
+                _permute_method(ctx, node, {}, "")
                 continue
             entry = METHOD_HANDLERS.get(node.target)
             if entry is None:
@@ -472,12 +694,13 @@ def _check_shapes(layers: list) -> None:
     for lay in layers:
         if lay.op in ("conv", "maxpool", "avgpool") and len(lay.out_shape) != 4:
             raise UnsupportedOpError(f"fx node {lay.name!r}: {lay.op} output is not (N, C, H, W)")
-        if lay.op == "linear" and len(lay.out_shape) != 2:
-            raise UnsupportedOpError(f"fx node {lay.name!r}: linear output is not (N, F)")
+        if lay.op == "linear" and len(lay.out_shape) not in (2, 3):
+            raise UnsupportedOpError(f"fx node {lay.name!r}: linear output is not (N, F) or "
+                                     "(B, T, F)")
 
 
 def dense_macs(lowered: Lowered) -> int:
-    """Dense conv + linear MACs of a lowered model at its example batch size."""
+    """Dense conv + linear + matmul MACs of a lowered model at its example batch size."""
     total = 0
     for lay in lowered.layers:
         if lay.op == "conv":
@@ -485,4 +708,6 @@ def dense_macs(lowered: Lowered) -> int:
             total += math.prod(lay.out_shape) * math.prod(w.shape[1:])
         elif lay.op == "linear":
             total += math.prod(lay.out_shape) * lay.module.weight.shape[1]
+        elif lay.op == "matmul":
+            total += math.prod(lay.out_shape) * lay.params["inner"]
     return total

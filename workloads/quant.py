@@ -12,7 +12,12 @@ Scheme (docs/workload_graph.md has the integer semantics):
   scales from the max |value| seen on real calibration images;
 - biases: int64 at scale in_scale x w_scale[o];
 - requantisation: fixed point, per-channel ``requant_mult`` and one ``requant_shift`` per
-  layer, with the shift chosen so that accumulator x mult cannot overflow int64.
+  layer, with the shift chosen so that accumulator x mult cannot overflow int64;
+- transformer ops, by the integer methods of ``workloads.transformer``: products of two
+  activations requantised like a layer (a constant scale after them folded in); softmax by
+  I-BERT's integer exponential on the input's scale, probabilities unsigned at 1/(2^b - 1);
+  LayerNorm / RMSNorm with gamma (and beta) at gamma's scale max|gamma| / 127, the exact
+  integer square root with ``NORM_BITS`` fractional bits, requantised to the calibrated range.
 
 Inputs: ``Lowered`` (workloads.lower) and float calibration images (N, ...) in the model's
 input range. Outputs:
@@ -69,6 +74,7 @@ class QLayer:
     requant_mults: list | None = None
     clamp: tuple | None = None  # clamp: integer (lo, hi) bounds at the input's scale
     table: np.ndarray | None = None  # table: int64 values for inputs out_lo .. out_hi of its input
+    extra: dict | None = None  # matmul / softmax / norm: the op's integer attributes
 
 
 def act_range(signed: bool, bits: int) -> tuple[int, int]:
@@ -83,7 +89,8 @@ def _scale(maxabs: float, signed: bool, bits: int) -> float:
 
 
 def fold_bn(layer) -> tuple[np.ndarray, np.ndarray]:
-    """Float64 (weight, bias) of a conv/linear layer with its BatchNorm2d folded in."""
+    """Float64 (weight, bias) of a conv/linear layer with its BatchNorm2d and a constant
+    output scale (``params["out_mul"]``, ``workloads.lower``) folded in."""
     m = layer.module
     w = m.weight.detach().double().numpy().copy()
     b = m.bias.detach().double().numpy().copy() if m.bias is not None else np.zeros(w.shape[0])
@@ -94,7 +101,8 @@ def fold_bn(layer) -> tuple[np.ndarray, np.ndarray]:
         inv = gamma / np.sqrt(bn.running_var.detach().double().numpy() + bn.eps)
         w = w * inv.reshape((-1,) + (1,) * (w.ndim - 1))
         b = (b - bn.running_mean.detach().double().numpy()) * inv + beta
-    return w, b
+    k = float(layer.params.get("out_mul", 1.0))
+    return w * k, b * k
 
 
 def fixed_point(ms: np.ndarray, acc_bound: int, where: str) -> tuple[np.ndarray, int]:
@@ -274,6 +282,57 @@ def _q_table(lay, ins, rng, clip, qa) -> QLayer:
     return out
 
 
+NORM_BITS = 8  # fractional bits of the integer norms' reciprocal square root
+GAMMA_LEVELS = 127  # gamma / beta of a norm in units of max|gamma| / 127
+
+
+def _q_matmul(lay, ins, rng, clip, qa) -> QLayer:
+    a, b = ins
+    signed, hi_r = _out_range(*rng, clip, not (a.out_lo >= 0 and b.out_lo >= 0))
+    s_out = _scale(hi_r, signed, qa.act_bits)
+    amax, bmax = max(abs(a.out_lo), abs(a.out_hi)), max(abs(b.out_lo), abs(b.out_hi))
+    bound = int(lay.params["inner"]) * amax * bmax
+    ms = a.out_scale * b.out_scale * float(lay.params.get("out_mul", 1.0)) / s_out
+    mult, shift = fixed_point(np.array([ms]), bound, qa.where)
+    return QLayer(s_out, *act_range(signed, qa.act_bits), requant_mult=int(mult[0]),
+                  requant_shift=shift)
+
+
+def _q_softmax(lay, ins, rng, clip, qa) -> QLayer:
+    from archsim.graph.seqops import iexp_constants
+
+    lo, hi = act_range(False, qa.act_bits)
+    s_in = ins[0].out_scale
+    if s_in > math.log(2):
+        raise QuantizationError(f"{qa.where}: softmax input scale {s_in:g} > ln 2 leaves the "
+                                "integer exponential no resolution")
+    ln2, qb, qc = iexp_constants(s_in)
+    return QLayer(1.0 / hi, lo, hi, extra={"segment": int(lay.params["segment"]),
+                                           "causal": False, "q_offset": 0, "exp_q_ln2": ln2,
+                                           "exp_q_b": qb, "exp_q_c": qc})
+
+
+def _q_norm(lay, ins, rng, clip, qa) -> QLayer:
+    p = lay.params
+    gamma = p["gamma"].numpy()
+    gs = max(float(np.abs(gamma).max()), 1e-12) / GAMMA_LEVELS
+    g_int = np.rint(gamma / gs).astype(np.int64)
+    b_int = None if p["beta"] is None else np.rint(p["beta"].numpy() / gs).astype(np.int64)
+    signed, hi_r = _out_range(*rng, clip, True)
+    s_out = _scale(hi_r, signed, qa.act_bits)
+    f = int(lay.out_shape[-1])
+    # |normalised x| <= sqrt(F), so |y| <= (isqrt(F) + 1) x max|gamma| + max|beta|
+    bound = (math.isqrt(f) + 1) * GAMMA_LEVELS + (0 if b_int is None else
+                                                   int(np.abs(b_int).max(initial=0)))
+    mult, shift = fixed_point(np.array([gs / s_out]), bound, qa.where)
+    eps_q = max(1, round(p["eps"] / ins[0].out_scale ** 2 * 4**NORM_BITS))
+    return QLayer(s_out, *act_range(signed, qa.act_bits), requant_mult=int(mult[0]),
+                  requant_shift=shift,
+                  extra={"norm": p["norm"], "gamma": g_int, "beta": b_int,
+                         "norm_bits": NORM_BITS, "eps_q": int(eps_q),
+                         "gamma_scale": float(gs), "eps": float(p["eps"])})
+
+
 # op -> quantiser(layer, input QLayers, calibrated (min, max), consumer clamp, _QArgs)
 QUANTISERS = {
     "input": _q_input,
@@ -288,6 +347,9 @@ QUANTISERS = {
     "concat": _q_add_concat,
     "mul": _q_mul,
     "table": _q_table,
+    "matmul": _q_matmul,
+    "softmax": _q_softmax,
+    "norm": _q_norm,
 }
 
 

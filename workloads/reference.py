@@ -15,6 +15,7 @@ their stored table (``torch.take``).
 Inputs: a workload graph and an int64 input (numpy or torch), shape = the input node's.
 Outputs:
     reference_outputs(g, x_int) -> {node name: int64 numpy array}
+    reference_node(attrs, xs)   -> one node's int64 torch output
     attach_reference(g, x_int, source) -> g with ``sample_input``, ``sample_source`` and
         every node's ``ref_output`` set (validated again)
 """
@@ -25,7 +26,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from archsim.graph.ir import WorkloadError, topo_order, validate_workload
+from archsim.graph.ir import SEQ_OPS, WorkloadError, topo_order, validate_workload
+from workloads.seqref import run_seq
 
 
 def _requant(x: torch.Tensor, mult, shift: int, lo: int, hi: int) -> torch.Tensor:
@@ -59,6 +61,11 @@ def table_int(x: torch.Tensor, table: torch.Tensor, table_lo: int) -> torch.Tens
 
 def _run(a: dict, xs: list) -> torch.Tensor:
     op, lo, hi = a["op"], a["out_lo"], a["out_hi"]
+    if op == "linear" and xs[0].ndim == 3:  # token tensors: (B, T, I) rows
+        b, t, i = xs[0].shape
+        return _run(a, [xs[0].reshape(b * t, i)]).reshape(b, t, -1)
+    if op in SEQ_OPS:
+        return run_seq(a, xs)
     if op in ("conv", "linear"):
         acc = _conv_acc(xs[0], a)
         if a["bias"] is not None:
@@ -97,6 +104,12 @@ def _run(a: dict, xs: list) -> torch.Tensor:
     if op == "mul":
         return _requant(xs[0] * xs[1], a["requant_mult"], a["requant_shift"], lo, hi)
     raise WorkloadError(f"reference: unknown op {op!r}")
+
+
+@torch.no_grad()
+def reference_node(a: dict, xs: list) -> torch.Tensor:
+    """int64 output of one node (attribute dict ``a``) on int64 torch tensors ``xs``."""
+    return _run(a, xs)
 
 
 @torch.no_grad()

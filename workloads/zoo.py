@@ -45,6 +45,7 @@ from workloads.models import ZOO, load_checkpoint, zoo_model
 from workloads.prune import lottery_ticket, one_shot_magnitude
 from workloads.reference import attach_reference
 from workloads.small import SMALL, TRAIN_CFG, accuracy, small_model, train
+from workloads.transformer import TRANSFORMERS, build_transformer
 
 PRUNE_SCOPES = ("layer", "global")
 ZOO_CALIB = 8
@@ -66,13 +67,15 @@ def _prune(model, sparsity: float, prune: str) -> str:
                           f"layer(s): {', '.join(empty)}", EmptyLayerWarning, stacklevel=3)
         return "one-shot global magnitude"
     return "one-shot per-layer magnitude"
+
+
 FOLDER_CALIB = 16
 SMALL_CALIB = 256
 
 
 def names() -> list:
     """Names ``build`` accepts."""
-    return list(ZOO) + list(SMALL)
+    return list(ZOO) + list(SMALL) + list(TRANSFORMERS)
 
 
 def _recalibrate_bn(model: torch.nn.Module, images: torch.Tensor) -> None:
@@ -210,10 +213,15 @@ def build(
     sample: int | None = None,
     checkpoint=None,
     prune: str = "layer",
+    **model_args,
 ):
-    """The validated workload graph of model ``name`` (see the module docstring)."""
+    """The validated workload graph of model ``name`` (see the module docstring).
+
+    Transformers (``workloads.transformer``: ``decoder_block``, ``vit_tiny``) take their sizes
+    as ``model_args`` (``tokens``, ``dim``, ``heads``, ``ffn``, ``depth``, ``phase``); a
+    ``sample`` of n makes a batch of n with real integer inputs and reference outputs."""
     return build_quantized(name, sparsity, seed, weight_bits, act_bits, calib, sample, checkpoint,
-                           prune)[0]
+                           prune, **model_args)[0]
 
 
 def build_quantized(
@@ -226,10 +234,22 @@ def build_quantized(
     sample: int | None = None,
     checkpoint=None,
     prune: str = "layer",
+    **model_args,
 ):
-    """Like ``build`` but returns (graph, QuantizedModel), the integer torch model too."""
+    """Like ``build`` but returns (graph, QuantizedModel), the integer torch model too
+    (None for the transformers, which are built as integer graphs directly)."""
     if name not in names():
         raise KeyError(f"unknown workload {name!r}; choose one of {names()}")
+    if name in TRANSFORMERS:
+        if sparsity or checkpoint is not None or act_bits != 8:
+            raise ValueError(f"{name}: sparsity, checkpoint and act_bits other than 8 are not "
+                             f"supported for the transformer zoo entries")
+        batch = int(sample) if sample else int(model_args.pop("batch", 1))
+        g = build_transformer(name, weight_bits=int(weight_bits), seed=int(seed),
+                              sample=bool(sample), batch=batch, **model_args)
+        return g, None
+    if model_args:
+        raise TypeError(f"{name}: unexpected arguments {sorted(model_args)}")
     if not 0.0 <= float(sparsity) < 1.0:
         raise ValueError(f"sparsity {sparsity} outside [0, 1)")
     if sample is not None and (not isinstance(sample, int) or sample < 1):

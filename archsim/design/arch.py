@@ -67,11 +67,12 @@ class LUTBankConfig:
     program_bytes_per_cycle: int = field_(8, gt=0, le=1 << 16,
                                           doc="table programming bandwidth/bank")
     pes_per_table: int = field_(1, gt=0, le=1 << 20, doc="PEs sharing one physical table copy")
-    organisation: Literal["product", "weight"] = field_(
+    organisation: Literal["product", "weight", "activation"] = field_(
         "product",
         doc="product: shared k x k digit-product tables, loaded once per run; weight: "
         "per-PE tables holding W*x for every k-bit activation digit x, reprogrammed for every "
-        "weight fold (ws dataflow only, exact lutna only)",
+        "weight fold (ws dataflow only, exact lutna only); activation: tables of sums of g "
+        "activations, programmed per activation group of every token (tmac, luttc only)",
     )
     sharing: Literal["multiport", "replicated", "time_multiplexed", "private_subarray"] = field_(
         "multiport",
@@ -309,6 +310,19 @@ class ArchConfig:
             raise ValueError(
                 f"tile.lut_banks.organisation: 'weight' needs the exact 'lutna' PE kind, "
                 f"not {pe.name!r}")
+        from archsim.pe.organisation import is_activation_kind
+
+        if is_activation_kind(pe) != (lb.organisation == "activation"):
+            raise ValueError(
+                f"tile.lut_banks.organisation: PE kind {pe.name!r} "
+                + ("builds its tables from activations and needs 'activation'"
+                   if is_activation_kind(pe) else "has no activation-built tables")
+                + f", not {lb.organisation!r}")
+        if pe.name == "luttc" and lb.pes_per_table != self.tile.pe_array.cols:
+            raise ValueError(
+                f"tile.lut_banks.pes_per_table: 'luttc' broadcasts one table per activation row "
+                f"along the elongated tile's {self.tile.pe_array.cols} columns; set it to "
+                f"tile.pe_array.cols = {self.tile.pe_array.cols}, not {lb.pes_per_table}")
         if lb.organisation == "weight" and lb.pes_per_table != 1:
             raise ValueError(
                 f"tile.lut_banks.pes_per_table: organisation 'weight' gives every PE its own "

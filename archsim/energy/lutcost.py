@@ -38,7 +38,17 @@ Table model (docs/energy.md has the derivation of every constant):
   tables cannot be written (their contents are fixed at fabrication): 0.
 
 Arithmetic units per PE kind (energy per MAC, area per PE):
-``mac``: an n_a x n_b multiplier (``multiplier`` curve in n_a n_b) + accumulator;
+``mac``: an n_a x n_b multiplier (``multiplier`` curve in n_a n_b) + accumulator; with
+``weights="ternary"`` no multiplier (the weight selects add / subtract / skip: the accumulator
+alone);
+``tmac`` / ``luttc`` (``archsim.pe.bitplane``): one 2^(g-1)-entry table of sums of g
+activations per PE (shared along a row by ``pes_per_table``; 0 static index bits: the index
+comes from the weight bits of the current plane; never ROM: rewritten per token), read b / g
+times per MAC, each read accumulated by one ``acc_bits``-wide add (the accumulator *is* the
+datapath, so ``include_accumulator`` does not add a second one) with the plane's 2^i as a wired
+shift. ``activation_build_pj`` is the energy of building one stored entry on the tile
+(``tmac``: (2^(g-1) + g - 2) / 2^(g-1) adds of ``word_bits`` per entry); ``luttc`` builds
+ahead on the vector unit, priced there per add;
 ``lut``: one 2^(n_a+n_b)-entry x (n_a+n_b)-bit product table + accumulator;
 ``lutna`` / ``alutna``: one 2^(2k) x 2k-bit digit table per parallel look-up (one table used
 in sequence otherwise), the shift-add tree of the kept partial products, an optional bias add,
@@ -77,6 +87,7 @@ __all__ = [
     "TableSpec",
     "UnitAssumptions",
     "UnitCost",
+    "activation_build_pj",
     "adder_cost",
     "pe_table_spec",
     "pe_unit_cost",
@@ -89,7 +100,7 @@ __all__ = [
 
 CELLS = ("sram", "latch", "rom")
 ADDER_TREES = ("merged", "chain")
-ORGANISATIONS = ("product", "weight")
+ORGANISATIONS = ("product", "weight", "activation")
 SHARINGS = ("ideal", "multiport", "replicated", "time_multiplexed", "private_subarray")
 _ROW_DRIVER_T, _MUX2_T, _OUT_T = 8, 6, 4  # transistors: row driver, mux2, output driver
 
@@ -388,6 +399,14 @@ def _check_organisation(kind, organisation: str, pes_per_table: int) -> None:
     """Reject an unknown organisation, and a weight organisation the model cannot cost."""
     if organisation not in ORGANISATIONS:
         raise ValueError(f"organisation must be one of {ORGANISATIONS}, got {organisation!r}")
+    from archsim.pe.organisation import is_activation_kind
+
+    if organisation == "activation" and not is_activation_kind(kind):
+        raise CostError(f"organisation 'activation' needs a PE kind with activation-built "
+                        f"tables (tmac, luttc), not {getattr(kind, 'label', kind)!r}")
+    if organisation == "weight" and is_activation_kind(kind):
+        raise CostError(f"organisation 'weight' does not apply to "
+                        f"{getattr(kind, 'label', kind)!r}: its tables hold activations")
     if organisation != "weight":
         return
     from archsim.pe import LUTNA
@@ -424,13 +443,25 @@ def pe_table_spec(kind, assumptions: UnitAssumptions, pes_per_table: int = 1,
     the activation digit only (0 static index bits whatever the dataflow).  ``sharing`` (see
     module doc) sets the ports: ``multiport`` S, ``replicated`` / ``time_multiplexed``
     ``table_ports``, else 1; the static index bits (weight half of the index under a
-    weight-stationary dataflow) count only for ``ideal`` and ``private_subarray``."""
-    from archsim.pe import MAC, DigitLUTKind, MonolithicLUT
+    weight-stationary dataflow) count only for ``ideal`` and ``private_subarray``.  The
+    bit-plane kinds (``tmac``, ``luttc``) read activation tables indexed by weight bits only
+    (0 static index bits), shared by ``pes_per_table`` PEs under the same ``sharing``."""
+    from archsim.pe import MAC, BitPlaneKind, DigitLUTKind, MonolithicLUT
 
     _check_organisation(kind, organisation, pes_per_table)
     if sharing not in SHARINGS:
         raise ValueError(f"sharing must be one of {SHARINGS}, got {sharing!r}")
     ports = _table_ports(sharing, pes_per_table, table_ports)
+    if isinstance(kind, BitPlaneKind):
+        if assumptions.cell == "rom":
+            raise CostError(f"{kind.label} rewrites its activation tables for every token; ROM "
+                            f"cells cannot be written (use sram or latch cells)")
+        if sharing == "private_subarray":
+            raise CostError(f"{kind.label}: sharing 'private_subarray' slices product tables by "
+                            f"a stationary weight digit; activation tables have no such slice")
+        inv = kind.tables()
+        return TableSpec(inv.entries, inv.word_bits, assumptions.cell, 0, ports, pes_per_table,
+                         sharing)
     if organisation == "weight":
         if assumptions.cell == "rom":
             raise CostError("organisation 'weight' rewrites its tables for every weight fold; "
@@ -449,7 +480,7 @@ def pe_table_spec(kind, assumptions: UnitAssumptions, pes_per_table: int = 1,
         static, inv = kind.digit_bits, kind.tables()
     else:
         raise CostError(f"no structural cost model for PE kind {getattr(kind, 'label', kind)!r}; "
-                        f"supported: mac, lut, lutna, alutna")
+                        f"supported: mac, lut, lutna, alutna, tmac, luttc")
     if sharing == "private_subarray" and not assumptions.weight_stationary:
         raise CostError("sharing 'private_subarray' holds the slice a stationary weight digit "
                         "selects: it needs weight-stationary reads (dataflow ws)")
@@ -462,12 +493,21 @@ def pe_table_spec(kind, assumptions: UnitAssumptions, pes_per_table: int = 1,
                      sharing)
 
 
+def activation_build_pj(kind, table: CostTable) -> float:
+    """Energy of building one stored activation-table entry on the tile (0 if none is built
+    there): the build adds of a table, at ``word_bits``, spread over its stored entries."""
+    if getattr(kind, "table_build", None) != "tile":
+        return 0.0
+    return (kind.build_adds_per_table / kind.entries_stored
+            * adder_cost(kind.word_bits, table)[0])
+
+
 def pe_unit_cost(kind, table: CostTable, pes_per_table: int = 1,
                  assumptions: UnitAssumptions | None = None,
                  organisation: str = "product", sharing: str = "ideal",
                  table_ports: int = 1) -> UnitCost:
     """Energy per MAC and area per PE of ``kind``'s arithmetic unit (see module doc)."""
-    from archsim.pe import MAC, DigitLUTKind, MonolithicLUT
+    from archsim.pe import MAC, BitPlaneKind, DigitLUTKind, MonolithicLUT
 
     a = assumptions or UnitAssumptions()
     _check_int("pes_per_table", pes_per_table, 1)
@@ -475,7 +515,23 @@ def pe_unit_cost(kind, table: CostTable, pes_per_table: int = 1,
     bd: dict[str, float] = {}
     logic_area = 0.0
     lookups, widths, n_tables, tcost = 0.0, [], 0, None
-    if organisation == "weight":
+    accumulate = a.include_accumulator
+    notes: tuple[str, ...] = ()
+    if isinstance(kind, BitPlaneKind):
+        tcost = table_cost(pe_table_spec(kind, a, pes_per_table, organisation, sharing,
+                                         table_ports), table)
+        lookups = float(kind.ops_per_mac().lookups)
+        n_tables = kind.tables().n_tables
+        bd["lookup_pj"] = lookups * tcost.read_pj
+        bd["tables_um2"] = n_tables * tcost.area_per_pe_um2
+        e_add, a_add = adder_cost(a.acc_bits, table)
+        bd["adders_pj"] = float(kind.ops_per_mac().adds) * e_add
+        bd["adders_um2"] = a_add
+        logic_area += a_add
+        accumulate = False
+        notes = ((f"{kind.planes} bit plane(s) / group of {kind.g}: each look-up accumulated "
+                  f"by one {a.acc_bits}-bit add (the accumulator is the datapath)"),)
+    elif organisation == "weight":
         tcost = table_cost(pe_table_spec(kind, a, pes_per_table, organisation, sharing,
                                          table_ports), table)
         lookups = float(effective_ops(kind, organisation).lookups)
@@ -486,6 +542,8 @@ def pe_unit_cost(kind, table: CostTable, pes_per_table: int = 1,
         bd["adders_pj"] = sum(adder_cost(b, table)[0] for b in widths)
         bd["adders_um2"] = sum(adder_cost(b, table)[1] for b in widths)
         logic_area += bd["adders_um2"]
+    elif isinstance(kind, MAC) and kind.weights == "ternary":
+        notes = ("ternary weights: no multiplier; add / subtract / skip in the accumulator",)
     elif isinstance(kind, MAC):
         bits = kind.act_bits * kind.weight_bits
         bd["mult_pj"] = table.value("multiplier", "energy_pj", bits)
@@ -510,7 +568,7 @@ def pe_unit_cost(kind, table: CostTable, pes_per_table: int = 1,
             logic_area += bd["adders_um2"]
     else:
         pe_table_spec(kind, a, pes_per_table)  # raises with the supported kinds
-    if a.include_accumulator:
+    if accumulate:
         bd["accumulator_pj"], bd["accumulator_um2"] = adder_cost(a.acc_bits, table)
         logic_area += bd["accumulator_um2"]
     energy = sum(v for k, v in bd.items() if k.endswith("_pj"))
@@ -521,5 +579,5 @@ def pe_unit_cost(kind, table: CostTable, pes_per_table: int = 1,
     if tcost is not None:
         leak += n_tables * tcost.leakage_per_pe_uw
     return UnitCost(kind.label, energy, area, bd, lookups, tuple(widths), n_tables, tcost, leak,
-                    organisation=organisation,
+                    notes=notes, organisation=organisation,
                     sharing=tcost.spec.sharing if tcost is not None else "ideal")

@@ -40,6 +40,7 @@ from archsim.energy.lutcost import (
     TableCost,
     UnitAssumptions,
     UnitCost,
+    activation_build_pj,
     pe_table_spec,
     pe_unit_cost,
     sign_logic_cost,
@@ -144,6 +145,12 @@ class CostModel:
                     f"(W*x for each {self.pe.digit_bits}-bit activation digit) per PE, "
                     f"rewritten every weight fold")
         share = f"per {s.pes_per_table} PEs" if s.pes_per_table > 1 else "per PE"
+        if self.organisation == "activation":
+            return (f"activation organisation: {self.tables.n_tables} {s.cell} table(s) of "
+                    f"{s.entries} x {s.word_bits} bits (sums of {self.pe.g} activations) "
+                    f"{share}, programmed per activation group of every token "
+                    f"(built {'on the tile' if self.pe.table_build == 'tile' else 'ahead'}); "
+                    f"{self.sharing_desc()}")
         return (f"product organisation: {self.tables.n_tables} {s.cell} table(s) of "
                 f"{s.entries} x {s.word_bits} bits {share}, loaded once per run; "
                 f"{self.sharing_desc()}")
@@ -189,11 +196,16 @@ class CostModel:
         t, arch, pe, ops, a = self.table, self.arch, self.pe, self.ops, self.assumptions
         bd = self.unit.breakdown
         reg_bits = pe.act_bits + a.acc_bits
+        reg_how = (f"pipeline registers: ({pe.act_bits} activation + {a.acc_bits} partial-sum"
+                   f" bits) x pe_array.register_pj_per_bit")
+        if self.organisation == "activation":  # bit-plane PEs clock once per plane of g MACs
+            reg_bits = (pe.word_bits + a.acc_bits) * pe.cycles_per_mac
+            reg_how = (f"pipeline registers clocked once per bit plane of {pe.g} MACs: "
+                       f"({pe.word_bits} table-word + {a.acc_bits} partial-sum bits) x "
+                       f"{pe.cycles_per_mac:g} cycles/MAC x pe_array.register_pj_per_bit")
         out = [
             ActionCost("pe_array", "pe_array", "mac",
-                       reg_bits * t.value("pe_array", "register_pj_per_bit"), "MAC",
-                       f"pipeline registers: ({pe.act_bits} activation + {a.acc_bits} partial-sum"
-                       f" bits) x pe_array.register_pj_per_bit"),
+                       reg_bits * t.value("pe_array", "register_pj_per_bit"), "MAC", reg_how),
             ActionCost("pe_array", "pe_array", "shift", t.value("pe_array", "shift_pj"), "shift",
                        "pe_array.shift_pj"),
         ]
@@ -233,7 +245,11 @@ class CostModel:
             else:
                 prog = (f"lut_bank.write_to_read x one random-access read of the "
                         f"{tc.spec.entries} x {tc.spec.word_bits}-bit table")
-            out.append(ActionCost("lut_bank", "lut_bank", "program", tc.write_pj_per_entry,
+            build = activation_build_pj(pe, t)
+            if build:
+                prog += (f" + {pe.build_adds_per_table}/{pe.entries_stored} build adds of "
+                         f"{pe.word_bits} bits (adder.energy_pj)")
+            out.append(ActionCost("lut_bank", "lut_bank", "program", tc.write_pj_per_entry + build,
                                   "entry", f"{desc}; {prog}"))
         for buf in ("ifmap", "weight", "ofmap"):
             cfg = getattr(arch.tile.sram, buf)
@@ -415,7 +431,8 @@ class CostModel:
                     f"{self.sharing_desc()}")
             if self.has_tables:
                 s = self.table_cost.spec
-                luts += f", product organisation ({s.entries} x {s.word_bits}-bit tables)"
+                luts += (f", {self.organisation} organisation ({s.entries} x {s.word_bits}-bit "
+                         f"tables)")
         sp = self.arch.tile.sparsity
         return (f"{self.table.provenance()} | LUT tables: {luts}; "
                 f"{a.acc_bits}-bit accumulator, {a.adder_tree} shift-add tree | sparsity: "

@@ -16,7 +16,8 @@ Outputs:
     compute_nodes(g)           -> conv/linear node names in ``topo_order``
     gemm_shape(attrs)          -> (M, N, K) of one GEMM of a conv/linear node
     is_compute(op)             -> True for ``conv`` and ``linear``
-    input_range(g, node)       -> (signed, lo, hi) a conv/linear node declares for its input
+    input_range(g, node)       -> (signed, lo, hi) a conv/linear/matmul node declares for its
+                                  (first) input
     infer_shape(attrs, shapes) -> output shape an op produces from its input shapes
     range_bits(lo, hi), edge_bytes(shape, lo, hi)
 """
@@ -39,7 +40,10 @@ if TYPE_CHECKING:  # networkx costs ~0.3 s to import; only loaded where a DiGrap
 FORMAT_VERSION = 2
 READABLE_VERSIONS = (1, 2)
 OPS = ("input", "conv", "linear", "maxpool", "avgpool", "add", "concat", "relu", "flatten",
-       "clamp", "table", "mul")
+       "clamp", "table", "mul", "matmul", "softmax", "norm", "constant", "to_tokens",
+       "token_pool")
+# the transformer ops (archsim.graph.seqops; docs/workload_graph.md "Transformer ops")
+SEQ_OPS = ("matmul", "softmax", "norm", "constant", "to_tokens", "token_pool")
 COMPUTE_OPS = ("conv", "linear")
 
 # fmt: off
@@ -70,16 +74,29 @@ _OP_REQUIRED = {
     "clamp": {"clamp_lo": int, "clamp_hi": int},
     "table": {"table": np.ndarray, "table_lo": int, "fn": str},
     "mul": {"requant_mult": int, "requant_shift": int},
+    # transformer ops (archsim.graph.seqops; docs/workload_graph.md "Transformer ops")
+    "matmul": {"heads": int, "transpose_b": bool, "requant_mult": int, "requant_shift": int,
+               "macs_dense": int},
+    "softmax": {"segment": int, "causal": bool, "q_offset": int, "exp_q_ln2": int,
+                "exp_q_b": int, "exp_q_c": int},
+    "norm": {"norm": str, "gamma": np.ndarray, "beta": (np.ndarray, type(None)),
+             "norm_bits": int, "eps_q": int, "requant_mult": int, "requant_shift": int},
+    "constant": {"value": np.ndarray},
+    "to_tokens": {},
+    "token_pool": {"requant_mult": int, "requant_shift": int},
 }
 # optional per-op attributes (format version 2): name -> type; absent = the default stated
 _OP_OPTIONAL = {
     "conv": {"dilation": tuple, "in_signed": bool, "in_lo": int, "in_hi": int, "empty": bool},
     "linear": {"in_signed": bool, "in_lo": int, "in_hi": int, "empty": bool},
+    "matmul": {"in_signed": bool, "in_lo": int, "in_hi": int},
 }
 # (min, max) number of inputs; None = any
 _N_INPUTS = {"input": (0, 0), "conv": (1, 1), "linear": (1, 1), "maxpool": (1, 1),
              "avgpool": (1, 1), "add": (2, None), "concat": (1, None), "relu": (1, 1),
-             "flatten": (1, 1), "clamp": (1, 1), "table": (1, 1), "mul": (2, 2)}
+             "flatten": (1, 1), "clamp": (1, 1), "table": (1, 1), "mul": (2, 2),
+             "matmul": (2, 2), "softmax": (1, 1), "norm": (1, 1), "constant": (0, 0),
+             "to_tokens": (1, 1), "token_pool": (1, 1)}
 # fmt: on
 
 
@@ -89,9 +106,9 @@ def is_compute(op: str) -> bool:
 
 
 def input_range(g, node) -> tuple[bool, int, int]:
-    """(signed, lo, hi) of the input a conv/linear ``node`` declares (``in_signed``, ``in_lo``,
-    ``in_hi``); graphs without them (format 1, SCALE-Sim topologies) get the producer's
-    ``out_lo`` / ``out_hi``, signed if ``out_lo < 0``."""
+    """(signed, lo, hi) of the (first) input a conv/linear/matmul ``node`` declares
+    (``in_signed``, ``in_lo``, ``in_hi``); graphs without them (format 1, SCALE-Sim
+    topologies) get the producer's ``out_lo`` / ``out_hi``, signed if ``out_lo < 0``."""
     a = g.nodes[node]
     if "in_lo" in a:
         return bool(a["in_signed"]), int(a["in_lo"]), int(a["in_hi"])
@@ -143,7 +160,7 @@ def gemm_shape(attrs: dict) -> tuple[int, int, int]:
             int(w.shape[1] * w.shape[2] * w.shape[3]),
         )
     if op == "linear":
-        return int(attrs["out_shape"][0]), int(w.shape[0]), int(w.shape[1])
+        return int(math.prod(attrs["out_shape"][:-1])), int(w.shape[0]), int(w.shape[1])
     raise WorkloadError(f"gemm_shape: op {op!r} is not a compute op (conv, linear)")
 
 
@@ -175,13 +192,16 @@ def infer_shape(attrs: dict, in_shapes: list) -> tuple:
         dh, dw = attrs.get("dilation", (1, 1))
         kh, kw = dh * (kh - 1) + 1, dw * (kw - 1) + 1
         return (n, o, _pool_out(h, kh, sh, ph), _pool_out(w, kw, sw, pw))
-    if op == "linear":
-        n, i = in_shapes[0]
-        if i != attrs["weight"].shape[1]:
+    if op == "linear":  # (N, I) or token tensors (B, T, I)
+        *lead, i = in_shapes[0]
+        if i != attrs["weight"].shape[1] or len(lead) not in (1, 2):
             raise WorkloadError(
-                f"linear input has {i} features, weight expects {attrs['weight'].shape[1]}"
+                f"linear input has shape {tuple(in_shapes[0])}, weight expects (N, "
+                f"{attrs['weight'].shape[1]}) or (B, T, {attrs['weight'].shape[1]})"
             )
-        return (n, attrs["weight"].shape[0])
+        return (*lead, attrs["weight"].shape[0])
+    if op in SEQ_OPS:
+        return _infer_seq(attrs, in_shapes)
     if op in ("maxpool", "avgpool"):
         n, c, h, w = in_shapes[0]
         (kh, kw), (sh, sw), (ph, pw) = attrs["kernel"], attrs["stride"], attrs["padding"]
@@ -204,6 +224,40 @@ def infer_shape(attrs: dict, in_shapes: list) -> tuple:
         s = in_shapes[0]
         return tuple(s[: attrs["start_dim"]]) + (int(math.prod(s[attrs["start_dim"] :])),)
     raise WorkloadError(f"unknown op {op!r}")
+
+
+def _infer_seq(attrs: dict, in_shapes: list) -> tuple:
+    op = attrs["op"]
+    if op == "constant":
+        return tuple(int(s) for s in attrs["value"].shape)
+    s0 = tuple(in_shapes[0])
+    if op in ("softmax", "norm"):
+        if op == "softmax" and (len(s0) != 3 or s0[2] % attrs["segment"]):
+            raise WorkloadError(f"softmax input {s0} must be (B, T, F) with F a multiple of "
+                                f"segment {attrs['segment']}")
+        return s0
+    if op == "to_tokens":
+        if len(s0) != 4:
+            raise WorkloadError(f"to_tokens input {s0} must be (N, C, H, W)")
+        return (s0[0], s0[2] * s0[3], s0[1])
+    if op == "token_pool":
+        if len(s0) != 3:
+            raise WorkloadError(f"token_pool input {s0} must be (B, T, F)")
+        return (s0[0], s0[2])
+    # matmul
+    s1 = tuple(in_shapes[1])
+    h = attrs["heads"]
+    if len(s0) != 3 or len(s1) != 3 or s0[0] != s1[0] or h < 1:
+        raise WorkloadError(f"matmul inputs {s0}, {s1} must be (B, T, F) and (B, S, F')")
+    if attrs["transpose_b"]:
+        if s0[2] != s1[2] or s0[2] % h:
+            raise WorkloadError(f"matmul a @ b^T: features {s0[2]} and {s1[2]} must agree and "
+                                f"divide into {h} heads")
+        return (s0[0], s0[1], h * s1[1])
+    if s0[2] != h * s1[1] or s1[2] % h:
+        raise WorkloadError(f"matmul a @ b: a has {s0[2]} features, expected heads x S = "
+                            f"{h} x {s1[1]}; b's {s1[2]} features must divide into {h} heads")
+    return (s0[0], s0[1], s1[2])
 
 
 def _check_type(where: str, key: str, value, typ) -> None:
@@ -259,7 +313,7 @@ def _validate_compute(where: str, a: dict) -> None:
     arr("w_scale", a["w_scale"], np.float64, (o,))
     arr("requant_mult", a["requant_mult"], np.int64, (o,))
     chk(1 <= a["requant_shift"] <= 62, "requant_shift", "must be in 1..62")
-    pix = a["out_shape"][0]
+    pix = math.prod(a["out_shape"][:-1]) if a["op"] == "linear" else a["out_shape"][0]
     if a["op"] == "conv":
         for key in ("stride", "padding"):
             chk(_two_ints(a[key]), key, "must be a tuple of 2 ints")
@@ -268,6 +322,41 @@ def _validate_compute(where: str, a: dict) -> None:
     dense, nz = pix * w.size, pix * int(np.count_nonzero(w))
     chk(a["macs_dense"] == dense, "macs_dense", f"is {a['macs_dense']}, expected {dense}")
     chk(a["macs_nonzero"] == nz, "macs_nonzero", f"is {a['macs_nonzero']}, expected {nz}")
+
+
+def _validate_seq(where: str, a: dict, in_attrs: list) -> None:
+    chk, arr = _checker(where)
+    op = a["op"]
+    if op in ("matmul", "norm", "token_pool"):
+        chk(1 <= a["requant_shift"] <= 62, "requant_shift", "must be in 1..62")
+    if op == "matmul":
+        bsz, t, _ = a["out_shape"]
+        s0, s1 = in_attrs[0]["out_shape"], in_attrs[1]["out_shape"]
+        inner = s0[2] // a["heads"] if a["transpose_b"] else s1[1]
+        cols = s1[1] if a["transpose_b"] else s1[2] // a["heads"]
+        macs = bsz * a["heads"] * t * cols * inner
+        chk(a["macs_dense"] == macs, "macs_dense", f"is {a['macs_dense']}, expected {macs}")
+    if op == "softmax":
+        chk(a["exp_q_ln2"] >= 1, "exp_q_ln2", "must be >= 1")
+        chk(a["out_lo"] == 0, "out_lo", "of a softmax must be 0 (probabilities)")
+        chk(a["q_offset"] >= 0, "q_offset", "must be >= 0")
+    if op == "norm":
+        f = a["out_shape"][-1]
+        chk(a["norm"] in ("layer", "rms"), "norm", f"is {a['norm']!r}, expected layer or rms")
+        arr("gamma", a["gamma"], np.int64, (f,))
+        if a["beta"] is not None:
+            arr("beta", a["beta"], np.int64, (f,))
+        chk(0 <= a["norm_bits"] <= 16, "norm_bits", "must be in 0..16")
+        chk(a["eps_q"] >= 1, "eps_q", "must be >= 1")
+    if op == "constant":
+        arr("value", a["value"], np.int64, a["out_shape"])
+        v = a["value"]
+        chk(not v.size or (v.min() >= a["out_lo"] and v.max() <= a["out_hi"]), "value",
+            "has values outside out_lo..out_hi")
+    if op == "to_tokens":
+        src = in_attrs[0]
+        chk(a["out_scale"] == src["out_scale"] and (a["out_lo"], a["out_hi"]) == (
+            src["out_lo"], src["out_hi"]), "out_scale", "/range of to_tokens must be its input's")
 
 
 def _validate_node(g: nx.DiGraph, n) -> None:
@@ -302,8 +391,7 @@ def _validate_node(g: nx.DiGraph, n) -> None:
     for key, typ in _OP_OPTIONAL.get(op, {}).items():
         if key in a:
             _check_type(where, key, a[key], typ)
-    if op in COMPUTE_OPS:
-        _validate_compute(where, a)
+    if op in COMPUTE_OPS or op == "matmul":
         if "in_lo" in a or "in_hi" in a or "in_signed" in a:
             chk(all(k in a for k in ("in_signed", "in_lo", "in_hi")), "in_signed",
                 "/in_lo/in_hi must be given together")
@@ -313,6 +401,8 @@ def _validate_node(g: nx.DiGraph, n) -> None:
             chk(a["in_lo"] <= src["out_lo"] and src["out_hi"] <= a["in_hi"], "in_lo",
                 f"/in_hi {a['in_lo']}..{a['in_hi']} must contain the producer's range "
                 f"{src['out_lo']}..{src['out_hi']}")
+    if op in COMPUTE_OPS:
+        _validate_compute(where, a)
         if "empty" in a:
             chk(a["empty"] == (not a["mask"].any()), "empty",
                 f"is {a['empty']} but the layer has {int(a['mask'].sum())} non-zero weights")
@@ -355,6 +445,8 @@ def _validate_node(g: nx.DiGraph, n) -> None:
             "out_lo",
             f"/out_hi of a {op} must be {lo}..{src['out_hi']}",
         )
+    if op in SEQ_OPS:
+        _validate_seq(where, a, in_attrs)
     if "ref_output" in a:
         r = a["ref_output"]
         _check_type(where, "ref_output", r, np.ndarray)

@@ -4,7 +4,8 @@ The simulator's functional mode calls these; ``workloads.reference`` re-implemen
 torch and the tests check both agree bit for bit. Semantics are those of
 ``docs/workload_graph.md``.
 
-Inputs: node attribute dicts of a workload graph and int64 arrays (N,C,H,W) or (N,F).
+Inputs: node attribute dicts of a workload graph and int64 arrays (N,C,H,W), (N,F) or token
+tensors (B,T,F) (the transformer ops are in ``archsim.graph.seqops``).
 Outputs:
     requant(x, mult, shift, lo, hi)          fixed-point rescale with round-half-up and clamp
     maxpool2d, avgpool2d, add, concat, relu, flatten, clamp, table_lookup, mul
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from archsim.graph import seqops
 from archsim.graph.ir import WorkloadError, topo_order
 from archsim.pe import lowering
 from archsim.pe.intmath import exact_int_matmul
@@ -72,7 +74,8 @@ def table_lookup(x, table, table_lo: int) -> np.ndarray:
 
 
 def mul(x, s, mult: int, shift: int, lo: int, hi: int) -> np.ndarray:
-    """requant(x * s, mult, shift, lo, hi); ``s`` equal in shape to ``x`` or (N, C, 1, 1)."""
+    """requant(x * s, mult, shift, lo, hi); ``s`` equal in shape to ``x`` (any rank, e.g. a
+    gated (B, T, F) product) or (N, C, 1, 1) for an (N, C, H, W) ``x`` (squeeze-excite)."""
     x = np.asarray(x, dtype=np.int64)
     s = np.asarray(s, dtype=np.int64)
     return requant(x * s, int(mult), shift, lo, hi)
@@ -152,7 +155,9 @@ def run_node(attrs: dict, inputs: list, conv_fn=None, matmul_fn=None) -> np.ndar
     if op in ("conv", "linear"):
         x = np.asarray(inputs[0], dtype=np.int64)
         w = attrs["weight"]
+        lead = x.shape[:-1]
         if op == "linear":
+            x = x.reshape(-1, x.shape[-1])  # token tensors (B, T, I) -> (B T, I)
             x4, w4 = x[:, :, None, None], w[:, :, None, None]
             stride, padding, groups, dil = (1, 1), (0, 0), 1, (1, 1)
         else:
@@ -171,7 +176,8 @@ def run_node(attrs: dict, inputs: list, conv_fn=None, matmul_fn=None) -> np.ndar
             acc = acc[:, :, 0, 0]
         if attrs["bias"] is not None:
             acc = acc + attrs["bias"].reshape((1, -1) + (1,) * (acc.ndim - 2))
-        return requant(acc, attrs["requant_mult"], attrs["requant_shift"], lo, hi)
+        out = requant(acc, attrs["requant_mult"], attrs["requant_shift"], lo, hi)
+        return out.reshape(*lead, -1) if op == "linear" else out
     if op == "maxpool":
         return maxpool2d(inputs[0], attrs["kernel"], attrs["stride"], attrs["padding"])
     if op == "avgpool":
@@ -199,6 +205,25 @@ def run_node(attrs: dict, inputs: list, conv_fn=None, matmul_fn=None) -> np.ndar
         return table_lookup(inputs[0], attrs["table"], attrs["table_lo"])
     if op == "mul":
         return mul(inputs[0], inputs[1], attrs["requant_mult"], attrs["requant_shift"], lo, hi)
+    if op == "to_tokens":
+        return seqops.to_tokens(inputs[0])
+    if op == "token_pool":
+        return requant(seqops.token_pool(inputs[0]), attrs["requant_mult"],
+                       attrs["requant_shift"], lo, hi)
+    if op == "constant":
+        return np.asarray(attrs["value"], dtype=np.int64)
+    if op == "matmul":
+        acc = seqops.matmul_heads(inputs[0], inputs[1], attrs["heads"], attrs["transpose_b"],
+                                  matmul_fn)
+        return requant(acc, attrs["requant_mult"], attrs["requant_shift"], lo, hi)
+    if op == "softmax":
+        return seqops.softmax_int(inputs[0], attrs["segment"], attrs["exp_q_ln2"],
+                                  attrs["exp_q_b"], attrs["exp_q_c"], attrs["causal"],
+                                  attrs["q_offset"], hi)
+    if op == "norm":
+        y = seqops.norm_int(inputs[0], attrs["norm"], attrs["gamma"], attrs["beta"],
+                            attrs["norm_bits"], attrs["eps_q"])
+        return requant(y, attrs["requant_mult"], attrs["requant_shift"], lo, hi)
     raise WorkloadError(f"run_node: unknown op {op!r}")
 
 

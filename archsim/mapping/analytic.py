@@ -30,6 +30,10 @@ How (the same chunk sequence the mapper builds, timed without SimPy):
     checks, selects and metadata decodes as the tiles count them; the layer's input sign sets
     the operations per MAC), plus leakage over the latency (the SimPy run counts the same
     actions; what differs is contention time).
+A product of two activations (matmul) is estimated as a GEMM whose "weights" are its second
+operand (fetched like weights, at the dynamic operand's cycles per MAC); its activation tables
+(tmac / luttc) and the operand's real source are not modelled -- the search keeps the
+heuristic plan for these layers.
 Not modelled here (SimPy has them): waiting for a contended link or port, and overlap with
 neighbouring layers.  docs/mapping.md states the measured error.
 """
@@ -222,7 +226,7 @@ class LayerModel:
         tiles = list(range(p.tile_first, p.tile_first + p.tile_count))
         T = len(tiles)
         m_parts = split_range(L.M, p.split_pixels)
-        n_parts = split_range(L.N, p.split_channels)
+        n_parts = L.n_parts(p.split_channels)
         k_parts = [None] if p.split_k == 1 else split_range(L.cin_per_group, p.split_k)
         link_flits: dict = defaultdict(int)
         mem_bytes = {"dram": 0, "gbuf": 0}
@@ -346,7 +350,10 @@ class LayerModel:
                     if not ideal:
                         f += _ceil(_ceil(entries, self.banks) * self.word_bytes,
                                    self.program_bpc)
-                cw = timing.chunk(r1 - r0, c1 - c0, fc, mode, partial)
+                if L.dynamic:  # matmul: no activation tables or build counted here
+                    cw = timing.dynamic_chunk(L, r1 - r0, c1 - c0, fc)
+                else:
+                    cw = timing.chunk(r1 - r0, c1 - c0, fc, mode, partial)
                 comp = cw.compute_cycles + cw.sram_stall_cycles
                 bc["compute"] += cw.compute_cycles
                 bc["mac"] += fc.macs_mapped

@@ -5,7 +5,9 @@ In:  a workload graph, a design point, the run's dataflow and a :class:`MappingS
 Out: a :class:`~archsim.mapping.plan.MappingPlan` (``generator: heuristic``) that
      :func:`archsim.mapping.schedule.build_schedule` turns into the Schedule.
 
-Rules (one dataflow for every layer, no reduction split, inputs not kept):
+Rules (one dataflow for every layer, no reduction split, inputs not kept; a product of two
+activations -- matmul -- is planned like a GEMM layer whose filter split is at most its
+heads, the pixel split taking the tiles that leaves):
   - ``layer``: every GEMM layer on all tiles, its own group; (pixels x filters) split by
     :func:`archsim.mapping.partition.choose_partition` (weights as stored under the design
     point's sparsity mode; the sparse / dense fold ratio when the mode skips zeros);
@@ -88,7 +90,7 @@ def chunk_sizes(L: GemmLayer, arch: ArchConfig, dataflow: str, tm: int,
                 tn: int) -> tuple[int, int] | None:
     """(chunk_pixels, chunk_channels) by halving (module doc); None when one pixel x one filter
     does not fit."""
-    m_parts, n_parts = split_range(L.M, tm), split_range(L.N, tn)
+    m_parts, n_parts = split_range(L.M, tm), L.n_parts(tn)
     if arch.ideal_memory:
         return max(b - a for a, b in m_parts), max(b - a for a, b in n_parts)
     caps = buffer_caps(arch)
@@ -148,6 +150,9 @@ def heuristic_plan(g: nx.DiGraph, arch: ArchConfig, dataflow: str, spec: Any,
             ratio = None if L.rule.mode == "none" else sparse_fold_ratio(L, dataflow)
             tm, tn = choose_partition(L.M, L.N, L.K, count, spec.partition, arch, dataflow,
                                       cpm, nbytes, ratio)
+            if L.dynamic and tn > L.heads:  # a matmul's filter splits follow heads
+                tn = L.heads
+                tm = min(L.M, max(tm, count // tn))
         sizes = chunk_sizes(L, arch, dataflow, tm, tn)
         # a layer that cannot fit keeps 1 x 1 chunks: the mapper reports what overflows
         mc, nc = sizes if sizes is not None else (1, 1)

@@ -31,6 +31,7 @@ from archsim.errors import MappingError
 from archsim.graph.dag import insertion_topo_order, lexicographic_topo_order
 from archsim.graph.ir import input_range
 from archsim.mapping.fold import DATAFLOWS, FoldCycles, SparseRule, fold_cycles
+from archsim.mapping.partition import split_range
 from archsim.mapping.regions import Region, TensorGeom, conv_input_region, geom_of
 from archsim.pe.organisation import effective_ops, read_stretch
 
@@ -65,7 +66,8 @@ def is_identity_clip(g: nx.DiGraph, a: dict[str, Any], src: str) -> bool:
 
 
 def graph_aliases(g: nx.DiGraph, order: list[str]) -> dict[str, str]:
-    """Free views: flatten, and a relu / clamp that cannot change its input -> its input."""
+    """Free views: flatten, to_tokens ((N, C, H, W) -> (N, H W, C) has the same channel x pixel
+    layout), and a relu / clamp that cannot change its input -> its input."""
     aliases: dict[str, str] = {}
 
     def base(n: str) -> str:
@@ -75,7 +77,7 @@ def graph_aliases(g: nx.DiGraph, order: list[str]) -> dict[str, str]:
 
     for node in order:
         a = g.nodes[node]
-        if a["op"] == "flatten" or (a["op"] in ("relu", "clamp")
+        if a["op"] in ("flatten", "to_tokens") or (a["op"] in ("relu", "clamp")
                                     and is_identity_clip(g, a, base(a["inputs"][0]))):
             aliases[node] = a["inputs"][0]
     return aliases
@@ -184,7 +186,46 @@ class GemmLayer:
     in_tensor: str  # base tensor read
     in_geom: TensorGeom
     out_geom: TensorGeom
+    # a product of two activations (matmul): the second operand's base tensor, its geometry,
+    # tokens per batch item of the output (t_len) and of the second operand (s_len), heads,
+    # whether it is transposed, and how the PE array takes it (organisation.DynamicOperand)
+    b_tensor: str | None = None
+    b_geom: TensorGeom | None = None
+    heads: int = 1
+    transpose_b: bool = False
+    t_len: int = 1
+    s_len: int = 1
+    dyn: Any = None
     _folds: dict = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def dynamic(self) -> bool:
+        """A product of two activations: no weights, the second operand is fetched."""
+        return self.b_tensor is not None
+
+    def n_parts(self, tn: int) -> list[tuple[int, int]]:
+        """Output-column ranges of a ``tn``-way filter split; a matmul's follow head
+        boundaries (``tn`` at most ``heads``)."""
+        if not self.dynamic:
+            return split_range(self.N, tn)
+        per = self.N // self.heads
+        return [(h0 * per, h1 * per) for h0, h1 in split_range(self.heads, tn)]
+
+    def head_span(self, c0: int, c1: int) -> tuple[int, int]:
+        """Heads [h0, h1) output columns [c0, c1) of a matmul belong to."""
+        per = self.N // self.heads
+        return c0 // per, _ceil(c1, per)
+
+    def b_region(self, r0: int, r1: int, c0: int, c1: int) -> Region:
+        """Region of a matmul's second operand that output rows [r0, r1) x columns [c0, c1)
+        need: the heads' features of every key / value token of the rows' batch items."""
+        b0, b1 = r0 // self.t_len, _ceil(r1, self.t_len)
+        rows = (b0 * self.s_len, b1 * self.s_len)
+        if self.transpose_b:
+            h0, h1 = self.head_span(c0, c1)
+            d = self.b_geom.c // self.heads
+            return Region(h0 * d, h1 * d, *rows)
+        return Region(c0, c1, *rows)
 
     @property
     def macs(self) -> int:
@@ -224,7 +265,10 @@ class GemmLayer:
     def weight_bytes_exact(self, df: str, c0: int, c1: int,
                            kc: tuple[int, int] | None = None) -> float:
         """Bytes of filters [c0, c1) over part ``kc`` as stored: the weights the sparsity rule
-        keeps plus their metadata (dense: every weight)."""
+        keeps plus their metadata (dense: every weight).  A matmul: the second operand's
+        K x (c1 - c0) activations one batch item loads into the array in place of weights."""
+        if self.dynamic:
+            return float(self.K * (c1 - c0) * self.act_bytes)
         fc = self.fold(df, 1, c0, c1, kc)
         return fc.weights_stored * self.wbits / 8 + fc.meta_bits / 8
 
@@ -243,7 +287,12 @@ class GemmLayer:
     def input_region(self, m0: int, m1: int, c0: int, c1: int,
                      kc: tuple[int, int] | None = None) -> Region:
         """Input region read by output pixels [m0, m1) x filters [c0, c1) (part ``kc``)."""
+        if self.dynamic:  # token rows, the features of the heads the columns belong to
+            h0, h1 = self.head_span(c0, c1)
+            return Region(h0 * self.K, h1 * self.K, m0, m1)
         if self.op == "linear":
+            if len(self.attrs["out_shape"]) == 3:
+                return Region(0, self.in_geom.c, m0, m1)  # token rows (B, T, F)
             reg = self.in_geom.batch_region(m0, m1)
         else:
             reg = conv_input_region(self.attrs, self.in_geom, self.out_geom, m0, m1, c0, c1)
@@ -265,7 +314,7 @@ class GemmLayer:
 
 def gemm_layers(g: nx.DiGraph, arch: ArchConfig, order: list[str] | None = None,
                 aliases: dict[str, str] | None = None) -> dict[str, GemmLayer]:
-    """``{node: GemmLayer}`` of every conv / linear node on ``arch``, in topological order
+    """``{node: GemmLayer}`` of every conv / linear / matmul node on ``arch``, in topological order
     (a layer whose weights break the design point's sparsity rule is a MappingError)."""
     order = mapping_order(g) if order is None else order
     aliases = graph_aliases(g, order) if aliases is None else aliases
@@ -281,12 +330,15 @@ def gemm_layers(g: nx.DiGraph, arch: ArchConfig, order: list[str] | None = None,
     out: dict[str, GemmLayer] = {}
     for node in order:
         a = g.nodes[node]
+        if a["op"] == "matmul":
+            out[node] = _matmul_layer(g, arch, node, a, base, act_bytes, acc_bytes)
+            continue
         if a["op"] not in ("conv", "linear"):
             continue
         w = np.asarray(a["weight"])
         shape = a["out_shape"]
-        if a["op"] == "linear":
-            M, N, K, groups, kk = shape[0], w.shape[0], w.shape[1], 1, 1
+        if a["op"] == "linear":  # rows: batch items, or batch x tokens on (B, T, F)
+            M, N, K, groups, kk = int(np.prod(shape[:-1])), w.shape[0], w.shape[1], 1, 1
         else:
             n, o, ho, wo = shape
             groups = int(a.get("groups", 1))
@@ -301,6 +353,34 @@ def gemm_layers(g: nx.DiGraph, arch: ArchConfig, order: list[str] | None = None,
             rule=layer_rule(arch, node, a, mask), act_signed=bool(input_range(g, node)[0]),
             in_tensor=src, in_geom=geom_of(g.nodes[src]["out_shape"]), out_geom=geom_of(shape))
     return out
+
+
+def _matmul_layer(g, arch, node: str, a: dict[str, Any], base, act_bytes: int,
+                  acc_bytes: int) -> GemmLayer:
+    """A product of two activations as a GEMM: M = B T token rows, N = the output features
+    (heads x S for ``a @ b^T``, heads x e for ``a @ b``), K = the first operand's features per
+    head; the heads run one after another like a grouped conv's groups (all weights dense)."""
+    from archsim.pe.organisation import dynamic_operand
+
+    src, bsrc = base(a["inputs"][0]), base(a["inputs"][1])
+    bs = g.nodes[bsrc]
+    try:
+        dyn = dynamic_operand(arch.pe(), int(bs["out_lo"]), int(bs["out_hi"]))
+    except ValueError as exc:
+        raise MappingError(f"{arch.source}: layer {node!r} (matmul): {exc}") from None
+    bsz, t, nout = (int(v) for v in a["out_shape"])
+    heads = int(a["heads"])
+    in_geom = geom_of(g.nodes[src]["out_shape"])
+    K = in_geom.c // heads
+    return GemmLayer(
+        node=node, op="matmul", attrs=a, M=bsz * t, N=nout, K=K, groups=heads, kk=1,
+        cin_per_group=K, mask=np.ones((K, nout), dtype=bool), wbits=8 * act_bytes,
+        act_bytes=act_bytes, acc_bytes=acc_bytes, rows=arch.tile.pe_array.rows,
+        cols=arch.tile.pe_array.cols, rule=SparseRule(mode="none"),
+        act_signed=bool(input_range(g, node)[0]), in_tensor=src, in_geom=in_geom,
+        out_geom=geom_of(a["out_shape"]), b_tensor=bsrc, b_geom=geom_of(bs["out_shape"]),
+        heads=heads, transpose_b=bool(a["transpose_b"]), t_len=t,
+        s_len=int(bs["out_shape"][1]), dyn=dyn)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -372,6 +452,22 @@ class ChunkTiming:
         for buf, nbytes in per.items():
             need = max(need, _ceil(nbytes, self.bw[buf]))
         return max(0, need - compute_cycles)
+
+    def dynamic_chunk(self, L: GemmLayer, m: int, n: int, fc: FoldCycles,
+                      build_ops: int = 0) -> ChunkWork:
+        """A matmul chunk: the dense fold x the dynamic operand's cycles per MAC (its passes
+        scale the LUT-bank bound), never faster than the vector unit builds the next block's
+        activation tables (``build_ops``, tables built ahead), with the dense fold's traffic."""
+        dyn = L.dyn
+        cyc = int(np.ceil(fc.cycles * float(dyn.kind.cycles_per_mac)))
+        if self.lut_bw and self.lookups_per_mac:
+            cyc = max(cyc, _ceil(int(np.ceil(fc.macs_mapped * self.lookups_per_mac
+                                             * dyn.passes)), self.lut_bw))
+        if build_ops:
+            cyc = max(cyc, _ceil(build_ops, self.arch.tile.vector_lanes))
+        reads, writes = self.traffic(m, n, fc)
+        return ChunkWork(compute_cycles=cyc, selects=0, decodes=0, sram_reads=reads,
+                         sram_writes=writes, sram_stall_cycles=self.stall(reads, writes, cyc))
 
     def chunk(self, m: int, n: int, fc: FoldCycles, mode: str,
               partial: bool = False) -> ChunkWork:

@@ -2,9 +2,10 @@
 
 In:  plain data (a parsed ``mapping.yaml``) or records built by a plan generator
      (:mod:`archsim.mapping.heuristic`, :mod:`archsim.mapping.search`).
-Out: a :class:`MappingPlan` -- one :class:`LayerPlan` per GEMM layer (conv, linear) -- and its
-     YAML text (:func:`plan_yaml`); :func:`load_plan` reads a file strictly (the project's
-     schema, :mod:`archsim.design.schema`): a bad value is a :class:`PlanError` naming the
+Out: a :class:`MappingPlan` -- one :class:`LayerPlan` per GEMM layer (conv, linear, and
+     matmul: a product of two activations, its filter split at most its heads, no split_k)
+     -- and its YAML text (:func:`plan_yaml`); :func:`load_plan` reads a file strictly (the
+     project's schema, :mod:`archsim.design.schema`): a bad value is a :class:`PlanError` naming the
      layer and the field.
 
 A :class:`LayerPlan` says, for one layer:
@@ -58,7 +59,8 @@ class PlanError(MappingError):
 
 @dataclass(frozen=True, kw_only=True)
 class LayerPlan:
-    layer: str = field_(min_len=1, doc="GEMM node name (conv or linear) in the workload graph")
+    layer: str = field_(min_len=1, doc="GEMM node name (conv, linear or matmul) in the "
+                       "workload graph")
     dataflow: Literal["os", "ws", "is"] = field_("ws", doc="this layer's dataflow")
     tile_first: int = field_(0, ge=0, doc="first tile of the layer's contiguous tile range")
     tile_count: int = field_(1, gt=0, doc="tiles in the range")
@@ -129,13 +131,10 @@ def parse_plan(data: Any, source: str = "<mapping>") -> MappingPlan:
 
 def load_plan(path: str | Path) -> MappingPlan:
     """Read a ``mapping.yaml`` (see :func:`plan_yaml`) strictly."""
+    from archsim.safeio import load_yaml  # size, encoding and alias-expansion limits
+
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text())
-    except OSError as exc:
-        raise PlanError(f"{p}: cannot read the mapping file ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise PlanError(f"{p}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    data = load_yaml(p, "mapping file", error=PlanError)
     if not isinstance(data, dict):
         raise PlanError(f"{p}: a mapping file is a YAML mapping (version, label, layers, ...)")
     return parse_plan(data, str(p))

@@ -1,6 +1,7 @@
 """Tensor layout for the mapper: regions of activation tensors as channel x pixel intervals.
 
-In:  node output shapes ((N, C, H, W) or (N, F)) and GEMM block bounds.
+In:  node output shapes ((N, C, H, W), token tensors (B, T, F), or (N, F)) and GEMM block
+     bounds.
 Out: :class:`TensorGeom` (C channels x P = N*H*W flattened pixels) and :class:`Region`
      (a channel interval x a pixel interval of one tensor) with overlap and size, plus the
      input region a conv block reads (rows with their halo, channels of its groups).
@@ -67,7 +68,9 @@ def geom_of(shape: tuple[int, ...]) -> TensorGeom:
         return TensorGeom(*(int(s) for s in shape))
     if len(shape) == 2:
         return TensorGeom(int(shape[0]), int(shape[1]), 1, 1)
-    raise ValueError(f"tensor shape {shape} is neither (N, C, H, W) nor (N, F)")
+    if len(shape) == 3:  # token tensors (B, T, F): F channels x B T pixels (rows)
+        return TensorGeom(int(shape[0]), int(shape[2]), int(shape[1]), 1)
+    raise ValueError(f"tensor shape {shape} is neither (N, C, H, W), (B, T, F) nor (N, F)")
 
 
 def _pair(v: Any) -> tuple[int, int]:

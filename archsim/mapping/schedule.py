@@ -15,10 +15,17 @@ Strategies (the only place dataflows and strategies differ; the simulator is sha
     output pixels are split into row blocks that stay in the producer tile's output buffer and
     are pulled over the mesh by the consumer's tiles as soon as they are ready.
 Element-wise nodes (pooling, add, concat, mul, table look-ups, un-fused relu / clamp) run on
-the tiles' vector units, partitioned by channels; flatten and a relu / clamp whose input range
-already lies inside its bounds are free views. GEMM tasks carry their layer's declared input
-sign (``Task.act_signed``), which sets the per-MAC operation counts the tiles record; GEMM
-chunks apply the design point's sparsity mode (``tile.sparsity``, per layer
+the tiles' vector units, partitioned by channels; on token tensors (B, T, F) they, softmax,
+norm and token_pool are partitioned by token rows instead (never over axis 1,
+``_Mapper._map_rows``). flatten, to_tokens and a relu / clamp whose input range already lies
+inside its bounds are free views; ``constant`` tensors (a KV cache, a position embedding) live
+in DRAM. Products of two activations (``matmul``) are GEMM layers of the plan whose second
+operand is fetched from its producer (tile, global buffer or DRAM) and loaded into the array
+in place of weights (``_Mapper._matmul_chunks``); their filter splits follow head boundaries.
+A LUT kind with activation tables (``tile.lut_banks.organisation: activation``, tmac / luttc)
+programs its tables per chunk from the chunk's activations. GEMM tasks carry their layer's
+declared input sign (``Task.act_signed``), which sets the per-MAC operation counts the tiles
+record; GEMM chunks apply the design point's sparsity mode (``tile.sparsity``, per layer
 :func:`~archsim.mapping.layer.layer_rule`), hold partial sums at ``acc_bits`` and carry their
 buffer traffic and SRAM-bandwidth stall (:class:`~archsim.mapping.layer.ChunkTiming`).
 """
@@ -30,6 +37,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from archsim.design.arch import ArchConfig
 from archsim.errors import MappingError, short
@@ -46,7 +55,7 @@ from archsim.mapping.layer import (
 from archsim.mapping.partition import split_range
 from archsim.mapping.plan import LayerPlan, MappingPlan
 from archsim.mapping.regions import Region, TensorGeom, geom_of
-from archsim.pe.organisation import entries_per_fold
+from archsim.pe.organisation import activation_build_ops, activation_entries, entries_per_fold
 
 if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.graph.dag.Dag
     import networkx as nx
@@ -56,6 +65,18 @@ __all__ = ["Chunk", "MappingError", "MappingSpec", "Schedule", "Source", "Task",
 STRATEGIES = ("layer", "pipeline")
 PARTITIONS = ("auto", "out_channels", "out_pixels")
 VECTOR_OPS = ("maxpool", "avgpool", "add", "concat", "relu", "clamp", "table", "mul")
+# ops over whole token rows (always on (B, T, F) tensors); element-wise VECTOR_OPS on token
+# tensors are mapped row-wise too (partitioned over tokens, never over axis 1)
+ROW_OPS = ("softmax", "norm", "token_pool")
+# vector-unit operations per output element of the transformer ops (docs/model.md): softmax:
+# max, subtract, i-exp (divide by q_ln2, multiply-add, square, add, shift), sum, normalise
+# (multiply, divide); norm: sum (layer), square-accumulate, multiply by gamma, shift, divide,
+# add beta, requantise (2), plus NORM_ROW_OPS per row for the integer square root; table: one
+# look-up; mul: multiply + requantise; token_pool: accumulate; concat along tokens: copy;
+# relu / clamp: one compare.
+SEQ_VECTOR_OPS = {"softmax": 10, "norm": 8, "table": 1, "mul": 2, "token_pool": 1,
+                  "concat": 1, "add": 2, "relu": 1, "clamp": 1}
+NORM_ROW_OPS = 32
 
 
 @dataclass(frozen=True)
@@ -128,6 +149,7 @@ class Chunk:
     decodes: int = 0  # metadata entries decoded into selector indices (nm_structured, gather)
     sram_stall_cycles: int = 0  # extra cycles the buffers' bandwidth adds to compute_cycles
     weight_group: int | None = None  # multicast group delivering this chunk's weights
+    op_scale: float = 1.0  # PE work per MAC relative to a weight MAC (dynamic operands)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -225,6 +247,7 @@ class _Mapper:
         lb = arch.tile.lut_banks
         self.org = lb.organisation
         self.sharing = lb.sharing
+        self.ppt = lb.pes_per_table
         self.resident: dict[int, tuple] = {}  # tile -> (node, c0, c1, kc) of its loaded weights
         self.in_resident: dict[int, tuple] = {}  # tile -> (tensor, region) in its input buffer
         self.lp = self._check_plan()
@@ -238,8 +261,8 @@ class _Mapper:
         lp = self.plan.by_layer()
         extra = [n for n in lp if n not in self.layers]
         if extra:
-            raise MappingError(f"{self.plan.label}: layer {extra[0]!r}: field 'layer': no conv "
-                               f"or linear node of that name in the workload")
+            raise MappingError(f"{self.plan.label}: layer {extra[0]!r}: field 'layer': no conv, "
+                               f"linear or matmul node of that name in the workload")
         missing = [n for n in self.layers if n not in lp]
         if missing:
             raise MappingError(f"{self.plan.label}: layer {missing[0]!r}: field 'layer': the "
@@ -256,6 +279,12 @@ class _Mapper:
                                        "input channels per group")):
                 if v > lim:
                     raise self._err(node, fld, f"{v} parts > the layer's {lim} {what}")
+            if L.dynamic and p.split_channels > L.heads:
+                raise self._err(node, "split_channels", f"{p.split_channels} parts > the "
+                                f"matmul's {L.heads} heads (filter splits follow heads)")
+            if L.dynamic and p.split_k > 1:
+                raise self._err(node, "split_k", "the reduction of a product of two "
+                                "activations is not split (split_k must be 1)")
             if p.split_k > 1 and L.groups > 1:
                 raise self._err(node, "split_k", f"the reduction of a grouped conv "
                                 f"({L.groups} groups) cannot be split")
@@ -331,6 +360,11 @@ class _Mapper:
                               memory=home))
         return out, deps
 
+    def _tiles(self, p: LayerPlan) -> list[int]:
+        """The tiles of a layer plan: positions tile_first.. of the spread order (every prefix
+        of which is spread evenly over the grid, see :func:`spread_order`)."""
+        return [self.spread[i] for i in range(p.tile_first, p.tile_first + p.tile_count)]
+
     def tiles_of(self, node: str) -> list[int]:
         """Tiles of an element-wise node: its group's producer tiles, else all tiles (in the
         spread order)."""
@@ -342,7 +376,7 @@ class _Mapper:
                 continue
             if b in self.lp:
                 q = self.lp[b]
-                return list(range(q.tile_first, q.tile_first + q.tile_count))
+                return self._tiles(q)
             if b in self.by_node:
                 return sorted({t.tile for t in self.by_node[b]})
         return [0]
@@ -353,12 +387,14 @@ class _Mapper:
             a = self.g.nodes[node]
             op = a["op"]
             self.geoms[node] = geom_of(a["out_shape"])
-            if op == "input":
+            if op in ("input", "constant"):  # constants: stored data (KV cache, embedding)
                 self.homes[node] = "dram"
             elif node in self.aliases:
                 continue
-            elif op in ("conv", "linear"):
+            elif op in ("conv", "linear", "matmul"):
                 self._map_gemm(node, a)
+            elif op in ROW_OPS or (op in VECTOR_OPS and len(a["out_shape"]) == 3):
+                self._map_rows(node, a)
             elif op in VECTOR_OPS:
                 self._map_vector(node, a)
             else:
@@ -370,8 +406,7 @@ class _Mapper:
         return Schedule(
             dataflow=self.df, mapping=self.spec, plan=self.plan, tasks=tasks,
             layers=layers, homes=dict(self.homes), partitions=dict(self.partitions),
-            aliases=dict(self.aliases),
-            multicast=groups,
+            aliases=dict(self.aliases), multicast=groups,
         )
 
     def _add_task(self, node, op, tile, deps, chunks, region, home, register=True,
@@ -386,13 +421,11 @@ class _Mapper:
     # ---- GEMM layers ------------------------------------------------------------------------
     def _map_gemm(self, node: str, a: dict[str, Any]) -> None:
         L, p = self.layers[node], self.lp[node]
-        tiles = list(range(p.tile_first, p.tile_first + p.tile_count))
-        if self.gid.get(node) is None:  # not a pipeline group: the plan's tiles spread out
-            tiles = [self.spread[t] for t in tiles]
+        tiles = self._tiles(p)
         T = len(tiles)
         out_bytes = L.M * L.N * self.act_bytes
         m_parts = split_range(L.M, p.split_pixels)
-        n_parts = split_range(L.N, p.split_channels)
+        n_parts = L.n_parts(p.split_channels)
         k_parts = split_range(L.cin_per_group, p.split_k)
         self.partitions[node] = (p.split_pixels, p.split_channels)
         home = self._home_for(node, out_bytes, T)
@@ -402,6 +435,13 @@ class _Mapper:
         for n0, n1 in n_parts:
             for m0, m1 in m_parts:
                 region = geom.gemm_region(m0, m1, n0, n1)
+                if L.dynamic:
+                    tile = tiles[i % T]
+                    i += 1
+                    chunks, deps = self._matmul_chunks(L, p, m0, m1, n0, n1, tile)
+                    self._add_task(node, "matmul", tile, deps, chunks, region, home,
+                                   signed=L.act_signed)
+                    continue
                 if p.split_k == 1:
                     tile = tiles[i % T]
                     i += 1
@@ -482,16 +522,87 @@ class _Mapper:
             key = (node, c0, c1, kc)
             wb = 0 if self.resident.get(tile) == key else L.weight_bytes(df, c0, c1, kc)
             self.resident[tile] = key
-            prog = self._program_entries(fc.folds)
+            k0, k1 = L.k_rows(kc)
+            cols = self._group_cols(L, c0, c1)
+            # activation tables (tmac / luttc): built from this chunk's activations
+            prog = self._program_entries(fc.folds) + activation_entries(
+                self.pe, self.org, r1 - r0, k1 - k0, cols, self.ppt)
+            build = self._build_ahead(self.pe, r1 - r0, k1 - k0, cols)
             ofb = (r1 - r0) * (c1 - c0) * (self.acc_bytes if partial else self.act_bytes)
             w = self.timing.chunk(r1 - r0, c1 - c0, fc, L.rule.mode, partial)
+            cyc, stall = w.compute_cycles, w.sram_stall_cycles
+            if build:
+                # tables built ahead (luttc): the vector unit builds the next block's tables
+                # while the array computes this one
+                cyc = max(cyc, _ceil(build, self.arch.tile.vector_lanes))
+                stall = self.timing.stall(w.sram_reads, w.sram_writes, cyc)
+            chunks.append(Chunk(
+                m0=r0, m1=r1, n0=c0, n1=c1, compute_cycles=cyc, folds=fc.folds,
+                macs_dense=fc.macs_dense, macs_executed=fc.macs_mapped, pe_slots=fc.pe_slots,
+                vector_ops=build, sources=tuple(srcs), weight_bytes=wb, program_entries=prog,
+                ofmap_bytes=ofb, sram_reads=w.sram_reads, sram_writes=w.sram_writes,
+                macs_nonzero=fc.macs_nonzero, selects=w.selects, decodes=w.decodes,
+                sram_stall_cycles=stall,
+            ))
+        return chunks, deps
+
+    @staticmethod
+    def _group_cols(L: GemmLayer, c0: int, c1: int) -> list[int]:
+        """Output columns [c0, c1) counted per convolution group (per head of a matmul)."""
+        if L.groups == 1:
+            return [c1 - c0]
+        fpg = L.N // L.groups
+        return [int(v) for v in np.bincount(np.arange(c0, c1) // fpg)[c0 // fpg:]]
+
+    def _build_ahead(self, kind, m: int, k: int, cols: list[int]) -> int:
+        """Vector-unit adds building a chunk's activation tables when ``kind`` builds them
+        ahead of the array (luttc); 0 otherwise."""
+        if getattr(kind, "table_build", None) != "ahead":
+            return 0
+        return activation_build_ops(kind, self.org, m, k, cols, self.ppt)
+
+    def _matmul_chunks(self, L: GemmLayer, p: LayerPlan, m0, m1, n0, n1, tile):
+        """A product of two activations: (token rows) x (the second operand's columns).  The
+        second operand is fetched like an input (from the producer tile, the global buffer or
+        DRAM) and loaded into the array in place of weights; the PE array computes it as
+        ``organisation.dynamic_operand`` says (``Chunk.op_scale``: its passes)."""
+        df = p.dataflow
+        nc, mc = p.chunk_channels, p.chunk_pixels
+        c_ranges = [(c0, min(n1, c0 + nc)) for c0 in range(n0, n1, nc)]
+        r_ranges = [(r0, min(m1, r0 + mc)) for r0 in range(m0, m1, mc)]
+        if p.loop_order == "channel_major":
+            order = [(c, r) for c in c_ranges for r in r_ranges]
+        else:
+            order = [(c, r) for r in r_ranges for c in c_ranges]
+        chunks: list[Chunk] = []
+        deps: set[int] = set()
+        kind = L.dyn.kind
+        for (c0, c1), (r0, r1) in order:
+            if not self.ideal:
+                self._check_fits(L, p, r0, r1, c0, c1, None)
+            reg = L.input_region(r0, r1, c0, c1)
+            srcs, d = self.sources_for(L.in_tensor, reg)
+            deps |= d
+            if self.plan.keep_inputs and self.in_resident.get(tile) == (L.in_tensor, reg):
+                srcs = []
+            self.in_resident[tile] = (L.in_tensor, reg)
+            breg = L.b_region(r0, r1, c0, c1)
+            s2, d2 = self.sources_for(L.b_tensor, breg)
+            deps |= d2
+            self.resident.pop(tile, None)  # the operand replaces the tile's weights
+            fc = L.fold(df, r1 - r0, c0, c1)  # dense
+            cols = self._group_cols(L, c0, c1)
+            prog = activation_entries(kind, self.org, r1 - r0, L.K, cols, self.ppt)
+            build = self._build_ahead(kind, r1 - r0, L.K, cols)
+            w = self.timing.dynamic_chunk(L, r1 - r0, c1 - c0, fc, build)
             chunks.append(Chunk(
                 m0=r0, m1=r1, n0=c0, n1=c1, compute_cycles=w.compute_cycles, folds=fc.folds,
                 macs_dense=fc.macs_dense, macs_executed=fc.macs_mapped, pe_slots=fc.pe_slots,
-                vector_ops=0, sources=tuple(srcs), weight_bytes=wb, program_entries=prog,
-                ofmap_bytes=ofb, sram_reads=w.sram_reads, sram_writes=w.sram_writes,
-                macs_nonzero=fc.macs_nonzero, selects=w.selects, decodes=w.decodes,
-                sram_stall_cycles=w.sram_stall_cycles,
+                vector_ops=build, sources=tuple(srcs + s2), weight_bytes=0,
+                program_entries=prog, ofmap_bytes=(r1 - r0) * (c1 - c0) * self.act_bytes,
+                sram_reads=w.sram_reads, sram_writes=w.sram_writes,
+                macs_nonzero=fc.macs_nonzero, sram_stall_cycles=w.sram_stall_cycles,
+                op_scale=L.dyn.passes,
             ))
         return chunks, deps
 
@@ -505,6 +616,9 @@ class _Mapper:
         if bad == "weight":
             need = L.weight_bytes(df, c0, c1, kc)
             who = "one filter" if c1 - c0 == 1 else f"{c1 - c0} filters"
+            if L.dynamic:
+                who = ("one output column" if c1 - c0 == 1 else f"{c1 - c0} output columns") \
+                    + " (the second operand, loaded in place of weights)"
             fld = "chunk_channels" if c1 - c0 > 1 else "split_k"
             raise MappingError(
                 f"{self.arch.source}: layer {L.node!r} does not fit: {who}{split} needs "
@@ -563,6 +677,71 @@ class _Mapper:
             self.in_resident.pop(tile, None)
             self._add_task(node, op, tile, deps, [chunk], region, home)
 
+    # ---- row-wise vector ops ----------------------------------------------------------------
+    def _map_rows(self, node: str, a: dict[str, Any]) -> None:
+        """Ops over whole feature rows (tokens): partitioned by rows over the tiles."""
+        geom = self.geoms[node]
+        op = a["op"]
+        tiles = self.tiles_of(node)
+        n_tasks = max(1, min(geom.p, len(tiles),
+                             -(-geom.elements // self.plan.min_vector_elements)))
+        cache_rows = op == "concat" and a["axis"] == 1 and self._const_rows(a)
+        home = "dram" if cache_rows else self._home_for(node, geom.elements * self.act_bytes)
+        self.homes[node] = home
+        per_el = SEQ_VECTOR_OPS.get(op, 1)
+        for i, (p0, p1) in enumerate(split_range(geom.p, n_tasks)):
+            region = Region(0, geom.c, p0, p1)
+            srcs, deps, new_rows = [], set(), p1 - p0
+            for inp, reg in self._row_inputs(a, p0, p1):
+                if cache_rows and self.g.nodes[self.base(inp)]["op"] == "constant":
+                    new_rows -= reg.p1 - reg.p0  # the cache is in place: nothing to move
+                    continue
+                s, d = self.sources_for(inp, reg)
+                srcs += s
+                deps |= d
+            ops = new_rows * geom.c * per_el
+            if op == "norm":
+                ops += (p1 - p0) * NORM_ROW_OPS
+            if op == "token_pool":
+                ops = sum(s.region.elements for s in srcs)
+            cyc = _ceil(ops, self.arch.tile.vector_lanes)
+            in_bytes = sum(s.nbytes for s in srcs)
+            ob = new_rows * geom.c * self.act_bytes
+            chunk = Chunk(m0=p0, m1=p1, n0=0, n1=geom.c, compute_cycles=cyc, folds=0,
+                          macs_dense=0, macs_executed=0, pe_slots=0, vector_ops=ops,
+                          sources=tuple(srcs), weight_bytes=0, program_entries=0, ofmap_bytes=ob,
+                          sram_reads=(("ifmap", in_bytes),), sram_writes=(("ofmap", ob),))
+            tile = tiles[i % len(tiles)]
+            self.in_resident.pop(tile, None)
+            self._add_task(node, op, tile, deps, [chunk], region, home)
+
+    def _const_rows(self, a) -> bool:
+        return any(self.g.nodes[self.base(i)]["op"] == "constant" for i in a["inputs"])
+
+    def _row_inputs(self, a, p0: int, p1: int):
+        """(input, region) pairs output rows [p0, p1) read."""
+        op = a["op"]
+        if op == "token_pool":
+            ig = self.geoms[self.base(a["inputs"][0])]
+            yield a["inputs"][0], Region(0, ig.c, p0 * ig.h, p1 * ig.h)
+            return
+        if op == "concat" and a["axis"] == 1:  # along tokens: row (b, t) is one input's row
+            t_out = a["out_shape"][1]
+            off = 0
+            for inp in a["inputs"]:
+                ig = self.geoms[self.base(inp)]
+                t_in = ig.h
+                for b in range(p0 // t_out, _ceil(p1, t_out)):
+                    lo = max(p0, b * t_out + off)
+                    hi = min(p1, b * t_out + off + t_in)
+                    if lo < hi:
+                        r0 = b * t_in + lo - b * t_out - off
+                        yield inp, Region(0, ig.c, r0, r0 + hi - lo)
+                off += t_in
+            return
+        for inp in a["inputs"]:
+            yield inp, Region(0, self.geoms[self.base(inp)].c, p0, p1)
+
     def _vector_inputs(self, node, a, c0, c1):
         op = a["op"]
         if op == "concat":
@@ -590,14 +769,17 @@ def _multicast_groups(tasks: tuple[Task, ...]) -> tuple[tuple[Task, ...],
     every tile: keys are taken in a topological order of the per-tile sequences (inputs of
     a chunk before its weights -- the strictest order the fetch unit uses) and a key closing
     a cycle stays a per-tile read.  Partly overlapping regions (a pixel split's halo rows)
-    are not merged: only identical reads are multicast.
+    are not merged: only identical reads are multicast, and only among tasks of one node (two
+    nodes reading the same region -- a norm and the residual add after it, on their own tiles
+    in a pipeline -- may depend on each other, and a group joining them would never meet).
     """
     occ: dict[tuple, list[tuple[int, int, int]]] = {}  # key -> (task, chunk, source | -1)
     for t in tasks:
         for ci, c in enumerate(t.chunks):
             for si, src in enumerate(c.sources):
                 if src.tile is None and src.nbytes:
-                    occ.setdefault(("i", src.tensor, src.region, src.memory, src.nbytes),
+                    occ.setdefault(("i", t.node, src.tensor, src.region, src.memory,
+                                    src.nbytes),
                                    []).append((t.id, ci, si))
             if c.weight_bytes:
                 occ.setdefault(("w", t.node, c.n0, c.n1, c.weight_bytes), []).append(

@@ -9,10 +9,12 @@ Out: :class:`SearchReport` -- the chosen :class:`~archsim.mapping.plan.MappingPl
 
 Steps:
   1. the heuristic plans (``layer`` with the run's dataflow, and ``pipeline``) are built;
-  2. per GEMM layer, candidates: every dataflow x tile counts (all tiles, and fewer) x
-     spatial splits of pixels, filters and the reduction whose product fits the tiles x the
-     largest chunk sizes that fit the buffers (and halves of them) x both loop orders, inputs
-     kept in the buffer; each is ranked by :class:`~archsim.mapping.analytic.LayerModel`;
+  2. per GEMM layer (a product of two activations -- matmul -- excepted: it keeps the
+     heuristic's plan, and the report says so), candidates: every dataflow x tile counts
+     (all tiles, and fewer) x spatial splits of pixels, filters and the reduction whose
+     product fits the tiles x the largest chunk sizes that fit the buffers (and halves of
+     them) x both loop orders, inputs kept in the buffer; each is ranked by
+     :class:`~archsim.mapping.analytic.LayerModel`;
   3. the ``top`` best by the analytic objective, and the heuristic's own layer plan, are
      simulated in SimPy on the layer alone (its input in DRAM); the best simulated wins -- the
      heuristic's plan is always among them, so a layer is never chosen worse than it;
@@ -52,6 +54,7 @@ __all__ = ["OBJECTIVES", "LayerChoice", "SearchReport", "layer_candidates", "ran
            "single_layer_graph"]
 
 OBJECTIVES = ("latency", "energy", "edp")
+NOT_SEARCHED = "product of two activations (matmul) not searched"
 
 
 def _ceil(a: int, b: int) -> int:
@@ -183,6 +186,7 @@ class LayerChoice:
     chosen_pj: float
     candidates: int
     simulated: int
+    note: str = ""  # why the layer was not searched (its heuristic plan kept)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -205,13 +209,17 @@ class SearchReport:
                   "chunk_pixels", "chunk_channels", "loop_order")
         w.writerow(["layer", "candidates", "simulated", "heuristic_cycles", "chosen_cycles",
                     "speedup", "heuristic_energy_pj", "chosen_energy_pj"]
-                   + [f"heuristic_{f}" for f in fields] + [f"chosen_{f}" for f in fields])
+                   + [f"heuristic_{f}" for f in fields] + [f"chosen_{f}" for f in fields]
+                   + ["note"])
         for c in self.layers:
-            w.writerow([c.layer, c.candidates, c.simulated, c.heuristic_cycles,
-                        c.chosen_cycles, f"{c.heuristic_cycles / max(c.chosen_cycles, 1):.4f}",
-                        round(c.heuristic_pj, 3), round(c.chosen_pj, 3)]
+            speed = "" if c.note else f"{c.heuristic_cycles / max(c.chosen_cycles, 1):.4f}"
+            nums = (["", "", "", ""] if c.note else
+                    [c.heuristic_cycles, c.chosen_cycles, round(c.heuristic_pj, 3),
+                     round(c.chosen_pj, 3)])
+            w.writerow([c.layer, c.candidates, c.simulated, nums[0], nums[1], speed, nums[2],
+                        nums[3]]
                        + [getattr(c.heuristic, f) for f in fields]
-                       + [getattr(c.chosen, f) for f in fields])
+                       + [getattr(c.chosen, f) for f in fields] + [c.note])
         return buf.getvalue()
 
     def markdown(self) -> str:
@@ -229,6 +237,9 @@ class SearchReport:
                   "|---|---:|---:|---:|---|"]
         for c in self.layers:
             p = c.chosen
+            if c.note:
+                lines.append(f"| {c.layer} | - | - | - | heuristic kept: {c.note} |")
+                continue
             desc = (f"{p.dataflow}, {p.tile_count} tiles, {p.split_pixels}x{p.split_channels}"
                     f"x{p.split_k} (px x ch x k), chunks {p.chunk_pixels}x{p.chunk_channels}, "
                     f"{p.loop_order}")
@@ -280,6 +291,14 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
     total_cands = sim_layers = 0
     for node, L in layers.items():
         hp = heur_lp[node]
+        if L.dynamic:
+            # the analytic model does not price a dynamic second operand's source or its
+            # activation tables, and a layer with two inputs has no single-layer graph
+            choices.append(LayerChoice(
+                layer=node, heuristic=hp, chosen=hp, heuristic_cycles=float("nan"),
+                heuristic_pj=float("nan"), chosen_cycles=float("nan"), chosen_pj=float("nan"),
+                candidates=0, simulated=0, note=NOT_SEARCHED))
+            continue
         out_home = "gbuf" if L.M * L.N * L.act_bytes <= gcap else "dram"
         cands = layer_candidates(L, arch, hp)
         scored = []

@@ -46,15 +46,22 @@ from .lowering import conv2d_lowered, linear_lowered
 
 __all__ = [
     "PATHS",
+    "TERNARY_STORAGE_BITS",
+    "WEIGHT_CODES",
     "OpCounts",
     "PEKind",
     "TableInventory",
     "check_bool",
     "check_int",
     "check_table",
+    "check_weight_code",
 ]
 
 PATHS = ("fast", "lookup")
+# weight codes: "int" = weight_bits-bit integers (each kind's own range); "ternary" = BitNet
+# b1.58 weights in {-1, 0, +1}, stored in 2 bits (weight_bits is then 2)
+WEIGHT_CODES = ("int", "ternary")
+TERNARY_STORAGE_BITS = 2
 _LOOKUP_CHUNK_ELEMS = 1 << 21  # (rows x K x N) elements per block of the look-up path
 
 
@@ -124,6 +131,25 @@ def check_bool(name: str, value: Any) -> bool:
     if not ok:
         raise ValueError(f"{name} must be True or False, got {value!r}")
     return bool(value)
+
+
+def check_weight_code(weights: Any, weight_bits: Any, default_bits: int) -> tuple[str, Any]:
+    """Validate ``weights`` (one of ``WEIGHT_CODES``) against ``weight_bits``.
+
+    Ternary weights are stored in ``TERNARY_STORAGE_BITS`` = 2 bits: ``weight_bits`` left at
+    the kind's default (``default_bits``) becomes 2; any other value than 2 raises.
+    Returns (weights, weight_bits).
+    """
+    if not isinstance(weights, str) or weights not in WEIGHT_CODES:
+        raise ValueError(f"weights must be one of {list(WEIGHT_CODES)}, got {weights!r}")
+    if weights == "ternary":
+        if isinstance(weight_bits, Integral) and not isinstance(weight_bits, bool) and (
+                weight_bits in (default_bits, TERNARY_STORAGE_BITS)):
+            return weights, TERNARY_STORAGE_BITS
+        raise ValueError(f"weight_bits must be {TERNARY_STORAGE_BITS} (or left at its default) "
+                         f"with weights='ternary' ({{-1, 0, +1}} stored in 2 bits), "
+                         f"got {weight_bits!r}")
+    return weights, weight_bits
 
 
 def check_table(name: str, table: Any, shape: tuple[int, int], lo: int, hi: int) -> np.ndarray:

@@ -3,7 +3,11 @@
 In:  ``act_bits`` (1..16, default 8), ``weight_bits`` (2..16, default 9), ``digit_bits`` k
      (1, 2, 4 or 8 and dividing ``act_bits``; default 4), ``act_signed`` (default False),
      ``parallel_tables`` (default True), ``table`` (None for the exact digit-product table,
-     or a programmed 2^k x 2^k integer array with entries in [0, 2^(2k) - 1]).
+     or a programmed 2^k x 2^k integer array with entries in [0, 2^(2k) - 1]), ``weights``
+     (``"int"`` default, or ``"ternary"``: BitNet b1.58 weights {-1, 0, +1}; ``weight_bits``
+     becomes 2, i.e. a 1-bit magnitude, one weight digit -- the sign-magnitude range of
+     2-bit weights is exactly {-1, 0, +1}, so ternary LUT-NA looks up one digit pair per
+     activation digit and gains nothing else from the restriction).
 Out: products sum_{i,j} T[a_i, w_j] << k(i+j) with the operands' signs applied, their counts
      and tables (see below).
 
@@ -45,7 +49,15 @@ from functools import cached_property
 
 import numpy as np
 
-from .base import OpCounts, PEKind, TableInventory, check_bool, check_int, check_table
+from .base import (
+    OpCounts,
+    PEKind,
+    TableInventory,
+    check_bool,
+    check_int,
+    check_table,
+    check_weight_code,
+)
 from .digits import DigitSpec, digit_matmul, lookup_products
 from .intmath import digit_max
 from .registry import register_pe_kind
@@ -69,9 +81,13 @@ class DigitLUTKind(PEKind):
     act_signed: bool = False
     parallel_tables: bool = True
     table: np.ndarray | None = None
+    weights: str = "int"
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
+        code, wb = check_weight_code(self.weights, self.weight_bits, 9)
+        set_(self, "weights", code)
+        set_(self, "weight_bits", wb)
         set_(self, "act_signed", check_bool("act_signed", self.act_signed))
         set_(self, "parallel_tables", check_bool("parallel_tables", self.parallel_tables))
         lo = 2 if self.act_signed else 1

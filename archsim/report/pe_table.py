@@ -2,10 +2,14 @@
 
 In:  ``pe_table_rows(kinds)``: PE kinds (instances, or names built with default
      parameters); None for the standard set: mac, lut, lutna (k = 4), lutna (k = 2), lutna
-     with one table used in sequence, and the alutna presets drop_ll, keep_hh, trunc_act_low.
+     with one table used in sequence, the alutna presets drop_ll, keep_hh, trunc_act_low,
+     ternary mac, and the activation-table kinds tmac (W1..W4 and ternary, g = 4) and luttc
+     (W2, W4, K = 4).
 Out: one dict per kind with formula-backed values only (no energies): look-ups, adds,
      shifts and multiplies per MAC, tables per PE, entries and bits per table, total table
-     bits per PE, latency in cycles per MAC; ``format_pe_table(rows)`` -> aligned text.
+     bits per PE, latency in cycles per MAC, and where the tables come from
+     (``table_source``: ``-`` none, ``fixed`` loaded once, ``activations`` programmed per
+     activation group of every token); ``format_pe_table(rows)`` -> aligned text.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ PE_TABLE_COLUMNS = (
     "bits_per_table",
     "total_table_bits",
     "cycles_per_mac",
+    "table_source",
 )
 
 
@@ -45,6 +50,11 @@ def default_table_kinds() -> list[PEKind]:
         pe_kind("alutna", approx="drop_ll"),
         pe_kind("alutna", approx="keep_hh"),
         pe_kind("alutna", approx="trunc_act_low"),
+        pe_kind("mac", weights="ternary"),
+        *(pe_kind("tmac", weight_bits=b, group=4) for b in (1, 2, 3, 4)),
+        pe_kind("tmac", weights="ternary", group=4),
+        pe_kind("luttc", weight_bits=2),
+        pe_kind("luttc", weight_bits=4),
     ]
 
 
@@ -77,9 +87,18 @@ def pe_table_rows(kinds: Iterable[PEKind | str] | None = None) -> list[dict]:
                 "bits_per_table": tabs.bits_per_table,
                 "total_table_bits": tabs.total_bits,
                 "cycles_per_mac": kind.cycles_per_mac,
+                "table_source": _table_source(kind, tabs.n_tables),
             }
         )
     return rows
+
+
+def _table_source(kind: PEKind, n_tables: int) -> str:
+    from archsim.pe.organisation import is_activation_kind
+
+    if not n_tables:
+        return "-"
+    return "activations" if is_activation_kind(kind) else "fixed"
 
 
 def _cell(value: object) -> str:

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from archsim.errors import WorkloadError
-from archsim.graph import ops
+from archsim.graph import ops, seqops
 from archsim.graph.ir import input_range
-from archsim.mapping.schedule import Chunk, Schedule, Task
+from archsim.mapping.schedule import ROW_OPS, Chunk, Schedule, Task
 
 if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.graph.dag.Dag
     import networkx as nx
@@ -83,6 +83,8 @@ class FunctionalState:
             v = self.value(self.schedule.aliases[name])
             if a["op"] == "flatten":
                 return v.reshape(v.shape[0], -1)
+            if a["op"] == "to_tokens":
+                return seqops.to_tokens(v)
             if a["op"] == "relu":
                 return ops.relu(v, int(a["out_hi"]))
             if a["op"] == "clamp":
@@ -94,9 +96,11 @@ class FunctionalState:
             if len(shape) == 4:
                 n, c, h, w = shape
                 return v.reshape(n, h, w, c).transpose(0, 3, 1, 2)
-            return v
+            return v.reshape(shape)
         if name in self.nchw:
             return self.nchw[name]
+        if a["op"] == "constant":
+            return np.asarray(a["value"], dtype=np.int64)
         raise FunctionalError(f"node {name!r} was read before any task wrote it")
 
     # ---- computing --------------------------------------------------------------------------
@@ -105,14 +109,20 @@ class FunctionalState:
         try:
             if a["op"] in ("conv", "linear"):
                 self._gemm(task.node, a, chunk)
+            elif a["op"] == "matmul":
+                self._matmul(task.node, a, chunk)
+            elif a["op"] in ROW_OPS or len(a["out_shape"]) == 3:
+                self._rows(task.node, a, chunk)  # token tensors: partitioned by rows
             else:
-                self._vector(task.node, a, chunk)
+                self._vector(task.node, a, chunk)  # (N, C, H, W) / (N, F): by channels
         except FunctionalError:
             raise
         except ValueError as e:
             raise FunctionalError(f"node {task.node!r} ({a['op']}): {e}") from None
 
-    def _gemm(self, node: str, a: dict[str, Any], ch: Chunk) -> None:
+    def _checked_input(self, node: str, a: dict[str, Any]) -> tuple[np.ndarray, bool]:
+        """The node's (first) input and its declared sign; values outside the declared range
+        raise naming the node."""
         x = self.value(a["inputs"][0])
         signed, lo, hi = input_range(self.g, node)
         if x.size and (int(x.min()) < lo or int(x.max()) > hi):
@@ -120,10 +130,22 @@ class FunctionalState:
                 f"node {node!r} ({a['op']}): input values span [{int(x.min())}, {int(x.max())}]"
                 f", outside the declared input range [{lo}, {hi}] "
                 f"({'signed' if signed else 'unsigned'})")
+        return x, signed
+
+    def _gemm(self, node: str, a: dict[str, Any], ch: Chunk) -> None:
+        x, signed = self._checked_input(node, a)
         w = np.asarray(a["weight"], dtype=np.int64)
+        wlo, whi = self.pe.weight_range
+        if w.size and (int(w.min()) < wlo or int(w.max()) > whi):
+            raise FunctionalError(
+                f"node {node!r} ({a['op']}): the workload's {a.get('weight_bits', '?')}-bit "
+                f"weights span [{int(w.min())}, {int(w.max())}], the design point's PE kind "
+                f"{self.pe.label} takes [{wlo}, {whi}]; quantise the workload to its weight "
+                f"width (zoo names are built at the design point's widths)")
         out_shape = a["out_shape"]
         mm = self.pe.for_activations(signed).matmul
         if a["op"] == "linear":
+            x = x.reshape(-1, x.shape[-1])  # token tensors: (B T) rows
             acc = mm(x[ch.m0:ch.m1], w[ch.n0:ch.n1].T)
         else:
             groups = int(a.get("groups", 1))
@@ -145,9 +167,87 @@ class FunctionalState:
         out = ops.requant(acc, mult, int(a["requant_shift"]), int(a["out_lo"]), int(a["out_hi"]))
         buf = self.pm.get(node)
         if buf is None:
-            m_total = int(np.prod(out_shape)) // out_shape[1]
-            buf = self.pm[node] = np.zeros((m_total, out_shape[1]), dtype=np.int64)
+            ch_axis = -1 if a["op"] == "linear" else 1
+            m_total = int(np.prod(out_shape)) // out_shape[ch_axis]
+            buf = self.pm[node] = np.zeros((m_total, out_shape[ch_axis]), dtype=np.int64)
         buf[ch.m0:ch.m1, ch.n0:ch.n1] = out
+
+    def _matmul(self, node: str, a: dict[str, Any], ch: Chunk) -> None:
+        """Rows [m0, m1) x columns [n0, n1) of a product of two activations, the second
+        operand in the PE's weight slot (``archsim.pe.organisation.dynamic_operand``)."""
+        from archsim.pe.organisation import dynamic_operand
+
+        av, signed = self._checked_input(node, a)
+        bv = self.value(a["inputs"][1])
+        b_attrs = self.g.nodes[a["inputs"][1]]
+        pe = dynamic_operand(self.pe.for_activations(signed), int(b_attrs["out_lo"]),
+                             int(b_attrs["out_hi"])).kind
+        bsz, t, nout = a["out_shape"]
+        heads = a["heads"]
+        width = nout // heads
+        da, db = av.shape[2] // heads, bv.shape[2] // heads
+        acc = np.zeros((ch.m1 - ch.m0, ch.n1 - ch.n0), dtype=np.int64)
+        for bi in range(ch.m0 // t, -(-ch.m1 // t)):
+            r0, r1 = max(ch.m0, bi * t), min(ch.m1, (bi + 1) * t)
+            for h in range(ch.n0 // width, -(-ch.n1 // width)):
+                c0, c1 = max(ch.n0, h * width), min(ch.n1, (h + 1) * width)
+                ah = av[bi, r0 - bi * t:r1 - bi * t, h * da:(h + 1) * da]
+                bh = bv[bi, :, h * db:(h + 1) * db]
+                w = bh.T if a["transpose_b"] else bh
+                acc[r0 - ch.m0:r1 - ch.m0, c0 - ch.n0:c1 - ch.n0] = pe.matmul(
+                    ah, w[:, c0 - h * width:c1 - h * width])
+        out = ops.requant(acc, int(a["requant_mult"]), int(a["requant_shift"]),
+                          int(a["out_lo"]), int(a["out_hi"]))
+        buf = self.pm.get(node)
+        if buf is None:
+            buf = self.pm[node] = np.zeros((bsz * t, nout), dtype=np.int64)
+        buf[ch.m0:ch.m1, ch.n0:ch.n1] = out
+
+    def _rows(self, node: str, a: dict[str, Any], ch: Chunk) -> None:
+        """Rows [m0, m1) of a row-wise op (whole feature rows; token tensors as (B T, F))."""
+        shape = a["out_shape"]
+        if a["op"] == "concat" and a["axis"] == 1:  # along tokens
+            block = self._concat_rows(a, ch.m0, ch.m1)
+            buf = self.nchw.get(node)
+            if buf is None:
+                buf = self.nchw[node] = np.zeros(shape, dtype=np.int64)
+            buf.reshape(-1, shape[-1])[ch.m0:ch.m1] = block
+            return
+        ins = [self.value(i) for i in a["inputs"]]
+        if a["op"] == "token_pool":
+            block = ops.run_node(a, [ins[0][ch.m0:ch.m1]])
+        elif a["op"] == "softmax" and a["causal"]:
+            # rows depend on their position: compute the batch items covered, keep the rows
+            t = shape[1]
+            b0, b1 = ch.m0 // t, -(-ch.m1 // t)
+            full = ops.run_node(a, [x[b0:b1] for x in ins]).reshape(-1, shape[-1])
+            block = full[ch.m0 - b0 * t:ch.m1 - b0 * t]
+        else:
+            rows = [x.reshape(-1, x.shape[-1])[ch.m0:ch.m1][None] for x in ins]
+            block = ops.run_node(a, rows)[0]
+        buf = self.nchw.get(node)
+        if buf is None:
+            buf = self.nchw[node] = np.zeros(shape, dtype=np.int64)
+        buf.reshape(-1, shape[-1])[ch.m0:ch.m1] = block.reshape(-1, shape[-1])
+
+    def _concat_rows(self, a: dict[str, Any], m0: int, m1: int) -> np.ndarray:
+        """Rows [m0, m1) of a concatenation along tokens, reading only the inputs they need
+        (the task depends on those alone)."""
+        t_out, f = a["out_shape"][1], a["out_shape"][-1]
+        out = np.zeros((m1 - m0, f), dtype=np.int64)
+        for b in range(m0 // t_out, -(-m1 // t_out)):
+            off = 0
+            for name, mult in zip(a["inputs"], a["requant_mults"]):
+                t_in = self.g.nodes[name]["out_shape"][1]
+                lo = max(m0, b * t_out + off)
+                hi = min(m1, b * t_out + off + t_in)
+                if lo < hi:
+                    r0 = lo - b * t_out - off
+                    x = self.value(name)[b, r0:r0 + hi - lo]
+                    out[lo - m0:hi - m0] = ops.requant(x, int(mult), int(a["requant_shift"]),
+                                                       int(a["out_lo"]), int(a["out_hi"]))
+                off += t_in
+        return out
 
     def _vector(self, node: str, a: dict[str, Any], ch: Chunk) -> None:
         c0, c1 = ch.n0, ch.n1

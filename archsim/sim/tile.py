@@ -394,6 +394,8 @@ class Tile:
         env = self.env
         issued = chunk.macs_executed
         n = chunk.macs_nonzero if self.gating else issued
+        if issued and chunk.op_scale != 1.0:  # a dynamic second operand: more PE work per MAC
+            ops = ops.scaled(chunk.op_scale)
         if issued:
             env.count(self.pe_keys["mac"], issued, L)
             if self.gating:

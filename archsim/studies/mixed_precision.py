@@ -108,7 +108,7 @@ def run_mixed(g, x_int: np.ndarray, assignment: dict[str, str], notes: set | Non
                 xs = [np.clip(xs[0], lo, hi)] + xs[1:]
                 if notes is not None:
                     notes.add(f"{n}: input clipped to the sign-magnitude range [{lo}, {hi}]")
-            # exact LUT-NA is the exact integer product (tests/arith): use the plain one
+            # exact LUT-NA is the exact integer product (tests/pe): use the plain one
             out[n] = run_node(a, xs, matmul_fn=None if variant == "exact" else kind.matmul)
         else:
             out[n] = run_node(a, xs)

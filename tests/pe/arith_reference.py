@@ -1,4 +1,4 @@
-"""Shared helpers of the tests/arith tests: operand generators and torch references.
+"""Shared helpers of the tests/pe tests: operand generators and torch references.
 
 The references are written from the definitions in torch, independently of archsim's code:
 exact kinds compare with torch's own int64 conv2d / linear; the digit kinds compare with a

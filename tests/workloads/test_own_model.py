@@ -41,3 +41,19 @@ def test_from_module_rejects_bad_images_and_names_unsupported_ops():
 
     with pytest.raises(workloads.UnsupportedOpError, match=r"fx node 'exp' .*torch.exp"):
         workloads.from_module(Exp(), torch.rand(2, 1, 4, 4))
+
+
+TRANSFORMER_DOC = DOC.with_name("own_transformer.md")
+
+
+def test_own_transformer_page_code_runs_exactly(capsys):
+    (block,) = re.findall(r"```python\n(.*?)```", TRANSFORMER_DOC.read_text(), flags=re.DOTALL)
+    ns: dict = {}
+    exec(compile(block, str(TRANSFORMER_DOC), "exec"), ns)  # noqa: S102 - the documented code
+    assert ns["result"].functional["exact_match"] is True
+    g = ns["graph"]
+    ops = [a["op"] for _, a in g.nodes(data=True)]
+    assert ops.count("matmul") == 2 and {"softmax", "norm", "table"} <= set(ops)
+    assert g.nodes["matmul"]["transpose_b"] and not g.nodes["matmul_1"]["transpose_b"]
+    assert (g.nodes["matmul"]["in_signed"], g.nodes["matmul_1"]["in_signed"]) == (True, False)
+    assert capsys.readouterr().out.startswith("True ")
