@@ -43,6 +43,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+import numpy as np
+
 from archsim.mapping.layer import ChunkTiming, GemmLayer, buffer_caps
 from archsim.mapping.partition import split_range
 from archsim.mapping.plan import LayerPlan
@@ -107,12 +109,27 @@ class LayerModel:
         self.leak_uw = costs.leakage_uw() if costs is not None else 0.0
         self._paths: dict[tuple, list] = {}
         self._wb: dict[tuple, dict] = {}
-        self._dens: dict[str, float] = {}
+        self._dens: dict[GemmLayer, float] = {}
+        self._cum: dict[tuple, np.ndarray] = {}
+        self._regions: dict[tuple, tuple] = {}
+        self._ccache: dict[tuple, tuple] = {}
+        self._hop_cache: dict[tuple, tuple[int, int]] = {}
+        self._scache: dict[tuple, tuple] = {}
+
+    def _nnz(self, L: GemmLayer, n0: int, n1: int, kc) -> int:
+        """Non-zero weights of filters [n0, n1) over reduction part ``kc``."""
+        key = (L, kc)
+        cum = self._cum.get(key)
+        if cum is None:
+            k0, k1 = L.k_rows(kc)
+            cum = self._cum[key] = np.concatenate(
+                [[0], np.cumsum(L.mask[k0:k1].sum(axis=0, dtype=np.int64))])
+        return int(cum[n1] - cum[n0])
 
     def _density(self, L: GemmLayer) -> float:
-        d = self._dens.get(L.node)
+        d = self._dens.get(L)
         if d is None:
-            d = self._dens[L.node] = float(L.mask.mean())
+            d = self._dens[L] = float(L.mask.mean())
         return d
 
     # ---- energies ----------------------------------------------------------------------
@@ -128,11 +145,11 @@ class LayerModel:
             e["lookup"] = pj(b, "lut_bank", "lookup")
             e["program"] = pj(b, "lut_bank", "program")
         # the datapath of one MAC (multiplier, adders, shifts, sign XOR, look-ups) per sign
-        for signed, o in self.ops_by_sign.items():
+        for signed, o in self.ops_by_sign.items():  # (an action a kind never emits: 0)
             e[f"dp{int(signed)}"] = (
-                o.mults * pj(pe, "pe_array", "mult") + o.adds * pj(pe, "pe_array", "add")
-                + o.shifts * pj(pe, "pe_array", "shift")
-                + (o.signs * pj(pe, "pe_array", "sign") if o.signs else 0.0)
+                sum(n * pj(pe, "pe_array", act) for n, act in (
+                    (o.mults, "mult"), (o.adds, "add"), (o.shifts, "shift"), (o.signs, "sign"))
+                    if n)
                 + (o.lookups * e["lookup"] if self.banks else 0.0))
         sp = self.arch.tile.sparsity
         e["gate"] = pj(tile_part(0, "zero_gate"), "zero_gate", "check") if sp.zero_gating \
@@ -205,6 +222,255 @@ class LayerModel:
             lat, bpc = a.gbuf.latency_cycles, a.gbuf.bytes_per_cycle
         return lat + hops + max(_ceil(nbytes, self.link_bytes),
                                 _ceil(self.port_bytes(where, nbytes), bpc))
+
+    # ---- the pre-filter ------------------------------------------------------------------
+    def bound(self, L: GemmLayer, p: LayerPlan, *, in_home: str = "dram",
+              out_home: str = "gbuf", keep_inputs: bool = False) -> tuple[float, float]:
+        """(latency, energy) lower bounds of :meth:`estimate` for ``p`` from per-block sums
+        (cached across the candidates of a layer) instead of the chunk-by-chunk timeline: the
+        search's pre-filter.
+
+        Latency: per block the largest of its compute (the chunks' compute and SRAM-stall
+        cycles, exactly the estimate's) plus the first fetch's and the last write's latency,
+        its fetches in sequence (each a memory latency + hops + SRAM latency, the bytes at the
+        slower of the link and the memory port, the SRAM write) and its writes in sequence
+        (a tile with several blocks: the sum of their compute); and, after the memory
+        latency, the busiest of the DRAM channels, the global-buffer ports, the memory ports'
+        links and the tiles' own links.  Hops are the fewest of any tile of the range.
+        Energy: the compute actions and buffer traffic the estimate counts, the edge-memory
+        bytes (without burst rounding) and leakage over the latency bound.  Mesh flits and
+        contention are left out, so both stay below the estimate up to rounding."""
+        arch, ideal = self.arch, self.ideal
+        d, g = arch.dram, arch.gbuf
+        nch = d.channels
+        T = p.tile_count
+        m_parts = split_range(L.M, p.split_pixels)
+        n_parts = split_range(L.N, p.split_channels)
+        k_parts = [None] if p.split_k == 1 else split_range(L.cin_per_group, p.split_k)
+        df, mc, nc = p.dataflow, p.chunk_pixels, p.chunk_channels
+        channel_major = p.loop_order == "channel_major"
+        shape_only = L.rule.mode == "none"
+        grouped = L.groups > 1
+        hin, hout = self._hops(p.tile_first, T)
+        ab = L.act_bytes
+        sc = self._scache
+        one = p.blocks <= T
+        tile_comp: dict[int, float] = defaultdict(float)
+        lat_max = in_max = out_max = 0.0
+        in_b = w_b = out_b = e_tot = 0.0
+        i = 0
+        # blocks differ by their pixel range, filter count (two values at most) and reduction
+        # part; with dense timing, no groups and one block per tile, filter ranges of one
+        # width are alike but for their non-zero weights (summed over the layer below)
+        classes = [(n0, n1, 1) for n0, n1 in n_parts]
+        fast = shape_only and not grouped and one
+        if fast:
+            widths: dict[int, list] = {}
+            for n0, n1 in n_parts:
+                widths.setdefault(n1 - n0, [n0, n1, 0])[2] += 1
+            classes = [tuple(v) for v in widths.values()]
+        split = k_parts[0] is not None
+        for n0, n1, mult_n in classes:
+            for m0, m1 in m_parts:
+                rows = m1 - m0
+                part_max = 0.0
+                for kc in k_parts:
+                    key = (L, df, mc, nc, channel_major, keep_inputs, in_home, out_home,
+                           rows, n1 - n0 if shape_only else (n0, n1), kc)
+                    s = sc.get(key)
+                    if s is None:
+                        s = sc[key] = self._shape_bound(L, p, rows, n0, n1, kc, keep_inputs,
+                                                        in_home, out_home)
+                    (comp, f_lat, f_byte, w_lat, w_ser, n_wf, wb, ob, en, n_c, w_fix,
+                     dp_nz) = s
+                    total, kept, first, n_tot, n_kept, n_first = self._in_elements(
+                        L, m0, m1, mc, n0, n1, kc)
+                    if grouped or not keep_inputs:
+                        mult = 1 if grouped else n_c
+                        ib, n_if = total * mult, n_tot * mult
+                    elif channel_major:
+                        ib = kept + (n_c - 1) * (kept - first)
+                        n_if = n_kept + (n_c - 1) * (n_kept - n_first)
+                    else:
+                        ib, n_if = kept, n_kept
+                    ib *= ab
+                    if one:
+                        n_f = n_if + n_wf
+                        blk = max(comp + (f_lat + hin if n_f else 0)
+                                  + (w_lat + hout if w_ser else 0),
+                                  n_if * f_lat + ib * f_byte + w_fix + n_f * hin,
+                                  w_ser + (n_c * ((rows + mc - 1) // mc) * hout
+                                           if w_ser else 0))
+                        part_max = max(part_max, blk)
+                        in_max = max(in_max, ib + wb)
+                        out_max = max(out_max, ob)
+                    else:
+                        tile_comp[i % T] += comp
+                        i += 1
+                    in_b += ib * mult_n
+                    w_b += wb * mult_n
+                    out_b += ob * mult_n
+                    e_tot += en * mult_n
+                    if dp_nz and not fast:
+                        e_tot += rows * dp_nz * self._nnz(L, n0, n1, kc)
+                if split and one:  # the reduction pulls the parts' partial sums in sequence
+                    part_max += self._reduction_bound(L, rows, n1 - n0, len(k_parts))
+                lat_max = max(lat_max, part_max)
+        if fast and self.gating and self.e is not None:  # zero-gated datapath MACs
+            dp = self.e[f"dp{int(L.act_signed)}"]
+            e_tot += sum(L.M * self._nnz(L, 0, L.N, kc) * dp for kc in k_parts)
+        latency = lat_max if one else max(tile_comp.values(), default=0.0)
+        mb = {"dram": w_b, "gbuf": 0.0}
+        mb[in_home] += in_b
+        reads = mb["dram"] + mb["gbuf"]
+        mb[out_home] += out_b
+        if not ideal:
+            lb = self.link_bytes
+            busiest = max(mb["dram"] / (nch * d.bytes_per_cycle_per_channel),
+                          mb["gbuf"] / max(1, g.ports * g.bytes_per_cycle),
+                          reads / (nch * lb), out_b / (nch * lb), in_max / lb, out_max / lb)
+            latency = max(latency, busiest + min(d.latency_cycles, g.latency_cycles
+                                                 if g.capacity_bytes else d.latency_cycles))
+        energy = 0.0
+        if self.e is not None:
+            e = self.e
+            energy = (e_tot + in_b * (e["ifmap_w"] + e[in_home])
+                      + w_b * (e["weight_w"] + e["dram"])
+                      + out_b * (e["ofmap_r"] + e[out_home + "_w"])
+                      + self.leak_uw * latency / arch.clock_mhz)
+        return float(latency), float(energy)
+
+    def _reduction_bound(self, L: GemmLayer, rows: int, n: int, tk: int) -> float:
+        """Cycles the reduction of a split-K block needs at least after its parts: per
+        reduction chunk, every part's partial sums pulled one after another (the ofmap
+        buffer's latency each, the bytes at its bandwidth) and written to the input buffer."""
+        if self.ideal:
+            return 0.0
+        sr = self.arch.tile.sram
+        pb, ab = L.acc_bytes, L.act_bytes
+        per = max(1, min(rows, self.caps["ifmap"] // max(1, tk * n * pb),
+                         self.caps["ofmap"] // max(1, n * ab)))
+        chunks = -(-rows // per)
+        nb = rows * n * pb * tk
+        return (chunks * tk * sr.ofmap.latency_cycles + nb / sr.ofmap.bytes_per_cycle
+                + chunks * sr.ifmap.latency_cycles + nb / sr.ifmap.bytes_per_cycle)
+
+    def _hops(self, first: int, count: int) -> tuple[int, int]:
+        """Fewest hop cycles from a memory port to any tile of the range, and back."""
+        hit = self._hop_cache.get((first, count))
+        if hit is None:
+            tiles = range(first, first + count)
+            hit = self._hop_cache[(first, count)] = (
+                min(len(self._path(("m", c), t)) for t in tiles
+                    for c in range(self.arch.dram.channels)) * self.hop,
+                min(len(self._path(t, ("m", c))) for t in tiles
+                    for c in range(self.arch.dram.channels)) * self.hop)
+        return hit
+
+    def _shape_bound(self, L, p, rows, n0, n1, kc, keep_inputs, in_home, out_home):
+        """What :meth:`bound` needs of one block that does not depend on its pixel range:
+        compute cycles, fetch latency, fetch cycles per input byte, write latency, writes in
+        sequence, weight fetches, weight and output bytes, the energy of its compute actions
+        and buffer traffic (zero-gated datapath MACs: per non-zero weight x pixel, as the last
+        item's energy), filter chunks, and the fixed fetch cycles of the weights."""
+        arch, ideal = self.arch, self.ideal
+        df, mc, nc = p.dataflow, p.chunk_pixels, p.chunk_channels
+        channel_major = p.loop_order == "channel_major"
+        ab, mode = L.act_bytes, L.rule.mode
+        timing = self._timing.get(ab)
+        if timing is None:
+            timing = self._timing[ab] = ChunkTiming(arch, ab)
+        shape_only = mode == "none"
+        n_full, tail = divmod(rows, mc)
+        n_r = n_full + (1 if tail else 0)
+        full_c, tail_c = divmod(n1 - n0, nc)
+        n_c = full_c + (1 if tail_c else 0)
+        if shape_only:  # chunks of one width cost the same
+            c_ranges = []
+            groups_c = [(n0, n0 + w, k) for w, k in ((nc, full_c), (tail_c, 1)) if w and k]
+        else:
+            c_ranges = [(c0, min(n1, c0 + nc)) for c0 in range(n0, n1, nc)]
+            groups_c = [(c0, c1, 1) for c0, c1 in c_ranges]
+        e = self.e
+        comp = en_tot = 0.0
+        macs = nz = prog_tot = 0
+        for c0, c1, mult_c in groups_c:
+            for m, times in ((mc, n_full * mult_c), (tail, mult_c)):
+                if not (m and times):
+                    continue
+                ck = (L, df, m, c1 - c0, kc) if shape_only else (L, df, m, c0, c1, kc)
+                cc = self._ccache.get(ck)
+                if cc is None:
+                    fc = L.fold(df, m, c0, c1, kc, dense=shape_only)
+                    cw = timing.chunk(m, c1 - c0, fc, mode, kc is not None)
+                    en = 0.0
+                    if e is not None:
+                        en = (sum(n * e[f"{b}_r"] for b, n in cw.sram_reads)
+                              + sum(n * e[f"{b}_w"] for b, n in cw.sram_writes)
+                              + cw.selects * e["select"] + cw.decodes * e["decode"]
+                              + fc.folds * self.entries_fold * e["program"])
+                    prog = 0
+                    if self.banks and self.entries_fold and not ideal:
+                        prog = _ceil(_ceil(fc.folds * self.entries_fold, self.banks)
+                                     * self.word_bytes, self.program_bpc)
+                    cc = self._ccache[ck] = (cw.compute_cycles + cw.sram_stall_cycles,
+                                             fc.macs_mapped, fc.macs_nonzero, en, prog)
+                cyc, mm, nzz, en, prog = cc
+                comp += cyc * times
+                macs += mm * times
+                nz += nzz * times
+                en_tot += en * times
+                prog_tot += prog * times
+        refetch = not channel_major and n_c > 1  # pixel-major: weights per chunk
+        n_wf = n_c * n_r if refetch else n_c
+        wb = (L.weight_bytes_exact(df, n0, n1, kc) if shape_only else sum(
+            L.weight_bytes_exact(df, c0, c1, kc) for c0, c1 in c_ranges)) * (
+            n_r if refetch else 1)
+        final = kc is None or kc[0] == 0  # the first part's tile writes the block out
+        ob = rows * (n1 - n0) * ab if final else 0
+        dp_nz = 0.0
+        if e is not None:
+            dp = e[f"dp{int(L.act_signed)}"]
+            en_tot += macs * (e["mac"] + e["gate"])
+            if not self.gating:
+                en_tot += macs * dp
+            elif shape_only:
+                dp_nz = dp  # per non-zero weight x pixel, added by the caller
+            else:
+                en_tot += nz * dp
+        if ideal:
+            return (comp, 0.0, 0.0, 0.0, 0.0, 0, wb, ob, en_tot, n_c, 0.0, dp_nz)
+        sr = arch.tile.sram
+        lb = self.link_bytes
+        lat = {"dram": arch.dram.latency_cycles, "gbuf": arch.gbuf.latency_cycles}
+        bpc = {"dram": arch.dram.bytes_per_cycle_per_channel, "gbuf": arch.gbuf.bytes_per_cycle}
+        f_lat = lat[in_home] + sr.ifmap.latency_cycles
+        f_byte = 1 / min(lb, bpc[in_home]) + 1 / sr.ifmap.bytes_per_cycle
+        w_fix = (n_wf * (lat["dram"] + sr.weight.latency_cycles)
+                 + wb / min(lb, bpc["dram"]) + wb / sr.weight.bytes_per_cycle + prog_tot)
+        n_w = n_r * n_c if kc is None else 0  # split-K parts hand over; the reduction writes
+        w_lat = lat[out_home] if n_w else 0.0
+        w_ser = n_w * lat[out_home] + (ob / min(lb, bpc[out_home]) if n_w else 0.0)
+        return (comp, f_lat, f_byte, w_lat, w_ser, n_wf, wb, ob, en_tot, n_c, w_fix, dp_nz)
+
+    def _in_elements(self, L: GemmLayer, m0: int, m1: int, mc: int, n0: int, n1: int,
+                     kc) -> tuple[int, int, int, int, int, int]:
+        """Input elements the pixel chunks of ``mc`` of block [m0, m1) read (a grouped
+        layer: for the block's filters): all of them, those whose region differs from the
+        previous chunk's, the first chunk's when the last chunk's region equals it (else 0);
+        then the same three as chunk counts."""
+        key = (L, m0, m1, mc, kc, (n0, n1) if L.groups > 1 else None)
+        hit = self._regions.get(key)
+        if hit is None:
+            regs = [L.input_region(r0, min(m1, r0 + mc), n0, n1, kc)
+                    for r0 in range(m0, m1, mc)]
+            total = sum(r.elements for r in regs)
+            new = [b for a, b in zip(regs, regs[1:]) if a != b]
+            kept = regs[0].elements + sum(b.elements for b in new)
+            same = regs[-1] == regs[0]
+            hit = self._regions[key] = (total, kept, regs[0].elements if same else 0,
+                                        len(regs), 1 + len(new), 1 if same else 0)
+        return hit
 
     # ---- the estimate ------------------------------------------------------------------
     def estimate(self, L: GemmLayer, p: LayerPlan, *, in_home: str = "dram",
@@ -293,9 +559,11 @@ class LayerModel:
             we.append(ws + w)
             return ws + w
 
-        # blocks of one shape share one timeline when no filter's zeros change their work
-        # (dense timing and no zero gating, or a near-dense layer)
-        dense = (mode == "none" and not self.gating) or self._density(L) >= 0.97
+        # blocks of one shape share one timeline when no filter's zeros change their timing
+        # (mode none, or a near-dense layer); with zero gating their datapath MACs are the
+        # block's own non-zero weights x pixels
+        dense = mode == "none" or self._density(L) >= 0.97
+        gate_nz = dense and self.gating
         dp = self.e[f"dp{int(L.act_signed)}"] if self.e is not None else 0.0
 
         i = 0
@@ -392,8 +660,10 @@ class LayerModel:
                     for f, c, w, fs_ in times:
                         t_end = run_chunk(tile, f, c, w, f_sram=fs_)
                     compute_total += int(bc["compute"])
+                    if gate_nz:
+                        cnt["dp"] += (m1 - m0) * self._nnz(L, n0, n1, kc)
                     for k, v in bc.items():
-                        if k in ("in_flits", "out_flits", "compute"):
+                        if k in ("in_flits", "out_flits", "compute") or (gate_nz and k == "dp"):
                             continue
                         if k.startswith(("in_", "out_")):
                             where = k.split("_", 1)[1]

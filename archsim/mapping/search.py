@@ -184,7 +184,8 @@ class LayerChoice:
     heuristic_pj: float
     chosen_cycles: float
     chosen_pj: float
-    candidates: int
+    candidates: int  # generated and bounded by the pre-filter (+ the heuristic's plan)
+    estimated: int  # ranked by the full analytic estimate
     simulated: int
     note: str = ""  # why the layer was not searched (its heuristic plan kept)
 
@@ -196,6 +197,7 @@ class SearchReport:
     heuristic: MappingPlan
     layers: tuple[LayerChoice, ...]
     candidates: int
+    estimated: int
     simulated_layers: int
     simulated_networks: int
     network: dict[str, tuple[float, float]]  # plan name -> (latency, energy) simulated
@@ -207,8 +209,8 @@ class SearchReport:
         w = csv.writer(buf, lineterminator="\n")
         fields = ("dataflow", "tile_count", "split_pixels", "split_channels", "split_k",
                   "chunk_pixels", "chunk_channels", "loop_order")
-        w.writerow(["layer", "candidates", "simulated", "heuristic_cycles", "chosen_cycles",
-                    "speedup", "heuristic_energy_pj", "chosen_energy_pj"]
+        w.writerow(["layer", "candidates", "estimated", "simulated", "heuristic_cycles",
+                    "chosen_cycles", "speedup", "heuristic_energy_pj", "chosen_energy_pj"]
                    + [f"heuristic_{f}" for f in fields] + [f"chosen_{f}" for f in fields]
                    + ["note"])
         for c in self.layers:
@@ -216,16 +218,17 @@ class SearchReport:
             nums = (["", "", "", ""] if c.note else
                     [c.heuristic_cycles, c.chosen_cycles, round(c.heuristic_pj, 3),
                      round(c.chosen_pj, 3)])
-            w.writerow([c.layer, c.candidates, c.simulated, nums[0], nums[1], speed, nums[2],
-                        nums[3]]
+            w.writerow([c.layer, c.candidates, c.estimated, c.simulated, nums[0], nums[1],
+                        speed, nums[2], nums[3]]
                        + [getattr(c.heuristic, f) for f in fields]
                        + [getattr(c.chosen, f) for f in fields] + [c.note])
         return buf.getvalue()
 
     def markdown(self) -> str:
         lines = ["## Mapping search", "",
-                 (f"Objective **{self.objective}**; {self.candidates} candidates ranked by the "
-                 f"analytic model, {self.simulated_layers} single-layer and "
+                 (f"Objective **{self.objective}**; {self.candidates} candidates bounded by the "
+                 f"pre-filter, {self.estimated} ranked by the analytic model, "
+                 f"{self.simulated_layers} single-layer and "
                  f"{self.simulated_networks} whole-network SimPy runs, "
                  f"{self.search_seconds:.1f} s.  Chosen: `{self.chosen_network}`."), "",
                  "| plan | latency (cycles) | energy (uJ) |", "|---|---:|---:|"]
@@ -246,6 +249,40 @@ class SearchReport:
             lines.append(f"| {c.layer} | {c.heuristic_cycles:,.0f} | {c.chosen_cycles:,.0f} | "
                          f"{c.heuristic_cycles / max(c.chosen_cycles, 1):.2f} | {desc} |")
         return "\n".join(lines) + "\n"
+
+
+# the full estimate is below its bound by at most rounding (bursts are left out of the bound)
+BOUND_SLACK = 0.95
+MAX_ESTIMATES = 48  # per layer: full analytic estimates at most
+SIM_MARGIN = 1.15  # simulate a candidate after the first only within this of the best estimate
+
+
+def _rank(model: LayerModel, L: GemmLayer, cands: list[LayerPlan], objective: str,
+          out_home: str, top: int) -> list[tuple[float, int, LayerPlan]]:
+    """Candidates by the full analytic objective, best first: every candidate is bounded
+    (:meth:`LayerModel.bound`); in bound order, candidates are estimated until the next bound
+    is above the ``2 x top``-th best estimate (/ ``BOUND_SLACK``) or ``MAX_ESTIMATES`` were
+    estimated (a declared cut: candidates past it are never estimated)."""
+    import heapq
+
+    bounded = sorted((objective_value(objective, *model.bound(
+        L, lp, in_home="dram", out_home=out_home, keep_inputs=True)), i, lp)
+        for i, lp in enumerate(cands))
+    keep = 2 * top
+    worst: list[float] = []  # max-heap (negated) of the ``keep`` best estimates
+    scored = []
+    for lb, i, lp in bounded:
+        if len(scored) >= MAX_ESTIMATES or (
+                len(worst) >= keep and lb * BOUND_SLACK > -worst[0]):
+            break
+        est = model.estimate(L, lp, in_home="dram", out_home=out_home, keep_inputs=True)
+        val = objective_value(objective, est.latency_cycles, est.energy_pj)
+        scored.append((val, i, lp))
+        heapq.heappush(worst, -val)
+        if len(worst) > keep:
+            heapq.heappop(worst)
+    scored.sort(key=lambda x: (x[0], x[1]))
+    return scored
 
 
 @dataclass(frozen=True)
@@ -288,7 +325,7 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
     heur_lp = heur.by_layer()
     gcap = arch.gbuf.capacity_bytes
     choices: list[LayerChoice] = []
-    total_cands = sim_layers = 0
+    total_cands = total_est = sim_layers = 0
     for node, L in layers.items():
         hp = heur_lp[node]
         if L.dynamic:
@@ -297,17 +334,13 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
             choices.append(LayerChoice(
                 layer=node, heuristic=hp, chosen=hp, heuristic_cycles=float("nan"),
                 heuristic_pj=float("nan"), chosen_cycles=float("nan"), chosen_pj=float("nan"),
-                candidates=0, simulated=0, note=NOT_SEARCHED))
+                candidates=0, estimated=0, simulated=0, note=NOT_SEARCHED))
             continue
         out_home = "gbuf" if L.M * L.N * L.act_bytes <= gcap else "dram"
         cands = layer_candidates(L, arch, hp)
-        scored = []
-        for lp in cands:
-            est = model.estimate(L, lp, in_home="dram", out_home=out_home, keep_inputs=True)
-            scored.append((objective_value(objective, est.latency_cycles, est.energy_pj),
-                           len(scored), lp))
-        scored.sort(key=lambda x: (x[0], x[1]))
+        scored = _rank(model, L, cands, objective, out_home, top)
         total_cands += len(cands)
+        total_est += len(scored)
         sg = single_layer_graph(g, node)
         results = []
         h_res = _simulate(arch, sg, _layer_plan_of(heur, hp), costs)
@@ -315,8 +348,8 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
         h_val = objective_value(objective, h_res.latency_cycles, h_res.energy_pj)
         results.append((h_val, 0, hp, False, h_res))
         tried = 0
-        for _, _, lp in scored:
-            if tried >= top:
+        for val_a, _, lp in scored:
+            if tried >= top or (tried and val_a > SIM_MARGIN * scored[0][0]):
                 break
             kplan = dataclasses.replace(_layer_plan_of(heur, lp), keep_inputs=True)
             try:
@@ -334,7 +367,7 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
             layer=node, heuristic=hp, chosen=dataclasses.replace(best[2], group=hp.group),
             heuristic_cycles=h_res.latency_cycles, heuristic_pj=h_res.energy_pj,
             chosen_cycles=best[4].latency_cycles, chosen_pj=best[4].energy_pj,
-            candidates=len(cands) + 1, simulated=tried + 1))
+            candidates=len(cands) + 1, estimated=len(scored), simulated=tried + 1))
     searched = dataclasses.replace(heur, label=f"search:{objective}", generator="search",
                                    keep_inputs=True,
                                    layers=tuple(c.chosen for c in choices))
@@ -367,7 +400,7 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
             c, chosen=chosen_layers[c.layer], chosen_cycles=c.heuristic_cycles,
             chosen_pj=c.heuristic_pj) for c in final.values())
     return SearchReport(objective=objective, plan=plan, heuristic=heur, layers=report_layers,
-                        candidates=total_cands, simulated_layers=sim_layers,
+                        candidates=total_cands, estimated=total_est, simulated_layers=sim_layers,
                         simulated_networks=sim_nets, network=network, chosen_network=chosen,
                         search_seconds=time.perf_counter() - t0)
 

@@ -39,6 +39,29 @@ def test_analytic_latency_and_energy_rank_like_simpy(tmp_path):
     assert spearmanr([r[2] for r in rows], [r[3] for r in rows])[0] >= 0.9
 
 
+@pytest.mark.parametrize("mode", ["none", "gather"])
+def test_prefilter_bound_stays_below_the_estimate(tmp_path, mode):
+    """The search's pre-filter (LayerModel.bound) is a lower bound of the full estimate up to
+    the declared slack, for latency and energy, on every candidate of a 3x3 and a split-K-able
+    layer (dense timing and gather)."""
+    from archsim.mapping.search import BOUND_SLACK, layer_candidates
+
+    g = resolve_workload(str(conv_csv(tmp_path, [("c", 8, 8, 3, 3, 64, 32, 1)])))
+    arch = load_arch("mac_2x2").with_overrides({"tile.sparsity.mode": mode})
+    w = g.nodes["c"]["weight"]
+    w[:, ::3] = 0  # a third of the input channels pruned in every filter
+    model = LayerModel(arch, load_cost_model(arch, dataflow="ws"))
+    L = gemm_layers(g, arch)["c"]
+    base = heuristic_plan(g, arch, "ws", MappingSpec.parse("layer")).layers[0]
+    cands = layer_candidates(L, arch, base)
+    assert any(c.split_k > 1 for c in cands)
+    for lp in cands:
+        lat, en = model.bound(L, lp, in_home="dram", out_home="gbuf", keep_inputs=True)
+        est = model.estimate(L, lp, in_home="dram", out_home="gbuf", keep_inputs=True)
+        assert lat * BOUND_SLACK <= est.latency_cycles
+        assert en * BOUND_SLACK <= est.energy_pj
+
+
 @pytest.mark.slow
 def test_search_is_never_worse_than_the_heuristic(tmp_path):
     g = resolve_workload(str(conv_csv(tmp_path, [("a", 8, 8, 3, 3, 64, 128, 1),
