@@ -79,9 +79,9 @@ def build_report(pa: PaperAssumptions, sparsity: float = 0.9, models=("vgg11",),
     steps, alternatives = account_steps(pa), sharing_alternatives(pa)
     sec["arithmetic units"] = time.perf_counter() - t0
     t = time.perf_counter()
-    from archsim import zoo
+    from archsim import zoo as zoo_hook
 
-    built = {m: zoo.build_quantized(m, sparsity=sparsity, seed=0) for m in models}
+    built = {m: zoo_hook.build_quantized(m, sparsity=sparsity, seed=0) for m in models}
     graphs = {m: gq[0] for m, gq in built.items()}
     figs = model_figures(pa, sparsity, models, graphs=graphs)
     sec["zoo graphs"] = time.perf_counter() - t
@@ -99,7 +99,7 @@ def build_report(pa: PaperAssumptions, sparsity: float = 0.9, models=("vgg11",),
                 "layers": {n: int(g.nodes[n]["macs_nonzero"]) for n in mp.compute_layers(g)}}
         sec["mixed precision (digits)"] = time.perf_counter() - t
         t = time.perf_counter()
-        imgs, _ = zoo.images("cifar10", images)
+        imgs, _ = zoo_hook.images("cifar10", images)
         for m, (g, qm) in built.items():
             xz = qm.quantize_input(imgs).numpy().astype("int64")
             zoo[m] = mp.proxy_budget(g, mp.layer_errors(g, xz, variants), units, tau, variants)
