@@ -4,7 +4,9 @@ In:  a :class:`~archsim.mapping.layer.GemmLayer`, its plan, the design point, it
      (``archsim.energy.CostModel``) and where the layer's input lives (``gbuf`` | ``dram``)
      and its output goes.
 Out: :class:`Estimate` -- latency (cycles), energy (pJ) and the traffic behind them -- in
-     about a millisecond, to rank mapping candidates before SimPy runs the best few.
+     about a millisecond, to rank mapping candidates before SimPy runs the best few; and
+     :meth:`LayerModel.bound`, lower bounds of both from per-block sums in tens of
+     microseconds (the search's pre-filter, see its docstring).
 
 How (the same chunk sequence the mapper builds, timed without SimPy):
   - per chunk: the layer's fold model under the design point's sparsity mode
@@ -108,7 +110,6 @@ class LayerModel:
         self.e = self._energies(costs) if costs is not None else None
         self.leak_uw = costs.leakage_uw() if costs is not None else 0.0
         self._paths: dict[tuple, list] = {}
-        self._wb: dict[tuple, dict] = {}
         self._dens: dict[GemmLayer, float] = {}
         self._cum: dict[tuple, np.ndarray] = {}
         self._regions: dict[tuple, tuple] = {}
