@@ -64,3 +64,14 @@ def test_dense_cycles_are_archsim_now(vp, data, tmp_path):
             seen[key] = sum(vp.archsim_dense(p, d["dataflow"],
                                              f"scalesim_{d['array']}x{d['array']}").values())
         assert seen[key] == d["archsim"], key
+
+
+def test_search_section_archsim_side(vp, data):
+    """Section 5: archsim's searched mapping, latency, energy and accesses (not its wall time)."""
+    assert {(r["layer"], r["objective"]) for r in data["search"]} == {
+        (n, o) for n in vp.SEARCH_LAYERS for o in vp.SEARCH_OBJECTIVES}
+    for r in data["search"]:
+        now = json.loads(json.dumps(vp.archsim_search_case(r["layer"], r["objective"])))
+        assert now["archsim"] == r["archsim"], (r["layer"], r["objective"])
+        spec = vp.zigzag_search_spec(r["layer"], r["objective"], vp.per_access_costs())
+        assert spec["dataflow"] is None and spec["opt"] == r["objective"]
