@@ -210,8 +210,8 @@ class GridConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class InterconnectConfig:
-    """The network on chip between the tiles: a 2-D mesh with XY routing (the one topology
-    modelled, so it is not a field)."""
+    """The network on chip between the tiles: a 2-D mesh (the one topology modelled, so it is
+    not a field) with dimension-ordered routing."""
 
     link_bytes_per_cycle: int = field_(16, gt=0, le=1 << 16,
                                        doc="flit width = bytes per link-cycle")
@@ -220,6 +220,10 @@ class InterconnectConfig:
         False, doc="true: routers replicate flits, so one edge-memory read delivers the same "
         "bytes (shared weights, shared input regions) to several tiles along an XY tree, each "
         "tree link carrying them once; false: every tile reads its own copy")
+    routing: Literal["xy", "yx", "short_first"] = field_(
+        "xy", doc="dimension-ordered routing: X then Y, Y then X, or along the grid's shorter "
+        "side first (a rows x cols grid then routes as the mirror image of its transpose); "
+        "the same router hardware, only the order of its route computation differs")
     memory_edges: tuple[Literal["west", "east", "north", "south"], ...] = field_(
         ("west",), min_len=1, check=_unique_edges,
         doc="mesh edges the edge memory's ports (DRAM channels, and the global buffer's own "

@@ -22,8 +22,8 @@ edge link (and a global-buffer port behind it) carries ``lanes`` transfers at on
 64 B/cycle global-buffer port feeds four 16 B/cycle mesh transfers.  A *multicast*
 (``interconnect.multicast``) holds the union of the XY routes to its destinations -- each
 tree link once -- and the memory port once, for the same serialisation time as one transfer.
-Every transaction acquires its links in one global order (:meth:`Mesh.rank`; XY routes are
-already in that order), so trees and routes cannot deadlock.
+Every transaction acquires its links in one global order (:meth:`Mesh.rank`; dimension-
+ordered routes are already in that order), so trees and routes cannot deadlock.
 """
 
 from __future__ import annotations
@@ -127,7 +127,8 @@ class LUTBank:
 
 
 class Mesh:
-    """rows x cols mesh, XY routing, one link per direction between neighbours.
+    """rows x cols mesh, dimension-ordered routing (``interconnect.routing``), one link per
+    direction between neighbours.
 
     Memory port i (``("mem", i)``) enters router (points[i].row, points[i].col) through its
     own edge link; tile index t = r * cols + c.
@@ -141,6 +142,13 @@ class Mesh:
         self.hop_cycles = ic.hop_latency_cycles + arch.tile.router.latency_cycles
         self.ideal = arch.ideal_memory
         self.points = points
+        # dimension order: X then Y (``xy``), Y then X (``yx``), or along the grid's shorter
+        # side first (``short_first``: a rows x cols grid routes as the mirror image of its
+        # transpose, so the two perform alike)
+        order = ic.routing
+        if order == "short_first":
+            order = "yx" if self.cols > self.rows else "xy"
+        self.y_first = order == "yx"
         self.links: dict[str, simpy.Resource] = {}
         self._routes: dict[tuple, tuple[list[str], list[ActionKey]]] = {}
         self._trees: dict[tuple, tuple[list[str], list[ActionKey], int]] = {}
@@ -176,20 +184,22 @@ class Mesh:
         return divmod(node, self.cols)
 
     def path(self, src, dst) -> list[str]:
-        """Link names from src to dst (tile index or ("mem", i)): X first, then Y."""
+        """Link names from src to dst (tile index or ("mem", i)), dimension-ordered: X first,
+        then Y (Y first with ``yx`` routing)."""
         names: list[str] = []
         if isinstance(src, tuple):
             names.append(self._port_names[src[1]][0])
         r, c = self._at(src)
         dr, dc = self._at(dst)
-        while c != dc:
-            step = 1 if dc > c else -1
-            names.append(link(r, c, "E" if step > 0 else "W"))
-            c += step
-        while r != dr:
-            step = 1 if dr > r else -1
-            names.append(link(r, c, "S" if step > 0 else "N"))
-            r += step
+        for dim in ("y", "x") if self.y_first else ("x", "y"):
+            while dim == "x" and c != dc:
+                step = 1 if dc > c else -1
+                names.append(link(r, c, "E" if step > 0 else "W"))
+                c += step
+            while dim == "y" and r != dr:
+                step = 1 if dr > r else -1
+                names.append(link(r, c, "S" if step > 0 else "N"))
+                r += step
         if isinstance(dst, tuple):
             names.append(self._port_names[dst[1]][1])
         return names
@@ -202,7 +212,8 @@ class Mesh:
         rc, d = name[5:].split(".")
         r, c = (int(v) for v in rc.split("c"))
         key = {"E": c, "W": self.cols - c, "S": r, "N": self.rows - r}[d]
-        return (1 if d in "EW" else 2, key, name)
+        first = "NS" if self.y_first else "EW"
+        return (1 if d in first else 2, key, name)
 
     def tree(self, src, dsts: tuple) -> tuple[list[str], list[ActionKey], int]:
         """Cached (links in rank order, their keys, deepest branch in hops) of the XY

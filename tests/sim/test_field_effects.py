@@ -128,6 +128,8 @@ EFFECTS: dict[str, Effect] = {
     "tile.fetch.weight_prefetch": Effect(False, _latency),
     "interconnect.multicast": Effect(False, lambda s: s["actions"]),
     "interconnect.memory_edges": Effect(("west",), _latency),
+    # Y-first routes use other links than X-first ones (the base is square: short_first = xy)
+    "interconnect.routing": Effect("yx", lambda s: s["actions"]),
     "gbuf.attach": Effect("dram_channels", _latency),
     # psums: the accumulator registers (energy) and the psum bytes in the output buffer
     "tile.pe_array.acc_bits": Effect(16, _energy),
