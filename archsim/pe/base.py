@@ -42,6 +42,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .intmath import int_range
 from .lowering import conv2d_lowered, linear_lowered
 
 __all__ = [
@@ -150,6 +151,14 @@ def check_weight_code(weights: Any, weight_bits: Any, default_bits: int) -> tupl
                          f"with weights='ternary' ({{-1, 0, +1}} stored in 2 bits), "
                          f"got {weight_bits!r}")
     return weights, weight_bits
+
+
+def weight_code_range(weights: str, weight_bits: int) -> tuple[int, int]:
+    """Inclusive (lo, hi) of the weights a kind with a ``weights`` code takes: {-1, 0, +1}
+    for ``ternary``, else the signed ``weight_bits``-bit range."""
+    if weights == "ternary":
+        return -1, 1
+    return int_range(weight_bits, True)
 
 
 def check_table(name: str, table: Any, shape: tuple[int, int], lo: int, hi: int) -> np.ndarray:

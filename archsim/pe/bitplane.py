@@ -66,7 +66,15 @@ from typing import ClassVar
 
 import numpy as np
 
-from .base import OpCounts, PEKind, TableInventory, check_bool, check_int, check_weight_code
+from .base import (
+    OpCounts,
+    PEKind,
+    TableInventory,
+    check_bool,
+    check_int,
+    check_weight_code,
+    weight_code_range,
+)
 from .intmath import exact_int_matmul, int_range
 
 __all__ = ["ActivationTables", "BitPlaneKind"]
@@ -158,9 +166,7 @@ class BitPlaneKind(PEKind):
 
     @property
     def weight_range(self) -> tuple[int, int]:
-        if self.weights == "ternary":
-            return -1, 1
-        return int_range(self.weight_bits, True)
+        return weight_code_range(self.weights, self.weight_bits)
 
     @property
     def exact(self) -> bool:

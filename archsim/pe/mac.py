@@ -18,7 +18,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .base import OpCounts, PEKind, TableInventory, check_bool, check_int, check_weight_code
+from .base import (
+    OpCounts,
+    PEKind,
+    TableInventory,
+    check_bool,
+    check_int,
+    check_weight_code,
+    weight_code_range,
+)
 from .intmath import exact_int_matmul, int_range
 from .registry import register_pe_kind
 
@@ -49,9 +57,7 @@ class MAC(PEKind):
 
     @property
     def weight_range(self) -> tuple[int, int]:
-        if self.weights == "ternary":
-            return -1, 1
-        return int_range(self.weight_bits, True)
+        return weight_code_range(self.weights, self.weight_bits)
 
     @property
     def exact(self) -> bool:
