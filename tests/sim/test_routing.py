@@ -46,3 +46,10 @@ def test_every_route_acquires_its_links_in_the_global_order(routing, rows, cols)
             if s != d:
                 p = m.path(s, d)
                 assert p == sorted(p, key=m.rank), (s, d, p)
+
+
+def test_an_unknown_routing_is_an_error_naming_the_field_and_value():
+    from archsim.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"interconnect\.routing.*'xy', 'yx' or 'short_first'"):
+        load_arch("lutna_2x2").with_overrides({"interconnect.routing": "zigzag"})
