@@ -23,6 +23,10 @@ How (the same chunk sequence the mapper builds, timed without SimPy):
     fetch i, compute i-1 and write i-2; write i after compute i and write i-1; the array holds
     a port of the ifmap and weight buffers while it computes, so with one-port buffers the
     SRAM write of fetch i waits for compute i-1 to end;
+  - fold pipelining (``tile.pe_array.fold_pipelining``): the fold model's pipelined cycles,
+    and a chunk whose fetch and output slot are ready before the previous chunk's compute
+    ends hides min(fill, that slack) of its compute (the simulator also caps it by the
+    previous chunk's drain); the lower bound subtracts every chunk's fill;
   - split-K: each reduction waits for its partial blocks and pulls them tile to tile;
   - sharing: the layer cannot end before the busiest shared resource has moved its bytes
     (every mesh link by XY routing, the DRAM channels, the global-buffer ports): latency =
@@ -415,9 +419,10 @@ class LayerModel:
                         prog = _ceil(_ceil(fc.folds * self.entries_fold, self.banks)
                                      * self.word_bytes, self.program_bpc)
                     cc = self._ccache[ck] = (cw.compute_cycles + cw.sram_stall_cycles,
-                                             fc.macs_mapped, fc.macs_nonzero, en, prog)
-                cyc, mm, nzz, en, prog = cc
-                comp += cyc * times
+                                             fc.macs_mapped, fc.macs_nonzero, en, prog,
+                                             cw.fill_cycles)
+                cyc, mm, nzz, en, prog, fill = cc
+                comp += (cyc - fill) * times  # fold pipelining: any chunk may hide its fill
                 macs += mm * times
                 nz += nzz * times
                 en_tot += en * times
@@ -543,17 +548,20 @@ class LayerModel:
         compute_total = 0
         vec_total = 0
 
-        def run_chunk(tile, f, c, w, ready=0.0, f_sram=0):
+        def run_chunk(tile, f, c, w, ready=0.0, f_sram=0, fill=0):
             """``f`` fetch cycles, of which the last ``f_sram`` write a one-port buffer the
-            array holds while it computes the previous chunk."""
+            array holds while it computes the previous chunk; fold pipelining: a chunk ready
+            before the previous one ends hides up to ``fill`` of its ``c`` cycles (as
+            ``sim.tile``, without its check of the previous chunk's drain)."""
             st = state[tile]
             ce, we = st[1], st[2]
             fs = max(st[0], ce[-2] if len(ce) >= 2 else 0.0, ready)
             fe = fs + f
             if f_sram and ce and ce[-1] > fe - f_sram:
                 fe = ce[-1] + f_sram
-            cs = max(fe, ce[-1] if ce else 0.0, we[-2] if len(we) >= 2 else 0.0)
-            c_end = cs + c
+            ready_c = max(fe, we[-2] if len(we) >= 2 else 0.0)
+            cs = max(ready_c, ce[-1] if ce else 0.0)
+            c_end = cs + c - (max(0.0, min(fill, ce[-1] - ready_c)) if (fill and ce) else 0)
             ws = max(c_end, we[-1] if we else 0.0)
             st[0] = fe
             ce.append(c_end)
@@ -640,7 +648,7 @@ class LayerModel:
                     bc["out_" + out_home] += self.port_bytes(out_home, ob)
                     bc["out_flits"] += _ceil(ob, self.link_bytes)
                     w = self._mem_time(out_home, ob, hops_out)
-                times.append((f, comp, w, sram_f))
+                times.append((f, comp, w, sram_f, cw.fill_cycles))
             return times, bc
 
         for n0, n1 in n_parts:
@@ -658,8 +666,8 @@ class LayerModel:
                             memo[sig] = hit
                     times, bc = hit
                     t_end = 0.0
-                    for f, c, w, fs_ in times:
-                        t_end = run_chunk(tile, f, c, w, f_sram=fs_)
+                    for f, c, w, fs_, fill in times:
+                        t_end = run_chunk(tile, f, c, w, f_sram=fs_, fill=fill)
                     compute_total += int(bc["compute"])
                     if gate_nz:
                         cnt["dp"] += (m1 - m0) * self._nnz(L, n0, n1, kc)
