@@ -51,7 +51,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archsim.mapping.layer import ChunkTiming, GemmLayer, buffer_caps
+from archsim.mapping.layer import ChunkTiming, GemmLayer, buffer_caps, shadow_bits
 from archsim.mapping.partition import split_range
 from archsim.mapping.plan import LayerPlan
 from archsim.pe.organisation import effective_ops, effective_tables, entries_per_fold, read_stretch
@@ -169,6 +169,8 @@ class LayerModel:
             e[f"{buf}_r"] = pj(comp, f"{buf}_sram", "read_bytes")
             e[f"{buf}_w"] = pj(comp, f"{buf}_sram", "write_bytes")
         e["vector"] = pj(tile_part(0, "vector"), "vector", "op")
+        e["shadow"] = (pj(pe, "pe_array", "shadow_load")
+                       if self.arch.tile.pe_array.fold_pipelining else 0.0)
         e["flit"] = pj(link(0, 0, "E"), "noc_link", "flit_hop")
         e["dram"] = pj(dram_channel(0), "dram", "read_bytes")
         e["dram_w"] = pj(dram_channel(0), "dram", "write_bytes")
@@ -413,7 +415,9 @@ class LayerModel:
                         en = (sum(n * e[f"{b}_r"] for b, n in cw.sram_reads)
                               + sum(n * e[f"{b}_w"] for b, n in cw.sram_writes)
                               + cw.selects * e["select"] + cw.decodes * e["decode"]
-                              + fc.folds * self.entries_fold * e["program"])
+                              + fc.folds * self.entries_fold * e["program"]
+                              + fc.folds * self.R * self.C * shadow_bits(self.arch, df)
+                              * e["shadow"])
                     prog = 0
                     if self.banks and self.entries_fold and not ideal:
                         prog = _ceil(_ceil(fc.folds * self.entries_fold, self.banks)
@@ -634,6 +638,7 @@ class LayerModel:
                 comp = cw.compute_cycles + cw.sram_stall_cycles
                 bc["compute"] += cw.compute_cycles
                 bc["mac"] += fc.macs_mapped
+                bc["shadow"] += fc.folds * self.R * self.C * shadow_bits(arch, df)
                 bc["dp"] += fc.macs_nonzero if self.gating else fc.macs_mapped
                 bc["select"] += cw.selects
                 bc["decode"] += cw.decodes
@@ -733,6 +738,7 @@ class LayerModel:
             energy = (cnt["mac"] * (e["mac"] + e["gate"]) + cnt["dp"] * dp
                       + cnt["select"] * e["select"] + cnt["decode"] * e["decode"]
                       + cnt["program"] * e["program"] + vec_total * e["vector"]
+                      + cnt["shadow"] * e["shadow"]
                       + cnt["flit"] * e["flit"] + cnt["dram"] * e["dram"]
                       + cnt["dram_w"] * e["dram_w"] + cnt["gbuf"] * e["gbuf"]
                       + cnt["gbuf_w"] * e["gbuf_w"]
