@@ -154,3 +154,19 @@ def test_analytic_model_hides_the_fill_like_the_simulator(tmp_path):
         assert bound <= est.latency_cycles
         lat.append(est.latency_cycles)
     assert lat == [99, 90]
+
+
+def test_grouped_conv_groups_stream_back_to_back():
+    # toy graph's c2: 2 groups of 2 filters, K = 2 x 3 x 3 = 18 per group, M = 2 x 3 x 3 = 18
+    # output pixels; ws on 4x4: per group sr = K = 18, sc = 2 -> 5 folds of T = M = 18
+    #   off: 2 groups x (5 x (18 + 10) - 1) = 278
+    #   on: the groups chain -> 10 x max(18, 4) + 10 - 1 = 189, one fill of 9
+    from archsim.mapping.layer import gemm_layers
+    from tests.test_graph import toy_graph
+
+    g = toy_graph()
+    off = gemm_layers(g, tiny_arch())["c2"].fold("ws", 18, 0, 4)
+    on = gemm_layers(g, tiny_arch(**{"tile.pe_array.fold_pipelining": True}))["c2"].fold(
+        "ws", 18, 0, 4)
+    assert (off.folds, off.cycles, off.fill_cycles) == (10, 278, 0)
+    assert (on.folds, on.cycles, on.fill_cycles) == (10, 189, 9)
