@@ -186,6 +186,10 @@ class TileStreamingConfig:
         False, doc="true: a chunk's weights (and table programming) are fetched as soon as "
         "its buffer slot is free -- before its task's producers finish and alongside its "
         "inputs -- into the weight buffer's free half")
+    weight_streaming: bool = field_(
+        False, doc="true (with streaming): a chunk's weights are fetched beside its inputs "
+        "and also arrive in sub_blocks pieces in the order compute consumes them; compute "
+        "starts when the first piece of each is in (false: all of a chunk's weights first)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -347,6 +351,14 @@ class ArchConfig:
                 f"tile.fetch.streaming: a streamed chunk is written into the ifmap buffer "
                 f"while the array reads it, which needs tile.sram.ifmap.ports >= 2, not "
                 f"{self.tile.sram.ifmap.ports}")
+        if f.weight_streaming and not f.streaming:
+            raise ValueError("tile.fetch.weight_streaming: weights stream in the sub-blocks of "
+                             "tile.fetch.streaming, which is false")
+        if f.weight_streaming and self.tile.sram.weight.ports < 2 and not self.ideal_memory:
+            raise ValueError(
+                f"tile.fetch.weight_streaming: streamed weights are written into the weight "
+                f"buffer while the array reads it, which needs tile.sram.weight.ports >= 2, "
+                f"not {self.tile.sram.weight.ports}")
 
         if pe.tables().n_tables:
             self._check_sharing(lb)

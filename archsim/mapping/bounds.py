@@ -216,7 +216,11 @@ def _chain(sched: Schedule, arch: ArchConfig, dist, lat, lb, hop, ideal) -> floa
                 fetch += hop_ofmap + _ceil(_ceil(s.nbytes, part), lb)
             if f.streaming:
                 break
-        if c0.weight_bytes and not f.weight_prefetch:
+        if c0.weight_bytes and f.streaming and f.weight_streaming:
+            # beside the inputs; compute starts on the first piece of each
+            fetch = max(fetch, 0.0 if f.weight_prefetch
+                        else xfer("dram", t.tile, c0.weight_bytes, pieces))
+        elif c0.weight_bytes and not f.weight_prefetch:
             fetch += xfer("dram", t.tile, c0.weight_bytes)
         start = max(ready + fetch, tile_free.get(t.tile, 0.0))
         # fold pipelining: every chunk but the tile's very first may hide its fill

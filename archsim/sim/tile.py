@@ -195,8 +195,10 @@ class Tile:
                 if ti == 0 and ci == 0:
                     phases += setup
                 wproc = None
+                # weight streaming: compute starts on the weights' first sub-block
+                wfirst = env.event() if (f.streaming and f.weight_streaming) else None
                 if f.weight_prefetch:  # weights into the free half, before the producers finish
-                    wproc = env.process(self._weights(chunk, phases, L))
+                    wproc = env.process(self._weights(chunk, phases, L, wfirst))
                     if ci == 0:
                         dep = yield from self._wait_deps(task)
                         if dep:
@@ -211,10 +213,13 @@ class Tile:
                     # every operand of the chunk is in its buffers now
                     yield self.ready.put((task, chunk, phases, last, None, None, [env.now]))
                     continue
-                if wproc is None:  # a stationary operand: in before compute can start
+                if wproc is None and wfirst is not None:  # beside the inputs
+                    wproc = env.process(self._weights(chunk, phases, L, wfirst))
+                elif wproc is None:  # all of the chunk's weights before compute can start
                     yield from self._weights(chunk, phases, L)
                 first, fetched = env.event(), env.event()
-                start = env.all_of([wproc, first]) if wproc is not None else first
+                start = (first if wproc is None
+                         else env.all_of([wfirst if wfirst is not None else wproc, first]))
                 ready_at: list[float] = []  # when the chunk can start (its first sub-block)
                 start.callbacks.append(lambda _ev, at=ready_at: at.append(env.now))
                 yield self.ready.put((task, chunk, phases, last, start, fetched, ready_at))
@@ -269,19 +274,27 @@ class Tile:
             first.succeed()  # no input bytes: compute waits for the weights only
         yield from self.ifmap.access(in_bytes, True, phases, L)
 
-    def _weights(self, chunk: Chunk, phases: list[Phase], L: str):
-        """The chunk's weights from DRAM into the weight buffer, then table programming."""
+    def _weights(self, chunk: Chunk, phases: list[Phase], L: str, first=None):
+        """The chunk's weights from DRAM into the weight buffer, then table programming;
+        ``first`` (weight streaming) fires when the first of the chunk's sub-blocks has
+        arrived (after the table programming when the chunk programs tables)."""
+        marks = None
+        if first is not None and chunk.weight_bytes and not (chunk.program_entries
+                                                             and self.banks):
+            marks = [(1.0 / self._sub_blocks(chunk), first)]
         if chunk.weight_bytes:
             if chunk.weight_group is not None:
                 yield from self._multicast(chunk.weight_group, "dram", chunk.weight_bytes,
-                                           phases, L, None)
+                                           phases, L, marks)
             else:
                 node, ep = self.mem.access("dram", chunk.weight_bytes, False, L)
                 yield from self.mesh.transfer(node, self.index, chunk.weight_bytes, phases,
-                                              endpoint=ep, layer=L)
+                                              endpoint=ep, layer=L, marks=marks)
             yield from self.weight.access(chunk.weight_bytes, True, phases, L)
         if chunk.program_entries and self.banks:
             yield from self._program_banks(chunk.program_entries, phases, L)
+        if first is not None and not first.triggered:
+            first.succeed()  # weights resident, or tables programmed: nothing more to wait for
 
     def _multicast(self, gid: int, where: str, nbytes: int, phases: list[Phase], L: str,
                    marks: list | None, runs: tuple[tuple[int, int], ...] = ()):
