@@ -54,6 +54,15 @@ class PEArrayConfig:
     acc_bits: int = field_(
         32, ge=2, doc="partial-sum width: psums held in the output buffer while a reduction "
         "is split over folds are this wide (the final output is the activation width)")
+    fold_pipelining: bool = field_(
+        False, doc="fold pipelining (docs/model.md 'Fold pipelining'): one shadow register "
+        "per PE for the operand loaded or drained per fold (os: the acc_bits output "
+        "accumulator; ws: the PE kind's weight_bits stationary weight; is: the act_bits "
+        "stationary input), swapped per fold, so the next fold's operand shifts in (or the "
+        "finished sums drain) while the current fold streams: folds issue every "
+        "max(T, R) cycles and a block pays the array's fill/skew/drain once; consecutive "
+        "chunks on a tile stream back to back when the next one's operands are ready. "
+        "Off: SCALE-Sim's per-fold fill/drain")
 
 
 @dataclass(frozen=True, kw_only=True)

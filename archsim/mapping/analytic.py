@@ -23,6 +23,10 @@ How (the same chunk sequence the mapper builds, timed without SimPy):
     fetch i, compute i-1 and write i-2; write i after compute i and write i-1; the array holds
     a port of the ifmap and weight buffers while it computes, so with one-port buffers the
     SRAM write of fetch i waits for compute i-1 to end;
+  - fold pipelining (``tile.pe_array.fold_pipelining``): the fold model's pipelined cycles,
+    and a chunk whose fetch and output slot are ready before the previous chunk's compute
+    ends hides min(fill, that slack) of its compute (the simulator also caps it by the
+    previous chunk's drain); the lower bound subtracts every chunk's fill;
   - split-K: each reduction waits for its partial blocks and pulls them tile to tile;
   - sharing: the layer cannot end before the busiest shared resource has moved its bytes
     (every mesh link by XY routing, the DRAM channels, the global-buffer ports): latency =
@@ -47,7 +51,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archsim.mapping.layer import ChunkTiming, GemmLayer, buffer_caps
+from archsim.mapping.layer import ChunkTiming, GemmLayer, buffer_caps, shadow_bits
 from archsim.mapping.partition import split_range
 from archsim.mapping.plan import LayerPlan
 from archsim.pe.organisation import effective_ops, effective_tables, entries_per_fold, read_stretch
@@ -165,6 +169,8 @@ class LayerModel:
             e[f"{buf}_r"] = pj(comp, f"{buf}_sram", "read_bytes")
             e[f"{buf}_w"] = pj(comp, f"{buf}_sram", "write_bytes")
         e["vector"] = pj(tile_part(0, "vector"), "vector", "op")
+        e["shadow"] = (pj(pe, "pe_array", "shadow_load")
+                       if self.arch.tile.pe_array.fold_pipelining else 0.0)
         e["flit"] = pj(link(0, 0, "E"), "noc_link", "flit_hop")
         e["dram"] = pj(dram_channel(0), "dram", "read_bytes")
         e["dram_w"] = pj(dram_channel(0), "dram", "write_bytes")
@@ -409,15 +415,18 @@ class LayerModel:
                         en = (sum(n * e[f"{b}_r"] for b, n in cw.sram_reads)
                               + sum(n * e[f"{b}_w"] for b, n in cw.sram_writes)
                               + cw.selects * e["select"] + cw.decodes * e["decode"]
-                              + fc.folds * self.entries_fold * e["program"])
+                              + fc.folds * self.entries_fold * e["program"]
+                              + fc.folds * self.R * self.C * shadow_bits(self.arch, df)
+                              * e["shadow"])
                     prog = 0
                     if self.banks and self.entries_fold and not ideal:
                         prog = _ceil(_ceil(fc.folds * self.entries_fold, self.banks)
                                      * self.word_bytes, self.program_bpc)
                     cc = self._ccache[ck] = (cw.compute_cycles + cw.sram_stall_cycles,
-                                             fc.macs_mapped, fc.macs_nonzero, en, prog)
-                cyc, mm, nzz, en, prog = cc
-                comp += cyc * times
+                                             fc.macs_mapped, fc.macs_nonzero, en, prog,
+                                             cw.fill_cycles)
+                cyc, mm, nzz, en, prog, fill = cc
+                comp += (cyc - fill) * times  # fold pipelining: any chunk may hide its fill
                 macs += mm * times
                 nz += nzz * times
                 en_tot += en * times
@@ -543,17 +552,20 @@ class LayerModel:
         compute_total = 0
         vec_total = 0
 
-        def run_chunk(tile, f, c, w, ready=0.0, f_sram=0):
+        def run_chunk(tile, f, c, w, ready=0.0, f_sram=0, fill=0):
             """``f`` fetch cycles, of which the last ``f_sram`` write a one-port buffer the
-            array holds while it computes the previous chunk."""
+            array holds while it computes the previous chunk; fold pipelining: a chunk ready
+            before the previous one ends hides up to ``fill`` of its ``c`` cycles (as
+            ``sim.tile``, without its check of the previous chunk's drain)."""
             st = state[tile]
             ce, we = st[1], st[2]
             fs = max(st[0], ce[-2] if len(ce) >= 2 else 0.0, ready)
             fe = fs + f
             if f_sram and ce and ce[-1] > fe - f_sram:
                 fe = ce[-1] + f_sram
-            cs = max(fe, ce[-1] if ce else 0.0, we[-2] if len(we) >= 2 else 0.0)
-            c_end = cs + c
+            ready_c = max(fe, we[-2] if len(we) >= 2 else 0.0)
+            cs = max(ready_c, ce[-1] if ce else 0.0)
+            c_end = cs + c - (max(0.0, min(fill, ce[-1] - ready_c)) if (fill and ce) else 0)
             ws = max(c_end, we[-1] if we else 0.0)
             st[0] = fe
             ce.append(c_end)
@@ -626,6 +638,7 @@ class LayerModel:
                 comp = cw.compute_cycles + cw.sram_stall_cycles
                 bc["compute"] += cw.compute_cycles
                 bc["mac"] += fc.macs_mapped
+                bc["shadow"] += fc.folds * self.R * self.C * shadow_bits(arch, df)
                 bc["dp"] += fc.macs_nonzero if self.gating else fc.macs_mapped
                 bc["select"] += cw.selects
                 bc["decode"] += cw.decodes
@@ -640,7 +653,7 @@ class LayerModel:
                     bc["out_" + out_home] += self.port_bytes(out_home, ob)
                     bc["out_flits"] += _ceil(ob, self.link_bytes)
                     w = self._mem_time(out_home, ob, hops_out)
-                times.append((f, comp, w, sram_f))
+                times.append((f, comp, w, sram_f, cw.fill_cycles))
             return times, bc
 
         for n0, n1 in n_parts:
@@ -658,8 +671,8 @@ class LayerModel:
                             memo[sig] = hit
                     times, bc = hit
                     t_end = 0.0
-                    for f, c, w, fs_ in times:
-                        t_end = run_chunk(tile, f, c, w, f_sram=fs_)
+                    for f, c, w, fs_, fill in times:
+                        t_end = run_chunk(tile, f, c, w, f_sram=fs_, fill=fill)
                     compute_total += int(bc["compute"])
                     if gate_nz:
                         cnt["dp"] += (m1 - m0) * self._nnz(L, n0, n1, kc)
@@ -725,6 +738,7 @@ class LayerModel:
             energy = (cnt["mac"] * (e["mac"] + e["gate"]) + cnt["dp"] * dp
                       + cnt["select"] * e["select"] + cnt["decode"] * e["decode"]
                       + cnt["program"] * e["program"] + vec_total * e["vector"]
+                      + cnt["shadow"] * e["shadow"]
                       + cnt["flit"] * e["flit"] + cnt["dram"] * e["dram"]
                       + cnt["dram_w"] * e["dram_w"] + cnt["gbuf"] * e["gbuf"]
                       + cnt["gbuf_w"] * e["gbuf_w"]

@@ -58,6 +58,9 @@ def summary_markdown(s: dict[str, Any], resolved: dict[str, Any], images: list[s
           (f"- sparsity mode `{s.get('sparsity_mode', 'n/a')}`, zero gating "
            f"{'on' if s.get('zero_gating') else 'off'} (docs/model.md, Sparsity hardware)"),
           f"- LUT organisation: {_lut_org(s.get('lut_organisation'))}",
+          (f"- fold pipelining "
+           f"{'on' if (s.get('mechanisms') or {}).get('fold_pipelining') else 'off'} "
+           f"(docs/model.md, Fold pipelining)"),
           (f"- archsim {ver.get('archsim')} at git `{str(ver.get('git_revision'))[:12]}`, "
           f"Python {ver.get('python')}, SimPy {ver.get('simpy')}"), ""]
     info = s.get("workload_info") or {}

@@ -41,6 +41,7 @@ class LayerRecord:
     macs_executed: int = 0
     macs_dense: int = 0
     pe_slots: int = 0
+    fill_hidden_cycles: int = 0  # fold pipelining: fill overlapped with the previous chunk
     stalls: defaultdict = field(default_factory=lambda: defaultdict(float))
 
 
@@ -148,7 +149,7 @@ class Tile:
         self.ops_by_sign = {s: effective_ops(pe, org, s) for s in (False, True)}
         pe_name = tile_part(index, "pe_array")
         self.pe_keys = {a: ActionKey(component=pe_name, kind="pe_array", action=a)
-                        for a in ("mac", "mult", "add", "shift", "sign")}
+                        for a in ("mac", "mult", "add", "shift", "sign", "shadow_load")}
         self.vector_key = ActionKey(component=tile_part(index, "vector"), kind="vector",
                                     action="op")
         self.gating = t.sparsity.zero_gating
@@ -165,6 +166,11 @@ class Tile:
                                          init=2 if t.sram.ofmap.double_buffered else 1)
         self.ready = simpy.Store(env)
         self.to_write = simpy.Store(env)
+        # fold pipelining: when the array's previous chunk ended, its hideable drain, and
+        # when the write process last freed an output slot (docs/model.md "Fold pipelining")
+        self.array_end: float | None = None
+        self.array_fill = 0
+        self.out_freed_at = 0.0
         chip.tiles[index] = self
         env.process(self._fetch())
         env.process(self._compute())
@@ -202,13 +208,16 @@ class Tile:
                         yield wproc
                     else:
                         yield from self._weights(chunk, phases, L)
-                    yield self.ready.put((task, chunk, phases, last, None, None))
+                    # every operand of the chunk is in its buffers now
+                    yield self.ready.put((task, chunk, phases, last, None, None, [env.now]))
                     continue
                 if wproc is None:  # a stationary operand: in before compute can start
                     yield from self._weights(chunk, phases, L)
                 first, fetched = env.event(), env.event()
                 start = env.all_of([wproc, first]) if wproc is not None else first
-                yield self.ready.put((task, chunk, phases, last, start, fetched))
+                ready_at: list[float] = []  # when the chunk can start (its first sub-block)
+                start.callbacks.append(lambda _ev, at=ready_at: at.append(env.now))
+                yield self.ready.put((task, chunk, phases, last, start, fetched, ready_at))
                 yield from self._inputs(chunk, phases, L, first)
                 if wproc is not None:
                     yield wproc
@@ -314,7 +323,7 @@ class Tile:
         rec = self.rec
         while True:
             idle0 = env.now
-            task, chunk, phases, last, start, fetched = yield self.ready.get()
+            task, chunk, phases, last, start, fetched, ready_at = yield self.ready.get()
             if start is not None and not start.triggered:
                 yield start
             idle1 = env.now
@@ -344,20 +353,23 @@ class Tile:
                     yield req
                 if env.now > s0:
                     self._stall(task, {"sram": env.now - s0})
+            hidden = self._hidden_fill(chunk, ready_at)
+            cycles = chunk.compute_cycles - hidden  # what the array spends on this chunk
             env.log(self.name, f"compute {task.node}")
             ls = self.rec.layer(task.node)
             ls.start = min(ls.start, env.now)
-            ls.compute_cycles += chunk.compute_cycles
+            ls.compute_cycles += cycles
+            ls.fill_hidden_cycles += hidden
             ls.macs_executed += chunk.macs_executed
             ls.macs_dense += chunk.macs_dense
             ls.pe_slots += chunk.pe_slots
             if fetched is None:
-                if chunk.compute_cycles:
-                    yield env.timeout(chunk.compute_cycles)
+                if cycles:
+                    yield env.timeout(cycles)
             else:  # streaming: the last sub-block's compute waits for its arrival
-                tail = chunk.compute_cycles // self._sub_blocks(chunk)
-                if chunk.compute_cycles - tail:
-                    yield env.timeout(chunk.compute_cycles - tail)
+                tail = min(cycles, chunk.compute_cycles // self._sub_blocks(chunk))
+                if cycles - tail:
+                    yield env.timeout(cycles - tail)
                 s0 = env.now
                 if not fetched.triggered:
                     yield fetched
@@ -375,12 +387,27 @@ class Tile:
             self._count_compute(chunk, task.node, self.ops_by_sign[task.act_signed])
             if self.compute_fn is not None:
                 self.compute_fn(task, chunk)
-            rec.busy_cycles += chunk.compute_cycles
+            rec.busy_cycles += cycles
             rec.macs_executed += chunk.macs_executed
             rec.macs_dense += chunk.macs_dense
             rec.last_end = env.now
+            self.array_end, self.array_fill = env.now, chunk.fill_cycles
             yield self.in_slots.put(1)
             yield self.to_write.put((task, chunk, last))
+
+    def _hidden_fill(self, chunk: Chunk, ready_at: list[float]) -> int:
+        """Fold pipelining across chunks: cycles of ``chunk``'s fill the array overlaps with
+        the previous chunk's drain.  Only when the array went straight from that chunk to
+        this one (no wait since it ended) and this chunk was ready -- its operands in the
+        buffers (or its first streamed sub-block), an output slot free -- at ``ready`` no
+        later than that end: min(fill, previous drain, previous end - ready)."""
+        if not chunk.fill_cycles or not self.array_fill or self.array_end is None:
+            return 0
+        now = self.env.now
+        if now != self.array_end or not ready_at:
+            return 0
+        ready = max(ready_at[0], self.out_freed_at)
+        return int(max(0, min(chunk.fill_cycles, self.array_fill, now - ready)))
 
     def _stall(self, task: Task, causes: dict[str, float]) -> None:
         for cause, cyc in causes.items():
@@ -416,6 +443,8 @@ class Tile:
                 base, extra = divmod(total, len(self.banks))
                 for b, bank in enumerate(self.banks):
                     env.count(bank.lookup_key, base + (1 if b < extra else 0), L)
+        if chunk.shadow_bits:
+            env.count(self.pe_keys["shadow_load"], chunk.shadow_bits, L)
         if chunk.vector_ops:
             env.count(self.vector_key, chunk.vector_ops, L)
         for buf, nbytes in chunk.sram_reads:
@@ -435,6 +464,7 @@ class Tile:
                 yield from self.mesh.transfer(self.index, node, chunk.ofmap_bytes,
                                               endpoint=ep, layer=L)
             yield self.out_slots.put(1)
+            self.out_freed_at = env.now
             ls = self.rec.layer(task.node)
             ls.end = max(ls.end, env.now)
             if last:

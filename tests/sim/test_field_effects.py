@@ -133,6 +133,8 @@ EFFECTS: dict[str, Effect] = {
     "gbuf.attach": Effect("dram_channels", _latency),
     # psums: the accumulator registers (energy) and the psum bytes in the output buffer
     "tile.pe_array.acc_bits": Effect(16, _energy),
+    # fold pipelining: folds issue every max(T, R) cycles, one fill / drain per block
+    "tile.pe_array.fold_pipelining": Effect(True, _latency),
     # sparsity hardware (docs/model.md): dense timing vs the gather network's compaction;
     # gating prices zero weights; the selector window sets the selectors' area; the gather
     # pipeline and bandwidth time the fold; metadata formats move different bytes; the
