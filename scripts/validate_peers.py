@@ -589,8 +589,8 @@ def write_page(data: dict) -> str:
     L += ["", "The compute ratio is the fold model's fill / skew and partial-fold overhead "
           "(SCALE-Sim's, section 1); the DRAM ratio is archsim's halo re-fetch (input chunks "
           "overlap by the filter height when the input does not fit the double-buffered ifmap "
-          "buffer), the strided over-fetch of section 3 and whole-burst rounding. Every archsim "
-          "figure is at or above its bound.", ""]
+          "buffer) and whole-burst rounding (a strided conv fetches only the input pixels its "
+          "windows touch, docs/model.md). Every archsim figure is at or above its bound.", ""]
     L += search_section(data)
     return "\n".join(L)
 
@@ -786,15 +786,15 @@ def explain(data: dict) -> list[str]:
                     / _case(data, "conv1x1_64_128_s2", df)["zigzag"]["energy_pj"]["total"] - 1)
              for df in DATAFLOWS]
     out.append(
-        f"- **Strided 1x1 input (conv1x1, all dataflows, energy {min(diffs):+.0f}% to "
-        f"{max(diffs):+.0f}%).** A stride-2 1x1 conv "
-        f"reads one input pixel in four. archsim fetches the whole input region of a chunk "
-        f"from DRAM ({a['dram.read_bytes']:,} B read with the weights, ifmap buffer filled "
-        f"with {a['ifmap_sram.write_bytes']:,} B); ZigZag moves only the pixels the loop nest "
-        f"touches ({z['dram.read_bytes']:,.0f} B read with the weights). At 162.5 pJ per "
-        f"DRAM byte that is the whole "
-        "gap; the PE and SRAM energies agree. (An archsim over-fetch worth fixing in the "
-        "mapper, not a cost-model difference.)")
+        f"- **Strided 1x1 input (conv1x1, all dataflows, energy {min(diffs):+.1f}% to "
+        f"{max(diffs):+.1f}%).** A stride-2 1x1 conv "
+        "reads one input pixel in four. archsim fetches only the rows and columns its windows "
+        "touch, each contiguous run of pixels in whole DRAM bursts (docs/model.md, "
+        f"\"Activation layout and input regions\"): {a['dram.read_bytes']:,} B read from DRAM "
+        f"with the weights and {a['ifmap_sram.write_bytes']:,} B written to the ifmap buffer "
+        f"(os), ZigZag {z['dram.read_bytes']:,.0f} and {z['ifmap_sram.write_bytes']:,.0f}. "
+        "The remaining energy difference of ws / is is the ofmap partial-sum traffic of the "
+        "operand re-reads below.")
     w3 = _case(data, "conv3x3_64_64_32x32", "ws")
     zw = w3["zigzag_bytes"]
     out.append(
@@ -820,7 +820,7 @@ def explain(data: dict) -> list[str]:
         f"- **First-chunk DRAM time (latency of the small layers).** archsim times the DRAM "
         f"latency (100 cycles) and transfer of the first chunk's input and weights before the "
         f"array starts, and the write-back of the last chunk after it stops (a one-layer run "
-        f"cannot overlap them), plus the over-fetch above: gemm os "
+        f"cannot overlap them): gemm os "
         f"{g['archsim']['latency_cycles']:,.0f} cycles with memory against "
         f"{g['archsim']['ideal_latency_cycles']:,.0f} without. ZigZag's on-loading counts only "
         f"the first period's data ({g['zigzag']['latency_cycles']['onloading']} cycles here) "

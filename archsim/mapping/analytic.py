@@ -54,6 +54,7 @@ import numpy as np
 from archsim.mapping.layer import ChunkTiming, GemmLayer, buffer_caps, shadow_bits
 from archsim.mapping.partition import split_range
 from archsim.mapping.plan import LayerPlan
+from archsim.mapping.regions import port_bytes as burst_port_bytes
 from archsim.pe.organisation import effective_ops, effective_tables, entries_per_fold, read_stretch
 from archsim.sim.actions import ActionKey, dram_channel, link, tile_part
 
@@ -212,13 +213,16 @@ class LayerModel:
         self._paths[key] = names
         return names
 
-    def port_bytes(self, where: str, nbytes: int) -> int:
-        """Bytes the edge memory's port moves (and is priced for): DRAM whole bursts."""
+    def port_bytes(self, where: str, nbytes: int,
+                   runs: tuple[tuple[int, int], ...] = ()) -> int:
+        """Bytes the edge memory's port moves (and is priced for): DRAM whole bursts (of each
+        contiguous run of a gathered read, :meth:`Region.runs`)."""
         if where == "dram" and nbytes > 0:
-            return _ceil(nbytes, self.burst) * self.burst
+            return burst_port_bytes(nbytes, runs, self.burst)
         return nbytes
 
-    def _mem_time(self, where: str, nbytes: int, hops: int) -> int:
+    def _mem_time(self, where: str, nbytes: int, hops: int,
+                  runs: tuple[tuple[int, int], ...] = ()) -> int:
         """Uncontended edge-memory transfer: latency + hops + serialisation."""
         if self.ideal or nbytes <= 0:
             return 0
@@ -228,7 +232,7 @@ class LayerModel:
         else:
             lat, bpc = a.gbuf.latency_cycles, a.gbuf.bytes_per_cycle
         return lat + hops + max(_ceil(nbytes, self.link_bytes),
-                                _ceil(self.port_bytes(where, nbytes), bpc))
+                                _ceil(self.port_bytes(where, nbytes, runs), bpc))
 
     # ---- the pre-filter ------------------------------------------------------------------
     def bound(self, L: GemmLayer, p: LayerPlan, *, in_home: str = "dram",
@@ -601,17 +605,18 @@ class LayerModel:
             hops_out = len(self._path(tile, mem)) * self.hop
             for (c0, c1), (r0, r1) in order:
                 reg = L.input_region(r0, r1, c0, c1, kc)
-                ib = reg.elements * ab
+                ib = reg.elements * ab  # a strided conv: its touched pixels only
                 if keep_inputs and in_res.get(tile) == reg:
                     ib = 0
                 in_res[tile] = reg
                 f = sram_f = 0
                 if ib:
+                    runs = reg.runs(ab)
                     s_in = sram(sr.ifmap, ib)
-                    f += self._mem_time(in_home, ib, hops_in) + s_in
+                    f += self._mem_time(in_home, ib, hops_in, runs) + s_in
                     if self.one_port["ifmap"]:
                         sram_f = s_in
-                    bc["in_" + in_home] += self.port_bytes(in_home, ib)
+                    bc["in_" + in_home] += self.port_bytes(in_home, ib, runs)
                     bc["ifmap_w"] += ib
                     bc["in_flits"] += _ceil(ib, self.link_bytes)
                 key = (c0, c1, kc)

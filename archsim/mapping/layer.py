@@ -311,7 +311,8 @@ class GemmLayer:
 
     def input_region(self, m0: int, m1: int, c0: int, c1: int,
                      kc: tuple[int, int] | None = None) -> Region:
-        """Input region read by output pixels [m0, m1) x filters [c0, c1) (part ``kc``)."""
+        """Input region read by output pixels [m0, m1) x filters [c0, c1) (part ``kc``); a
+        conv whose stride skips input lines reads only the touched ones (its ``gather``)."""
         if self.dynamic:  # token rows, the features of the heads the columns belong to
             h0, h1 = self.head_span(c0, c1)
             return Region(h0 * self.K, h1 * self.K, m0, m1)
@@ -322,7 +323,7 @@ class GemmLayer:
         else:
             reg = conv_input_region(self.attrs, self.in_geom, self.out_geom, m0, m1, c0, c1)
         if kc is not None and self.groups == 1:
-            reg = Region(kc[0], kc[1], reg.p0, reg.p1)
+            reg = Region(kc[0], kc[1], reg.p0, reg.p1, reg.gather)
         return reg
 
     def misfit(self, caps: dict[str, int], df: str, r0: int, r1: int, c0: int, c1: int,

@@ -123,6 +123,9 @@ class Source:
     tile: int | None  # None: edge memory (gbuf or DRAM)
     memory: str  # "gbuf" | "dram" | "tile"
     group: int | None = None  # multicast group delivering these bytes to several tiles
+    # contiguous runs an edge-memory read gathers, ((bytes, count), ...): a strided conv's
+    # touched pixels (Region.runs); empty: one run of nbytes
+    runs: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -363,7 +366,7 @@ class _Mapper:
         if mem_bytes:
             home = self.homes.get(base, "dram")
             out.append(Source(tensor=base, region=region, nbytes=mem_bytes, tile=None,
-                              memory=home))
+                              memory=home, runs=region.runs(self.act_bytes)))
         return out, deps
 
     def _tiles(self, p: LayerPlan, node: str) -> list[int]:

@@ -250,9 +250,9 @@ class Tile:
             if src.tile is None:
                 if src.group is not None:
                     yield from self._multicast(src.group, src.memory, src.nbytes, phases, L,
-                                               marks)
+                                               marks, src.runs)
                 else:
-                    node, ep = self.mem.access(src.memory, src.nbytes, False, L)
+                    node, ep = self.mem.access(src.memory, src.nbytes, False, L, src.runs)
                     yield from self.mesh.transfer(node, self.index, src.nbytes, phases,
                                                   endpoint=ep, layer=L, marks=marks)
             else:
@@ -284,9 +284,10 @@ class Tile:
             yield from self._program_banks(chunk.program_entries, phases, L)
 
     def _multicast(self, gid: int, where: str, nbytes: int, phases: list[Phase], L: str,
-                   marks: list | None):
-        """Join multicast group ``gid``: the last member to arrive reads the memory once and
-        sends the bytes along the XY tree to all members; the others wait for it."""
+                   marks: list | None, runs: tuple[tuple[int, int], ...] = ()):
+        """Join multicast group ``gid``: the last member to arrive reads the memory once (as
+        ``runs``, see :meth:`EdgeMemory.access`) and sends the bytes along the XY tree to all
+        members; the others wait for it."""
         g = self.chip.groups[gid]
         g.marks += marks or []
         g.arrived += 1
@@ -298,7 +299,7 @@ class Tile:
             phases.extend(g.phases)
             return
         g.start = t0
-        node, ep = self.mem.access(where, nbytes, False, L)
+        node, ep = self.mem.access(where, nbytes, False, L, runs)
         yield from self.mesh.multicast(node, g.members, nbytes, g.phases, endpoint=ep,
                                        layer=L, marks=g.marks)
         phases.extend(g.phases)
