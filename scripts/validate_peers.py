@@ -192,7 +192,8 @@ def archsim_search_case(name: str, objective: str) -> dict:
             "matched_dynamic_pj": round(matched, 3),
             "mapping": {f: getattr(ch, f) for f in (
                 "dataflow", "tile_count", "split_pixels", "split_channels", "split_k",
-                "chunk_pixels", "chunk_channels", "loop_order")},
+                "chunk_pixels", "chunk_channels", "loop_order", "input_buffer",
+                "weight_buffer")},
             "chosen_network": res.search.chosen_network,
             "accesses": _agg(res.actions),
             "candidates": cands,  # all three searches
@@ -552,8 +553,11 @@ def write_page(data: dict) -> str:
 
 
 def _mapping(m: dict) -> str:
+    single = [f"{b} buffer single" for b in ("input", "weight")
+              if m.get(f"{b}_buffer", "double") == "single"]
     return (f"{m['dataflow']}, {m['split_pixels']}x{m['split_channels']}x{m['split_k']} split, "
-            f"chunks {m['chunk_pixels']} px x {m['chunk_channels']} ch, {m['loop_order']}")
+            f"chunks {m['chunk_pixels']} px x {m['chunk_channels']} ch, {m['loop_order']}"
+            + "".join(f", {s}" for s in single))
 
 
 def _zz_spatial(sm: str) -> str:
@@ -667,31 +671,56 @@ def explain_search(data: dict) -> list[str]:
     caps = {op: s["size_bytes"] for op, s in c["sram"].items()}
     m1, n1, k1 = e1["bounds"]["gemm"]
     in1 = e1["bounds"]["compulsory_dram_bytes"] - n1 * k1 - m1 * n1
-    out.append(
-        "- **Energy of the 3x3 convs (search:energy "
-        f"{_pct(e3['archsim']['matched_dynamic_pj'], e3['zigzag']['energy_pj'])} and "
-        f"{_pct(e1['archsim']['matched_dynamic_pj'], e1['zigzag']['energy_pj'])}): double "
-        "buffering.** archsim double-buffers every tile buffer (the next chunk is fetched "
-        "while the array works on this one), so a chunk may use half a buffer: "
-        f"{caps['W'] // 2:,} B of weights and {caps['I'] // 2:,} B of input. ZigZag's "
-        f"mapping may fill the whole {caps['W']:,} B SRAM and stalls for the refill instead. "
-        f"conv3x3_64_64_32x32: its {e3['bounds']['gemm'][1] * e3['bounds']['gemm'][2]:,} B "
-        "of weights fit ZigZag's weight SRAM whole (fetched once) but not half of it, so "
-        "archsim re-fetches weight chunks for each pixel chunk "
-        f"({e3['archsim']['accesses']['weight_sram.write_bytes']:,} B against "
-        f"{e3['zigzag_bytes']['weight_sram.write_bytes']:,.0f}); conv3x3_128_128_16x16: "
-        "its "
-        f"{in1:,} B input fits ZigZag's input SRAM whole, so ZigZag streams each weight "
-        "block once; in "
-        "half the buffer archsim splits the pixels and re-fetches the weights "
-        f"({e1['archsim']['accesses']['weight_sram.write_bytes']:,} B against "
-        f"{e1['zigzag_bytes']['weight_sram.write_bytes']:,.0f}). DRAM bytes "
-        f"{ad3:,} vs {zd3:,.0f} and {ad1:,} vs {zd1:,.0f}: at {dpj} pJ per byte that is "
-        f"{(ad3 - zd3) * dpj / 1e6:.1f} and {(ad1 - zd1) * dpj / 1e6:.1f} uJ of the "
-        f"{(e3['archsim']['matched_dynamic_pj'] - e3['zigzag']['energy_pj']) / 1e6:.1f} and "
-        f"{(e1['archsim']['matched_dynamic_pj'] - e1['zigzag']['energy_pj']) / 1e6:.1f} uJ "
-        "gaps; SRAM reads and MACs agree to the byte. (Single buffering the weight "
-        "buffer for a layer whose weights fit whole is a mapping archsim does not offer.)")
+    m3, m1 = e3["archsim"]["mapping"], e1["archsim"]["mapping"]
+    gaps = (f"DRAM bytes {ad3:,} vs {zd3:,.0f} and {ad1:,} vs {zd1:,.0f}: at {dpj} pJ per byte "
+            f"that is {(ad3 - zd3) * dpj / 1e6:.1f} and {(ad1 - zd1) * dpj / 1e6:.1f} uJ of the "
+            f"{(e3['archsim']['matched_dynamic_pj'] - e3['zigzag']['energy_pj']) / 1e6:.1f} and "
+            f"{(e1['archsim']['matched_dynamic_pj'] - e1['zigzag']['energy_pj']) / 1e6:.1f} uJ "
+            "gaps")
+    head = ("- **Energy of the 3x3 convs (search:energy "
+            f"{_pct(e3['archsim']['matched_dynamic_pj'], e3['zigzag']['energy_pj'])} and "
+            f"{_pct(e1['archsim']['matched_dynamic_pj'], e1['zigzag']['energy_pj'])}): ")
+    w3 = e3["bounds"]["gemm"][1] * e3["bounds"]["gemm"][2]
+    if "single" in (m3.get("weight_buffer"), m1.get("input_buffer")):
+        nc3 = m3["chunk_channels"]
+        out.append(
+            head + "buffer halves.** A double-buffered tile buffer is used in halves by "
+            "default (the next chunk is fetched while the array works on this one): "
+            f"{caps['W'] // 2:,} B of weights, {caps['I'] // 2:,} B of input and "
+            f"{caps['O'] // 2:,} B of output per chunk; ZigZag's mapping may fill the whole "
+            "SRAM and stall for the refill. A layer's plan may instead use the input or the "
+            "weight buffer single (whole; docs/mapping.md), and the energy search does so here. "
+            f"conv3x3_64_64_32x32 ({_mapping(m3)}): its {w3:,} B of weights fit the weight "
+            "buffer whole but not half of it and are fetched once "
+            f"({e3['archsim']['accesses']['weight_sram.write_bytes']:,} B written to the weight "
+            f"buffer against ZigZag's {e3['zigzag_bytes']['weight_sram.write_bytes']:,.0f}); "
+            f"conv3x3_128_128_16x16 ({_mapping(m1)}): its {in1:,} B input fits the input "
+            "buffer whole, so each weight block streams once "
+            f"({e1['archsim']['accesses']['weight_sram.write_bytes']:,} B against "
+            f"{e1['zigzag_bytes']['weight_sram.write_bytes']:,.0f}). " + gaps + ". The output "
+            f"buffer is always used in halves: a chunk of conv3x3_64_64_32x32's {nc3} filters "
+            f"holds at most {caps['O'] // 2 // nc3:,} output pixels, so its pixel chunks re-read "
+            "more input halo rows "
+            f"({e3['archsim']['accesses']['ifmap_sram.write_bytes']:,} B written to the input "
+            f"buffer against ZigZag's {e3['zigzag_bytes']['ifmap_sram.write_bytes']:,.0f}). "
+            "SRAM reads and MACs agree to the byte.")
+    else:
+        out.append(
+            head + "double buffering.** archsim double-buffers every tile buffer (the next "
+            "chunk is fetched while the array works on this one), so a chunk may use half a "
+            f"buffer: {caps['W'] // 2:,} B of weights and {caps['I'] // 2:,} B of input. "
+            f"ZigZag's mapping may fill the whole {caps['W']:,} B SRAM and stalls for the "
+            f"refill instead. conv3x3_64_64_32x32: its {w3:,} B of weights fit ZigZag's "
+            "weight SRAM whole (fetched once) but not half of it, so archsim re-fetches "
+            "weight chunks for each pixel chunk "
+            f"({e3['archsim']['accesses']['weight_sram.write_bytes']:,} B against "
+            f"{e3['zigzag_bytes']['weight_sram.write_bytes']:,.0f}); conv3x3_128_128_16x16: "
+            f"its {in1:,} B input fits ZigZag's input SRAM whole, so ZigZag streams each "
+            "weight block once; in half the buffer archsim splits the pixels and re-fetches "
+            f"the weights ({e1['archsim']['accesses']['weight_sram.write_bytes']:,} B against "
+            f"{e1['zigzag_bytes']['weight_sram.write_bytes']:,.0f}). " + gaps + "; SRAM reads "
+            "and MACs agree to the byte. (A plan may use a buffer single -- whole -- "
+            "instead, docs/mapping.md; the search did not choose it here.)")
     l3 = rec("conv3x3_64_64_32x32", "latency")
     l1 = rec("conv3x3_128_128_16x16", "latency")
     out.append(
@@ -703,7 +732,7 @@ def explain_search(data: dict) -> list[str]:
         f"{e1['archsim']['latency_cycles'] - l1['archsim']['latency_cycles']:,.0f} cycles "
         "against its energy search: smaller chunks "
         "start the array sooner (less first-chunk DRAM time) but re-fetch more, on top of "
-        f"the double buffering above ({dram(l3)[0]:,} and {dram(l1)[0]:,} DRAM bytes against "
+        f"the buffer halves above ({dram(l3)[0]:,} and {dram(l1)[0]:,} DRAM bytes against "
         f"ZigZag's {dram(l3)[1]:,.0f} and {dram(l1)[1]:,.0f}).")
     s1 = rec("conv1x1_64_128_s2", "energy")
     os1 = _case(data, "conv1x1_64_128_s2", "os")["archsim"]
