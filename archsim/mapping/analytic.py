@@ -26,6 +26,10 @@ How (the same chunk sequence the mapper builds, timed without SimPy):
     single`` (on a double-buffered buffer) starts an input fetch after compute i-1, and
     weights going to a single weight buffer (``weight_buffer: single``, or one not
     double-buffered) arrive no earlier than compute i-1's end plus their own fetch;
+  - fold pipelining (``tile.pe_array.fold_pipelining``): the fold model's pipelined cycles,
+    and a chunk whose fetch and output slot are ready before the previous chunk's compute
+    ends hides min(fill, that slack) of its compute (the simulator also caps it by the
+    previous chunk's drain); the lower bound subtracts every chunk's fill;
   - split-K: each reduction waits for its partial blocks and pulls them tile to tile;
   - sharing: the layer cannot end before the busiest shared resource has moved its bytes
     (every mesh link by XY routing, the DRAM channels, the global-buffer ports): latency =
@@ -50,9 +54,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from archsim.mapping.layer import ChunkTiming, GemmLayer, buffer_caps
+from archsim.mapping.layer import ChunkTiming, GemmLayer, buffer_caps, shadow_bits
 from archsim.mapping.partition import split_range
 from archsim.mapping.plan import LayerPlan
+from archsim.mapping.regions import port_bytes as burst_port_bytes
 from archsim.pe.organisation import effective_ops, effective_tables, entries_per_fold, read_stretch
 from archsim.sim.actions import ActionKey, dram_channel, link, tile_part
 
@@ -168,6 +173,8 @@ class LayerModel:
             e[f"{buf}_r"] = pj(comp, f"{buf}_sram", "read_bytes")
             e[f"{buf}_w"] = pj(comp, f"{buf}_sram", "write_bytes")
         e["vector"] = pj(tile_part(0, "vector"), "vector", "op")
+        e["shadow"] = (pj(pe, "pe_array", "shadow_load")
+                       if self.arch.tile.pe_array.fold_pipelining else 0.0)
         e["flit"] = pj(link(0, 0, "E"), "noc_link", "flit_hop")
         e["dram"] = pj(dram_channel(0), "dram", "read_bytes")
         e["dram_w"] = pj(dram_channel(0), "dram", "write_bytes")
@@ -209,13 +216,16 @@ class LayerModel:
         self._paths[key] = names
         return names
 
-    def port_bytes(self, where: str, nbytes: int) -> int:
-        """Bytes the edge memory's port moves (and is priced for): DRAM whole bursts."""
+    def port_bytes(self, where: str, nbytes: int,
+                   runs: tuple[tuple[int, int], ...] = ()) -> int:
+        """Bytes the edge memory's port moves (and is priced for): DRAM whole bursts (of each
+        contiguous run of a gathered read, :meth:`Region.runs`)."""
         if where == "dram" and nbytes > 0:
-            return _ceil(nbytes, self.burst) * self.burst
+            return burst_port_bytes(nbytes, runs, self.burst)
         return nbytes
 
-    def _mem_time(self, where: str, nbytes: int, hops: int) -> int:
+    def _mem_time(self, where: str, nbytes: int, hops: int,
+                  runs: tuple[tuple[int, int], ...] = ()) -> int:
         """Uncontended edge-memory transfer: latency + hops + serialisation."""
         if self.ideal or nbytes <= 0:
             return 0
@@ -225,7 +235,7 @@ class LayerModel:
         else:
             lat, bpc = a.gbuf.latency_cycles, a.gbuf.bytes_per_cycle
         return lat + hops + max(_ceil(nbytes, self.link_bytes),
-                                _ceil(self.port_bytes(where, nbytes), bpc))
+                                _ceil(self.port_bytes(where, nbytes, runs), bpc))
 
     # ---- the pre-filter ------------------------------------------------------------------
     def bound(self, L: GemmLayer, p: LayerPlan, *, in_home: str = "dram",
@@ -412,15 +422,18 @@ class LayerModel:
                         en = (sum(n * e[f"{b}_r"] for b, n in cw.sram_reads)
                               + sum(n * e[f"{b}_w"] for b, n in cw.sram_writes)
                               + cw.selects * e["select"] + cw.decodes * e["decode"]
-                              + fc.folds * self.entries_fold * e["program"])
+                              + fc.folds * self.entries_fold * e["program"]
+                              + fc.folds * self.R * self.C * shadow_bits(self.arch, df)
+                              * e["shadow"])
                     prog = 0
                     if self.banks and self.entries_fold and not ideal:
                         prog = _ceil(_ceil(fc.folds * self.entries_fold, self.banks)
                                      * self.word_bytes, self.program_bpc)
                     cc = self._ccache[ck] = (cw.compute_cycles + cw.sram_stall_cycles,
-                                             fc.macs_mapped, fc.macs_nonzero, en, prog)
-                cyc, mm, nzz, en, prog = cc
-                comp += cyc * times
+                                             fc.macs_mapped, fc.macs_nonzero, en, prog,
+                                             cw.fill_cycles)
+                cyc, mm, nzz, en, prog, fill = cc
+                comp += (cyc - fill) * times  # fold pipelining: any chunk may hide its fill
                 macs += mm * times
                 nz += nzz * times
                 en_tot += en * times
@@ -546,12 +559,15 @@ class LayerModel:
         compute_total = 0
         vec_total = 0
 
-        def run_chunk(tile, f, c, w, ready=0.0, f_sram=0, ser_in=False, f_w=0):
+        def run_chunk(tile, f, c, w, ready=0.0, f_sram=0, fill=0, ser_in=False, f_w=0):
             """``f`` fetch cycles, of which the last ``f_sram`` write a one-port buffer the
-            array holds while it computes the previous chunk; ``ser_in``: the inputs go to a
-            single-buffered input buffer (the fetch starts when the previous chunk's compute
-            ends); ``f_w``: the cycles of weights going to a single weight buffer (they start
-            when the previous chunk -- the last user of the weights there -- has computed)."""
+            array holds while it computes the previous chunk; fold pipelining: a chunk ready
+            before the previous one ends hides up to ``fill`` of its ``c`` cycles (as
+            ``sim.tile``, without its check of the previous chunk's drain); ``ser_in``: the
+            inputs go to a single-buffered input buffer (the fetch starts when the previous
+            chunk's compute ends); ``f_w``: the cycles of weights going to a single weight
+            buffer (they start when the previous chunk -- the last user of the weights
+            there -- has computed)."""
             st = state[tile]
             ce, we = st[1], st[2]
             fs = max(st[0], ce[-2] if len(ce) >= 2 else 0.0, ready)
@@ -562,8 +578,9 @@ class LayerModel:
                 fe = max(fe, ce[-1] + f_w)
             if f_sram and ce and ce[-1] > fe - f_sram:
                 fe = ce[-1] + f_sram
-            cs = max(fe, ce[-1] if ce else 0.0, we[-2] if len(we) >= 2 else 0.0)
-            c_end = cs + c
+            ready_c = max(fe, we[-2] if len(we) >= 2 else 0.0)
+            cs = max(ready_c, ce[-1] if ce else 0.0)
+            c_end = cs + c - (max(0.0, min(fill, ce[-1] - ready_c)) if (fill and ce) else 0)
             ws = max(c_end, we[-1] if we else 0.0)
             st[0] = fe
             ce.append(c_end)
@@ -601,17 +618,18 @@ class LayerModel:
             hops_out = len(self._path(tile, mem)) * self.hop
             for (c0, c1), (r0, r1) in order:
                 reg = L.input_region(r0, r1, c0, c1, kc)
-                ib = reg.elements * ab
+                ib = reg.elements * ab  # a strided conv: its touched pixels only
                 if keep_inputs and in_res.get(tile) == reg:
                     ib = 0
                 in_res[tile] = reg
                 f = sram_f = f_w = 0
                 if ib:
+                    runs = reg.runs(ab)
                     s_in = sram(sr.ifmap, ib)
-                    f += self._mem_time(in_home, ib, hops_in) + s_in
+                    f += self._mem_time(in_home, ib, hops_in, runs) + s_in
                     if self.one_port["ifmap"]:
                         sram_f = s_in
-                    bc["in_" + in_home] += self.port_bytes(in_home, ib)
+                    bc["in_" + in_home] += self.port_bytes(in_home, ib, runs)
                     bc["ifmap_w"] += ib
                     bc["in_flits"] += _ceil(ib, self.link_bytes)
                 key = (c0, c1, kc)
@@ -641,6 +659,7 @@ class LayerModel:
                 comp = cw.compute_cycles + cw.sram_stall_cycles
                 bc["compute"] += cw.compute_cycles
                 bc["mac"] += fc.macs_mapped
+                bc["shadow"] += fc.folds * self.R * self.C * shadow_bits(arch, df)
                 bc["dp"] += fc.macs_nonzero if self.gating else fc.macs_mapped
                 bc["select"] += cw.selects
                 bc["decode"] += cw.decodes
@@ -655,7 +674,8 @@ class LayerModel:
                     bc["out_" + out_home] += self.port_bytes(out_home, ob)
                     bc["out_flits"] += _ceil(ob, self.link_bytes)
                     w = self._mem_time(out_home, ob, hops_out)
-                times.append((f, comp, w, sram_f, one_in and ib > 0, f_w if one_w else 0))
+                times.append((f, comp, w, sram_f, cw.fill_cycles, one_in and ib > 0,
+                              f_w if one_w else 0))
             return times, bc
 
         for n0, n1 in n_parts:
@@ -673,8 +693,9 @@ class LayerModel:
                             memo[sig] = hit
                     times, bc = hit
                     t_end = 0.0
-                    for f, c, w, fs_, ser_in, f_w in times:
-                        t_end = run_chunk(tile, f, c, w, f_sram=fs_, ser_in=ser_in, f_w=f_w)
+                    for f, c, w, fs_, fill, ser_in, f_w in times:
+                        t_end = run_chunk(tile, f, c, w, f_sram=fs_, fill=fill, ser_in=ser_in,
+                                          f_w=f_w)
                     compute_total += int(bc["compute"])
                     if gate_nz:
                         cnt["dp"] += (m1 - m0) * self._nnz(L, n0, n1, kc)
@@ -740,6 +761,7 @@ class LayerModel:
             energy = (cnt["mac"] * (e["mac"] + e["gate"]) + cnt["dp"] * dp
                       + cnt["select"] * e["select"] + cnt["decode"] * e["decode"]
                       + cnt["program"] * e["program"] + vec_total * e["vector"]
+                      + cnt["shadow"] * e["shadow"]
                       + cnt["flit"] * e["flit"] + cnt["dram"] * e["dram"]
                       + cnt["dram_w"] * e["dram_w"] + cnt["gbuf"] * e["gbuf"]
                       + cnt["gbuf_w"] * e["gbuf_w"]

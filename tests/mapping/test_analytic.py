@@ -39,15 +39,16 @@ def test_analytic_latency_and_energy_rank_like_simpy(tmp_path):
     assert spearmanr([r[2] for r in rows], [r[3] for r in rows])[0] >= 0.9
 
 
-@pytest.mark.parametrize("mode", ["none", "gather"])
-def test_prefilter_bound_stays_below_the_estimate(tmp_path, mode):
+@pytest.mark.parametrize("mode, pipe", [("none", False), ("gather", False), ("none", True)])
+def test_prefilter_bound_stays_below_the_estimate(tmp_path, mode, pipe):
     """The search's pre-filter (LayerModel.bound) is a lower bound of the full estimate up to
     the declared slack, for latency and energy, on every candidate of a 3x3 and a split-K-able
-    layer (dense timing and gather)."""
+    layer (dense timing and gather; dense with fold pipelining)."""
     from archsim.mapping.search import BOUND_SLACK, layer_candidates
 
     g = resolve_workload(str(conv_csv(tmp_path, [("c", 8, 8, 3, 3, 64, 32, 1)])))
-    arch = load_arch("mac_2x2").with_overrides({"tile.sparsity.mode": mode})
+    arch = load_arch("mac_2x2").with_overrides({"tile.sparsity.mode": mode,
+                                                 "tile.pe_array.fold_pipelining": pipe})
     w = g.nodes["c"]["weight"]
     w[:, ::3] = 0  # a third of the input channels pruned in every filter
     model = LayerModel(arch, load_cost_model(arch, dataflow="ws"))
