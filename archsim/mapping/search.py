@@ -20,9 +20,10 @@ Steps:
      simulated in SimPy on the layer alone (its input in DRAM); the best simulated wins -- the
      heuristic's plan is always among them, so a layer is never chosen worse than it; a
      candidate slower than the heuristic is never kept.  Candidates using a buffer otherwise
-     than the design point's default (``single``) are ranked apart: the ``top`` best of them
-     that the model predicts no slower than the heuristic, within ``SIM_MARGIN`` of the best
-     estimate, are simulated as well (so adding them never displaces a default candidate);
+     than the design point's default (``single``) are ranked apart (estimated only while
+     their bound is below the best default estimate): the ``top`` best of them that the model
+     ranks above the best default candidate and predicts no slower than the heuristic are
+     simulated as well (so adding them never displaces a default candidate);
   4. across layer groups: the whole network is simulated with the per-layer choices (every
      layer its own group) and with the heuristic's plans (``layer``; ``pipeline``: all layers
      one group); the best whole-network plan by the objective is chosen -- the heuristic's
@@ -35,6 +36,7 @@ import csv
 import dataclasses
 import io
 import time
+import weakref
 from dataclasses import dataclass
 
 from archsim.design.arch import ArchConfig
@@ -121,44 +123,41 @@ def _k_parts(L: GemmLayer, tk: int):
     return parts[0], max(parts, key=lambda r: r[1] - r[0])
 
 
+_FITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # GemmLayer -> {key: bool}
+
+
 def _fits(L: GemmLayer, caps: dict[str, int], df: str, mc: int, nc: int, tk: int) -> bool:
     """Whether chunks of ``mc`` pixels x ``nc`` filters fit ``caps`` (the first block's
-    first chunks, the widest reduction part's weights)."""
+    first chunks, the widest reduction part's weights); cached per layer."""
+    memo = _FITS.setdefault(L, {})
+    key = (caps["ifmap"], caps["weight"], caps["ofmap"], df, mc, nc, tk)
+    hit = memo.get(key)
+    if hit is None:
+        kc, kc_b = _k_parts(L, tk)
+        hit = memo[key] = L.weight_bytes(df, 0, nc, kc_b) <= caps["weight"] and all(
+            L.misfit(caps, df, r0, min(L.M, r0 + mc), 0, nc, kc or kc_b) is None
+            for r0 in range(0, min(L.M, max(mc * 4, mc + L.out_geom.w)), mc))
+    return hit
+
+
+def _most_pixels(L: GemmLayer, caps: dict[str, int], df: str, m_w: int, nc: int,
+                 tk: int) -> int:
+    """The largest pixel count (at most ``m_w``) whose worst chunk fits (binary search on the
+    first block)."""
+    lo, hi = 0, m_w
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if _fits(L, caps, df, mid, nc, tk) else (lo, mid - 1)
+    return lo
+
+
+def _input_binds(L: GemmLayer, caps: dict[str, int], df: str, mc: int, nc: int,
+                 tk: int) -> bool:
+    """Whether the input buffer is what a chunk of ``mc`` pixels overflows (of the chunks
+    :func:`_fits` checks)."""
     kc, kc_b = _k_parts(L, tk)
-    if L.weight_bytes(df, 0, nc, kc_b) > caps["weight"]:
-        return False
-    return all(L.misfit(caps, df, r0, min(L.M, r0 + mc), 0, nc, kc or kc_b) is None
+    return any(L.misfit(caps, df, r0, min(L.M, r0 + mc), 0, nc, kc or kc_b) == "ifmap"
                for r0 in range(0, min(L.M, max(mc * 4, mc + L.out_geom.w)), mc))
-
-
-def _max_chunks(L: GemmLayer, arch: ArchConfig, df: str, tm: int, tn: int,
-                tk: int, caps: dict[str, int] | None = None) -> list[tuple[int, int]]:
-    """(chunk_pixels, chunk_channels) pairs: per filter width, the most pixels that fit
-    ``caps`` (default: the design point's buffers used double where double-buffered)."""
-    from archsim.mapping.partition import split_range
-
-    m_w = max(b - a for a, b in split_range(L.M, tm))
-    n_w = max(b - a for a, b in split_range(L.N, tn))
-    if arch.ideal_memory:
-        return [(m_w, n_w)]
-    caps = buffer_caps(arch) if caps is None else caps
-    _, kc_b = _k_parts(L, tk)
-    out = []
-    widths = sorted({n_w, _ceil(n_w, 2), _ceil(n_w, 4), min(n_w, arch.tile.pe_array.cols),
-                     min(n_w, 2 * arch.tile.pe_array.cols)})
-    for nc in widths:
-        if L.weight_bytes(df, 0, nc, kc_b) > caps["weight"]:
-            continue
-        # the largest pixel count whose worst chunk fits (binary search on the first block)
-        lo, hi = 0, m_w
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            lo, hi = (mid, hi) if _fits(L, caps, df, mid, nc, tk) else (lo, mid - 1)
-        if lo >= 1:
-            out.append((lo, nc))
-            if lo >= 4:
-                out.append((_ceil(lo, 2), nc))
-    return out
 
 
 def buffer_options(L: GemmLayer, arch: ArchConfig) -> list[tuple[str, str]]:
@@ -175,23 +174,46 @@ def buffer_options(L: GemmLayer, arch: ArchConfig) -> list[tuple[str, str]]:
 
 def _chunk_options(L: GemmLayer, arch: ArchConfig, df: str, tm: int, tn: int,
                    tk: int) -> list[tuple[int, int, str, str]]:
-    """(chunk_pixels, chunk_channels, input_buffer, weight_buffer): the largest chunks of
-    every buffer choice, each with the first choice (:func:`buffer_options` order) that
-    admits it; a chunk of a ``single`` choice that the default choice admits is left out
-    (the default's own chunks are its candidates), so ``single`` comes only where it admits
-    a chunk ``double`` does not (the whole weights of a block, a larger pixel chunk)."""
+    """(chunk_pixels, chunk_channels, input_buffer, weight_buffer): per filter width, the most
+    pixels that fit (and half of them) under every buffer choice (:func:`buffer_options`
+    order, the default first), each with the first choice that admits it; a chunk the default
+    choice admits comes only with it, so ``single`` comes only where it admits a chunk
+    ``double`` does not (the whole weights of a block, a larger pixel chunk).  A width whose
+    weights fit the default choice gets a larger pixel count only from a larger input buffer,
+    and only when the input buffer is what stops it one pixel further: other widths are not
+    searched again."""
+    from archsim.mapping.partition import split_range
+
     opts = buffer_options(L, arch)
+    m_w = max(b - a for a, b in split_range(L.M, tm))
+    n_w = max(b - a for a, b in split_range(L.N, tn))
+    if arch.ideal_memory:
+        return [(m_w, n_w, *opts[0])]
     caps = [buffer_caps(arch, _Modes(i, w)) for i, w in opts]
+    _, kc_b = _k_parts(L, tk)
+    widths = sorted({n_w, _ceil(n_w, 2), _ceil(n_w, 4), min(n_w, arch.tile.pe_array.cols),
+                     min(n_w, 2 * arch.tile.pe_array.cols)})
+    base: dict[int, int] = {}  # width -> most pixels under the default choice
     out, seen = [], set()
     for j, cap in enumerate(caps):
-        for mc, nc in _max_chunks(L, arch, df, tm, tn, tk, cap):
-            if (mc, nc) in seen:
+        for nc in widths:
+            if L.weight_bytes(df, 0, nc, kc_b) > cap["weight"]:
                 continue
-            seen.add((mc, nc))
-            first = next(k for k in range(j + 1)
-                         if k == j or _fits(L, caps[k], df, mc, nc, tk))
-            if j == 0 or first > 0:
-                out.append((mc, nc, *opts[first]))
+            if j and nc in base and (cap["ifmap"] == caps[0]["ifmap"] or base[nc] >= m_w
+                                     or not _input_binds(L, caps[0], df, base[nc] + 1, nc,
+                                                         tk)):
+                continue  # the default's own chunks
+            lo = _most_pixels(L, cap, df, m_w, nc, tk)
+            if not j:
+                base[nc] = lo
+            for mc in ([lo] if lo >= 1 else []) + ([_ceil(lo, 2)] if lo >= 4 else []):
+                if (mc, nc) in seen:
+                    continue
+                seen.add((mc, nc))
+                first = next(k for k in range(j + 1)
+                             if k == j or _fits(L, caps[k], df, mc, nc, tk))
+                if j == 0 or first > 0:
+                    out.append((mc, nc, *opts[first]))
     return out
 
 
@@ -325,11 +347,13 @@ SIM_MARGIN = 1.15  # simulate a candidate after the first only within this of th
 
 
 def _rank(model: LayerModel, L: GemmLayer, cands: list[LayerPlan], objective: str,
-          out_home: str, top: int) -> list[tuple[float, int, LayerPlan]]:
+          out_home: str, top: int,
+          cutoff: float | None = None) -> list[tuple[float, int, LayerPlan]]:
     """Candidates by the full analytic objective, best first: every candidate is bounded
     (:meth:`LayerModel.bound`); in bound order, candidates are estimated until the next bound
-    is above the ``2 x top``-th best estimate (/ ``BOUND_SLACK``) or ``MAX_ESTIMATES`` were
-    estimated (a declared cut: candidates past it are never estimated)."""
+    is above the ``2 x top``-th best estimate (/ ``BOUND_SLACK``) or above ``cutoff`` (/
+    ``BOUND_SLACK``), or ``MAX_ESTIMATES`` were estimated (a declared cut: candidates past it
+    are never estimated)."""
     import heapq
 
     bounded = sorted((objective_value(objective, *model.bound(
@@ -340,7 +364,8 @@ def _rank(model: LayerModel, L: GemmLayer, cands: list[LayerPlan], objective: st
     scored = []
     for lb, i, lp in bounded:
         if len(scored) >= MAX_ESTIMATES or (
-                len(worst) >= keep and lb * BOUND_SLACK > -worst[0]):
+                len(worst) >= keep and lb * BOUND_SLACK > -worst[0]) or (
+                cutoff is not None and lb * BOUND_SLACK > cutoff):
             break
         est = model.estimate(L, lp, in_home="dram", out_home=out_home, keep_inputs=True)
         val = objective_value(objective, est.latency_cycles, est.energy_pj)
@@ -411,7 +436,9 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
         other = [c for c in cands if (c.input_buffer, c.weight_buffer) != modes]
         cands_d = [c for c in cands if (c.input_buffer, c.weight_buffer) == modes]
         scored = _rank(model, L, cands_d, objective, out_home, top)
-        scored_s = _rank(model, L, other, objective, out_home, top) if other else []
+        # only a candidate the model ranks above the best default one is worth simulating
+        best_d = scored[0][0] if scored else None
+        scored_s = _rank(model, L, other, objective, out_home, top, best_d) if other else []
         total_cands += len(cands)
         total_est += len(scored) + len(scored_s)
         sg = single_layer_graph(g, node)
@@ -435,12 +462,11 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
             # never slower than the heuristic on the layer, whatever the objective
             if res.latency_cycles <= h_res.latency_cycles:
                 results.append((val, tried, lp, True, res))
-        # single-buffered candidates: the best few the model predicts no slower than the
-        # heuristic (the rule above would drop the others), within SIM_MARGIN of the best
-        best_est = min((v for v, _, _ in scored[:1] + scored_s[:1]), default=0.0)
+        # single-buffered candidates: the best few the model ranks above the best default
+        # candidate and predicts no slower than the heuristic (the rule above drops the others)
         tried_s = 0
         for val_a, _, lp in scored_s:
-            if tried_s >= top or val_a > SIM_MARGIN * best_est:
+            if tried_s >= top or (best_d is not None and val_a >= best_d):
                 break
             est = model.estimate(L, lp, in_home="dram", out_home=out_home, keep_inputs=True)
             if est.latency_cycles > h_res.latency_cycles:
