@@ -22,7 +22,10 @@ How (the same chunk sequence the mapper builds, timed without SimPy):
     and two output slots: fetch i starts after fetch i-1 and compute i-2; compute i after
     fetch i, compute i-1 and write i-2; write i after compute i and write i-1; the array holds
     a port of the ifmap and weight buffers while it computes, so with one-port buffers the
-    SRAM write of fetch i waits for compute i-1 to end;
+    SRAM write of fetch i waits for compute i-1 to end; a layer planned ``input_buffer:
+    single`` (on a double-buffered buffer) starts an input fetch after compute i-1, and
+    weights going to a single weight buffer (``weight_buffer: single``, or one not
+    double-buffered) arrive no earlier than compute i-1's end plus their own fetch;
   - fold pipelining (``tile.pe_array.fold_pipelining``): the fold model's pipelined cycles,
     and a chunk whose fetch and output slot are ready before the previous chunk's compute
     ends hides min(fill, that slack) of its compute (the simulator also caps it by the
@@ -556,15 +559,23 @@ class LayerModel:
         compute_total = 0
         vec_total = 0
 
-        def run_chunk(tile, f, c, w, ready=0.0, f_sram=0, fill=0):
+        def run_chunk(tile, f, c, w, ready=0.0, f_sram=0, fill=0, ser_in=False, f_w=0):
             """``f`` fetch cycles, of which the last ``f_sram`` write a one-port buffer the
             array holds while it computes the previous chunk; fold pipelining: a chunk ready
             before the previous one ends hides up to ``fill`` of its ``c`` cycles (as
-            ``sim.tile``, without its check of the previous chunk's drain)."""
+            ``sim.tile``, without its check of the previous chunk's drain); ``ser_in``: the
+            inputs go to a single-buffered input buffer (the fetch starts when the previous
+            chunk's compute ends); ``f_w``: the cycles of weights going to a single weight
+            buffer (they start when the previous chunk -- the last user of the weights
+            there -- has computed)."""
             st = state[tile]
             ce, we = st[1], st[2]
             fs = max(st[0], ce[-2] if len(ce) >= 2 else 0.0, ready)
+            if ser_in and ce:
+                fs = max(fs, ce[-1])
             fe = fs + f
+            if f_w and ce:
+                fe = max(fe, ce[-1] + f_w)
             if f_sram and ce and ce[-1] > fe - f_sram:
                 fe = ce[-1] + f_sram
             ready_c = max(fe, we[-2] if len(we) >= 2 else 0.0)
@@ -601,6 +612,8 @@ class LayerModel:
                      else [(c, r) for r in rr_ for c in cr])
             times, bc = [], defaultdict(float)
             sram_f = 0
+            one_in = p.input_buffer == "single" and sr.ifmap.double_buffered
+            one_w = p.weight_buffer == "single" or not sr.weight.double_buffered
             hops_in = len(self._path(mem, tile)) * self.hop
             hops_out = len(self._path(tile, mem)) * self.hop
             for (c0, c1), (r0, r1) in order:
@@ -609,7 +622,7 @@ class LayerModel:
                 if keep_inputs and in_res.get(tile) == reg:
                     ib = 0
                 in_res[tile] = reg
-                f = sram_f = 0
+                f = sram_f = f_w = 0
                 if ib:
                     runs = reg.runs(ab)
                     s_in = sram(sr.ifmap, ib)
@@ -624,7 +637,8 @@ class LayerModel:
                 resident[tile] = key
                 if wb:
                     s_w = sram(sr.weight, wb)
-                    f += self._mem_time("dram", wb, hops_in) + s_w
+                    f_w = self._mem_time("dram", wb, hops_in) + s_w
+                    f += f_w
                     sram_f = s_w if self.one_port["weight"] else 0
                     bc["in_dram"] += self.port_bytes("dram", wb)
                     bc["weight_w"] += wb
@@ -634,8 +648,10 @@ class LayerModel:
                     entries = fc.folds * self.entries_fold
                     bc["program"] += entries
                     if not ideal:
-                        f += _ceil(_ceil(entries, self.banks) * self.word_bytes,
-                                   self.program_bpc)
+                        prog = _ceil(_ceil(entries, self.banks) * self.word_bytes,
+                                     self.program_bpc)
+                        f += prog
+                        f_w += prog if wb else 0
                 if L.dynamic:  # matmul: no activation tables or build counted here
                     cw = timing.dynamic_chunk(L, r1 - r0, c1 - c0, fc)
                 else:
@@ -658,7 +674,8 @@ class LayerModel:
                     bc["out_" + out_home] += self.port_bytes(out_home, ob)
                     bc["out_flits"] += _ceil(ob, self.link_bytes)
                     w = self._mem_time(out_home, ob, hops_out)
-                times.append((f, comp, w, sram_f, cw.fill_cycles))
+                times.append((f, comp, w, sram_f, cw.fill_cycles, one_in and ib > 0,
+                              f_w if one_w else 0))
             return times, bc
 
         for n0, n1 in n_parts:
@@ -676,8 +693,9 @@ class LayerModel:
                             memo[sig] = hit
                     times, bc = hit
                     t_end = 0.0
-                    for f, c, w, fs_, fill in times:
-                        t_end = run_chunk(tile, f, c, w, f_sram=fs_, fill=fill)
+                    for f, c, w, fs_, fill, ser_in, f_w in times:
+                        t_end = run_chunk(tile, f, c, w, f_sram=fs_, fill=fill, ser_in=ser_in,
+                                          f_w=f_w)
                     compute_total += int(bc["compute"])
                     if gate_nz:
                         cnt["dp"] += (m1 - m0) * self._nnz(L, n0, n1, kc)
