@@ -18,11 +18,12 @@ Steps:
      :class:`~archsim.mapping.analytic.LayerModel`;
   3. the ``top`` best by the analytic objective, and the heuristic's own layer plan, are
      simulated in SimPy on the layer alone (its input in DRAM); the best simulated wins -- the
-     heuristic's plan is always among them, so a layer is never chosen worse than it; a
-     candidate slower than the heuristic is never kept.  Candidates using a buffer otherwise
+     heuristic's plan is always among them, so a layer is never chosen worse than it by the
+     objective (``latency``: never slower; ``energy`` / ``edp``: never costlier -- an energy
+     search may trade latency for energy).  Candidates using a buffer otherwise
      than the design point's default (``single``) are ranked apart (estimated only while
      their bound is below the best default estimate): the ``top`` best of them that the model
-     ranks above the best default candidate and predicts no slower than the heuristic are
+     ranks above the best default candidate and predicts no worse than the heuristic are
      simulated as well (so adding them never displaces a default candidate);
   4. across layer groups: the whole network is simulated with the per-layer choices (every
      layer its own group) and with the heuristic's plans (``layer``; ``pipeline``: all layers
@@ -459,9 +460,9 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
             tried += 1
             sim_layers += 1
             val = objective_value(objective, res.latency_cycles, res.energy_pj)
-            # never slower than the heuristic on the layer, whatever the objective
-            if res.latency_cycles <= h_res.latency_cycles:
-                results.append((val, tried, lp, True, res))
+            # the heuristic is among the results: never worse by the objective (latency: never
+            # slower; energy / edp: never costlier)
+            results.append((val, tried, lp, True, res))
         # single-buffered candidates: the best few the model ranks above the best default
         # candidate and predicts no slower than the heuristic (the rule above drops the others)
         tried_s = 0
@@ -469,7 +470,7 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
             if tried_s >= top or (best_d is not None and val_a >= best_d):
                 break
             est = model.estimate(L, lp, in_home="dram", out_home=out_home, keep_inputs=True)
-            if est.latency_cycles > h_res.latency_cycles:
+            if objective_value(objective, est.latency_cycles, est.energy_pj) > h_val:
                 continue
             kplan = dataclasses.replace(_layer_plan_of(heur, lp), keep_inputs=True)
             try:
@@ -479,8 +480,7 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
             tried_s += 1
             sim_layers += 1
             val = objective_value(objective, res.latency_cycles, res.energy_pj)
-            if res.latency_cycles <= h_res.latency_cycles:
-                results.append((val, tried + tried_s, lp, True, res))
+            results.append((val, tried + tried_s, lp, True, res))
         tried += tried_s
         best = min(results, key=lambda r: (r[0], r[1]))
         choices.append(LayerChoice(
