@@ -47,9 +47,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from archsim.design.edge import attach_points
 from archsim.mapping.layer import ChunkTiming, GemmLayer, buffer_caps
 from archsim.mapping.partition import split_range
 from archsim.mapping.plan import LayerPlan
+from archsim.mapping.schedule import multicast_assignment, spread_order
 from archsim.pe.organisation import effective_ops, effective_tables, entries_per_fold, read_stretch
 from archsim.sim.actions import ActionKey, dram_channel, link, tile_part
 
@@ -69,6 +71,39 @@ class Estimate:
     gbuf_bytes: int
     flit_hops: int
     vector_ops: int
+    multicast_groups: int = 0  # reads shared by several tiles (``interconnect.multicast``)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Src:  # an edge-memory input read (the fields multicast_assignment keys on)
+    tensor: str
+    region: object
+    nbytes: int
+    tile: None
+    memory: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Chunk:
+    r0: int
+    r1: int
+    n0: int
+    n1: int
+    k_part: tuple[int, int] | None
+    ib: int  # input bytes fetched (0: kept in the input buffer)
+    weight_bytes: int  # weight bytes fetched (0: still in the weight buffer)
+    sources: tuple[_Src, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Task:  # one block of the layer on one tile
+    id: int
+    node: str
+    tile: int
+    m0: int
+    m1: int
+    kc: tuple[int, int] | None
+    chunks: tuple[_Chunk, ...]
 
 
 class LayerModel:
@@ -98,18 +133,37 @@ class LayerModel:
         self.link_bytes = ic.link_bytes_per_cycle
         self.hop = ic.hop_latency_cycles + t.router.latency_cycles
         d = arch.dram
-        self.attach = [min(self.rows - 1, (2 * c + 1) * self.rows // (2 * d.channels))
-                       for c in range(d.channels)]
+        pts = attach_points(arch)  # memory port i = ("m", i): DRAM channels, then gbuf ports
+        self.points = [(pt.row, pt.col) for pt in pts]
+        self.lanes = {i: pt.lanes for i, pt in enumerate(pts)}
+        self.n_dram = d.channels
+        self.gbuf_own = [i for i, pt in enumerate(pts) if pt.kind == "gbuf"]
+        order = ic.routing  # as archsim.sim.components.Mesh
+        if order == "short_first":
+            order = "yx" if self.cols > self.rows else "xy"
+        self.y_first = order == "yx"
+        self.spread = spread_order(self.rows, self.cols)
+        self.multicast = ic.multicast
+        f = t.fetch
+        self.streaming, self.sub_blocks, self.prefetch = (f.streaming, f.sub_blocks,
+                                                          f.weight_prefetch)
+        self.in_slots = 2 if t.sram.ifmap.double_buffered else 1
+        self.out_slots = 2 if t.sram.ofmap.double_buffered else 1
         self.costs = costs
         sp = t.sparsity
         self.gating = sp.zero_gating
         self.ops_by_sign = {v: effective_ops(self.pe, org, v) for v in (False, True)}
         self.burst = arch.dram.burst_bytes
+        # one global-buffer transfer's bandwidth (own ports: the port's share per lane)
+        self.gbuf_bpc = arch.gbuf.bytes_per_cycle / (
+            max(1, arch.gbuf.bytes_per_cycle // ic.link_bytes_per_cycle)
+            if arch.gbuf.attach == "own_ports" and arch.gbuf.capacity_bytes else 1)
         self.one_port = {b: getattr(t.sram, b).ports == 1 for b in ("ifmap", "weight")}
         self._timing: dict[int, ChunkTiming] = {}
         self.e = self._energies(costs) if costs is not None else None
         self.leak_uw = costs.leakage_uw() if costs is not None else 0.0
         self._paths: dict[tuple, list] = {}
+        self._trees: dict[tuple, tuple[list, int]] = {}
         self._dens: dict[GemmLayer, float] = {}
         self._cum: dict[tuple, np.ndarray] = {}
         self._regions: dict[tuple, tuple] = {}
@@ -177,34 +231,60 @@ class LayerModel:
 
     # ---- mesh --------------------------------------------------------------------------
     def _path(self, src, dst) -> list:
-        """Links of the XY route (same naming as the SimPy mesh): ("m", ch) memory ports."""
+        """Links of the dimension-ordered route (``interconnect.routing``, as the SimPy mesh
+        routes): ("in", i) / ("out", i) the edge links of memory port ("m", i), (r, c, d) the
+        link leaving router (r, c) in direction d."""
         key = (src, dst)
         hit = self._paths.get(key)
         if hit is not None:
             return hit
         names: list = []
+        if src == dst:
+            self._paths[key] = names
+            return names
         if isinstance(src, tuple):
             names.append(("in", src[1]))
-            sr, sc = self.attach[src[1]], 0
+            r, c = self.points[src[1]]
         else:
-            sr, sc = divmod(src, self.cols)
-        if isinstance(dst, tuple):
-            dr, dc = self.attach[dst[1]], 0
-        else:
-            dr, dc = divmod(dst, self.cols)
-        r, c = sr, sc
-        while c != dc:
-            s = 1 if dc > c else -1
-            names.append((r, c, "E" if s > 0 else "W"))
-            c += s
-        while r != dr:
-            s = 1 if dr > r else -1
-            names.append((r, c, "S" if s > 0 else "N"))
-            r += s
+            r, c = divmod(src, self.cols)
+        dr, dc = self.points[dst[1]] if isinstance(dst, tuple) else divmod(dst, self.cols)
+        for dim in ("y", "x") if self.y_first else ("x", "y"):
+            while dim == "x" and c != dc:
+                s = 1 if dc > c else -1
+                names.append((r, c, "E" if s > 0 else "W"))
+                c += s
+            while dim == "y" and r != dr:
+                s = 1 if dr > r else -1
+                names.append((r, c, "S" if s > 0 else "N"))
+                r += s
         if isinstance(dst, tuple):
             names.append(("out", dst[1]))
         self._paths[key] = names
         return names
+
+    def _tree(self, src, dsts: tuple) -> tuple[list, int]:
+        """(links, deepest branch in hops) of the multicast tree from ``src`` to ``dsts``:
+        the union of the routes, each link once (``Mesh.tree``)."""
+        key = (src, dsts)
+        hit = self._trees.get(key)
+        if hit is None:
+            seen: dict = {}
+            depth = 0
+            for d in dsts:
+                path = self._path(src, d)
+                depth = max(depth, len(path))
+                seen.update(dict.fromkeys(path))
+            hit = self._trees[key] = (list(seen), depth)
+        return hit
+
+    def _port(self, where: str, ctr: list[int]) -> tuple:
+        """The memory port of the next ``where`` access: round-robin over the DRAM channels
+        (the global buffer too, unless it has its own ports: round-robin over those)."""
+        if where == "gbuf" and self.gbuf_own:
+            ctr[1] += 1
+            return ("m", self.gbuf_own[(ctr[1] - 1) % len(self.gbuf_own)])
+        ctr[0] += 1
+        return ("m", (ctr[0] - 1) % self.n_dram)
 
     def port_bytes(self, where: str, nbytes: int) -> int:
         """Bytes the edge memory's port moves (and is priced for): DRAM whole bursts."""
@@ -220,7 +300,7 @@ class LayerModel:
         if where == "dram":
             lat, bpc = a.dram.latency_cycles, a.dram.bytes_per_cycle_per_channel
         else:
-            lat, bpc = a.gbuf.latency_cycles, a.gbuf.bytes_per_cycle
+            lat, bpc = a.gbuf.latency_cycles, self.gbuf_bpc
         return lat + hops + max(_ceil(nbytes, self.link_bytes),
                                 _ceil(self.port_bytes(where, nbytes), bpc))
 
@@ -474,14 +554,61 @@ class LayerModel:
         return hit
 
     # ---- the estimate ------------------------------------------------------------------
+    def _tasks(self, L: GemmLayer, p: LayerPlan, tiles: list[int], keep_inputs: bool,
+               in_home: str) -> list[_Task]:
+        """The mapper's GEMM tasks of ``p`` (``schedule._Mapper._gemm_chunks``: blocks in
+        filter x pixel x reduction order over ``tiles``, chunks in the loop order; an input
+        region still in the tile's input buffer (``keep_inputs``) and weights still in its
+        weight buffer are not fetched again) as the records
+        :func:`~archsim.mapping.schedule.multicast_assignment` groups."""
+        df, mc, nc = p.dataflow, p.chunk_pixels, p.chunk_channels
+        T = len(tiles)
+        ab = L.act_bytes
+        m_parts = split_range(L.M, p.split_pixels)
+        n_parts = L.n_parts(p.split_channels)
+        k_parts = [None] if p.split_k == 1 else split_range(L.cin_per_group, p.split_k)
+        channel_major = p.loop_order == "channel_major"
+        in_res: dict[int, object] = {}
+        resident: dict[int, tuple] = {}
+        tasks: list[_Task] = []
+        i = 0
+        for n0, n1 in n_parts:
+            cr = [(c0, min(n1, c0 + nc)) for c0 in range(n0, n1, nc)]
+            for m0, m1 in m_parts:
+                rr_ = [(r0, min(m1, r0 + mc)) for r0 in range(m0, m1, mc)]
+                order = ([(c, r) for c in cr for r in rr_] if channel_major
+                         else [(c, r) for r in rr_ for c in cr])
+                first_tile = None
+                for kc in k_parts:
+                    tile = tiles[i % T]
+                    i += 1
+                    first_tile = tile if first_tile is None else first_tile
+                    chunks = []
+                    for (c0, c1), (r0, r1) in order:
+                        reg = L.input_region(r0, r1, c0, c1, kc)
+                        ib = reg.elements * ab
+                        if keep_inputs and in_res.get(tile) == reg:
+                            ib = 0
+                        in_res[tile] = reg
+                        key = (c0, c1, kc)
+                        wb = 0 if resident.get(tile) == key else L.weight_bytes(df, c0, c1, kc)
+                        resident[tile] = key
+                        src = (_Src(tensor=L.in_tensor, region=reg, nbytes=ib, tile=None,
+                                    memory=in_home),) if ib else ()
+                        chunks.append(_Chunk(r0=r0, r1=r1, n0=c0, n1=c1, k_part=kc, ib=ib,
+                                             weight_bytes=wb, sources=src))
+                    tasks.append(_Task(id=len(tasks), node=L.node, tile=tile, m0=m0, m1=m1,
+                                       kc=kc, chunks=tuple(chunks)))
+                if k_parts[0] is not None:  # the reduction clears its tile's input buffer
+                    in_res.pop(first_tile, None)
+        return tasks
+
     def estimate(self, L: GemmLayer, p: LayerPlan, *, in_home: str = "dram",
                  out_home: str = "gbuf", keep_inputs: bool = False) -> Estimate:
         """Latency and energy of layer ``L`` mapped by ``p`` alone on the chip (module doc)."""
         arch, ideal = self.arch, self.ideal
         d, g = arch.dram, arch.gbuf
         nch = d.channels
-        mem_lat = {"dram": d.latency_cycles, "gbuf": g.latency_cycles}
-        mem_bpc = {"dram": d.bytes_per_cycle_per_channel, "gbuf": g.bytes_per_cycle}
         sr = arch.tile.sram
         ab = L.act_bytes
         pb = L.acc_bytes
@@ -490,29 +617,35 @@ class LayerModel:
         if timing is None:
             timing = self._timing[ab] = ChunkTiming(arch, ab)
         mode = L.rule.mode
-        tiles = list(range(p.tile_first, p.tile_first + p.tile_count))
+        # the layer alone: its tiles are positions tile_first.. of the spread order
+        tiles = [self.spread[t] for t in range(p.tile_first, p.tile_first + p.tile_count)]
         T = len(tiles)
-        m_parts = split_range(L.M, p.split_pixels)
-        n_parts = L.n_parts(p.split_channels)
-        k_parts = [None] if p.split_k == 1 else split_range(L.cin_per_group, p.split_k)
         link_flits: dict = defaultdict(int)
         mem_bytes = {"dram": 0, "gbuf": 0}
         cnt = defaultdict(float)  # energy-relevant counts
-        rr = [0]
+        ctr = [0, 0]  # round-robin: DRAM channels, own gbuf ports
+        lb = self.link_bytes
+
+        def move(links, nbytes, where, write=False):
+            """Count one edge-memory transfer of ``nbytes`` over ``links``."""
+            flits = _ceil(nbytes, lb)
+            for lk in links:
+                link_flits[lk] += flits
+            cnt["flit"] += flits * len(links)
+            moved = self.port_bytes(where, nbytes)
+            mem_bytes[where] += moved
+            cnt[where + ("_w" if write else "")] += moved
 
         def xfer(src, dst, nbytes, where=None, write=False):
             """(cycles) of one uncontended transfer; counts links, bytes and flits."""
             if nbytes <= 0:
                 return 0
-            if where is not None:
-                ch = rr[0] % nch
-                rr[0] += 1
-                if isinstance(src, tuple):
-                    src = ("m", ch)
-                if isinstance(dst, tuple):
-                    dst = ("m", ch)
-            path = self._path(src, dst) if src != dst else []
-            flits = _ceil(nbytes, self.link_bytes)
+            if where in ("dram", "gbuf"):
+                port = self._port(where, ctr)
+                src = port if isinstance(src, tuple) else src
+                dst = port if isinstance(dst, tuple) else dst
+            path = self._path(src, dst)
+            flits = _ceil(nbytes, lb)
             for lk in path:
                 link_flits[lk] += flits
             cnt["flit"] += flits * len(path)
@@ -523,7 +656,8 @@ class LayerModel:
             if ideal:
                 return 0
             if where in ("dram", "gbuf"):
-                lat, bpc = mem_lat[where], mem_bpc[where]
+                lat = d.latency_cycles if where == "dram" else g.latency_cycles
+                bpc = d.bytes_per_cycle_per_channel if where == "dram" else self.gbuf_bpc
             elif where == "tile":
                 lat, bpc = sr.ofmap.latency_cycles, sr.ofmap.bytes_per_cycle
             else:
@@ -538,26 +672,41 @@ class LayerModel:
 
         # per-tile pipeline state: last fetch end, compute ends (list), write ends (list)
         state = {t: [0.0, [], []] for t in tiles}
-        resident: dict[int, tuple] = {}
-        in_res: dict[int, tuple] = {}
+        post: dict[int, float] = {}  # per tile: its last chunk's cycles after its fetch
         compute_total = 0
         vec_total = 0
+        n_in, n_out = self.in_slots, self.out_slots
+        streaming, prefetch = self.streaming, self.prefetch
 
-        def run_chunk(tile, f, c, w, ready=0.0, f_sram=0):
-            """``f`` fetch cycles, of which the last ``f_sram`` write a one-port buffer the
-            array holds while it computes the previous chunk."""
+        def run_chunk(tile, f_in, first, f_w, c, stall, tail, w, ready=0.0, f_sram=0):
+            """One chunk through the tile's fetch -> compute -> write pipeline: ``f_in`` /
+            ``f_w`` cycles to fetch the inputs / weights (``first``: until the first streamed
+            sub-block of the inputs is in), in sequence or (weight prefetch) at once; with
+            streaming, compute starts on the first sub-block and its last ``tail`` cycles wait
+            for the rest; ``f_sram``: the input SRAM write a one-port buffer the array holds
+            while it computes the previous chunk."""
             st = state[tile]
             ce, we = st[1], st[2]
-            fs = max(st[0], ce[-2] if len(ce) >= 2 else 0.0, ready)
-            fe = fs + f
+            fs = max(st[0], ce[-n_in] if len(ce) >= n_in else 0.0, ready)
+            if prefetch:  # weights into the free half while the inputs arrive
+                fetched = max(f_in, f_w)
+                start = max(first, f_w) if streaming else fetched
+            else:  # the fetch unit: inputs, then weights (streaming: a stationary operand first)
+                fetched = f_in + f_w
+                start = f_w + first if streaming else fetched
+            fe = fs + fetched
             if f_sram and ce and ce[-1] > fe - f_sram:
                 fe = ce[-1] + f_sram
-            cs = max(fe, ce[-1] if ce else 0.0, we[-2] if len(we) >= 2 else 0.0)
-            c_end = cs + c
+            cs = max(fs + start, ce[-1] if ce else 0.0, we[-n_out] if len(we) >= n_out else 0.0)
+            if streaming:
+                c_end = max(cs + c - tail, fe) + tail + stall
+            else:
+                c_end = max(cs, fe) + c + stall
             ws = max(c_end, we[-1] if we else 0.0)
             st[0] = fe
             ce.append(c_end)
             we.append(ws + w)
+            post[tile] = (tail if streaming else c) + stall + w
             return ws + w
 
         # blocks of one shape share one timeline when no filter's zeros change their timing
@@ -567,63 +716,56 @@ class LayerModel:
         gate_nz = dense and self.gating
         dp = self.e[f"dp{int(L.act_signed)}"] if self.e is not None else 0.0
 
-        i = 0
-        mem = ("m", 0)
+        tasks = self._tasks(L, p, tiles, keep_inputs, in_home)
+        assign, groups = ({}, {})
+        if self.multicast and T > 1:
+            assign, groups = multicast_assignment(tasks)
         end = 0.0
         # blocks on their own tiles with the same shape (and, when sparse, the same filters)
-        # take the same time: one is worked out, the others reuse it (their own mesh paths)
+        # take the same time: one is worked out, the others reuse it
         memo_ok = p.blocks <= T  # one block per tile
         memo: dict = {}
+        hops_mem = min(len(self._path(("m", c), t)) for t in tiles for c in range(nch))
 
-        def block(tile, m0, m1, n0, n1, kc):
-            """Chunk times (fetch, compute, write) of one block, its counts and bytes moved."""
-            partial = kc is not None
-            nc, mc = p.chunk_channels, p.chunk_pixels
-            cr = [(c0, min(n1, c0 + nc)) for c0 in range(n0, n1, nc)]
-            rr_ = [(r0, min(m1, r0 + mc)) for r0 in range(m0, m1, mc)]
-            order = ([(c, r) for c in cr for r in rr_] if p.loop_order == "channel_major"
-                     else [(c, r) for r in rr_ for c in cr])
+        def block(task):
+            """Chunk times of one block (fetch parts, compute, write) and its counts."""
+            partial = task.kc is not None
             times, bc = [], defaultdict(float)
-            sram_f = 0
-            hops_in = len(self._path(mem, tile)) * self.hop
-            hops_out = len(self._path(tile, mem)) * self.hop
-            for (c0, c1), (r0, r1) in order:
-                reg = L.input_region(r0, r1, c0, c1, kc)
-                ib = reg.elements * ab
-                if keep_inputs and in_res.get(tile) == reg:
-                    ib = 0
-                in_res[tile] = reg
-                f = sram_f = 0
+            hops_in = hops_out = hops_mem * self.hop
+            for ch in task.chunks:
+                r0, r1, c0, c1, kc = ch.r0, ch.r1, ch.n0, ch.n1, ch.k_part
+                fc = L.fold(df, r1 - r0, c0, c1, kc)
+                sb = max(1, min(self.sub_blocks, fc.folds)) if fc.folds else self.sub_blocks
+                ib, wb = ch.ib, ch.weight_bytes
+                f_in = first = sram_f = f_w = 0
                 if ib:
                     s_in = sram(sr.ifmap, ib)
-                    f += self._mem_time(in_home, ib, hops_in) + s_in
+                    t_in = self._mem_time(in_home, ib, hops_in)
+                    f_in = t_in + s_in
+                    first = f_in
+                    if streaming and not ideal:  # the first sub-block's share of the bytes
+                        hold = t_in - hops_in - (d.latency_cycles if in_home == "dram"
+                                                 else g.latency_cycles)
+                        need = _ceil(ib, sb)
+                        first = t_in - hold + min(hold, _ceil(hold * need / ib, 1))
                     if self.one_port["ifmap"]:
                         sram_f = s_in
-                    bc["in_" + in_home] += self.port_bytes(in_home, ib)
                     bc["ifmap_w"] += ib
-                    bc["in_flits"] += _ceil(ib, self.link_bytes)
-                key = (c0, c1, kc)
-                wb = 0 if resident.get(tile) == key else L.weight_bytes(df, c0, c1, kc)
-                resident[tile] = key
                 if wb:
                     s_w = sram(sr.weight, wb)
-                    f += self._mem_time("dram", wb, hops_in) + s_w
-                    sram_f = s_w if self.one_port["weight"] else 0
-                    bc["in_dram"] += self.port_bytes("dram", wb)
+                    f_w += self._mem_time("dram", wb, hops_in) + s_w
+                    sram_f = s_w if self.one_port["weight"] else sram_f
                     bc["weight_w"] += wb
-                    bc["in_flits"] += _ceil(wb, self.link_bytes)
-                fc = L.fold(df, r1 - r0, c0, c1, kc)
                 if self.banks and self.entries_fold:
                     entries = fc.folds * self.entries_fold
                     bc["program"] += entries
                     if not ideal:
-                        f += _ceil(_ceil(entries, self.banks) * self.word_bytes,
-                                   self.program_bpc)
+                        f_w += _ceil(_ceil(entries, self.banks) * self.word_bytes,
+                                     self.program_bpc)
                 if L.dynamic:  # matmul: no activation tables or build counted here
                     cw = timing.dynamic_chunk(L, r1 - r0, c1 - c0, fc)
                 else:
                     cw = timing.chunk(r1 - r0, c1 - c0, fc, mode, partial)
-                comp = cw.compute_cycles + cw.sram_stall_cycles
                 bc["compute"] += cw.compute_cycles
                 bc["mac"] += fc.macs_mapped
                 bc["dp"] += fc.macs_nonzero if self.gating else fc.macs_mapped
@@ -637,86 +779,103 @@ class LayerModel:
                 if not partial:
                     ob = (r1 - r0) * (c1 - c0) * ab
                     bc["ofmap_r"] += ob
-                    bc["out_" + out_home] += self.port_bytes(out_home, ob)
-                    bc["out_flits"] += _ceil(ob, self.link_bytes)
                     w = self._mem_time(out_home, ob, hops_out)
-                times.append((f, comp, w, sram_f))
+                tail = cw.compute_cycles // sb if streaming else 0
+                times.append((f_in, first, f_w, cw.compute_cycles, cw.sram_stall_cycles, tail,
+                              w, sram_f))
             return times, bc
 
-        for n0, n1 in n_parts:
-            for m0, m1 in m_parts:
-                part_tiles, part_end = [], 0.0
-                for kc in k_parts:
-                    tile = tiles[i % T]
-                    i += 1
-                    sig = (m1 - m0, n1 - n0, None if kc is None else kc[1] - kc[0],
-                           None if dense else (n0, kc))
-                    hit = memo.get(sig) if memo_ok else None
-                    if hit is None:
-                        hit = block(tile, m0, m1, n0, n1, kc)
-                        if memo_ok:
-                            memo[sig] = hit
-                    times, bc = hit
-                    t_end = 0.0
-                    for f, c, w, fs_ in times:
-                        t_end = run_chunk(tile, f, c, w, f_sram=fs_)
-                    compute_total += int(bc["compute"])
-                    if gate_nz:
-                        cnt["dp"] += (m1 - m0) * self._nnz(L, n0, n1, kc)
-                    for k, v in bc.items():
-                        if k in ("in_flits", "out_flits", "compute") or (gate_nz and k == "dp"):
-                            continue
-                        if k.startswith(("in_", "out_")):
-                            where = k.split("_", 1)[1]
-                            mem_bytes[where] += v
-                            cnt[where + ("_w" if k.startswith("out_") else "")] += v
-                        else:
-                            cnt[k] += v
-                    pin, pout = self._path(("m", rr[0] % nch), tile), self._path(
-                        tile, ("m", rr[0] % nch))
-                    rr[0] += 1
-                    for lk in pin:
-                        link_flits[lk] += bc["in_flits"]
-                    for lk in pout:
-                        link_flits[lk] += bc["out_flits"]
-                    cnt["flit"] += bc["in_flits"] * len(pin) + bc["out_flits"] * len(pout)
-                    part_tiles.append(tile)
-                    part_end = max(part_end, t_end)
-                    end = max(end, t_end)
-                if kc is None:
+        # per task: its chunks through its tile's pipeline; split-K: the reduction after
+        # its parts, on the first part's tile
+        ti = 0
+        n_k = p.split_k
+        while ti < len(tasks):
+            part_tasks = tasks[ti:ti + n_k]
+            ti += n_k
+            part_end = 0.0
+            for task in part_tasks:
+                tile, kc = task.tile, task.kc
+                n0 = min(c.n0 for c in task.chunks)
+                n1 = max(c.n1 for c in task.chunks)
+                m0, m1 = task.m0, task.m1
+                sig = (m1 - m0, n1 - n0, None if kc is None else kc[1] - kc[0],
+                       None if dense else (n0, kc))
+                hit = memo.get(sig) if memo_ok else None
+                if hit is None:
+                    hit = block(task)
+                    if memo_ok:
+                        memo[sig] = hit
+                times, bc = hit
+                t_end = 0.0
+                for f_in, first, f_w, c, stall, tail, w, fs_ in times:
+                    t_end = run_chunk(tile, f_in, first, f_w, c, stall, tail, w, f_sram=fs_)
+                compute_total += int(bc["compute"])
+                if gate_nz:
+                    cnt["dp"] += (m1 - m0) * self._nnz(L, n0, n1, kc)
+                for k, v in bc.items():
+                    if k != "compute" and not (gate_nz and k == "dp"):
+                        cnt[k] += v
+                part_end = max(part_end, t_end)
+                end = max(end, t_end)
+            if part_tasks[0].kc is None:
+                continue
+            # reduction on the first part's tile, after every part
+            tile, tk = part_tasks[0].tile, len(part_tasks)
+            m0, m1 = part_tasks[0].m0, part_tasks[0].m1
+            n = max(c.n1 for c in part_tasks[0].chunks) - min(c.n0 for c in part_tasks[0].chunks)
+            rows = m1 - m0
+            if not ideal:
+                rows = max(1, min(rows, self.caps["ifmap"] // max(1, tk * n * pb),
+                                  self.caps["ofmap"] // max(1, n * ab)))
+            for r0 in range(m0, m1, rows):
+                el = (min(m1, r0 + rows) - r0) * n
+                nb = el * pb
+                f = 0
+                for pt in part_tasks:
+                    f += xfer(pt.tile, tile, nb, "tile")
+                    cnt["ofmap_r"] += nb
+                f += sram(sr.ifmap, nb * tk)
+                cnt["ifmap_w"] += nb * tk
+                cnt["ifmap_r"] += nb * tk
+                ops = el * (tk - 1)
+                vec_total += ops
+                comp = _ceil(ops, arch.tile.vector_lanes)
+                compute_total += comp
+                cnt["ofmap_w"] += el * ab
+                cnt["ofmap_r"] += el * ab
+                w = xfer(tile, ("m", 0), el * ab, out_home, write=True)
+                end = max(end, run_chunk(tile, f, f, 0, comp, 0, 0, w, ready=part_end))
+        # edge-memory traffic, the tiles' fetches in time order (the j-th chunk of every
+        # task in turn): a read shared by a multicast group moves once along its XY tree
+        done: set[int] = set()
+        for j in range(max(len(t.chunks) for t in tasks)):
+            for t in tasks:
+                if j >= len(t.chunks):
                     continue
-                # reduction on the first part's tile, after every part
-                tile, tk, n = part_tiles[0], len(part_tiles), n1 - n0
-                rows = m1 - m0
-                if not ideal:
-                    rows = max(1, min(rows, self.caps["ifmap"] // max(1, tk * n * pb),
-                                      self.caps["ofmap"] // max(1, n * ab)))
-                in_res.pop(tile, None)
-                for r0 in range(m0, m1, rows):
-                    el = (min(m1, r0 + rows) - r0) * n
-                    nb = el * pb
-                    f = 0
-                    for pt in part_tiles:
-                        f += xfer(pt, tile, nb, "tile")
-                        cnt["ofmap_r"] += nb
-                    f += sram(sr.ifmap, nb * tk)
-                    cnt["ifmap_w"] += nb * tk
-                    cnt["ifmap_r"] += nb * tk
-                    ops = el * (tk - 1)
-                    vec_total += ops
-                    comp = _ceil(ops, arch.tile.vector_lanes)
-                    compute_total += comp
-                    cnt["ofmap_w"] += el * ab
-                    cnt["ofmap_r"] += el * ab
-                    w = xfer(tile, mem, el * ab, out_home, write=True)
-                    end = max(end, run_chunk(tile, f, comp, w, ready=part_end))
-        # shared resources: every link, the DRAM channels, the gbuf ports
-        busiest = max(link_flits.values(), default=0)
+                ch = t.chunks[j]
+                for si, where, nb in ((0, in_home, ch.ib), (-1, "dram", ch.weight_bytes)):
+                    if not nb:
+                        continue
+                    gid = assign.get((t.id, j, si))
+                    if gid is None:
+                        move(self._path(self._port(where, ctr), t.tile), nb, where)
+                    elif gid not in done:
+                        done.add(gid)
+                        move(self._tree(self._port(where, ctr), groups[gid])[0], nb, where)
+                if t.kc is None:
+                    ob = (ch.r1 - ch.r0) * (ch.n1 - ch.n0) * ab
+                    move(self._path(t.tile, self._port(out_home, ctr)), ob, out_home, True)
+        # shared resources: every link (a global-buffer port's edge link carries ``lanes``
+        # transfers), the DRAM channels, the gbuf ports
+        busiest = max((v / (self.lanes[lk[1]] if lk[0] in ("in", "out") else 1)
+                       for lk, v in link_flits.items()), default=0)
         if not ideal:
             busiest = max(busiest, mem_bytes["dram"] / (nch * d.bytes_per_cycle_per_channel),
                           mem_bytes["gbuf"] / max(1, g.ports * g.bytes_per_cycle))
+            # ... and a tile still computes and writes its last chunk after its last bytes
             latency = max(end, busiest + min(d.latency_cycles, g.latency_cycles
-                                             if g.capacity_bytes else d.latency_cycles))
+                                             if g.capacity_bytes else d.latency_cycles)
+                          + min(post.values(), default=0.0))
         else:
             latency = end
         energy = 0.0
@@ -734,4 +893,4 @@ class LayerModel:
         return Estimate(latency_cycles=float(latency), energy_pj=float(energy),
                         compute_cycles=compute_total, dram_bytes=mem_bytes["dram"],
                         gbuf_bytes=mem_bytes["gbuf"], flit_hops=int(cnt["flit"]),
-                        vector_ops=vec_total)
+                        vector_ops=vec_total, multicast_groups=len(groups))
