@@ -377,9 +377,13 @@ class LayerModel:
                     ib *= ab
                     if one:
                         n_f = n_if + n_wf
+                        f_in = n_if * (f_lat + hin) + ib * f_byte
+                        f_w = w_fix + n_wf * hin
+                        # weight prefetch: the inputs and the weights arrive at once
+                        fetches = max(f_in, f_w) if self.prefetch else f_in + f_w
                         blk = max(comp + (f_lat + hin if n_f else 0)
                                   + (w_lat + hout if w_ser else 0),
-                                  n_if * f_lat + ib * f_byte + w_fix + n_f * hin,
+                                  fetches,
                                   w_ser + (n_c * ((rows + mc - 1) // mc) * hout
                                            if w_ser else 0))
                         part_max = max(part_max, blk)
@@ -401,22 +405,29 @@ class LayerModel:
             dp = self.e[f"dp{int(L.act_signed)}"]
             e_tot += sum(L.M * self._nnz(L, 0, L.N, kc) * dp for kc in k_parts)
         latency = lat_max if one else max(tile_comp.values(), default=0.0)
-        mb = {"dram": w_b, "gbuf": 0.0}
-        mb[in_home] += in_b
-        reads = mb["dram"] + mb["gbuf"]
+        # multicast: a weight block is read once for the pixel ranges sharing it, an input
+        # region once for the filter ranges sharing it (at most)
+        in_e, w_e = in_b, w_b
+        if self.multicast and T > 1:
+            in_e = in_b / (1 if grouped else min(T, p.split_channels))
+            w_e = w_b / min(T, p.split_pixels)
+        mb = {"dram": w_e, "gbuf": 0.0}
+        mb[in_home] += in_e
         mb[out_home] += out_b
         if not ideal:
             lb = self.link_bytes
             busiest = max(mb["dram"] / (nch * d.bytes_per_cycle_per_channel),
                           mb["gbuf"] / max(1, g.ports * g.bytes_per_cycle),
-                          reads / (nch * lb), out_b / (nch * lb), in_max / lb, out_max / lb)
+                          (w_e + (in_e if in_home == "dram" else 0.0)) / (nch * lb),
+                          out_b / self._edge_bytes_per_cycle(out_home),
+                          in_max / lb, out_max / lb)
             latency = max(latency, busiest + min(d.latency_cycles, g.latency_cycles
                                                  if g.capacity_bytes else d.latency_cycles))
         energy = 0.0
         if self.e is not None:
             e = self.e
-            energy = (e_tot + in_b * (e["ifmap_w"] + e[in_home])
-                      + w_b * (e["weight_w"] + e["dram"])
+            energy = (e_tot + in_b * e["ifmap_w"] + in_e * e[in_home]
+                      + w_b * e["weight_w"] + w_e * e["dram"]
                       + out_b * (e["ofmap_r"] + e[out_home + "_w"])
                       + self.leak_uw * latency / arch.clock_mhz)
         return float(latency), float(energy)
@@ -440,13 +451,18 @@ class LayerModel:
         """Fewest hop cycles from a memory port to any tile of the range, and back."""
         hit = self._hop_cache.get((first, count))
         if hit is None:
-            tiles = range(first, first + count)
+            tiles = [self.spread[t] for t in range(first, first + count)]
+            ports = range(len(self.points))
             hit = self._hop_cache[(first, count)] = (
-                min(len(self._path(("m", c), t)) for t in tiles
-                    for c in range(self.arch.dram.channels)) * self.hop,
-                min(len(self._path(t, ("m", c))) for t in tiles
-                    for c in range(self.arch.dram.channels)) * self.hop)
+                min(len(self._path(("m", c), t)) for t in tiles for c in ports) * self.hop,
+                min(len(self._path(t, ("m", c))) for t in tiles for c in ports) * self.hop)
         return hit
+
+    def _edge_bytes_per_cycle(self, where: str) -> float:
+        """What the edge links of ``where``'s memory ports carry per cycle together."""
+        if where == "gbuf" and self.gbuf_own:
+            return sum(self.lanes[i] for i in self.gbuf_own) * self.link_bytes
+        return self.n_dram * self.link_bytes
 
     def _shape_bound(self, L, p, rows, n0, n1, kc, keep_inputs, in_home, out_home):
         """What :meth:`bound` needs of one block that does not depend on its pixel range:
