@@ -42,6 +42,7 @@ neighbouring layers.  docs/mapping.md states the measured error.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -693,27 +694,49 @@ class LayerModel:
         vec_total = 0
         n_in, n_out = self.in_slots, self.out_slots
         streaming, prefetch = self.streaming, self.prefetch
+        # memory ports: when each of their lanes is free again (DRAM channel: one lane)
+        free = {i: [0.0] * self.lanes[i] for i in range(len(self.points))}
+        rd = [0, 0]  # round-robin of the reads, in the order the tiles issue them
+        g_end: dict[int, tuple[float, float]] = {}  # multicast group: (start, end)
+        lat_of = {"dram": d.latency_cycles, "gbuf": g.latency_cycles}
 
-        def run_chunk(tile, f_in, first, f_w, c, stall, tail, w, ready=0.0, f_sram=0):
-            """One chunk through the tile's fetch -> compute -> write pipeline: ``f_in`` /
-            ``f_w`` cycles to fetch the inputs / weights (``first``: until the first streamed
-            sub-block of the inputs is in), in sequence or (weight prefetch) at once; with
-            streaming, compute starts on the first sub-block and its last ``tail`` cycles wait
-            for the rest; ``f_sram``: the input SRAM write a one-port buffer the array holds
-            while it computes the previous chunk."""
+        def read(where, nb, hold, tile, t_req, gid):
+            """(start, end) of an edge-memory read requested at ``t_req``: the memory latency
+            and the head's hops, then the port (the earliest free lane) for ``hold`` cycles;
+            a multicast group's one read starts when its last member asks (members not yet
+            seen: at least their last fetch end) and ends for all members at once."""
+            if ideal or not nb:
+                return t_req, t_req
+            if gid is not None and gid in g_end:
+                return g_end[gid]
+            port = self._port(where, rd)
+            if gid is None:
+                hops = len(self._path(port, tile))
+            else:
+                members = groups[gid]
+                hops = self._tree(port, members)[1]
+                t_req = max([t_req] + [state[m][0] for m in members])
+            lanes = free[port[1]]
+            k = min(range(len(lanes)), key=lanes.__getitem__)
+            start = max(t_req + lat_of[where] + hops * self.hop, lanes[k])
+            lanes[k] = start + hold
+            if gid is not None:
+                g_end[gid] = (start, start + hold)
+            return start, start + hold
+
+        def run_chunk(tile, t_fetch, c, stall, tail, w, ready=0.0, f_sram=0):
+            """One chunk through the tile's fetch -> compute -> write pipeline: ``t_fetch(fs)``
+            gives (compute may start, fetched) for a fetch starting at fs; with streaming,
+            compute starts on the first sub-block and its last ``tail`` cycles wait for the
+            rest; ``f_sram``: the input SRAM write a one-port buffer the array holds while it
+            computes the previous chunk."""
             st = state[tile]
             ce, we = st[1], st[2]
             fs = max(st[0], ce[-n_in] if len(ce) >= n_in else 0.0, ready)
-            if prefetch:  # weights into the free half while the inputs arrive
-                fetched = max(f_in, f_w)
-                start = max(first, f_w) if streaming else fetched
-            else:  # the fetch unit: inputs, then weights (streaming: a stationary operand first)
-                fetched = f_in + f_w
-                start = f_w + first if streaming else fetched
-            fe = fs + fetched
+            start, fe = t_fetch(fs)
             if f_sram and ce and ce[-1] > fe - f_sram:
                 fe = ce[-1] + f_sram
-            cs = max(fs + start, ce[-1] if ce else 0.0, we[-n_out] if len(we) >= n_out else 0.0)
+            cs = max(start, ce[-1] if ce else 0.0, we[-n_out] if len(we) >= n_out else 0.0)
             if streaming:
                 c_end = max(cs + c - tail, fe) + tail + stall
             else:
@@ -737,46 +760,37 @@ class LayerModel:
         if self.multicast and T > 1:
             assign, groups = multicast_assignment(tasks)
         end = 0.0
-        # blocks on their own tiles with the same shape (and, when sparse, the same filters)
-        # take the same time: one is worked out, the others reuse it
-        memo_ok = p.blocks <= T  # one block per tile
+        # blocks with the same shape (and, when sparse, the same filters) have the same
+        # chunks: worked out once
         memo: dict = {}
         hops_mem = min(len(self._path(("m", c), t)) for t in tiles for c in range(nch))
+        in_bpc = d.bytes_per_cycle_per_channel if in_home == "dram" else self.gbuf_bpc
+
+        def hold_of(where, nb, bpc):
+            return max(_ceil(nb, lb), _ceil(self.port_bytes(where, nb), bpc)) if nb else 0
 
         def block(task):
-            """Chunk times of one block (fetch parts, compute, write) and its counts."""
+            """Per chunk of one block: its fetch, compute and write parts; and its counts."""
             partial = task.kc is not None
             times, bc = [], defaultdict(float)
-            hops_in = hops_out = hops_mem * self.hop
             for ch in task.chunks:
                 r0, r1, c0, c1, kc = ch.r0, ch.r1, ch.n0, ch.n1, ch.k_part
                 fc = L.fold(df, r1 - r0, c0, c1, kc)
                 sb = max(1, min(self.sub_blocks, fc.folds)) if fc.folds else self.sub_blocks
                 ib, wb = ch.ib, ch.weight_bytes
-                f_in = first = sram_f = f_w = 0
-                if ib:
-                    s_in = sram(sr.ifmap, ib)
-                    t_in = self._mem_time(in_home, ib, hops_in)
-                    f_in = t_in + s_in
-                    first = f_in
-                    if streaming and not ideal:  # the first sub-block's share of the bytes
-                        hold = t_in - hops_in - (d.latency_cycles if in_home == "dram"
-                                                 else g.latency_cycles)
-                        need = _ceil(ib, sb)
-                        first = t_in - hold + min(hold, _ceil(hold * need / ib, 1))
-                    if self.one_port["ifmap"]:
-                        sram_f = s_in
-                    bc["ifmap_w"] += ib
-                if wb:
-                    s_w = sram(sr.weight, wb)
-                    f_w += self._mem_time("dram", wb, hops_in) + s_w
-                    sram_f = s_w if self.one_port["weight"] else sram_f
-                    bc["weight_w"] += wb
+                h_in = hold_of(in_home, ib, in_bpc)
+                at = min(h_in, _ceil(h_in * _ceil(ib, sb) / ib, 1)) if ib and streaming else h_in
+                s_in, s_w = sram(sr.ifmap, ib), sram(sr.weight, wb)
+                sram_f = s_w if (wb and self.one_port["weight"]) else (
+                    s_in if (ib and self.one_port["ifmap"]) else 0)
+                bc["ifmap_w"] += ib
+                bc["weight_w"] += wb
+                prog = 0
                 if self.banks and self.entries_fold:
                     entries = fc.folds * self.entries_fold
                     bc["program"] += entries
                     if not ideal:
-                        f_w += _ceil(_ceil(entries, self.banks) * self.word_bytes,
+                        prog = _ceil(_ceil(entries, self.banks) * self.word_bytes,
                                      self.program_bpc)
                 if L.dynamic:  # matmul: no activation tables or build counted here
                     cw = timing.dynamic_chunk(L, r1 - r0, c1 - c0, fc)
@@ -795,59 +809,88 @@ class LayerModel:
                 if not partial:
                     ob = (r1 - r0) * (c1 - c0) * ab
                     bc["ofmap_r"] += ob
-                    w = self._mem_time(out_home, ob, hops_out)
+                    w = self._mem_time(out_home, ob, hops_mem * self.hop)
                 tail = cw.compute_cycles // sb if streaming else 0
-                times.append((f_in, first, f_w, cw.compute_cycles, cw.sram_stall_cycles, tail,
-                              w, sram_f))
+                times.append((ib, h_in, at, s_in, wb, hold_of("dram", wb,
+                              d.bytes_per_cycle_per_channel), s_w, prog,
+                              cw.compute_cycles, cw.sram_stall_cycles, tail, w, sram_f))
             return times, bc
 
-        # per task: its chunks through its tile's pipeline; split-K: the reduction after
-        # its parts, on the first part's tile
-        ti = 0
+        def fetch_fn(task, j, tm):
+            """The chunk's fetch as the tile's fetch unit runs it (tile.py ``_fetch``)."""
+            ib, h_in, at, s_in, wb, h_w, s_w, prog, *_ = tm
+            tile = task.tile
+
+            def inputs(t0):  # (first sub-block in, all in and written)
+                if not ib:
+                    return t0, t0
+                s, _e = read(in_home, ib, h_in, tile, t0, assign.get((task.id, j, 0)))
+                return s + at, s + h_in + s_in
+
+            def weights(t0):
+                if not wb:
+                    return t0 + prog
+                _s, e = read("dram", wb, h_w, tile, t0, assign.get((task.id, j, -1)))
+                return e + s_w + prog
+
+            def run(fs):
+                if prefetch:  # weights into the free half while the inputs arrive
+                    w_end = weights(fs)
+                    first, in_end = inputs(fs)
+                    fetched = max(in_end, w_end)
+                    return (max(first, w_end) if streaming else fetched), fetched
+                if streaming:  # a stationary operand first, then the streamed inputs
+                    w_end = weights(fs)
+                    first, in_end = inputs(w_end)
+                    return first, in_end
+                _first, in_end = inputs(fs)
+                w_end = weights(in_end)
+                return w_end, w_end
+            return run
+
+        # every tile's sequence: its blocks' chunks, a split-K reduction after its parts
+        seq: dict[int, list] = {t: [] for t in tiles}
+        reds: list[dict] = []
         n_k = p.split_k
-        while ti < len(tasks):
-            part_tasks = tasks[ti:ti + n_k]
-            ti += n_k
-            part_end = 0.0
-            for task in part_tasks:
-                tile, kc = task.tile, task.kc
+        for b in range(0, len(tasks), n_k):
+            parts = tasks[b:b + n_k]
+            for task in parts:
                 n0 = min(c.n0 for c in task.chunks)
                 n1 = max(c.n1 for c in task.chunks)
-                m0, m1 = task.m0, task.m1
-                sig = (m1 - m0, n1 - n0, None if kc is None else kc[1] - kc[0],
-                       None if dense else (n0, kc))
-                hit = memo.get(sig) if memo_ok else None
+                kc = task.kc
+                sig = (task.m1 - task.m0, n1 - n0, None if kc is None else kc[1] - kc[0],
+                       None if dense else (n0, kc),
+                       tuple((c.ib, c.weight_bytes) for c in task.chunks))
+                hit = memo.get(sig)
                 if hit is None:
-                    hit = block(task)
-                    if memo_ok:
-                        memo[sig] = hit
+                    hit = memo[sig] = block(task)
                 times, bc = hit
-                t_end = 0.0
-                for f_in, first, f_w, c, stall, tail, w, fs_ in times:
-                    t_end = run_chunk(tile, f_in, first, f_w, c, stall, tail, w, f_sram=fs_)
                 compute_total += int(bc["compute"])
                 if gate_nz:
-                    cnt["dp"] += (m1 - m0) * self._nnz(L, n0, n1, kc)
+                    cnt["dp"] += (task.m1 - task.m0) * self._nnz(L, n0, n1, kc)
                 for k, v in bc.items():
                     if k != "compute" and not (gate_nz and k == "dp"):
                         cnt[k] += v
-                part_end = max(part_end, t_end)
-                end = max(end, t_end)
-            if part_tasks[0].kc is None:
+                red = len(reds) if kc is not None else None
+                last = len(times) - 1
+                seq[task.tile] += [("c", task, j, tm, red if j == last else None)
+                                   for j, tm in enumerate(times)]
+            if parts[0].kc is None:
                 continue
             # reduction on the first part's tile, after every part
-            tile, tk = part_tasks[0].tile, len(part_tasks)
-            m0, m1 = part_tasks[0].m0, part_tasks[0].m1
-            n = max(c.n1 for c in part_tasks[0].chunks) - min(c.n0 for c in part_tasks[0].chunks)
+            tile, tk = parts[0].tile, len(parts)
+            m0, m1 = parts[0].m0, parts[0].m1
+            n = max(c.n1 for c in parts[0].chunks) - min(c.n0 for c in parts[0].chunks)
             rows = m1 - m0
             if not ideal:
                 rows = max(1, min(rows, self.caps["ifmap"] // max(1, tk * n * pb),
                                   self.caps["ofmap"] // max(1, n * ab)))
+            reds.append({"left": tk, "end": 0.0})
             for r0 in range(m0, m1, rows):
                 el = (min(m1, r0 + rows) - r0) * n
                 nb = el * pb
                 f = 0
-                for pt in part_tasks:
+                for pt in parts:
                     f += xfer(pt.tile, tile, nb, "tile")
                     cnt["ofmap_r"] += nb
                 f += sram(sr.ifmap, nb * tk)
@@ -860,7 +903,42 @@ class LayerModel:
                 cnt["ofmap_w"] += el * ab
                 cnt["ofmap_r"] += el * ab
                 w = xfer(tile, ("m", 0), el * ab, out_home, write=True)
-                end = max(end, run_chunk(tile, f, f, 0, comp, 0, 0, w, ready=part_end))
+                seq[tile].append(("r", len(reds) - 1, f, comp, w))
+        # the tiles advance together: the tile whose next fetch starts first goes next, so
+        # the memory ports see the reads in about the order the tiles issue them
+        pos = dict.fromkeys(tiles, 0)
+        heap = [(0.0, t) for t in tiles if seq[t]]
+        heapq.heapify(heap)
+        waiting: dict[int, list[int]] = defaultdict(list)  # reduction -> tiles blocked on it
+        while heap:
+            _, tile = heapq.heappop(heap)
+            item = seq[tile][pos[tile]]
+            if item[0] == "r":
+                r = reds[item[1]]
+                if r["left"]:
+                    waiting[item[1]].append(tile)
+                    continue
+                _, _, f, comp, w = item
+                end = max(end, run_chunk(tile, lambda fs, f=f: (fs + f, fs + f), comp, 0, 0, w,
+                                         ready=r["end"]))
+            else:
+                _, task, j, tm, red = item
+                c, stall, tail, w, sram_f = tm[8:]
+                t_end = run_chunk(tile, fetch_fn(task, j, tm), c, stall, tail, w, f_sram=sram_f)
+                end = max(end, t_end)
+                if red is not None:
+                    r = reds[red]
+                    r["left"] -= 1
+                    r["end"] = max(r["end"], t_end)
+                    if not r["left"]:
+                        for wt in waiting.pop(red, []):
+                            st = state[wt]
+                            heapq.heappush(heap, (max(st[0], r["end"]), wt))
+            pos[tile] += 1
+            if pos[tile] < len(seq[tile]):
+                st = state[tile]
+                ce = st[1]
+                heapq.heappush(heap, (max(st[0], ce[-n_in] if len(ce) >= n_in else 0.0), tile))
         # edge-memory traffic, the tiles' fetches in time order (the j-th chunk of every
         # task in turn): a read shared by a multicast group moves once along its XY tree
         done: set[int] = set()
