@@ -700,40 +700,34 @@ class LayerModel:
         g_end: dict[int, tuple[float, float]] = {}  # multicast group: (start, end)
         lat_of = {"dram": d.latency_cycles, "gbuf": g.latency_cycles}
 
-        def read(where, nb, hold, tile, t_req, gid):
-            """(start, end) of an edge-memory read requested at ``t_req``: the memory latency
-            and the head's hops, then the port (the earliest free lane) for ``hold`` cycles;
-            a multicast group's one read starts when its last member asks (members not yet
-            seen: at least their last fetch end) and ends for all members at once."""
+        def read(where, nb, hold, t_req, src, dsts=None):
+            """(start, end) of an edge-memory read asked for at ``t_req``: the memory latency
+            and the head's hops (to ``src`` or, multicast, the deepest of ``dsts``), then the
+            next port in round-robin (its earliest free lane) for ``hold`` cycles."""
             if ideal or not nb:
                 return t_req, t_req
-            if gid is not None and gid in g_end:
-                return g_end[gid]
             port = self._port(where, rd)
-            if gid is None:
-                hops = len(self._path(port, tile))
-            else:
-                members = groups[gid]
-                hops = self._tree(port, members)[1]
-                t_req = max([t_req] + [state[m][0] for m in members])
+            hops = len(self._path(port, src)) if dsts is None else self._tree(port, dsts)[1]
             lanes = free[port[1]]
             k = min(range(len(lanes)), key=lanes.__getitem__)
             start = max(t_req + lat_of[where] + hops * self.hop, lanes[k])
             lanes[k] = start + hold
-            if gid is not None:
-                g_end[gid] = (start, start + hold)
             return start, start + hold
 
-        def run_chunk(tile, t_fetch, c, stall, tail, w, ready=0.0, f_sram=0):
-            """One chunk through the tile's fetch -> compute -> write pipeline: ``t_fetch(fs)``
-            gives (compute may start, fetched) for a fetch starting at fs; with streaming,
-            compute starts on the first sub-block and its last ``tail`` cycles wait for the
-            rest; ``f_sram``: the input SRAM write a one-port buffer the array holds while it
-            computes the previous chunk."""
+        def fetch_start(tile, ready=0.0):
+            """When the tile's fetch unit starts its next chunk: after its previous fetch, a
+            free input slot (the compute ``in_slots`` chunks back) and ``ready``."""
+            st = state[tile]
+            ce = st[1]
+            return max(st[0], ce[-n_in] if len(ce) >= n_in else 0.0, ready)
+
+        def run_chunk(tile, start, fe, c, stall, tail, w, f_sram=0):
+            """The chunk's compute and write once fetched: compute may start at ``start``
+            (streaming: the first sub-block in; its last ``tail`` cycles wait for the fetch
+            end ``fe``); ``f_sram``: the input SRAM write a one-port buffer the array holds
+            while it computes the previous chunk."""
             st = state[tile]
             ce, we = st[1], st[2]
-            fs = max(st[0], ce[-n_in] if len(ce) >= n_in else 0.0, ready)
-            start, fe = t_fetch(fs)
             if f_sram and ce and ce[-1] > fe - f_sram:
                 fe = ce[-1] + f_sram
             cs = max(start, ce[-1] if ce else 0.0, we[-n_out] if len(we) >= n_out else 0.0)
@@ -816,37 +810,72 @@ class LayerModel:
                               cw.compute_cycles, cw.sram_stall_cycles, tail, w, sram_f))
             return times, bc
 
-        def fetch_fn(task, j, tm):
-            """The chunk's fetch as the tile's fetch unit runs it (tile.py ``_fetch``)."""
-            ib, h_in, at, s_in, wb, h_w, s_w, prog, *_ = tm
-            tile = task.tile
+        def fetch_begin(task, j, tm, fs):
+            """Start the chunk's fetch at ``fs`` as the fetch unit runs it (tile.py
+            ``_fetch``): reads in its order (weight prefetch: both at once, the weights' read
+            first; streaming: a stationary operand first; else inputs, then weights), each
+            unicast read issued
+            when reached; a multicast read joins its group (issued by the last member) and
+            holds back the reads after it.  The fetch record: [task, j, tm, reads, fs]; its
+            reads are issued by ``issue_reads``."""
+            ib, h_in, _at, _s_in, wb, h_w, _s_w, _prog = tm[:8]
+            reads = []  # [kind, bytes, hold, group, asked at, (start, end) or None]
+            if ib:
+                reads.append(["i", ib, h_in, assign.get((task.id, j, 0)), None, None])
+            if wb:
+                reads.append(["w", wb, h_w, assign.get((task.id, j, -1)), None, None])
+            if streaming or prefetch:  # the weights' read goes out first
+                reads.reverse()
+            return [task, j, tm, reads, fs]
 
-            def inputs(t0):  # (first sub-block in, all in and written)
-                if not ib:
-                    return t0, t0
-                s, _e = read(in_home, ib, h_in, tile, t0, assign.get((task.id, j, 0)))
-                return s + at, s + h_in + s_in
+        def issue_reads(rec, kinds):
+            """Issue the record's reads of ``kinds`` (see fetch_begin)."""
+            task, j, tm, reads, fs = rec
+            s_in, s_w = tm[3], tm[6]
+            t = fs
+            for r in reads:
+                if r[0] not in kinds:
+                    continue
+                r[4] = t
+                if r[3] is not None:
+                    arrive[r[3]].append((t, rec))
+                    if not prefetch:
+                        break
+                    continue
+                r[5] = read(in_home if r[0] == "i" else "dram", r[1], r[2], t, task.tile)
+                if not prefetch:
+                    t = r[5][1] + (s_in if r[0] == "i" else s_w)
 
-            def weights(t0):
-                if not wb:
-                    return t0 + prog
-                _s, e = read("dram", wb, h_w, tile, t0, assign.get((task.id, j, -1)))
-                return e + s_w + prog
-
-            def run(fs):
-                if prefetch:  # weights into the free half while the inputs arrive
-                    w_end = weights(fs)
-                    first, in_end = inputs(fs)
-                    fetched = max(in_end, w_end)
-                    return (max(first, w_end) if streaming else fetched), fetched
-                if streaming:  # a stationary operand first, then the streamed inputs
-                    w_end = weights(fs)
-                    first, in_end = inputs(w_end)
-                    return first, in_end
-                _first, in_end = inputs(fs)
-                w_end = weights(in_end)
-                return w_end, w_end
-            return run
+        def fetch_end(rec):
+            """(compute may start, fetched) of a fetch record whose groups were all issued;
+            the reads it held back are issued now."""
+            task, j, tm, reads, fs = rec
+            ib, h_in, at, s_in, wb, h_w, s_w, prog = tm[:8]
+            t = fs
+            first = in_end = w_end = None
+            for r in reads:
+                if r[5] is None:
+                    r[4] = t if r[4] is None else r[4]
+                    r[5] = (g_end[r[3]] if r[3] is not None else
+                            read(in_home if r[0] == "i" else "dram", r[1], r[2], r[4],
+                                 task.tile))
+                s_, e_ = r[5]
+                if r[0] == "i":
+                    first, in_end = s_ + at, e_ + s_in
+                    t = in_end if not prefetch else t
+                else:
+                    w_end = e_ + s_w + prog
+                    t = w_end if not prefetch else t
+            if in_end is None:
+                first = in_end = fs if (prefetch or streaming) else (w_end or fs)
+            if w_end is None:
+                w_end = (fs if prefetch or streaming else in_end) + prog
+            if prefetch:
+                fetched = max(in_end, w_end)
+                return (max(first, w_end) if streaming else fetched), fetched
+            if streaming:
+                return first, in_end
+            return w_end, w_end
 
         # every tile's sequence: its blocks' chunks, a split-K reduction after its parts
         seq: dict[int, list] = {t: [] for t in tiles}
@@ -889,11 +918,19 @@ class LayerModel:
             for r0 in range(m0, m1, rows):
                 el = (min(m1, r0 + rows) - r0) * n
                 nb = el * pb
-                f = 0
-                for pt in parts:
-                    f += xfer(pt.tile, tile, nb, "tile")
+                # the parts' partial sums pulled one after another; streaming: the sum
+                # starts once the first sub-block's bytes are in
+                f, first, need = 0, None, _ceil(nb * tk, self.sub_blocks)
+                for q, pt in enumerate(parts):
+                    x = xfer(pt.tile, tile, nb, "tile")
+                    if first is None and (q + 1) * nb >= need and not ideal:
+                        hold = max(_ceil(nb, lb) if pt.tile != tile else 0,
+                                   _ceil(nb, sr.ofmap.bytes_per_cycle))
+                        first = f + x - hold + min(hold, _ceil(hold * (need - q * nb) / nb, 1))
+                    f += x
                     cnt["ofmap_r"] += nb
                 f += sram(sr.ifmap, nb * tk)
+                first = f if (first is None or not streaming) else first
                 cnt["ifmap_w"] += nb * tk
                 cnt["ifmap_r"] += nb * tk
                 ops = el * (tk - 1)
@@ -903,42 +940,92 @@ class LayerModel:
                 cnt["ofmap_w"] += el * ab
                 cnt["ofmap_r"] += el * ab
                 w = xfer(tile, ("m", 0), el * ab, out_home, write=True)
-                seq[tile].append(("r", len(reds) - 1, f, comp, w))
+                seq[tile].append(("r", len(reds) - 1, f, first, comp, w))
         # the tiles advance together: the tile whose next fetch starts first goes next, so
-        # the memory ports see the reads in about the order the tiles issue them
+        # the memory ports see the reads about in the order the tiles issue them; a tile
+        # whose chunk joins a multicast group waits there until every member has arrived
         pos = dict.fromkeys(tiles, 0)
-        heap = [(0.0, t) for t in tiles if seq[t]]
+        heap = [(0.0, 0, t) for t in tiles if seq[t]]  # (time, inputs' turn, tile)
         heapq.heapify(heap)
         waiting: dict[int, list[int]] = defaultdict(list)  # reduction -> tiles blocked on it
-        while heap:
-            _, tile = heapq.heappop(heap)
+        arrive: dict[int, list] = defaultdict(list)  # group -> (asked at, fetch record)
+        blocked: dict[int, list] = {}  # tile -> its fetch record waiting for groups
+        inflight: dict[int, list] = {}  # tile -> its fetch record before its inputs' read
+
+        def advance(tile):
+            pos[tile] += 1
+            if pos[tile] < len(seq[tile]):
+                heapq.heappush(heap, (fetch_start(tile), 0, tile))
+
+        def finish(tile, rec):
+            nonlocal end
+            task, j, tm, _reads, _fs = rec
+            c, stall, tail, w, sram_f = tm[8:]
+            start, fe = fetch_end(rec)
+            t_end = run_chunk(tile, start, fe, c, stall, tail, w, f_sram=sram_f)
+            end = max(end, t_end)
+            red = seq[tile][pos[tile]][4]
+            if red is not None:
+                r = reds[red]
+                r["left"] -= 1
+                r["end"] = max(r["end"], t_end)
+                if not r["left"]:
+                    for wt in waiting.pop(red, []):
+                        heapq.heappush(heap, (fetch_start(wt, r["end"]), 0, wt))
+            advance(tile)
+
+        def issue(gid):
+            """The group's one read, asked for when its last member arrived."""
+            who = arrive.pop(gid)
+            r0 = next(r for r in who[0][1][3] if r[3] == gid)
+            where = in_home if r0[0] == "i" else "dram"
+            g_end[gid] = read(where, r0[1], r0[2], max(t for t, _ in who), None, groups[gid])
+            for _, rec in who:
+                tile = rec[0].tile
+                if blocked.get(tile) is rec and all(r[3] is None or r[3] in g_end
+                                                    for r in rec[3]):
+                    del blocked[tile]
+                    finish(tile, rec)
+
+        while heap or blocked:
+            if not heap:  # members that never meet (a cut the schedule would not make):
+                gid = min(arrive, key=lambda k: min(t for t, _ in arrive[k]))
+                issue(gid)  # the group goes with the members it has
+                continue
+            _, prio, tile = heapq.heappop(heap)
             item = seq[tile][pos[tile]]
             if item[0] == "r":
                 r = reds[item[1]]
                 if r["left"]:
                     waiting[item[1]].append(tile)
                     continue
-                _, _, f, comp, w = item
-                end = max(end, run_chunk(tile, lambda fs, f=f: (fs + f, fs + f), comp, 0, 0, w,
-                                         ready=r["end"]))
+                _, _, f, first, comp, w = item
+                fs = fetch_start(tile, r["end"])
+                tail = comp // self.sub_blocks if streaming else 0
+                end = max(end, run_chunk(tile, fs + first, fs + f, comp, 0, tail, w))
+                advance(tile)
+                continue
+            if prio == 0:
+                _, task, j, tm, _red = item
+                rec = fetch_begin(task, j, tm, fetch_start(tile))
+                if prefetch:  # the weights' read goes out now (its own process), the
+                    # inputs' after the other tiles starting at this time issued theirs
+                    issue_reads(rec, "w")
+                    inflight[tile] = rec
+                    heapq.heappush(heap, (rec[4], 1, tile))
+                    continue
+                issue_reads(rec, "iw")
             else:
-                _, task, j, tm, red = item
-                c, stall, tail, w, sram_f = tm[8:]
-                t_end = run_chunk(tile, fetch_fn(task, j, tm), c, stall, tail, w, f_sram=sram_f)
-                end = max(end, t_end)
-                if red is not None:
-                    r = reds[red]
-                    r["left"] -= 1
-                    r["end"] = max(r["end"], t_end)
-                    if not r["left"]:
-                        for wt in waiting.pop(red, []):
-                            st = state[wt]
-                            heapq.heappush(heap, (max(st[0], r["end"]), wt))
-            pos[tile] += 1
-            if pos[tile] < len(seq[tile]):
-                st = state[tile]
-                ce = st[1]
-                heapq.heappush(heap, (max(st[0], ce[-n_in] if len(ce) >= n_in else 0.0), tile))
+                rec = inflight.pop(tile)
+                issue_reads(rec, "i")
+            pending = [r[3] for r in rec[3] if r[3] is not None and r[3] not in g_end]
+            if not pending:
+                finish(tile, rec)
+                continue
+            blocked[tile] = rec
+            for gid in dict.fromkeys(pending):
+                if gid in arrive and len(arrive[gid]) == len(groups[gid]):
+                    issue(gid)
         # edge-memory traffic, the tiles' fetches in time order (the j-th chunk of every
         # task in turn): a read shared by a multicast group moves once along its XY tree
         done: set[int] = set()
