@@ -817,7 +817,7 @@ class LayerModel:
             unicast read issued
             when reached; a multicast read joins its group (issued by the last member) and
             holds back the reads after it.  The fetch record: [task, j, tm, reads, fs]; its
-            reads are issued by ``issue_reads``."""
+            reads are issued by ``issue_one`` as the tiles advance."""
             ib, h_in, _at, _s_in, wb, h_w, _s_w, _prog = tm[:8]
             reads = []  # [kind, bytes, hold, group, asked at, (start, end) or None]
             if ib:
@@ -828,23 +828,16 @@ class LayerModel:
                 reads.reverse()
             return [task, j, tm, reads, fs]
 
-        def issue_reads(rec, kinds):
-            """Issue the record's reads of ``kinds`` (see fetch_begin)."""
-            task, j, tm, reads, fs = rec
-            s_in, s_w = tm[3], tm[6]
-            t = fs
-            for r in reads:
-                if r[0] not in kinds:
-                    continue
-                r[4] = t
-                if r[3] is not None:
-                    arrive[r[3]].append((t, rec))
-                    if not prefetch:
-                        break
-                    continue
-                r[5] = read(in_home if r[0] == "i" else "dram", r[1], r[2], t, task.tile)
-                if not prefetch:
-                    t = r[5][1] + (s_in if r[0] == "i" else s_w)
+        def issue_one(rec, r, t):
+            """Issue read ``r`` of fetch record ``rec`` asked for at ``t``: a unicast read
+            takes its port now; a multicast read joins its group.  When the fetch unit may
+            ask for its next read (None: held back by the group)."""
+            r[4] = t
+            if r[3] is not None:
+                arrive[r[3]].append((t, rec))
+                return None
+            r[5] = read(in_home if r[0] == "i" else "dram", r[1], r[2], t, rec[0].tile)
+            return r[5][1] + (rec[2][3] if r[0] == "i" else rec[2][6])
 
         def fetch_end(rec):
             """(compute may start, fetched) of a fetch record whose groups were all issued;
@@ -950,7 +943,7 @@ class LayerModel:
         waiting: dict[int, list[int]] = defaultdict(list)  # reduction -> tiles blocked on it
         arrive: dict[int, list] = defaultdict(list)  # group -> (asked at, fetch record)
         blocked: dict[int, list] = {}  # tile -> its fetch record waiting for groups
-        inflight: dict[int, list] = {}  # tile -> its fetch record before its inputs' read
+        inflight: dict[int, tuple] = {}  # tile -> (fetch record, when its next read is asked)
 
         def advance(tile):
             pos[tile] += 1
@@ -1008,16 +1001,27 @@ class LayerModel:
             if prio == 0:
                 _, task, j, tm, _red = item
                 rec = fetch_begin(task, j, tm, fetch_start(tile))
+                reads, fs = rec[3], rec[4]
                 if prefetch:  # the weights' read goes out now (its own process), the
-                    # inputs' after the other tiles starting at this time issued theirs
-                    issue_reads(rec, "w")
-                    inflight[tile] = rec
-                    heapq.heappush(heap, (rec[4], 1, tile))
-                    continue
-                issue_reads(rec, "iw")
+                    # inputs' after the other tiles starting at this time asked for theirs
+                    for r in reads:
+                        if r[0] == "w":
+                            issue_one(rec, r, fs)
+                    if any(r[0] == "i" for r in reads):
+                        inflight[tile] = (rec, fs)
+                        heapq.heappush(heap, (fs, 1, tile))
+                        continue
+                elif reads:  # one read after the other: the second when the first is in
+                    t = issue_one(rec, reads[0], fs)
+                    if t is not None and len(reads) > 1:
+                        inflight[tile] = (rec, t)
+                        heapq.heappush(heap, (t, 1, tile))
+                        continue
             else:
-                rec = inflight.pop(tile)
-                issue_reads(rec, "i")
+                rec, t = inflight.pop(tile)
+                for r in rec[3]:
+                    if r[4] is None:
+                        issue_one(rec, r, t)
             pending = [r[3] for r in rec[3] if r[3] is not None and r[3] not in g_end]
             if not pending:
                 finish(tile, rec)
