@@ -812,9 +812,8 @@ class LayerModel:
 
         def fetch_begin(task, j, tm, fs):
             """Start the chunk's fetch at ``fs`` as the fetch unit runs it (tile.py
-            ``_fetch``): reads in its order (weight prefetch: both at once, the weights' read
-            first; streaming: a stationary operand first; else inputs, then weights), each
-            unicast read issued
+            ``_fetch``): reads in its order (weight prefetch: both at once; streaming: the
+            weights' read first; else inputs, then weights), each unicast read issued
             when reached; a multicast read joins its group (issued by the last member) and
             holds back the reads after it.  The fetch record: [task, j, tm, reads, fs]; its
             reads are issued by ``issue_one`` as the tiles advance."""
@@ -824,7 +823,7 @@ class LayerModel:
                 reads.append(["i", ib, h_in, assign.get((task.id, j, 0)), None, None])
             if wb:
                 reads.append(["w", wb, h_w, assign.get((task.id, j, -1)), None, None])
-            if streaming or prefetch:  # the weights' read goes out first
+            if streaming:  # the weights' read goes out first
                 reads.reverse()
             return [task, j, tm, reads, fs]
 
@@ -1002,8 +1001,8 @@ class LayerModel:
                 _, task, j, tm, _red = item
                 rec = fetch_begin(task, j, tm, fetch_start(tile))
                 reads, fs = rec[3], rec[4]
-                if prefetch:  # the weights' read goes out now (its own process), the
-                    # inputs' after the other tiles starting at this time asked for theirs
+                if prefetch and streaming:  # the weights' read goes out now (its own
+                    # process), the inputs' after the other tiles starting now asked for theirs
                     for r in reads:
                         if r[0] == "w":
                             issue_one(rec, r, fs)
@@ -1011,6 +1010,9 @@ class LayerModel:
                         inflight[tile] = (rec, fs)
                         heapq.heappush(heap, (fs, 1, tile))
                         continue
+                elif prefetch:  # the inputs' read, then the weights' at once
+                    for r in reads:
+                        issue_one(rec, r, fs)
                 elif reads:  # one read after the other: the second when the first is in
                     t = issue_one(rec, reads[0], fs)
                     if t is not None and len(reads) > 1:
