@@ -4,40 +4,52 @@ In:  a :class:`~archsim.mapping.layer.GemmLayer`, its plan, the design point, it
      (``archsim.energy.CostModel``) and where the layer's input lives (``gbuf`` | ``dram``)
      and its output goes.
 Out: :class:`Estimate` -- latency (cycles), energy (pJ) and the traffic behind them -- in
-     about a millisecond, to rank mapping candidates before SimPy runs the best few; and
+     a few milliseconds, to rank mapping candidates before SimPy runs the best few; and
      :meth:`LayerModel.bound`, lower bounds of both from per-block sums in tens of
      microseconds (the search's pre-filter, see its docstring).
 
-How (the same chunk sequence the mapper builds, timed without SimPy):
+How (the same tiles and chunk sequence the mapper builds, timed without SimPy):
   - per chunk: the layer's fold model under the design point's sparsity mode
     (:meth:`~archsim.mapping.layer.GemmLayer.fold`) and the mapper's own
     :class:`~archsim.mapping.layer.ChunkTiming`: compute cycles (x cycles/MAC, LUT-bank and
-    gather-network bounds) plus the SRAM-bandwidth stall, exactly the Chunk's; fetch = for the
-    input and the weights each ``memory latency + hops x (hop + router latency) + max(flits,
-    port bytes / memory bandwidth)`` (DRAM moves whole bursts: port bytes rounded up to
-    ``dram.burst_bytes``) plus the SRAM write ``latency + bytes / bytes_per_cycle`` (inputs
-    kept in the buffer cost nothing), plus LUT programming; write = the same transfer to the
-    edge memory;
-  - per tile, the fetch -> compute -> write pipeline of :mod:`archsim.sim.tile` with two input
-    and two output slots: fetch i starts after fetch i-1 and compute i-2; compute i after
-    fetch i, compute i-1 and write i-2; write i after compute i and write i-1; the array holds
-    a port of the ifmap and weight buffers while it computes, so with one-port buffers the
-    SRAM write of fetch i waits for compute i-1 to end;
+    gather-network bounds) plus the SRAM-bandwidth stall, exactly the Chunk's; its reads
+    (inputs not kept in the buffer, weights not still loaded) as the mapper makes them;
+  - multicast (``interconnect.multicast``): the reads are grouped by the mapper's own
+    :func:`~archsim.mapping.schedule.multicast_assignment`; a group is one memory read sent
+    along the XY tree (``Mesh.tree``: each tree link once), asked for when its last member
+    arrives and delivered to all members at once;
+  - a read: ``memory latency + hops x (hop + router latency)``, then the next memory port in
+    round-robin (its earliest free lane) for ``max(flits, port bytes / memory bandwidth)``
+    cycles (DRAM moves whole bursts: port bytes rounded up to ``dram.burst_bytes``), then the
+    SRAM write ``latency + bytes / bytes_per_cycle``; routes and attach points are the
+    simulator's (:func:`archsim.design.edge.attach_points`, ``interconnect.routing``);
+  - per tile, the fetch -> compute -> write pipeline of :mod:`archsim.sim.tile` with
+    ``double_buffered`` input and output slots: fetch i starts after fetch i-1 and compute
+    i-slots; the reads of a chunk in the fetch unit's order (inputs then weights; with
+    ``tile.fetch.weight_prefetch`` at once; with ``tile.fetch.streaming`` the weights first
+    and compute starting on the first of ``sub_blocks`` of the inputs, its last share of
+    cycles waiting for the rest); compute i after fetch i, compute i-1 and write i-slots;
+    write i after compute i and write i-1; the array holds a port of the ifmap and weight
+    buffers while it computes, so with one-port buffers the SRAM write of fetch i waits for
+    compute i-1 to end.  The tiles advance together in the order their fetches start (a
+    small event loop), so the memory ports see the reads about in SimPy's order;
   - split-K: each reduction waits for its partial blocks and pulls them tile to tile;
   - sharing: the layer cannot end before the busiest shared resource has moved its bytes
-    (every mesh link by XY routing, the DRAM channels, the global-buffer ports): latency =
-    max(slowest tile, memory latency + busiest resource);
+    (every mesh link, the DRAM channels, the global-buffer ports): latency = max(slowest
+    tile, memory latency + busiest resource + a tile's last compute and write);
   - energy: counted actions x the cost model's per-action energies (issued MACs clock the PE
     registers; the datapath switches for non-zero weights only with zero gating; zero
     checks, selects and metadata decodes as the tiles count them; the layer's input sign sets
-    the operations per MAC), plus leakage over the latency (the SimPy run counts the same
-    actions; what differs is contention time).
+    the operations per MAC; a multicast read and its tree's flit hops once), plus leakage
+    over the latency (the SimPy run counts the same actions; what differs is contention
+    time).
 A product of two activations (matmul) is estimated as a GEMM whose "weights" are its second
 operand (fetched like weights, at the dynamic operand's cycles per MAC); its activation tables
 (tmac / luttc) and the operand's real source are not modelled -- the search keeps the
 heuristic plan for these layers.
-Not modelled here (SimPy has them): waiting for a contended link or port, and overlap with
-neighbouring layers.  docs/mapping.md states the measured error.
+Not modelled here (SimPy has them): waiting for a contended mesh link, writes queueing on a
+memory port, and overlap with neighbouring layers.  docs/mapping.md states the measured
+error.
 """
 
 from __future__ import annotations
