@@ -57,6 +57,7 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -87,8 +88,7 @@ class Estimate:
     multicast_groups: int = 0  # reads shared by several tiles (``interconnect.multicast``)
 
 
-@dataclass(frozen=True, kw_only=True)
-class _Src:  # an edge-memory input read (the fields multicast_assignment keys on)
+class _Src(NamedTuple):  # an edge-memory input read (the fields multicast_assignment keys on)
     tensor: str
     region: object
     nbytes: int
@@ -96,8 +96,7 @@ class _Src:  # an edge-memory input read (the fields multicast_assignment keys o
     memory: str
 
 
-@dataclass(frozen=True, kw_only=True)
-class _Chunk:
+class _Chunk(NamedTuple):
     r0: int
     r1: int
     n0: int
@@ -108,8 +107,7 @@ class _Chunk:
     sources: tuple[_Src, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
-class _Task:  # one block of the layer on one tile
+class _Task(NamedTuple):  # one block of the layer on one tile
     id: int
     node: str
     tile: int
@@ -177,6 +175,7 @@ class LayerModel:
         self.leak_uw = costs.leakage_uw() if costs is not None else 0.0
         self._paths: dict[tuple, list] = {}
         self._trees: dict[tuple, tuple[list, int]] = {}
+        self._inreg: dict[tuple, object] = {}
         self._dens: dict[GemmLayer, float] = {}
         self._cum: dict[tuple, np.ndarray] = {}
         self._regions: dict[tuple, tuple] = {}
@@ -600,6 +599,8 @@ class LayerModel:
         in_res: dict[int, object] = {}
         resident: dict[int, tuple] = {}
         tasks: list[_Task] = []
+        inreg = self._inreg  # input regions, shared by the layer's candidates
+        by_c = L.groups > 1 or L.dynamic  # the region depends on the filters
         i = 0
         for n0, n1 in n_parts:
             cr = [(c0, min(n1, c0 + nc)) for c0 in range(n0, n1, nc)]
@@ -614,7 +615,10 @@ class LayerModel:
                     first_tile = tile if first_tile is None else first_tile
                     chunks = []
                     for (c0, c1), (r0, r1) in order:
-                        reg = L.input_region(r0, r1, c0, c1, kc)
+                        rkey = (L, r0, r1, (c0, c1) if by_c else None, kc)
+                        reg = inreg.get(rkey)
+                        if reg is None:
+                            reg = inreg[rkey] = L.input_region(r0, r1, c0, c1, kc)
                         ib = reg.elements * ab
                         if keep_inputs and in_res.get(tile) == reg:
                             ib = 0
