@@ -73,5 +73,21 @@ def test_search_section_archsim_side(vp, data):
     for r in data["search"]:
         now = json.loads(json.dumps(vp.archsim_search_case(r["layer"], r["objective"])))
         assert now["archsim"] == r["archsim"], (r["layer"], r["objective"])
+        now0 = json.loads(json.dumps(vp.archsim_search_case(r["layer"], r["objective"],
+                                                            "no_latency")))
+        assert now0["archsim"] == r["archsim_no_latency"], (r["layer"], r["objective"])
+        assert vp.search_bounds(r["layer"], vp.per_access_costs()) == r["bounds"]
         spec = vp.zigzag_search_spec(r["layer"], r["objective"], vp.per_access_costs())
         assert spec["dataflow"] is None and spec["opt"] == r["objective"]
+        assert spec["array"]["systolic"] is True  # the same systolic array as archsim's
+
+
+def test_search_bounds_by_hand(vp):
+    """fc_512_10 on one 16 x 16 tile: 5,120 MACs / 256 PEs = 20 cycles; 512 input + 5,120
+    weight + 10 output bytes through a 16 B/cycle DRAM port = ceil(5,642 / 16) = 353 cycles;
+    plus the design point's 100-cycle DRAM latency."""
+    b = vp.search_bounds("fc_512_10", vp.per_access_costs())
+    assert b["compute_bound_cycles"] == 20
+    assert b["dram_bound_cycles"] == 353
+    assert b["latency_bound_no_latency_cycles"] == 353
+    assert b["latency_bound_cycles"] == 453

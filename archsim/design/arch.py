@@ -54,6 +54,15 @@ class PEArrayConfig:
     acc_bits: int = field_(
         32, ge=2, doc="partial-sum width: psums held in the output buffer while a reduction "
         "is split over folds are this wide (the final output is the activation width)")
+    fold_pipelining: bool = field_(
+        False, doc="fold pipelining (docs/model.md 'Fold pipelining'): one shadow register "
+        "per PE for the operand loaded or drained per fold (os: the acc_bits output "
+        "accumulator; ws: the PE kind's weight_bits stationary weight; is: the act_bits "
+        "stationary input), swapped per fold, so the next fold's operand shifts in (or the "
+        "finished sums drain) while the current fold streams: folds issue every "
+        "max(T, R) cycles and a block pays the array's fill/skew/drain once; consecutive "
+        "chunks on a tile stream back to back when the next one's operands are ready. "
+        "Off: SCALE-Sim's per-fold fill/drain")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -177,6 +186,10 @@ class TileStreamingConfig:
         False, doc="true: a chunk's weights (and table programming) are fetched as soon as "
         "its buffer slot is free -- before its task's producers finish and alongside its "
         "inputs -- into the weight buffer's free half")
+    weight_streaming: bool = field_(
+        False, doc="true (with streaming): a chunk's weights are fetched beside its inputs "
+        "and also arrive in sub_blocks pieces in the order compute consumes them; compute "
+        "starts when the first piece of each is in (false: all of a chunk's weights first)")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -338,6 +351,14 @@ class ArchConfig:
                 f"tile.fetch.streaming: a streamed chunk is written into the ifmap buffer "
                 f"while the array reads it, which needs tile.sram.ifmap.ports >= 2, not "
                 f"{self.tile.sram.ifmap.ports}")
+        if f.weight_streaming and not f.streaming:
+            raise ValueError("tile.fetch.weight_streaming: weights stream in the sub-blocks of "
+                             "tile.fetch.streaming, which is false")
+        if f.weight_streaming and self.tile.sram.weight.ports < 2 and not self.ideal_memory:
+            raise ValueError(
+                f"tile.fetch.weight_streaming: streamed weights are written into the weight "
+                f"buffer while the array reads it, which needs tile.sram.weight.ports >= 2, "
+                f"not {self.tile.sram.weight.ports}")
 
         if pe.tables().n_tables:
             self._check_sharing(lb)

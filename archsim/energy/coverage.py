@@ -13,7 +13,8 @@ Out: ``check_coverage(arch, table, assumptions)`` returns None or raises
 Which actions a design point can emit comes from the vocabulary (:data:`archsim.sim.actions.KINDS`):
 every kind's actions, except LUT banks when the PE kind reads no tables, the global buffer
 when it has no capacity, PE-array mult / add / shift when the PE kind performs none, and
-PE-array sign unless a signed-activation layer would add sign logic (LUT-NA kinds).
+PE-array sign unless a signed-activation layer would add sign logic (LUT-NA kinds), and
+PE-array shadow_load unless ``tile.pe_array.fold_pipelining`` is on.
 The sparsity hardware (zero gate, gather network, metadata decoder) is checked only when
 ``tile.sparsity`` has it.  A kind or action without a structural derivation here needs
 ``<class>.<action>_pj``.
@@ -38,6 +39,7 @@ _ENERGY: dict[tuple[str, str], tuple[str | None, list[str]]] = {
     ("pe_array", "add"): (None, ["adder.energy_pj"]),
     ("pe_array", "shift"): (None, ["pe_array.shift_pj"]),
     ("pe_array", "sign"): (None, ["adder.energy_pj"]),
+    ("pe_array", "shadow_load"): (None, ["pe_array.register_pj_per_bit"]),
     ("sram", "read_bytes"): (None, ["sram.read_pj_per_64b"]),
     ("sram", "write_bytes"): (None, ["sram.read_pj_per_64b", "sram.write_to_read"]),
     ("gbuf", "read_bytes"): (None, ["sram.read_pj_per_64b"]),
@@ -87,6 +89,7 @@ def _emitted(arch: ArchConfig, assumptions: UnitAssumptions) -> list[tuple[str, 
             ("pe_array", "shift"): not ops.shifts,
             ("pe_array", "sign"):
                 not effective_ops(pe, arch.tile.lut_banks.organisation, True).signs,
+            ("pe_array", "shadow_load"): not arch.tile.pe_array.fold_pipelining,
             ("lut_bank", "program"): assumptions.cell == "rom"}
     sp = arch.tile.sparsity
     selectors = sp.mode in ("gather", "nm_structured")

@@ -20,7 +20,9 @@ is an error, never silently ignored.  A kind without a dedicated derivation belo
 generically from ``<cost_class>.<action>_pj``. Component
 classes: ``pe_array`` (mac: PE pipeline registers; mult; add: adder tree + accumulator,
 averaged over the adds per MAC the organisation counts; shift; sign: the sign XOR of a
-signed-activation LUT-NA MAC), ``lut_bank`` (lookup,
+signed-activation LUT-NA MAC; shadow_load: fold pipelining's shadow-register bits, whose
+registers -- R x C x the widest shadow width -- add to the PE array's area and leakage),
+``lut_bank`` (lookup,
 program), ``sram`` (tile buffers; read_bytes / write_bytes), ``vector`` (op), ``noc_link``
 (flit_hop: link width x pJ per byte; routers carry the class's area), ``gbuf`` (costed with
 the ``sram`` entries at its capacity), ``dram`` (per byte; off chip: no area, no leakage).
@@ -47,6 +49,7 @@ from archsim.energy.lutcost import (
     table_cost,
 )
 from archsim.energy.tables import CostError, CostTable, load_cost_table
+from archsim.mapping.layer import shadow_bits
 from archsim.pe.organisation import effective_ops, effective_tables
 from archsim.sim.actions import KINDS, ActionKey, parse
 
@@ -209,6 +212,12 @@ class CostModel:
             ActionCost("pe_array", "pe_array", "shift", t.value("pe_array", "shift_pj"), "shift",
                        "pe_array.shift_pj"),
         ]
+        if arch.tile.pe_array.fold_pipelining:
+            out.append(ActionCost("pe_array", "pe_array", "shadow_load",
+                                  t.value("pe_array", "register_pj_per_bit"), "bit",
+                                  "fold pipelining: one shadow-register bit loaded (os: "
+                                  "acc_bits sums, ws: weight_bits, is: act_bits, per PE per "
+                                  "fold) x pe_array.register_pj_per_bit"))
         if effective_ops(pe, self.organisation, True).signs:
             out.append(ActionCost("pe_array", "pe_array", "sign", sign_logic_cost(t), "XOR",
                                   f"sign logic of a signed-activation layer: {SIGN_LOGIC_BASIS}"))
@@ -380,7 +389,8 @@ class CostModel:
         unit_leak = self.unit.leakage_uw
         if self.table_cost is not None:
             unit_leak -= self.unit.tables_per_pe * self.table_cost.leakage_per_pe_uw
-        reg_bits = pe.act_bits + pe.weight_bits + a.acc_bits
+        # fold pipelining adds one shadow register per PE (the widest the dataflows need)
+        reg_bits = pe.act_bits + pe.weight_bits + a.acc_bits + shadow_bits(arch)
         reg_area = reg_bits * t.value("pe_array", "register_um2_per_bit")
         pe_area = pes * (unit_logic + reg_area)
         pe_leak = pes * (unit_leak + reg_area * t.value("pe_array", "leakage_uw_per_um2"))

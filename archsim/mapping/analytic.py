@@ -62,9 +62,10 @@ from typing import NamedTuple
 import numpy as np
 
 from archsim.design.edge import attach_points
-from archsim.mapping.layer import ChunkTiming, GemmLayer, buffer_caps
+from archsim.mapping.layer import ChunkTiming, GemmLayer, buffer_caps, shadow_bits
 from archsim.mapping.partition import split_range
 from archsim.mapping.plan import LayerPlan
+from archsim.mapping.regions import port_bytes as burst_port_bytes
 from archsim.mapping.schedule import multicast_assignment, spread_order
 from archsim.pe.organisation import effective_ops, effective_tables, entries_per_fold, read_stretch
 from archsim.sim.actions import ActionKey, dram_channel, link, tile_part
@@ -103,6 +104,7 @@ class _Chunk(NamedTuple):
     n1: int
     k_part: tuple[int, int] | None
     ib: int  # input bytes fetched (0: kept in the input buffer)
+    runs: tuple  # the input read's contiguous runs (Region.runs; empty: one run)
     weight_bytes: int  # weight bytes fetched (0: still in the weight buffer)
     sources: tuple[_Src, ...]
 
@@ -158,6 +160,8 @@ class LayerModel:
         f = t.fetch
         self.streaming, self.sub_blocks, self.prefetch = (f.streaming, f.sub_blocks,
                                                           f.weight_prefetch)
+        # weight streaming: the weights beside the inputs, compute on the first piece of each
+        self.w_stream = f.streaming and getattr(f, "weight_streaming", False)
         self.in_slots = 2 if t.sram.ifmap.double_buffered else 1
         self.out_slots = 2 if t.sram.ofmap.double_buffered else 1
         self.costs = costs
@@ -231,6 +235,8 @@ class LayerModel:
             e[f"{buf}_r"] = pj(comp, f"{buf}_sram", "read_bytes")
             e[f"{buf}_w"] = pj(comp, f"{buf}_sram", "write_bytes")
         e["vector"] = pj(tile_part(0, "vector"), "vector", "op")
+        e["shadow"] = (pj(pe, "pe_array", "shadow_load")
+                       if self.arch.tile.pe_array.fold_pipelining else 0.0)
         e["flit"] = pj(link(0, 0, "E"), "noc_link", "flit_hop")
         e["dram"] = pj(dram_channel(0), "dram", "read_bytes")
         e["dram_w"] = pj(dram_channel(0), "dram", "write_bytes")
@@ -298,13 +304,16 @@ class LayerModel:
         ctr[0] += 1
         return ("m", (ctr[0] - 1) % self.n_dram)
 
-    def port_bytes(self, where: str, nbytes: int) -> int:
-        """Bytes the edge memory's port moves (and is priced for): DRAM whole bursts."""
+    def port_bytes(self, where: str, nbytes: int,
+                   runs: tuple[tuple[int, int], ...] = ()) -> int:
+        """Bytes the edge memory's port moves (and is priced for): DRAM whole bursts (of each
+        contiguous run of a gathered read, :meth:`Region.runs`)."""
         if where == "dram" and nbytes > 0:
-            return _ceil(nbytes, self.burst) * self.burst
+            return burst_port_bytes(nbytes, runs, self.burst)
         return nbytes
 
-    def _mem_time(self, where: str, nbytes: int, hops: int) -> int:
+    def _mem_time(self, where: str, nbytes: int, hops: int,
+                  runs: tuple[tuple[int, int], ...] = ()) -> int:
         """Uncontended edge-memory transfer: latency + hops + serialisation."""
         if self.ideal or nbytes <= 0:
             return 0
@@ -314,7 +323,7 @@ class LayerModel:
         else:
             lat, bpc = a.gbuf.latency_cycles, self.gbuf_bpc
         return lat + hops + max(_ceil(nbytes, self.link_bytes),
-                                _ceil(self.port_bytes(where, nbytes), bpc))
+                                _ceil(self.port_bytes(where, nbytes, runs), bpc))
 
     # ---- the pre-filter ------------------------------------------------------------------
     def bound(self, L: GemmLayer, p: LayerPlan, *, in_home: str = "dram",
@@ -517,15 +526,18 @@ class LayerModel:
                         en = (sum(n * e[f"{b}_r"] for b, n in cw.sram_reads)
                               + sum(n * e[f"{b}_w"] for b, n in cw.sram_writes)
                               + cw.selects * e["select"] + cw.decodes * e["decode"]
-                              + fc.folds * self.entries_fold * e["program"])
+                              + fc.folds * self.entries_fold * e["program"]
+                              + fc.folds * self.R * self.C * shadow_bits(self.arch, df)
+                              * e["shadow"])
                     prog = 0
                     if self.banks and self.entries_fold and not ideal:
                         prog = _ceil(_ceil(fc.folds * self.entries_fold, self.banks)
                                      * self.word_bytes, self.program_bpc)
                     cc = self._ccache[ck] = (cw.compute_cycles + cw.sram_stall_cycles,
-                                             fc.macs_mapped, fc.macs_nonzero, en, prog)
-                cyc, mm, nzz, en, prog = cc
-                comp += cyc * times
+                                             fc.macs_mapped, fc.macs_nonzero, en, prog,
+                                             cw.fill_cycles)
+                cyc, mm, nzz, en, prog, fill = cc
+                comp += (cyc - fill) * times  # fold pipelining: any chunk may hide its fill
                 macs += mm * times
                 nz += nzz * times
                 en_tot += en * times
@@ -629,6 +641,7 @@ class LayerModel:
                         src = (_Src(tensor=L.in_tensor, region=reg, nbytes=ib, tile=None,
                                     memory=in_home),) if ib else ()
                         chunks.append(_Chunk(r0=r0, r1=r1, n0=c0, n1=c1, k_part=kc, ib=ib,
+                                             runs=reg.runs(ab) if ib else (),
                                              weight_bytes=wb, sources=src))
                     tasks.append(_Task(id=len(tasks), node=L.node, tile=tile, m0=m0, m1=m1,
                                        kc=kc, chunks=tuple(chunks)))
@@ -659,13 +672,13 @@ class LayerModel:
         ctr = [0, 0]  # round-robin: DRAM channels, own gbuf ports
         lb = self.link_bytes
 
-        def move(links, nbytes, where, write=False):
-            """Count one edge-memory transfer of ``nbytes`` over ``links``."""
+        def move(links, nbytes, where, write=False, runs=()):
+            """Count one edge-memory transfer of ``nbytes`` (as ``runs``) over ``links``."""
             flits = _ceil(nbytes, lb)
             for lk in links:
                 link_flits[lk] += flits
             cnt["flit"] += flits * len(links)
-            moved = self.port_bytes(where, nbytes)
+            moved = self.port_bytes(where, nbytes, runs)
             mem_bytes[where] += moved
             cnt[where + ("_w" if write else "")] += moved
 
@@ -709,7 +722,8 @@ class LayerModel:
         compute_total = 0
         vec_total = 0
         n_in, n_out = self.in_slots, self.out_slots
-        streaming, prefetch = self.streaming, self.prefetch
+        streaming, prefetch, w_stream = self.streaming, self.prefetch, self.w_stream
+        concurrent = prefetch or w_stream  # the weights' read beside the inputs'
         # memory ports: when each of their lanes is free again (DRAM channel: one lane)
         free = {i: [0.0] * self.lanes[i] for i in range(len(self.points))}
         rd = [0, 0]  # round-robin of the reads, in the order the tiles issue them
@@ -737,16 +751,23 @@ class LayerModel:
             ce = st[1]
             return max(st[0], ce[-n_in] if len(ce) >= n_in else 0.0, ready)
 
-        def run_chunk(tile, start, fe, c, stall, tail, w, f_sram=0):
+        def run_chunk(tile, start, fe, c, stall, tail, w, f_sram=0, fill=0):
             """The chunk's compute and write once fetched: compute may start at ``start``
             (streaming: the first sub-block in; its last ``tail`` cycles wait for the fetch
             end ``fe``); ``f_sram``: the input SRAM write a one-port buffer the array holds
-            while it computes the previous chunk."""
+            while it computes the previous chunk; fold pipelining: a chunk ready before the
+            previous one ends hides up to ``fill`` of its ``c`` cycles (as ``sim.tile``,
+            without its check of the previous chunk's drain)."""
             st = state[tile]
             ce, we = st[1], st[2]
             if f_sram and ce and ce[-1] > fe - f_sram:
                 fe = ce[-1] + f_sram
-            cs = max(start, ce[-1] if ce else 0.0, we[-n_out] if len(we) >= n_out else 0.0)
+            ready_c = max(start if streaming else max(start, fe),
+                          we[-n_out] if len(we) >= n_out else 0.0)
+            cs = max(ready_c, ce[-1] if ce else 0.0)
+            if fill and ce:
+                c -= max(0.0, min(fill, ce[-1] - ready_c))
+                tail = min(c, tail)
             if streaming:
                 c_end = max(cs + c - tail, fe) + tail + stall
             else:
@@ -776,8 +797,8 @@ class LayerModel:
         hops_mem = min(len(self._path(("m", c), t)) for t in tiles for c in range(nch))
         in_bpc = d.bytes_per_cycle_per_channel if in_home == "dram" else self.gbuf_bpc
 
-        def hold_of(where, nb, bpc):
-            return max(_ceil(nb, lb), _ceil(self.port_bytes(where, nb), bpc)) if nb else 0
+        def hold_of(where, nb, bpc, runs=()):
+            return max(_ceil(nb, lb), _ceil(self.port_bytes(where, nb, runs), bpc)) if nb else 0
 
         def block(task):
             """Per chunk of one block: its fetch, compute and write parts; and its counts."""
@@ -788,7 +809,7 @@ class LayerModel:
                 fc = L.fold(df, r1 - r0, c0, c1, kc)
                 sb = max(1, min(self.sub_blocks, fc.folds)) if fc.folds else self.sub_blocks
                 ib, wb = ch.ib, ch.weight_bytes
-                h_in = hold_of(in_home, ib, in_bpc)
+                h_in = hold_of(in_home, ib, in_bpc, ch.runs)
                 at = min(h_in, _ceil(h_in * _ceil(ib, sb) / ib, 1)) if ib and streaming else h_in
                 s_in, s_w = sram(sr.ifmap, ib), sram(sr.weight, wb)
                 sram_f = s_w if (wb and self.one_port["weight"]) else (
@@ -808,6 +829,7 @@ class LayerModel:
                     cw = timing.chunk(r1 - r0, c1 - c0, fc, mode, partial)
                 bc["compute"] += cw.compute_cycles
                 bc["mac"] += fc.macs_mapped
+                bc["shadow"] += fc.folds * self.R * self.C * shadow_bits(arch, df)
                 bc["dp"] += fc.macs_nonzero if self.gating else fc.macs_mapped
                 bc["select"] += cw.selects
                 bc["decode"] += cw.decodes
@@ -821,18 +843,22 @@ class LayerModel:
                     bc["ofmap_r"] += ob
                     w = self._mem_time(out_home, ob, hops_mem * self.hop)
                 tail = cw.compute_cycles // sb if streaming else 0
-                times.append((ib, h_in, at, s_in, wb, hold_of("dram", wb,
-                              d.bytes_per_cycle_per_channel), s_w, prog,
-                              cw.compute_cycles, cw.sram_stall_cycles, tail, w, sram_f))
+                h_w = hold_of("dram", wb, d.bytes_per_cycle_per_channel)
+                # weight streaming: compute may start on the weights' first sub-block (after
+                # the tables' programming when the chunk programs tables)
+                at_w = min(h_w, _ceil(h_w, sb)) if (self.w_stream and not prog) else None
+                times.append((ib, h_in, at, s_in, wb, h_w, s_w, prog,
+                              cw.compute_cycles, cw.sram_stall_cycles, tail, w, sram_f,
+                              at_w, cw.fill_cycles))
             return times, bc
 
         def fetch_begin(task, j, tm, fs):
             """Start the chunk's fetch at ``fs`` as the fetch unit runs it (tile.py
-            ``_fetch``): reads in its order (weight prefetch: both at once; streaming: the
-            weights' read first; else inputs, then weights), each unicast read issued
-            when reached; a multicast read joins its group (issued by the last member) and
-            holds back the reads after it.  The fetch record: [task, j, tm, reads, fs]; its
-            reads are issued by ``issue_one`` as the tiles advance."""
+            ``_fetch``): reads in its order (weight prefetch or weight streaming: both at
+            once; streaming: the weights' read first; else inputs, then weights), each
+            unicast read issued when reached; a multicast read joins its group (issued by the
+            last member) and holds back the reads after it.  The fetch record: [task, j, tm,
+            reads, fs]; its reads are issued by ``issue_one`` as the tiles advance."""
             ib, h_in, _at, _s_in, wb, h_w, _s_w, _prog = tm[:8]
             reads = []  # [kind, bytes, hold, group, asked at, (start, end) or None]
             if ib:
@@ -859,8 +885,9 @@ class LayerModel:
             the reads it held back are issued now."""
             task, j, tm, reads, fs = rec
             ib, h_in, at, s_in, wb, h_w, s_w, prog = tm[:8]
+            at_w = tm[13]
             t = fs
-            first = in_end = w_end = None
+            first = in_end = w_end = w_first = None
             for r in reads:
                 if r[5] is None:
                     r[4] = t if r[4] is None else r[4]
@@ -870,17 +897,19 @@ class LayerModel:
                 s_, e_ = r[5]
                 if r[0] == "i":
                     first, in_end = s_ + at, e_ + s_in
-                    t = in_end if not prefetch else t
+                    t = in_end if not concurrent else t
                 else:
                     w_end = e_ + s_w + prog
-                    t = w_end if not prefetch else t
+                    w_first = s_ + at_w if at_w is not None else w_end
+                    t = w_end if not concurrent else t
             if in_end is None:
-                first = in_end = fs if (prefetch or streaming) else (w_end or fs)
+                first = in_end = fs if (concurrent or streaming) else (w_end or fs)
             if w_end is None:
-                w_end = (fs if prefetch or streaming else in_end) + prog
-            if prefetch:
+                w_end = w_first = (fs if concurrent or streaming else in_end) + prog
+            if concurrent:
                 fetched = max(in_end, w_end)
-                return (max(first, w_end) if streaming else fetched), fetched
+                return (max(first, w_first if w_stream else w_end) if streaming
+                        else fetched), fetched
             if streaming:
                 return first, in_end
             return w_end, w_end
@@ -968,9 +997,9 @@ class LayerModel:
         def finish(tile, rec):
             nonlocal end
             task, j, tm, _reads, _fs = rec
-            c, stall, tail, w, sram_f = tm[8:]
+            c, stall, tail, w, sram_f, _at_w, fill = tm[8:]
             start, fe = fetch_end(rec)
-            t_end = run_chunk(tile, start, fe, c, stall, tail, w, f_sram=sram_f)
+            t_end = run_chunk(tile, start, fe, c, stall, tail, w, f_sram=sram_f, fill=fill)
             end = max(end, t_end)
             red = seq[tile][pos[tile]][4]
             if red is not None:
@@ -1017,7 +1046,7 @@ class LayerModel:
                 _, task, j, tm, _red = item
                 rec = fetch_begin(task, j, tm, fetch_start(tile))
                 reads, fs = rec[3], rec[4]
-                if prefetch and streaming:  # the weights' read goes out now (its own
+                if concurrent and streaming:  # the weights' read goes out now (its own
                     # process), the inputs' after the other tiles starting now asked for theirs
                     for r in reads:
                         if r[0] == "w":
@@ -1056,15 +1085,17 @@ class LayerModel:
                 if j >= len(t.chunks):
                     continue
                 ch = t.chunks[j]
-                for si, where, nb in ((0, in_home, ch.ib), (-1, "dram", ch.weight_bytes)):
+                for si, where, nb, runs in ((0, in_home, ch.ib, ch.runs),
+                                            (-1, "dram", ch.weight_bytes, ())):
                     if not nb:
                         continue
                     gid = assign.get((t.id, j, si))
                     if gid is None:
-                        move(self._path(self._port(where, ctr), t.tile), nb, where)
+                        move(self._path(self._port(where, ctr), t.tile), nb, where, runs=runs)
                     elif gid not in done:
                         done.add(gid)
-                        move(self._tree(self._port(where, ctr), groups[gid])[0], nb, where)
+                        move(self._tree(self._port(where, ctr), groups[gid])[0], nb, where,
+                             runs=runs)
                 if t.kc is None:
                     ob = (ch.r1 - ch.r0) * (ch.n1 - ch.n0) * ab
                     move(self._path(t.tile, self._port(out_home, ctr)), ob, out_home, True)
@@ -1087,6 +1118,7 @@ class LayerModel:
             energy = (cnt["mac"] * (e["mac"] + e["gate"]) + cnt["dp"] * dp
                       + cnt["select"] * e["select"] + cnt["decode"] * e["decode"]
                       + cnt["program"] * e["program"] + vec_total * e["vector"]
+                      + cnt["shadow"] * e["shadow"]
                       + cnt["flit"] * e["flit"] + cnt["dram"] * e["dram"]
                       + cnt["dram_w"] * e["dram_w"] + cnt["gbuf"] * e["gbuf"]
                       + cnt["gbuf_w"] * e["gbuf_w"]

@@ -115,7 +115,9 @@ def bounds(sched: Schedule, arch: ArchConfig) -> Bounds:
 
     for t in sched.tasks:
         for c in t.chunks:
-            busy[t.tile] = busy.get(t.tile, 0) + c.compute_cycles
+            # fold pipelining: a chunk after the tile's first may hide its fill
+            hide = c.fill_cycles if t.tile in busy else 0
+            busy[t.tile] = busy.get(t.tile, 0) + c.compute_cycles - hide
             for s in c.sources:
                 per_tile_in[t.tile] = per_tile_in.get(t.tile, 0) + s.nbytes
                 if s.tile is not None:
@@ -214,10 +216,16 @@ def _chain(sched: Schedule, arch: ArchConfig, dist, lat, lb, hop, ideal) -> floa
                 fetch += hop_ofmap + _ceil(_ceil(s.nbytes, part), lb)
             if f.streaming:
                 break
-        if c0.weight_bytes and not f.weight_prefetch:
+        if c0.weight_bytes and f.streaming and f.weight_streaming:
+            # beside the inputs; compute starts on the first piece of each
+            fetch = max(fetch, 0.0 if f.weight_prefetch
+                        else xfer("dram", t.tile, c0.weight_bytes, pieces))
+        elif c0.weight_bytes and not f.weight_prefetch:
             fetch += xfer("dram", t.tile, c0.weight_bytes)
         start = max(ready + fetch, tile_free.get(t.tile, 0.0))
-        end = start + sum(c.compute_cycles for c in t.chunks)
+        # fold pipelining: every chunk but the tile's very first may hide its fill
+        end = start + sum(c.compute_cycles - (c.fill_cycles if (i or t.tile in tile_free)
+                                              else 0) for i, c in enumerate(t.chunks))
         tile_free[t.tile] = end
         last = t.chunks[-1]
         done = end + (xfer(t.out_home, t.tile, last.ofmap_bytes) if t.out_home != "tile" else 0)

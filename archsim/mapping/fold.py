@@ -22,6 +22,14 @@ column fold (os / ws) and replaces K in the dense formula of that fold:
     (the stationary operand is the input; a streamed filter cannot be compacted per row).
 The PE kind's cycles per MAC and the gather network's latency / bandwidth scale or bound
 these cycles (done by the caller).
+
+Fold pipelining (``pipelined=True``, the design point's ``tile.pe_array.fold_pipelining``;
+docs/model.md "Fold pipelining"): a shadow register per PE takes the next fold's stationary
+operand (ws / is) or the finished sums (os) while the current fold streams, so fold f issues
+max(T_f, R) cycles after fold f-1 (R cycles to shift an operand through R PEs) and the block
+pays the fill / skew / drain once -- os: R + C - 2, ws / is: 2R + C - 2 -- keeping SCALE-Sim's
+-1: cycles = sum_f max(T_f, R) + overhead - 1.  ``FoldCycles.fill_cycles`` is then the part of
+it a predecessor streaming back to back hides (overhead - 1; 0 when not pipelined).
 """
 
 from __future__ import annotations
@@ -30,7 +38,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-__all__ = ["DATAFLOWS", "FoldCycles", "SparseRule", "fold_cycles", "nm_k"]
+__all__ = ["DATAFLOWS", "FoldCycles", "SparseRule", "fold_cycles", "nm_k", "overhead_cycles"]
 
 DATAFLOWS = ("os", "ws", "is")
 MODES = ("none", "nm_structured", "filter_block", "gather")
@@ -72,6 +80,7 @@ class FoldCycles:
     psum_writes: int = 0  # partial sums written back (and read again) between folds
     weights_stored: int = 0  # weight elements of the operand as stored (one pass)
     meta_bits: int = 0  # metadata bits stored with them
+    fill_cycles: int = 0  # pipelined: overhead - 1 of ``cycles`` a back-to-back block hides
 
     @property
     def mapping_efficiency(self) -> float:
@@ -104,16 +113,30 @@ def _block_sums(mask: np.ndarray, w: int) -> np.ndarray:
     return mk.reshape(-1, w, n).sum(axis=1, dtype=np.int64)
 
 
-def _dense(dataflow, R, C, m, n, k, nnz_cols=None):
+def overhead_cycles(dataflow: str, R: int, C: int) -> int:
+    """The fill / skew / drain of one fold beyond its T streaming cycles (SCALE-Sim's
+    cycles per fold minus T): os R + C - 2, ws / is 2R + C - 2."""
+    return R + C - 2 if dataflow == "os" else 2 * R + C - 2
+
+
+def _total(dataflow, R, C, folds, t_sum, t_pipe, pipelined):
+    """(cycles, fill_cycles) of ``folds`` folds of ``t_sum`` summed temporal lengths
+    (``t_pipe``: the sum of max(T_f, R)); 0 folds -> (0, 0)."""
+    if not folds:
+        return 0, 0
+    ovh = overhead_cycles(dataflow, R, C)
+    if pipelined:
+        return t_pipe + ovh - 1, ovh - 1
+    return t_sum + folds * ovh - 1, 0
+
+
+def _dense(dataflow, R, C, m, n, k, nnz_cols=None, pipelined=False):
     if dataflow == "os":
         sr, sc, t = m, n, k
-        cpf = t + R + C - 2
     elif dataflow == "ws":
         sr, sc, t = k, n, m
-        cpf = 2 * R + C + t - 2
     else:
         sr, sc, t = k, m, n
-        cpf = 2 * R + C + t - 2
     folds = _ceil(sr, R) * _ceil(sc, C)
     macs = m * n * k
     nonzero = macs if nnz_cols is None else m * int(nnz_cols)
@@ -124,15 +147,18 @@ def _dense(dataflow, R, C, m, n, k, nnz_cols=None):
         ar, wr, ps = m * k * col_folds, n * k, m * n * (_ceil(k, R) - 1)
     else:
         ar, wr, ps = m * k, n * k * _ceil(m, C), m * n * (_ceil(k, R) - 1)
-    return FoldCycles(folds, folds * cpf - 1, macs, macs, folds * R * C * t, nonzero, ar, wr,
-                      ps, n * k, 0)
+    cyc, fill = _total(dataflow, R, C, folds, folds * t, folds * max(t, R), pipelined)
+    return FoldCycles(folds, cyc, macs, macs, folds * R * C * t, nonzero, ar, wr,
+                      ps, n * k, 0, fill)
 
 
 def fold_cycles(dataflow: str, rows: int, cols: int, m: int, n: int, k: int,
-                mask: np.ndarray | None = None, rule: SparseRule | None = None) -> FoldCycles:
+                mask: np.ndarray | None = None, rule: SparseRule | None = None,
+                pipelined: bool = False) -> FoldCycles:
     """Compute cycles of an M x N x K GEMM block on an R x C array (see module doc).
 
-    ``mask`` without ``rule``: per-column gather over the whole K (``SparseRule()``)."""
+    ``mask`` without ``rule``: per-column gather over the whole K (``SparseRule()``);
+    ``pipelined``: fold pipelining (shadow registers, module doc)."""
     if dataflow not in DATAFLOWS:
         raise ValueError(f"dataflow: {dataflow!r} is not one of {', '.join(DATAFLOWS)}")
     for name, v in (("rows", rows), ("cols", cols)):
@@ -150,19 +176,19 @@ def fold_cycles(dataflow: str, rows: int, cols: int, m: int, n: int, k: int,
         rule = SparseRule() if mask is not None else SparseRule(mode="none")
     nnz = None if mask is None else int(mask.sum())
     if rule.mode == "none":
-        return _dense(dataflow, R, C, m, n, k, nnz)
+        return _dense(dataflow, R, C, m, n, k, nnz, pipelined)
     if rule.mode == "nm_structured":
-        return _nm(dataflow, R, C, m, n, k, nnz, rule)
+        return _nm(dataflow, R, C, m, n, k, nnz, rule, pipelined)
     if mask is None:
         mask = np.ones((k, n), dtype=bool)
         nnz = k * n
     if dataflow == "is":
-        return _is_blocks(R, C, m, n, k, mask, nnz)
+        return _is_blocks(R, C, m, n, k, mask, nnz, pipelined)
     w = 1 if rule.mode == "filter_block" else (rule.window or k)
-    return _compact(dataflow, R, C, m, n, k, mask, nnz, w, rule.mode)
+    return _compact(dataflow, R, C, m, n, k, mask, nnz, w, rule.mode, pipelined)
 
 
-def _nm(dataflow, R, C, m, n, k, nnz, rule: SparseRule) -> FoldCycles:
+def _nm(dataflow, R, C, m, n, k, nnz, rule: SparseRule, pipelined=False) -> FoldCycles:
     """N:M structured (SCALE-Sim v3): the dense model on the compacted K_c."""
     if rule.block_size:
         if dataflow != "ws":
@@ -174,7 +200,7 @@ def _nm(dataflow, R, C, m, n, k, nnz, rule: SparseRule) -> FoldCycles:
     else:
         kc = nm_k(k, *rule.nm)
         meta_per = _bits(rule.nm[1])
-    d = _dense(dataflow, R, C, m, n, kc)
+    d = _dense(dataflow, R, C, m, n, kc, pipelined=pipelined)
     stored = kc * n
     if rule.metadata == "ellpack_block" or rule.block_size:
         meta = stored * meta_per
@@ -188,15 +214,15 @@ def _nm(dataflow, R, C, m, n, k, nnz, rule: SparseRule) -> FoldCycles:
     # the selectors need the whole M-block of activations: reads follow the uncompacted K
     ar = m * k * _ceil(n, C) if dataflow != "is" else m * k
     return FoldCycles(d.folds, d.cycles, m * n * k, d.macs_mapped, d.pe_slots, nonzero, ar,
-                      d.weight_reads, d.psum_writes, stored, meta)
+                      d.weight_reads, d.psum_writes, stored, meta, d.fill_cycles)
 
 
-def _compact(dataflow, R, C, m, n, k, mask, nnz, w, mode) -> FoldCycles:
+def _compact(dataflow, R, C, m, n, k, mask, nnz, w, mode, pipelined=False) -> FoldCycles:
     """os / ws with per-column compaction inside windows of ``w`` rows (filter_block: w=1)."""
     sums = _block_sums(mask, w)  # (blocks, n)
     starts = np.arange(0, k, w)
     lens = np.minimum(w, k - starts)
-    folds = cycles = issued = slots = ar = wr = ps = stored = meta = 0
+    folds = t_sum = t_pipe = issued = slots = ar = wr = ps = stored = meta = 0
     row_folds_os = _ceil(m, R)
     idx_bits, cnt_bits = _bits(w), _bits(w + 1)
     for c0 in range(0, n, C):
@@ -216,23 +242,26 @@ def _compact(dataflow, R, C, m, n, k, mask, nnz, w, mode) -> FoldCycles:
         stored += st
         if dataflow == "os":
             folds += row_folds_os
-            cycles += row_folds_os * (kc + R + C - 2)
+            t_sum += row_folds_os * kc
+            t_pipe += row_folds_os * max(kc, R)
             slots += row_folds_os * kc * R * C
             wr += row_folds_os * st
         else:
             rf = _ceil(kc, R)
             folds += rf
-            cycles += rf * (2 * R + C + m - 2)
+            t_sum += rf * m
+            t_pipe += rf * max(m, R)
             slots += rf * R * C * m
             wr += st
             ps += m * nf * (rf - 1)
         issued += m * iss
         ar += m * live_rows
-    return FoldCycles(folds, max(cycles - 1, 0) if folds else 0, m * n * k, issued, slots,
-                      m * nnz, ar, wr, ps, stored, meta)
+    cycles, fill = _total(dataflow, R, C, folds, t_sum, t_pipe, pipelined)
+    return FoldCycles(folds, cycles, m * n * k, issued, slots,
+                      m * nnz, ar, wr, ps, stored, meta, fill)
 
 
-def _is_blocks(R, C, m, n, k, mask, nnz) -> FoldCycles:
+def _is_blocks(R, C, m, n, k, mask, nnz, pipelined=False) -> FoldCycles:
     """is: a row fold (R consecutive K rows) streams only the filters it has non-zeros of."""
     sums = _block_sums(mask, R)  # (row folds, n)
     live = sums > 0
@@ -241,11 +270,12 @@ def _is_blocks(R, C, m, n, k, mask, nnz) -> FoldCycles:
     keep = t_fold > 0
     col_folds = _ceil(m, C)
     folds = col_folds * int(keep.sum())
-    cycles = col_folds * int(np.sum(2 * R + C + t_fold[keep] - 2))
+    cycles, fill = _total("is", R, C, folds, col_folds * int(np.sum(t_fold[keep])),
+                          col_folds * int(np.sum(np.maximum(t_fold[keep], R))), pipelined)
     slots = col_folds * int(np.sum(t_fold[keep])) * R * C
     per_pass = int(np.sum(t_fold * lens))  # weight elements of the live (fold, filter) blocks
     contrib = live.sum(axis=0)  # row folds each filter takes part in
     ps = m * int(np.maximum(contrib - 1, 0).sum())
-    return FoldCycles(folds, max(cycles - 1, 0) if folds else 0, m * n * k, m * per_pass, slots,
+    return FoldCycles(folds, cycles, m * n * k, m * per_pass, slots,
                       m * nnz, m * int(lens[keep].sum()), col_folds * per_pass, ps, per_pass,
-                      n * len(lens))
+                      n * len(lens), fill)

@@ -22,7 +22,7 @@ Partial sums -- of a reduction split over folds inside a tile, or over tiles by 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,7 +30,7 @@ import numpy as np
 from archsim.errors import MappingError
 from archsim.graph.dag import insertion_topo_order, lexicographic_topo_order
 from archsim.graph.ir import input_range
-from archsim.mapping.fold import DATAFLOWS, FoldCycles, SparseRule, fold_cycles
+from archsim.mapping.fold import DATAFLOWS, FoldCycles, SparseRule, fold_cycles, overhead_cycles
 from archsim.mapping.partition import split_range
 from archsim.mapping.regions import Region, TensorGeom, conv_input_region, geom_of
 from archsim.pe.organisation import effective_ops, read_stretch
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from archsim.design.arch import ArchConfig
 
 __all__ = ["ChunkTiming", "GemmLayer", "allowed_dataflows", "buffer_caps", "gemm_layers",
-           "graph_aliases", "is_identity_clip", "layer_rule", "mapping_order"]
+           "graph_aliases", "is_identity_clip", "layer_rule", "mapping_order", "shadow_bits"]
 
 
 def _ceil(a: int, b: int) -> int:
@@ -99,6 +99,22 @@ def allowed_dataflows(arch: ArchConfig) -> tuple[str, ...]:
             or arch.tile.sparsity.optimized_mapping):
         return ("ws",)
     return DATAFLOWS
+
+
+def shadow_bits(arch: ArchConfig, df: str | None = None) -> int:
+    """Bits of the fold-pipelining shadow register of one PE (docs/model.md "Fold
+    pipelining"): os the output accumulator (``acc_bits``), ws the stationary weight (the PE
+    kind's ``weight_bits``, the weight register the PE inventory prices for every kind), is
+    the stationary input (``act_bits``).  ``df`` None: the widest over the dataflows ``arch``
+    allows (what the hardware must hold); 0 when fold pipelining is off."""
+    pa = arch.tile.pe_array
+    if not pa.fold_pipelining:
+        return 0
+    pe = arch.pe()
+    width = {"os": pa.acc_bits, "ws": pe.weight_bits, "is": pe.act_bits}
+    if df is not None:
+        return width[df]
+    return max(width[d] for d in allowed_dataflows(arch))
 
 
 def dataflow_error(arch: ArchConfig, df: str) -> str | None:
@@ -196,6 +212,7 @@ class GemmLayer:
     t_len: int = 1
     s_len: int = 1
     dyn: Any = None
+    pipelined: bool = False  # the design point's tile.pe_array.fold_pipelining
     _folds: dict = field(default_factory=dict, init=False, repr=False)
 
     @property
@@ -240,7 +257,8 @@ class GemmLayer:
              dense: bool = False) -> FoldCycles:
         """Fold model of output pixels (m of them) x filters [c0, c1) over reduction part
         ``kc`` under the layer's sparsity rule (``dense``: no rule, the partitioner's
-        reference); grouped convs run their groups one after another.  Cached."""
+        reference); grouped convs run their groups one after another (with fold pipelining
+        back to back: the chunk pays the array's fill / drain once).  Cached."""
         key = (df, m, c0, c1, kc, dense)
         hit = self._folds.get(key)
         if hit is not None:
@@ -249,16 +267,23 @@ class GemmLayer:
         R, C = self.rows, self.cols
         rule = None if dense else self.rule
         sub = None if dense else self.mask[k0:k1, c0:c1]
+        pipe = self.pipelined
         if self.groups == 1:
-            fc = fold_cycles(df, R, C, m, c1 - c0, k1 - k0, sub, rule)
+            fc = fold_cycles(df, R, C, m, c1 - c0, k1 - k0, sub, rule, pipe)
         else:
             fpg = self.N // self.groups  # filters of one group are contiguous
             gid = np.arange(c0, c1) // fpg
             fc = FoldCycles(0, 0, 0, 0, 0)
+            blocks = 0
             for gi in np.unique(gid):
                 sel = np.nonzero(gid == gi)[0]
-                fc = fc + fold_cycles(df, R, C, m, len(sel), k1 - k0,
-                                      None if sub is None else sub[:, sel], rule)
+                g = fold_cycles(df, R, C, m, len(sel), k1 - k0,
+                                None if sub is None else sub[:, sel], rule, pipe)
+                blocks += g.folds > 0
+                fc = fc + g
+            if pipe and blocks > 1:  # the groups stream back to back: one fill / drain
+                hid = (blocks - 1) * (overhead_cycles(df, R, C) - 1)
+                fc = replace(fc, cycles=fc.cycles - hid, fill_cycles=fc.fill_cycles - hid)
         self._folds[key] = fc
         return fc
 
@@ -286,7 +311,8 @@ class GemmLayer:
 
     def input_region(self, m0: int, m1: int, c0: int, c1: int,
                      kc: tuple[int, int] | None = None) -> Region:
-        """Input region read by output pixels [m0, m1) x filters [c0, c1) (part ``kc``)."""
+        """Input region read by output pixels [m0, m1) x filters [c0, c1) (part ``kc``); a
+        conv whose stride skips input lines reads only the touched ones (its ``gather``)."""
         if self.dynamic:  # token rows, the features of the heads the columns belong to
             h0, h1 = self.head_span(c0, c1)
             return Region(h0 * self.K, h1 * self.K, m0, m1)
@@ -297,7 +323,7 @@ class GemmLayer:
         else:
             reg = conv_input_region(self.attrs, self.in_geom, self.out_geom, m0, m1, c0, c1)
         if kc is not None and self.groups == 1:
-            reg = Region(kc[0], kc[1], reg.p0, reg.p1)
+            reg = Region(kc[0], kc[1], reg.p0, reg.p1, reg.gather)
         return reg
 
     def misfit(self, caps: dict[str, int], df: str, r0: int, r1: int, c0: int, c1: int,
@@ -351,7 +377,8 @@ def gemm_layers(g: nx.DiGraph, arch: ArchConfig, order: list[str] | None = None,
             kk=kk, cin_per_group=int(K) // kk, mask=mask, wbits=int(a.get("weight_bits", 8)),
             act_bytes=act_bytes, acc_bytes=acc_bytes, rows=R, cols=C,
             rule=layer_rule(arch, node, a, mask), act_signed=bool(input_range(g, node)[0]),
-            in_tensor=src, in_geom=geom_of(g.nodes[src]["out_shape"]), out_geom=geom_of(shape))
+            in_tensor=src, in_geom=geom_of(g.nodes[src]["out_shape"]), out_geom=geom_of(shape),
+            pipelined=arch.tile.pe_array.fold_pipelining)
     return out
 
 
@@ -380,7 +407,7 @@ def _matmul_layer(g, arch, node: str, a: dict[str, Any], base, act_bytes: int,
         act_signed=bool(input_range(g, node)[0]), in_tensor=src, in_geom=in_geom,
         out_geom=geom_of(a["out_shape"]), b_tensor=bsrc, b_geom=geom_of(bs["out_shape"]),
         heads=heads, transpose_b=bool(a["transpose_b"]), t_len=t,
-        s_len=int(bs["out_shape"][1]), dyn=dyn)
+        s_len=int(bs["out_shape"][1]), dyn=dyn, pipelined=arch.tile.pe_array.fold_pipelining)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -393,6 +420,7 @@ class ChunkWork:
     sram_reads: tuple[tuple[str, int], ...]
     sram_writes: tuple[tuple[str, int], ...]
     sram_stall_cycles: int
+    fill_cycles: int = 0  # of compute_cycles: the fold fill a back-to-back predecessor hides
 
 
 class ChunkTiming:
@@ -427,6 +455,20 @@ class ChunkTiming:
             cyc = max(cyc, _ceil(selects, rate))
         return cyc
 
+    @staticmethod
+    def fill(fc: FoldCycles, cpm: float, fold_cyc: int, cyc: int) -> int:
+        """The chunk's hideable fill (fold pipelining) in compute cycles: the fold model's
+        ``fill_cycles`` x cycles/MAC (rounded down), 0 when a bandwidth bound (LUT banks,
+        gather network, table build) rather than the folds sets ``cyc``."""
+        return int(fc.fill_cycles * cpm) if fc.fill_cycles and cyc == fold_cyc else 0
+
+    def fold_compute_cycles(self, fc: FoldCycles) -> int:
+        """The folds' own share of :meth:`compute_cycles` (no bandwidth bound)."""
+        cyc = int(np.ceil(fc.cycles * self.cpm))
+        if self.sp.mode == "gather" and fc.folds:
+            cyc += fc.folds * self.sp.gather_latency_cycles
+        return cyc
+
     def traffic(self, m: int, n: int, fc: FoldCycles, partial: bool = False):
         """Operand bytes read from / written to the tile buffers during compute: activations,
         weights (1 byte per element) with their metadata, partial sums at acc_bits and the
@@ -459,7 +501,7 @@ class ChunkTiming:
         scale the LUT-bank bound), never faster than the vector unit builds the next block's
         activation tables (``build_ops``, tables built ahead), with the dense fold's traffic."""
         dyn = L.dyn
-        cyc = int(np.ceil(fc.cycles * float(dyn.kind.cycles_per_mac)))
+        cyc = fold_cyc = int(np.ceil(fc.cycles * float(dyn.kind.cycles_per_mac)))
         if self.lut_bw and self.lookups_per_mac:
             cyc = max(cyc, _ceil(int(np.ceil(fc.macs_mapped * self.lookups_per_mac
                                              * dyn.passes)), self.lut_bw))
@@ -467,7 +509,9 @@ class ChunkTiming:
             cyc = max(cyc, _ceil(build_ops, self.arch.tile.vector_lanes))
         reads, writes = self.traffic(m, n, fc)
         return ChunkWork(compute_cycles=cyc, selects=0, decodes=0, sram_reads=reads,
-                         sram_writes=writes, sram_stall_cycles=self.stall(reads, writes, cyc))
+                         sram_writes=writes, sram_stall_cycles=self.stall(reads, writes, cyc),
+                         fill_cycles=self.fill(fc, float(dyn.kind.cycles_per_mac), fold_cyc,
+                                               cyc))
 
     def chunk(self, m: int, n: int, fc: FoldCycles, mode: str,
               partial: bool = False) -> ChunkWork:
@@ -477,4 +521,5 @@ class ChunkTiming:
         reads, writes = self.traffic(m, n, fc, partial)
         return ChunkWork(compute_cycles=cyc, selects=selects,
                          decodes=fc.weight_reads if selects else 0, sram_reads=reads,
-                         sram_writes=writes, sram_stall_cycles=self.stall(reads, writes, cyc))
+                         sram_writes=writes, sram_stall_cycles=self.stall(reads, writes, cyc),
+                         fill_cycles=self.fill(fc, self.cpm, self.fold_compute_cycles(fc), cyc))

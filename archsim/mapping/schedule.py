@@ -51,6 +51,7 @@ from archsim.mapping.layer import (
     gemm_layers,
     graph_aliases,
     mapping_order,
+    shadow_bits,
 )
 from archsim.mapping.partition import split_range
 from archsim.mapping.plan import LayerPlan, MappingPlan
@@ -122,6 +123,9 @@ class Source:
     tile: int | None  # None: edge memory (gbuf or DRAM)
     memory: str  # "gbuf" | "dram" | "tile"
     group: int | None = None  # multicast group delivering these bytes to several tiles
+    # contiguous runs an edge-memory read gathers, ((bytes, count), ...): a strided conv's
+    # touched pixels (Region.runs); empty: one run of nbytes
+    runs: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -151,6 +155,11 @@ class Chunk:
     weight_group: int | None = None  # multicast group delivering this chunk's weights
     k_part: tuple[int, int] | None = None  # split-K: the reduction part whose weights it reads
     op_scale: float = 1.0  # PE work per MAC relative to a weight MAC (dynamic operands)
+    # fold pipelining (docs/model.md "Fold pipelining"): the fill / drain of compute_cycles
+    # the array hides when the previous chunk on the tile streams into this one, and the
+    # bits shifted into the PEs' shadow registers (folds x R x C x shadow width); 0 when off
+    fill_cycles: int = 0
+    shadow_bits: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -358,7 +367,7 @@ class _Mapper:
         if mem_bytes:
             home = self.homes.get(base, "dram")
             out.append(Source(tensor=base, region=region, nbytes=mem_bytes, tile=None,
-                              memory=home))
+                              memory=home, runs=region.runs(self.act_bytes)))
         return out, deps
 
     def _tiles(self, p: LayerPlan, node: str) -> list[int]:
@@ -548,6 +557,8 @@ class _Mapper:
                 ofmap_bytes=ofb, sram_reads=w.sram_reads, sram_writes=w.sram_writes,
                 macs_nonzero=fc.macs_nonzero, selects=w.selects, decodes=w.decodes,
                 sram_stall_cycles=stall, k_part=kc,
+                fill_cycles=w.fill_cycles if cyc == w.compute_cycles else 0,
+                shadow_bits=self._shadow_bits(fc.folds, df),
             ))
         return chunks, deps
 
@@ -607,7 +618,8 @@ class _Mapper:
                 program_entries=prog, ofmap_bytes=(r1 - r0) * (c1 - c0) * self.act_bytes,
                 sram_reads=w.sram_reads, sram_writes=w.sram_writes,
                 macs_nonzero=fc.macs_nonzero, sram_stall_cycles=w.sram_stall_cycles,
-                op_scale=L.dyn.passes,
+                op_scale=L.dyn.passes, fill_cycles=w.fill_cycles,
+                shadow_bits=self._shadow_bits(fc.folds, df),
             ))
         return chunks, deps
 
@@ -639,6 +651,11 @@ class _Mapper:
             f"{reg.elements * self.act_bytes} input bytes (tile.sram.ifmap usable "
             f"{self.cap['ifmap']}) and {(r1 - r0) * (c1 - c0) * el} output bytes "
             f"(tile.sram.ofmap usable {self.cap['ofmap']}) (plan field {fld!r})")
+
+    def _shadow_bits(self, folds: int, df: str) -> int:
+        """Fold pipelining: every fold shifts one operand into each PE's shadow register."""
+        pa = self.arch.tile.pe_array
+        return folds * pa.rows * pa.cols * shadow_bits(self.arch, df)
 
     def _program_entries(self, folds: int) -> int:
         """Weight-programmed tables or private slices: every weight fold loads new table

@@ -16,8 +16,10 @@ def mechanisms(arch) -> dict[str, Any]:
     ic, f = arch.interconnect, arch.tile.fetch
     return {"multicast": ic.multicast, "streaming": f.streaming,
             "stream_sub_blocks": f.sub_blocks, "weight_prefetch": f.weight_prefetch,
+            "weight_streaming": f.weight_streaming,
             "memory_edges": list(ic.memory_edges),
-            "gbuf_attach": arch.gbuf.attach}
+            "gbuf_attach": arch.gbuf.attach,
+            "fold_pipelining": arch.tile.pe_array.fold_pipelining}
 
 
 def build_summary(res) -> dict[str, Any]:
@@ -51,7 +53,8 @@ def build_summary(res) -> dict[str, Any]:
             {
                 "node": l.node, "op": l.op, "start_cycle": l.start_cycle,
                 "end_cycle": l.end_cycle, "cycles": l.cycles,
-                "compute_cycles": l.compute_cycles, "macs_dense": l.macs_dense,
+                "compute_cycles": l.compute_cycles,
+                "fill_hidden_cycles": l.fill_hidden_cycles, "macs_dense": l.macs_dense,
                 "macs_executed": l.macs_executed,
                 "mapping_efficiency": (l.macs_executed / l.pe_slots) if l.pe_slots else None,
                 "tasks": l.tasks, "tiles": l.tiles,

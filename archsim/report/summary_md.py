@@ -58,6 +58,10 @@ def summary_markdown(s: dict[str, Any], resolved: dict[str, Any], images: list[s
           (f"- sparsity mode `{s.get('sparsity_mode', 'n/a')}`, zero gating "
            f"{'on' if s.get('zero_gating') else 'off'} (docs/model.md, Sparsity hardware)"),
           f"- LUT organisation: {_lut_org(s.get('lut_organisation'))}",
+          (f"- fold pipelining "
+           f"{'on' if (s.get('mechanisms') or {}).get('fold_pipelining') else 'off'} "
+           f"(docs/model.md, Fold pipelining)"),
+          _fetch_line(s.get("mechanisms") or {}),
           (f"- archsim {ver.get('archsim')} at git `{str(ver.get('git_revision'))[:12]}`, "
           f"Python {ver.get('python')}, SimPy {ver.get('simpy')}"), ""]
     info = s.get("workload_info") or {}
@@ -157,6 +161,17 @@ def summary_markdown(s: dict[str, Any], resolved: dict[str, Any], images: list[s
           "`tiles.csv`, `components.csv`, `COMPUTE_REPORT.csv` (SCALE-Sim columns)."), ""]
     L += [f"![{Path(img).stem}]({img})" for img in images]
     return "\n".join(L) + "\n"
+
+
+def _fetch_line(m: dict) -> str:
+    """The fetch unit's mechanisms (docs/model.md, Buffers and fetch)."""
+    def on(k: str) -> str:
+        return "on" if m.get(k) else "off"
+
+    stream = (f"on ({m.get('stream_sub_blocks')} sub-blocks)" if m.get("streaming")
+              else "off")
+    return (f"- fetch: streaming {stream}, weight streaming {on('weight_streaming')}, weight "
+            f"prefetch {on('weight_prefetch')}, multicast {on('multicast')} (docs/model.md)")
 
 
 def _lut_org(o: dict[str, Any] | None) -> str:

@@ -55,9 +55,10 @@ class ComponentKind:
 
 KINDS: dict[str, ComponentKind] = {k.name: k for k in (
     ComponentKind(name="pe_array", cost_class="pe_array",
-                  actions=("mac", "mult", "add", "shift", "sign"),
-                  units=("MAC", "multiply", "add", "shift", "XOR"), on_chip=True,
-                  description="a tile's PE array: pipeline registers and arithmetic per MAC"),
+                  actions=("mac", "mult", "add", "shift", "sign", "shadow_load"),
+                  units=("MAC", "multiply", "add", "shift", "XOR", "bit"), on_chip=True,
+                  description="a tile's PE array: pipeline registers and arithmetic per MAC; "
+                  "fold pipelining: bits loaded into the PEs' shadow registers"),
     ComponentKind(name="lut_bank", cost_class="lut_bank", actions=("lookup", "program"),
                   units=("look-up", "entry"), on_chip=True,
                   description="a bank of look-up tables: reads, and table words written"),

@@ -13,7 +13,8 @@ waits the pipelined latencies -- the edge memory's access latency and the head f
 holds every link of its XY path (wormhole) and, for edge-memory traffic, a global-buffer port
 or a DRAM channel, for its serialisation time ``max(ceil(bytes / link_bytes),
 ceil(port bytes / memory bandwidth))``, where a DRAM channel moves whole bursts (port bytes
-= ``ceil(bytes / burst_bytes) * burst_bytes``, also the bytes counted).  Uncontended, a
+= ``ceil(bytes / burst_bytes) * burst_bytes``, also the bytes counted; a gathered read -- a
+strided conv's touched pixels -- rounds each of its contiguous runs).  Uncontended, a
 transfer takes latency + hops + flits.  With ``ideal_memory`` all of these take zero time
 (counted still).
 
@@ -35,6 +36,7 @@ import simpy
 
 from archsim.design.arch import ArchConfig, SRAMConfig
 from archsim.design.edge import AttachPoint
+from archsim.mapping.regions import port_bytes as burst_port_bytes
 from archsim.sim.actions import ActionKey, dram_channel, gbuf_port, link, mem_port
 
 __all__ = ["SRAM", "EdgeMemory", "LUTBank", "Mesh", "Phase", "SimEnv"]
@@ -342,10 +344,12 @@ class EdgeMemory:
         self._rr += 1
         return ch
 
-    def access(self, where: str, nbytes: int, write: bool,
-               layer: str | None = None) -> tuple[tuple, tuple]:
+    def access(self, where: str, nbytes: int, write: bool, layer: str | None = None,
+               runs: tuple[tuple[int, int], ...] = ()) -> tuple[tuple, tuple]:
         """Count the access; return (mesh node of the port, endpoint to hold: (resource,
-        latency, bytes per cycle of one transfer, cause, bytes the port moves))."""
+        latency, bytes per cycle of one transfer, cause, bytes the port moves)).  ``runs``:
+        the contiguous runs of a gathered read ((bytes, count), ...; empty: one run of
+        ``nbytes``), each moved by DRAM in whole bursts."""
         if where == "gbuf":
             self.env.count(self._keys[("gbuf", write)], nbytes, layer)
             g = self.arch.gbuf
@@ -361,8 +365,9 @@ class EdgeMemory:
         ch = self.channel()
         d = self.arch.dram
         # DRAM moves whole bursts: a request of nbytes occupies the channel, and is priced,
-        # for ceil(nbytes / burst_bytes) bursts (the extra bytes are read and dropped).
-        moved = _ceil(nbytes, d.burst_bytes) * d.burst_bytes
+        # for ceil(nbytes / burst_bytes) bursts (the extra bytes are read and dropped); a
+        # gathered read, for the bursts of each of its contiguous runs (one latency)
+        moved = burst_port_bytes(nbytes, runs, d.burst_bytes)
         self.env.count(self._keys[(ch, write)], moved, layer)
         return ("mem", ch), (self.dram[ch], d.latency_cycles, d.bytes_per_cycle_per_channel,
                              "dram", moved)

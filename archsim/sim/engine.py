@@ -56,6 +56,7 @@ class LayerResult:
     tiles: int
     partition: tuple[int, int] | None
     stall_cycles: dict[str, float]
+    fill_hidden_cycles: int = 0  # fold pipelining: fill overlapped with the previous chunk
 
     @property
     def cycles(self) -> float:
@@ -135,6 +136,7 @@ def _merge(records: list[LayerRecord]) -> LayerRecord:
         out.macs_executed += r.macs_executed
         out.macs_dense += r.macs_dense
         out.pe_slots += r.pe_slots
+        out.fill_hidden_cycles += r.fill_hidden_cycles
         for cause, cyc in r.stalls.items():
             out.stalls[cause] += cyc
     return out
@@ -208,7 +210,7 @@ def run_schedule(arch: ArchConfig, g: nx.DiGraph, sched: Schedule, functional: b
             end_cycle=st.end, compute_cycles=st.compute_cycles, macs_dense=st.macs_dense,
             macs_executed=st.macs_executed, pe_slots=st.pe_slots, tasks=len(ts),
             tiles=len({t.tile for t in ts}), partition=sched.partitions.get(node),
-            stall_cycles=dict(st.stalls),
+            stall_cycles=dict(st.stalls), fill_hidden_cycles=st.fill_hidden_cycles,
         ))
     tile_results = tuple(
         TileResult(tile=i, busy_cycles=tl.rec.busy_cycles, macs_executed=tl.rec.macs_executed,

@@ -3,7 +3,8 @@
 In:  the workload graph (with ``sample_input``), the Schedule and the tile PE kind.
 Out: :class:`FunctionalState` whose ``compute(task, chunk)`` is called by every tile when a
      chunk finishes computing: it reads the chunk's input rows from the tensors its producers
-     have written so far, computes the block with the PE kind's arithmetic (look-up tables for
+     have written so far (a conv chunk's reads checked to lie in the input region the mapper
+     fetches for it), computes the block with the PE kind's arithmetic (look-up tables for
      LUT kinds) for the layer's declared input sign (``in_signed``: the kind's per-layer
      variant), adds bias, requantises and writes the block into the node's output. An input
      outside the layer's declared range (``in_lo`` .. ``in_hi``), or any arithmetic error, raises
@@ -22,6 +23,7 @@ import numpy as np
 from archsim.errors import WorkloadError
 from archsim.graph import ops, seqops
 from archsim.graph.ir import input_range
+from archsim.mapping.regions import conv_input_region, geom_of
 from archsim.mapping.schedule import ROW_OPS, Chunk, Schedule, Task
 
 if TYPE_CHECKING:  # networkx is slow to import; graphs may also be archsim.graph.dag.Dag
@@ -58,6 +60,34 @@ def patches_rows(x: np.ndarray, kh: int, kw: int, stride, padding, c0: int, c1: 
     p = xs[n[:, None, None, None], np.arange(c1 - c0)[None, :, None, None],
            ii[:, None, :, :], jj[:, None, :, :]]
     return p.reshape(m1 - m0, -1)
+
+
+def _check_fetched(node: str, a: dict[str, Any], in_shape: tuple[int, ...], ch: Chunk) -> None:
+    """Raise unless every input pixel the conv chunk's windows read lies in the input region
+    the mapper fetches for it (:func:`conv_input_region`: its rows, thinned to the touched
+    rows and columns when the stride skips lines)."""
+    _, _, h, w = in_shape
+    ho, wo = int(a["out_shape"][2]), int(a["out_shape"][3])
+    reg = conv_input_region(a, geom_of(tuple(in_shape)), geom_of(tuple(a["out_shape"])),
+                            ch.m0, ch.m1, ch.n0, ch.n1)
+    (sh, sw), (ph, pw) = _pair(a["stride"]), _pair(a["padding"])
+    dh, dw = _pair(a.get("dilation", (1, 1)))
+    kh, kw = np.asarray(a["weight"]).shape[2:]
+    n, r = np.divmod(np.arange(ch.m0, ch.m1), ho * wo)
+    oh, ow = np.divmod(r, wo)
+    ii = oh[:, None] * sh - ph + dh * np.arange(kh)[None, :]  # (m, kh) input rows read
+    jj = ow[:, None] * sw - pw + dw * np.arange(kw)[None, :]  # (m, kw) input columns read
+    real = ((ii >= 0) & (ii < h))[:, :, None] & ((jj >= 0) & (jj < w))[:, None, :]
+    p = n[:, None, None] * (h * w) + ii[:, :, None] * w + jj[:, None, :]
+    held = (p >= reg.p0) & (p < reg.p1)
+    if reg.gather is not None:
+        held &= (np.isin(ii, reg.gather.rows)[:, :, None]
+                 & np.isin(jj, reg.gather.cols)[:, None, :])
+    missing = int(np.count_nonzero(real & ~held))
+    if missing:
+        raise FunctionalError(
+            f"node {node!r} ({a['op']}): the chunk of output pixels [{ch.m0}, {ch.m1}) reads "
+            f"{missing} input pixel positions outside the input region fetched for it")
 
 
 class FunctionalState:
@@ -154,6 +184,7 @@ class FunctionalState:
             ho, wo = out_shape[2], out_shape[3]
             parts = []
             g0, g1 = ch.n0 // fpg, (ch.n1 - 1) // fpg
+            _check_fetched(node, a, x.shape, ch)
             for gi in range(g0, g1 + 1):
                 f0, f1 = max(ch.n0, gi * fpg), min(ch.n1, (gi + 1) * fpg)
                 cols = patches_rows(x, kh, kw, a["stride"], a["padding"], gi * cg, (gi + 1) * cg,

@@ -41,6 +41,7 @@ class LayerRecord:
     macs_executed: int = 0
     macs_dense: int = 0
     pe_slots: int = 0
+    fill_hidden_cycles: int = 0  # fold pipelining: fill overlapped with the previous chunk
     stalls: defaultdict = field(default_factory=lambda: defaultdict(float))
 
 
@@ -148,7 +149,7 @@ class Tile:
         self.ops_by_sign = {s: effective_ops(pe, org, s) for s in (False, True)}
         pe_name = tile_part(index, "pe_array")
         self.pe_keys = {a: ActionKey(component=pe_name, kind="pe_array", action=a)
-                        for a in ("mac", "mult", "add", "shift", "sign")}
+                        for a in ("mac", "mult", "add", "shift", "sign", "shadow_load")}
         self.vector_key = ActionKey(component=tile_part(index, "vector"), kind="vector",
                                     action="op")
         self.gating = t.sparsity.zero_gating
@@ -165,6 +166,11 @@ class Tile:
                                          init=2 if t.sram.ofmap.double_buffered else 1)
         self.ready = simpy.Store(env)
         self.to_write = simpy.Store(env)
+        # fold pipelining: when the array's previous chunk ended, its hideable drain, and
+        # when the write process last freed an output slot (docs/model.md "Fold pipelining")
+        self.array_end: float | None = None
+        self.array_fill = 0
+        self.out_freed_at = 0.0
         chip.tiles[index] = self
         env.process(self._fetch())
         env.process(self._compute())
@@ -189,8 +195,10 @@ class Tile:
                 if ti == 0 and ci == 0:
                     phases += setup
                 wproc = None
+                # weight streaming: compute starts on the weights' first sub-block
+                wfirst = env.event() if (f.streaming and f.weight_streaming) else None
                 if f.weight_prefetch:  # weights into the free half, before the producers finish
-                    wproc = env.process(self._weights(chunk, phases, L))
+                    wproc = env.process(self._weights(chunk, phases, L, wfirst))
                     if ci == 0:
                         dep = yield from self._wait_deps(task)
                         if dep:
@@ -202,13 +210,19 @@ class Tile:
                         yield wproc
                     else:
                         yield from self._weights(chunk, phases, L)
-                    yield self.ready.put((task, chunk, phases, last, None, None))
+                    # every operand of the chunk is in its buffers now
+                    yield self.ready.put((task, chunk, phases, last, None, None, [env.now]))
                     continue
-                if wproc is None:  # a stationary operand: in before compute can start
+                if wproc is None and wfirst is not None:  # beside the inputs
+                    wproc = env.process(self._weights(chunk, phases, L, wfirst))
+                elif wproc is None:  # all of the chunk's weights before compute can start
                     yield from self._weights(chunk, phases, L)
                 first, fetched = env.event(), env.event()
-                start = env.all_of([wproc, first]) if wproc is not None else first
-                yield self.ready.put((task, chunk, phases, last, start, fetched))
+                start = (first if wproc is None
+                         else env.all_of([wfirst if wfirst is not None else wproc, first]))
+                ready_at: list[float] = []  # when the chunk can start (its first sub-block)
+                start.callbacks.append(lambda _ev, at=ready_at: at.append(env.now))
+                yield self.ready.put((task, chunk, phases, last, start, fetched, ready_at))
                 yield from self._inputs(chunk, phases, L, first)
                 if wproc is not None:
                     yield wproc
@@ -241,9 +255,9 @@ class Tile:
             if src.tile is None:
                 if src.group is not None:
                     yield from self._multicast(src.group, src.memory, src.nbytes, phases, L,
-                                               marks)
+                                               marks, src.runs)
                 else:
-                    node, ep = self.mem.access(src.memory, src.nbytes, False, L)
+                    node, ep = self.mem.access(src.memory, src.nbytes, False, L, src.runs)
                     yield from self.mesh.transfer(node, self.index, src.nbytes, phases,
                                                   endpoint=ep, layer=L, marks=marks)
             else:
@@ -260,24 +274,33 @@ class Tile:
             first.succeed()  # no input bytes: compute waits for the weights only
         yield from self.ifmap.access(in_bytes, True, phases, L)
 
-    def _weights(self, chunk: Chunk, phases: list[Phase], L: str):
-        """The chunk's weights from DRAM into the weight buffer, then table programming."""
+    def _weights(self, chunk: Chunk, phases: list[Phase], L: str, first=None):
+        """The chunk's weights from DRAM into the weight buffer, then table programming;
+        ``first`` (weight streaming) fires when the first of the chunk's sub-blocks has
+        arrived (after the table programming when the chunk programs tables)."""
+        marks = None
+        if first is not None and chunk.weight_bytes and not (chunk.program_entries
+                                                             and self.banks):
+            marks = [(1.0 / self._sub_blocks(chunk), first)]
         if chunk.weight_bytes:
             if chunk.weight_group is not None:
                 yield from self._multicast(chunk.weight_group, "dram", chunk.weight_bytes,
-                                           phases, L, None)
+                                           phases, L, marks)
             else:
                 node, ep = self.mem.access("dram", chunk.weight_bytes, False, L)
                 yield from self.mesh.transfer(node, self.index, chunk.weight_bytes, phases,
-                                              endpoint=ep, layer=L)
+                                              endpoint=ep, layer=L, marks=marks)
             yield from self.weight.access(chunk.weight_bytes, True, phases, L)
         if chunk.program_entries and self.banks:
             yield from self._program_banks(chunk.program_entries, phases, L)
+        if first is not None and not first.triggered:
+            first.succeed()  # weights resident, or tables programmed: nothing more to wait for
 
     def _multicast(self, gid: int, where: str, nbytes: int, phases: list[Phase], L: str,
-                   marks: list | None):
-        """Join multicast group ``gid``: the last member to arrive reads the memory once and
-        sends the bytes along the XY tree to all members; the others wait for it."""
+                   marks: list | None, runs: tuple[tuple[int, int], ...] = ()):
+        """Join multicast group ``gid``: the last member to arrive reads the memory once (as
+        ``runs``, see :meth:`EdgeMemory.access`) and sends the bytes along the XY tree to all
+        members; the others wait for it."""
         g = self.chip.groups[gid]
         g.marks += marks or []
         g.arrived += 1
@@ -289,7 +312,7 @@ class Tile:
             phases.extend(g.phases)
             return
         g.start = t0
-        node, ep = self.mem.access(where, nbytes, False, L)
+        node, ep = self.mem.access(where, nbytes, False, L, runs)
         yield from self.mesh.multicast(node, g.members, nbytes, g.phases, endpoint=ep,
                                        layer=L, marks=g.marks)
         phases.extend(g.phases)
@@ -314,7 +337,7 @@ class Tile:
         rec = self.rec
         while True:
             idle0 = env.now
-            task, chunk, phases, last, start, fetched = yield self.ready.get()
+            task, chunk, phases, last, start, fetched, ready_at = yield self.ready.get()
             if start is not None and not start.triggered:
                 yield start
             idle1 = env.now
@@ -344,20 +367,23 @@ class Tile:
                     yield req
                 if env.now > s0:
                     self._stall(task, {"sram": env.now - s0})
+            hidden = self._hidden_fill(chunk, ready_at)
+            cycles = chunk.compute_cycles - hidden  # what the array spends on this chunk
             env.log(self.name, f"compute {task.node}")
             ls = self.rec.layer(task.node)
             ls.start = min(ls.start, env.now)
-            ls.compute_cycles += chunk.compute_cycles
+            ls.compute_cycles += cycles
+            ls.fill_hidden_cycles += hidden
             ls.macs_executed += chunk.macs_executed
             ls.macs_dense += chunk.macs_dense
             ls.pe_slots += chunk.pe_slots
             if fetched is None:
-                if chunk.compute_cycles:
-                    yield env.timeout(chunk.compute_cycles)
+                if cycles:
+                    yield env.timeout(cycles)
             else:  # streaming: the last sub-block's compute waits for its arrival
-                tail = chunk.compute_cycles // self._sub_blocks(chunk)
-                if chunk.compute_cycles - tail:
-                    yield env.timeout(chunk.compute_cycles - tail)
+                tail = min(cycles, chunk.compute_cycles // self._sub_blocks(chunk))
+                if cycles - tail:
+                    yield env.timeout(cycles - tail)
                 s0 = env.now
                 if not fetched.triggered:
                     yield fetched
@@ -375,12 +401,27 @@ class Tile:
             self._count_compute(chunk, task.node, self.ops_by_sign[task.act_signed])
             if self.compute_fn is not None:
                 self.compute_fn(task, chunk)
-            rec.busy_cycles += chunk.compute_cycles
+            rec.busy_cycles += cycles
             rec.macs_executed += chunk.macs_executed
             rec.macs_dense += chunk.macs_dense
             rec.last_end = env.now
+            self.array_end, self.array_fill = env.now, chunk.fill_cycles
             yield self.in_slots.put(1)
             yield self.to_write.put((task, chunk, last))
+
+    def _hidden_fill(self, chunk: Chunk, ready_at: list[float]) -> int:
+        """Fold pipelining across chunks: cycles of ``chunk``'s fill the array overlaps with
+        the previous chunk's drain.  Only when the array went straight from that chunk to
+        this one (no wait since it ended) and this chunk was ready -- its operands in the
+        buffers (or its first streamed sub-block), an output slot free -- at ``ready`` no
+        later than that end: min(fill, previous drain, previous end - ready)."""
+        if not chunk.fill_cycles or not self.array_fill or self.array_end is None:
+            return 0
+        now = self.env.now
+        if now != self.array_end or not ready_at:
+            return 0
+        ready = max(ready_at[0], self.out_freed_at)
+        return int(max(0, min(chunk.fill_cycles, self.array_fill, now - ready)))
 
     def _stall(self, task: Task, causes: dict[str, float]) -> None:
         for cause, cyc in causes.items():
@@ -416,6 +457,8 @@ class Tile:
                 base, extra = divmod(total, len(self.banks))
                 for b, bank in enumerate(self.banks):
                     env.count(bank.lookup_key, base + (1 if b < extra else 0), L)
+        if chunk.shadow_bits:
+            env.count(self.pe_keys["shadow_load"], chunk.shadow_bits, L)
         if chunk.vector_ops:
             env.count(self.vector_key, chunk.vector_ops, L)
         for buf, nbytes in chunk.sram_reads:
@@ -435,6 +478,7 @@ class Tile:
                 yield from self.mesh.transfer(self.index, node, chunk.ofmap_bytes,
                                               endpoint=ep, layer=L)
             yield self.out_slots.put(1)
+            self.out_freed_at = env.now
             ls = self.rec.layer(task.node)
             ls.end = max(ls.end, env.now)
             if last:

@@ -39,15 +39,16 @@ def test_analytic_latency_and_energy_rank_like_simpy(tmp_path):
     assert spearmanr([r[2] for r in rows], [r[3] for r in rows])[0] >= 0.9
 
 
-@pytest.mark.parametrize("mode", ["none", "gather"])
-def test_prefilter_bound_stays_below_the_estimate(tmp_path, mode):
+@pytest.mark.parametrize("mode, pipe", [("none", False), ("gather", False), ("none", True)])
+def test_prefilter_bound_stays_below_the_estimate(tmp_path, mode, pipe):
     """The search's pre-filter (LayerModel.bound) is a lower bound of the full estimate up to
     the declared slack, for latency and energy, on every candidate of a 3x3 and a split-K-able
-    layer (dense timing and gather)."""
+    layer (dense timing and gather; dense with fold pipelining)."""
     from archsim.mapping.search import BOUND_SLACK, layer_candidates
 
     g = resolve_workload(str(conv_csv(tmp_path, [("c", 8, 8, 3, 3, 64, 32, 1)])))
-    arch = load_arch("mac_2x2").with_overrides({"tile.sparsity.mode": mode})
+    arch = load_arch("mac_2x2").with_overrides({"tile.sparsity.mode": mode,
+                                                 "tile.pe_array.fold_pipelining": pipe})
     w = g.nodes["c"]["weight"]
     w[:, ::3] = 0  # a third of the input channels pruned in every filter
     model = LayerModel(arch, load_cost_model(arch, dataflow="ws"))
@@ -113,15 +114,19 @@ def test_analytic_multicast_reads_shared_weights_once(tmp_path, multicast):
     assert acts[("noc_link", "flit_hop")] == est.flit_hops
 
 
-@pytest.mark.parametrize("streaming", [False, True])
-@pytest.mark.parametrize("prefetch", [False, True])
-def test_analytic_latency_is_simpys_on_one_tile(tmp_path, streaming, prefetch):
+@pytest.mark.parametrize("streaming, prefetch, w_stream, pipe", [
+    (False, False, False, False), (False, True, False, False), (True, False, False, False),
+    (True, True, False, False), (True, False, True, False), (True, True, True, False),
+    (True, True, False, True)])
+def test_analytic_latency_is_simpys_on_one_tile(tmp_path, streaming, prefetch, w_stream, pipe):
     """On one tile nothing is contended but what the model times (the DRAM channels' queues,
-    the tile pipeline): with and without streamed inputs and weight prefetch
-    (``tile.fetch``), the estimate's latency is SimPy's, cycle for cycle."""
+    the tile pipeline): with and without streamed inputs, weight prefetch and weight
+    streaming (``tile.fetch``), and with fold pipelining, the estimate's latency is SimPy's,
+    cycle for cycle."""
     g = resolve_workload(str(conv_csv(tmp_path, [("c", 16, 16, 3, 3, 32, 64, 1)])))
-    arch = load_arch("mac_1x1").with_overrides({"tile.fetch.streaming": streaming,
-                                                "tile.fetch.weight_prefetch": prefetch})
+    arch = load_arch("mac_1x1").with_overrides({
+        "tile.fetch.streaming": streaming, "tile.fetch.weight_prefetch": prefetch,
+        "tile.fetch.weight_streaming": w_stream, "tile.pe_array.fold_pipelining": pipe})
     L = gemm_layers(g, arch)["c"]
     base = heuristic_plan(g, arch, "ws", MappingSpec.parse("layer")).layers[0]
     model = LayerModel(arch)

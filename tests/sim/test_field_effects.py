@@ -126,6 +126,8 @@ EFFECTS: dict[str, Effect] = {
     "tile.fetch.streaming": Effect(False, _latency),
     "tile.fetch.sub_blocks": Effect(1, _latency),
     "tile.fetch.weight_prefetch": Effect(False, _latency),
+    # compute starts on the weights' first sub-block instead of all of them
+    "tile.fetch.weight_streaming": Effect(True, _latency),
     "interconnect.multicast": Effect(False, lambda s: s["actions"]),
     "interconnect.memory_edges": Effect(("west",), _latency),
     # Y-first routes use other links than X-first ones (the base is square: short_first = xy)
@@ -133,6 +135,8 @@ EFFECTS: dict[str, Effect] = {
     "gbuf.attach": Effect("dram_channels", _latency),
     # psums: the accumulator registers (energy) and the psum bytes in the output buffer
     "tile.pe_array.acc_bits": Effect(16, _energy),
+    # fold pipelining: folds issue every max(T, R) cycles, one fill / drain per block
+    "tile.pe_array.fold_pipelining": Effect(True, _latency),
     # sparsity hardware (docs/model.md): dense timing vs the gather network's compaction;
     # gating prices zero weights; the selector window sets the selectors' area; the gather
     # pipeline and bandwidth time the fold; metadata formats move different bytes; the

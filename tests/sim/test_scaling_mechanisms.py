@@ -145,3 +145,33 @@ def test_multicast_never_joins_the_weights_of_two_reduction_parts(tmp_path):
     assert [c.k_part for t in parts for c in t.chunks] == [(0, 16), (16, 32)]
     assert sched.multicast == {}  # before: one group {0: (0, 1)}, half the weights never read
     assert sum(c.weight_bytes for t in parts for c in t.chunks) == 8 * 32
+
+
+def test_weight_streaming_starts_compute_on_the_first_pieces(tmp_path):
+    """ws, K=64 over 4 PE rows: 16 folds, 4 sub-blocks. 256 B of weights and 256 B of inputs
+    over one 4 B/cycle DRAM channel (latency 10) and one mesh hop. Without weight streaming
+    the weights come first, whole: 10 + 1 + 256 / 4 = 75, then their SRAM write (256 / 16 =
+    16) -> 91, then the inputs' first quarter: 10 + 1 + 64 / 4 = 27 -> compute at 118. With
+    it, the inputs' request is queued beside the weights' at 0 (its latency overlaps their
+    transfer), so its first quarter is in at 75 + 64 / 4 = 91 and compute starts there; the
+    27 cycles saved are the whole run's."""
+    csv = gemm_csv(tmp_path, [("g", 4, 4, 64)])
+    base = {"tile.sram.ifmap.ports": 2, "tile.sram.weight.ports": 2,
+            "tile.fetch.streaming": True}
+    logs = {}
+    for ws in (False, True):
+        arch = tiny_arch(**base, **{"tile.fetch.weight_streaming": ws})
+        res = archsim.simulate(arch, str(csv), dataflow="ws", trace=True)
+        logs[ws] = (res.latency_cycles, list(res.trace))
+    assert logs[False] == (356, [("tile0.weight_sram", "write", 75), ("tile0", "compute g", 118),
+                                 ("tile0.ifmap_sram", "write", 166), ("tile0", "done g", 356)])
+    assert logs[True] == (329, [("tile0.weight_sram", "write", 75), ("tile0", "compute g", 91),
+                                ("tile0.ifmap_sram", "write", 139), ("tile0", "done g", 329)])
+
+
+def test_weight_streaming_needs_streaming_and_two_weight_ports():
+    with pytest.raises(ConfigError, match=r"weight_streaming.*tile.fetch.streaming"):
+        tiny_arch(**{"tile.fetch.weight_streaming": True})
+    with pytest.raises(ConfigError, match=r"weight_streaming.*weight.ports >= 2, not 1"):
+        tiny_arch(**{"tile.sram.ifmap.ports": 2, "tile.fetch.streaming": True,
+                     "tile.fetch.weight_streaming": True})
