@@ -89,7 +89,8 @@ SEARCH_OBJECTIVES = ("latency", "energy")
 # array ZigZag models with ``systolic_dimensions``), no global buffer; ZigZag gets the same array
 # as systolic.  ZigZag 3.9's cost model reads no memory latency (its memories carry one, unused),
 # so archsim is also run with every memory latency 0: the timing ZigZag's model gives them.
-SEARCH_OVERRIDES = {"gbuf.capacity_bytes": 0, "tile.pe_array.fold_pipelining": True}
+SEARCH_OVERRIDES = {"gbuf.capacity_bytes": 0, "tile.pe_array.fold_pipelining": True,
+                    "tile.fetch.weight_streaming": True}
 NO_LATENCY = {"dram.latency_cycles": 0, "tile.sram.ifmap.latency_cycles": 0,
               "tile.sram.weight.latency_cycles": 0, "tile.sram.ofmap.latency_cycles": 0}
 SEARCH_VARIANTS = {"design": {}, "no_latency": NO_LATENCY}

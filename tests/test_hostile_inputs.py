@@ -172,6 +172,9 @@ def _plan_data():
 
 
 PLAN_GRAPH, PLAN = _plan_data()
+# valid words of the plan's enumerated fields, so mutations also reach the mapper's own checks
+PLAN_WORDS = st.sampled_from(["single", "double", "os", "ws", "is", "channel_major",
+                              "pixel_major"])
 
 
 @settings(max_examples=100, deadline=None, derandomize=True, database=None,
@@ -186,7 +189,7 @@ def test_mutated_mapping_files_map_or_fail_cleanly(data):
         layer = data.draw(st.sampled_from(mutated["layers"] or [{}]))
         if isinstance(layer, dict) and layer:
             key = data.draw(st.sampled_from([*layer, "bogus"]))
-            layer[key] = data.draw(HOSTILE)
+            layer[key] = data.draw(st.one_of(HOSTILE, PLAN_WORDS))
         else:
             mutated[data.draw(st.sampled_from([*mutated, "bogus"]))] = data.draw(HOSTILE)
     with tempfile.TemporaryDirectory() as d:

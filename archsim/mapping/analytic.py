@@ -744,12 +744,14 @@ class LayerModel:
             lanes[k] = start + hold
             return start, start + hold
 
-        def fetch_start(tile, ready=0.0):
+        def fetch_start(tile, ready=0.0, ser_in=False):
             """When the tile's fetch unit starts its next chunk: after its previous fetch, a
-            free input slot (the compute ``in_slots`` chunks back) and ``ready``."""
+            free input slot (the compute ``in_slots`` chunks back) and ``ready``; ``ser_in``:
+            its inputs go to a single-used input buffer (after the previous compute)."""
             st = state[tile]
             ce = st[1]
-            return max(st[0], ce[-n_in] if len(ce) >= n_in else 0.0, ready)
+            fs = max(st[0], ce[-n_in] if len(ce) >= n_in else 0.0, ready)
+            return max(fs, ce[-1]) if (ser_in and ce) else fs
 
         def run_chunk(tile, start, fe, c, stall, tail, w, f_sram=0, fill=0):
             """The chunk's compute and write once fetched: compute may start at ``start``
@@ -800,6 +802,10 @@ class LayerModel:
         def hold_of(where, nb, bpc, runs=()):
             return max(_ceil(nb, lb), _ceil(self.port_bytes(where, nb, runs), bpc)) if nb else 0
 
+        # per-layer buffer use (plan ``input_buffer`` / ``weight_buffer``)
+        one_in = getattr(p, "input_buffer", "double") == "single" and sr.ifmap.double_buffered
+        one_w = getattr(p, "weight_buffer", "double") == "single" or not sr.weight.double_buffered
+
         def block(task):
             """Per chunk of one block: its fetch, compute and write parts; and its counts."""
             partial = task.kc is not None
@@ -849,7 +855,7 @@ class LayerModel:
                 at_w = min(h_w, _ceil(h_w, sb)) if (self.w_stream and not prog) else None
                 times.append((ib, h_in, at, s_in, wb, h_w, s_w, prog,
                               cw.compute_cycles, cw.sram_stall_cycles, tail, w, sram_f,
-                              at_w, cw.fill_cycles))
+                              at_w, cw.fill_cycles, one_in and ib > 0, one_w and wb > 0))
             return times, bc
 
         def fetch_begin(task, j, tm, fs):
@@ -860,11 +866,15 @@ class LayerModel:
             last member) and holds back the reads after it.  The fetch record: [task, j, tm,
             reads, fs]; its reads are issued by ``issue_one`` as the tiles advance."""
             ib, h_in, _at, _s_in, wb, h_w, _s_w, _prog = tm[:8]
-            reads = []  # [kind, bytes, hold, group, asked at, (start, end) or None]
+            ce = state[task.tile][1]
+            # a single-used weight buffer: the weights go out once the previous chunk (the
+            # last user of the weights there) has computed
+            w_min = ce[-1] if (tm[16] and ce) else 0.0
+            reads = []  # [kind, bytes, hold, group, asked at, (start, end) or None, not before]
             if ib:
-                reads.append(["i", ib, h_in, assign.get((task.id, j, 0)), None, None])
+                reads.append(["i", ib, h_in, assign.get((task.id, j, 0)), None, None, 0.0])
             if wb:
-                reads.append(["w", wb, h_w, assign.get((task.id, j, -1)), None, None])
+                reads.append(["w", wb, h_w, assign.get((task.id, j, -1)), None, None, w_min])
             if streaming:  # the weights' read goes out first
                 reads.reverse()
             return [task, j, tm, reads, fs]
@@ -873,7 +883,7 @@ class LayerModel:
             """Issue read ``r`` of fetch record ``rec`` asked for at ``t``: a unicast read
             takes its port now; a multicast read joins its group.  When the fetch unit may
             ask for its next read (None: held back by the group)."""
-            r[4] = t
+            t = r[4] = max(t, r[6])
             if r[3] is not None:
                 arrive[r[3]].append((t, rec))
                 return None
@@ -890,7 +900,7 @@ class LayerModel:
             first = in_end = w_end = w_first = None
             for r in reads:
                 if r[5] is None:
-                    r[4] = t if r[4] is None else r[4]
+                    r[4] = max(t if r[4] is None else r[4], r[6])
                     r[5] = (g_end[r[3]] if r[3] is not None else
                             read(in_home if r[0] == "i" else "dram", r[1], r[2], r[4],
                                  task.tile))
@@ -992,12 +1002,14 @@ class LayerModel:
         def advance(tile):
             pos[tile] += 1
             if pos[tile] < len(seq[tile]):
-                heapq.heappush(heap, (fetch_start(tile), 0, tile))
+                nxt = seq[tile][pos[tile]]
+                heapq.heappush(heap, (fetch_start(tile, ser_in=nxt[0] == "c" and nxt[3][15]),
+                                      0, tile))
 
         def finish(tile, rec):
             nonlocal end
             task, j, tm, _reads, _fs = rec
-            c, stall, tail, w, sram_f, _at_w, fill = tm[8:]
+            c, stall, tail, w, sram_f, _at_w, fill = tm[8:15]
             start, fe = fetch_end(rec)
             t_end = run_chunk(tile, start, fe, c, stall, tail, w, f_sram=sram_f, fill=fill)
             end = max(end, t_end)
@@ -1044,7 +1056,7 @@ class LayerModel:
                 continue
             if prio == 0:
                 _, task, j, tm, _red = item
-                rec = fetch_begin(task, j, tm, fetch_start(tile))
+                rec = fetch_begin(task, j, tm, fetch_start(tile, ser_in=tm[15]))
                 reads, fs = rec[3], rec[4]
                 if concurrent and streaming:  # the weights' read goes out now (its own
                     # process), the inputs' after the other tiles starting now asked for theirs

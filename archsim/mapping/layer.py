@@ -10,9 +10,10 @@ Out: :func:`graph_aliases` (nodes that are free views of another tensor: flatten
      sparsity rule for it (:func:`layer_rule`), its declared input sign, the fold model of a
      block (:meth:`GemmLayer.fold`), the bytes of a weight block as stored (compacted weights
      plus metadata), the input region a block reads and whether a chunk fits the tile buffers
-     (:func:`buffer_caps` gives the usable capacities); :class:`ChunkTiming` turns a block's
-     fold into compute cycles, buffer traffic and the SRAM-bandwidth stall (docs/model.md,
-     "Compute cycles of a chunk" and "Partial sums and buffer bandwidth").
+     (:func:`buffer_caps` gives the usable capacities, per a layer plan's single / double
+     buffer choices; :func:`buffer_modes` the design point's defaults); :class:`ChunkTiming`
+     turns a block's fold into compute cycles, buffer traffic and the SRAM-bandwidth stall
+     (docs/model.md, "Compute cycles of a chunk" and "Partial sums and buffer bandwidth").
 
 The reduction is split over input channels of a group: part ``[kc0, kc1)`` covers rows
 ``[kc0 * kk, kc1 * kk)`` of the (K, N) weight matrix, ``kk`` = kernel positions (1 for linear).
@@ -40,8 +41,9 @@ if TYPE_CHECKING:
 
     from archsim.design.arch import ArchConfig
 
-__all__ = ["ChunkTiming", "GemmLayer", "allowed_dataflows", "buffer_caps", "gemm_layers",
-           "graph_aliases", "is_identity_clip", "layer_rule", "mapping_order", "shadow_bits"]
+__all__ = ["ChunkTiming", "GemmLayer", "allowed_dataflows", "buffer_caps", "buffer_modes",
+           "gemm_layers", "graph_aliases", "is_identity_clip", "layer_rule", "mapping_order",
+           "shadow_bits"]
 
 
 def _ceil(a: int, b: int) -> int:
@@ -83,13 +85,25 @@ def graph_aliases(g: nx.DiGraph, order: list[str]) -> dict[str, str]:
     return aliases
 
 
-def buffer_caps(arch: ArchConfig) -> dict[str, int]:
-    """Usable bytes of each tile buffer for one chunk (half when double-buffered)."""
+def buffer_caps(arch: ArchConfig, plan: Any = None) -> dict[str, int]:
+    """Usable bytes of each tile buffer for one chunk: half when double-buffered, unless
+    ``plan`` (a :class:`~archsim.mapping.plan.LayerPlan`) uses the input or weight buffer
+    ``single`` (whole); ideal memory: whole."""
     t = arch.tile
     div = 1 if arch.ideal_memory else 2
-    return {name: cfg.capacity_bytes // (div if cfg.double_buffered else 1)
+    whole = {"ifmap": plan is not None and plan.input_buffer == "single",
+             "weight": plan is not None and plan.weight_buffer == "single", "ofmap": False}
+    return {name: cfg.capacity_bytes // (div if cfg.double_buffered and not whole[name] else 1)
             for name, cfg in (("ifmap", t.sram.ifmap), ("weight", t.sram.weight),
                               ("ofmap", t.sram.ofmap))}
+
+
+def buffer_modes(arch: ArchConfig) -> tuple[str, str]:
+    """The (input_buffer, weight_buffer) modes the design point's buffers have by default:
+    ``double`` where the buffer is double-buffered, ``single`` where it is not."""
+    s = arch.tile.sram
+    return ("double" if s.ifmap.double_buffered else "single",
+            "double" if s.weight.double_buffered else "single")
 
 
 def allowed_dataflows(arch: ArchConfig) -> tuple[str, ...]:

@@ -24,6 +24,13 @@ A :class:`LayerPlan` says, for one layer:
     weights fetched once per block, inputs once per chunk) or ``pixel_major`` (a pixel chunk
     stays while the filter chunks pass: weights re-fetched per chunk when there are several
     filter chunks, inputs kept when ``keep_inputs``);
+  - ``input_buffer``, ``weight_buffer``: ``double`` (a chunk uses half of the tile's input /
+    weight buffer, so the next chunk's fetch overlaps this chunk's compute) or ``single`` (a
+    chunk may use the whole buffer; its fetch waits until the buffer is free: a chunk that
+    fetches inputs holds the whole input buffer from its fetch to its compute end, a weight
+    set holds the whole weight buffer until the last chunk using it has computed).  On a
+    buffer the design point does not double-buffer (``double_buffered: false``) ``single`` is
+    what the buffer does and ``double`` is an error (docs/mapping.md);
   - ``group``: layers sharing a group id with other layers are pipelined: they run at the same
     time on their own tiles and hand over outputs through the tiles' output buffers; a layer
     alone in its group runs after its producers finish, outputs to the edge memory.
@@ -47,10 +54,11 @@ import yaml
 from archsim.design.schema import SchemaError, dump, field_, parse
 from archsim.errors import MappingError
 
-__all__ = ["LOOP_ORDERS", "LayerPlan", "MappingPlan", "PlanError", "load_plan", "parse_plan",
-           "plan_yaml"]
+__all__ = ["BUFFER_MODES", "LOOP_ORDERS", "LayerPlan", "MappingPlan", "PlanError", "load_plan",
+           "parse_plan", "plan_yaml"]
 
 LOOP_ORDERS = ("channel_major", "pixel_major")
+BUFFER_MODES = ("double", "single")
 
 
 class PlanError(MappingError):
@@ -72,6 +80,10 @@ class LayerPlan:
     loop_order: Literal["channel_major", "pixel_major"] = field_(
         "channel_major", doc="chunk order inside a block")
     group: int = field_(ge=0, doc="pipelining group id (shared id: pipelined together)")
+    input_buffer: Literal["double", "single"] = field_(
+        "double", doc="chunks use half (double) or the whole (single) input buffer")
+    weight_buffer: Literal["double", "single"] = field_(
+        "double", doc="chunks use half (double) or the whole (single) weight buffer")
 
     @property
     def blocks(self) -> int:

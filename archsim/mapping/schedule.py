@@ -54,7 +54,7 @@ from archsim.mapping.layer import (
     shadow_bits,
 )
 from archsim.mapping.partition import split_range
-from archsim.mapping.plan import LayerPlan, MappingPlan
+from archsim.mapping.plan import LayerPlan, MappingPlan, PlanError
 from archsim.mapping.regions import Region, TensorGeom, geom_of
 from archsim.pe.organisation import activation_build_ops, activation_entries, entries_per_fold
 
@@ -173,6 +173,9 @@ class Task:
     out_region: Region
     out_home: str  # "gbuf" | "dram" | "tile"
     act_signed: bool = False  # conv/linear: the layer's declared input sign (per-layer ops)
+    # GEMM tasks: the layer plan's buffer use (LayerPlan.input_buffer / weight_buffer)
+    input_buffer: str = "double"
+    weight_buffer: str = "double"
 
     @property
     def name(self) -> str:
@@ -195,6 +198,12 @@ class Schedule:
 
 def _ceil(a: int, b: int) -> int:
     return -(-a // b)
+
+
+def _whole_hint(p: LayerPlan, buf: str) -> str:
+    """Error hint: a double-buffered operand could use the whole buffer (plan field)."""
+    fld = "input_buffer" if buf == "ifmap" else "weight_buffer"
+    return f"; or {fld} 'single'" if getattr(p, fld) == "double" else ""
 
 
 def _bitrev(v: int, bits: int) -> int:
@@ -301,7 +310,23 @@ class _Mapper:
             bad = dataflow_error(self.arch, p.dataflow)
             if bad:
                 raise self._err(node, "dataflow", bad)
+            self._check_buffers(node, L, p)
         return lp
+
+    def _check_buffers(self, node: str, L: GemmLayer, p: LayerPlan) -> None:
+        """``double`` needs a double-buffered buffer; a matmul's second operand streams in with
+        its inputs, so its weight buffer is not used ``single``."""
+        sram = self.arch.tile.sram
+        for fld, buf, cfg in (("input_buffer", "ifmap", sram.ifmap),
+                              ("weight_buffer", "weight", sram.weight)):
+            if getattr(p, fld) == "double" and not cfg.double_buffered:
+                raise PlanError(f"{self.plan.label}: layer {node!r}: field {fld!r}: 'double' "
+                                f"needs a double-buffered buffer; {self.arch.source}: "
+                                f"tile.sram.{buf}.double_buffered is false (use 'single')")
+        if L.dynamic and p.weight_buffer == "single" and sram.weight.double_buffered:
+            raise PlanError(f"{self.plan.label}: layer {node!r}: field 'weight_buffer': a "
+                            f"matmul's second operand is fetched with its inputs, not as a "
+                            f"weight set: 'single' is not supported (use 'double')")
 
     def _groups(self) -> dict[str, int | None]:
         """Pipelining group of every node (element-wise nodes: their first grouped input's);
@@ -424,9 +449,12 @@ class _Mapper:
         )
 
     def _add_task(self, node, op, tile, deps, chunks, region, home, register=True,
-                  signed=False) -> Task:
+                  signed=False, plan: LayerPlan | None = None) -> Task:
+        bufs = {} if plan is None else {"input_buffer": plan.input_buffer,
+                                        "weight_buffer": plan.weight_buffer}
         t = Task(id=len(self.tasks), node=node, op=op, tile=tile, deps=tuple(sorted(deps)),
-                 chunks=tuple(chunks), out_region=region, out_home=home, act_signed=signed)
+                 chunks=tuple(chunks), out_region=region, out_home=home, act_signed=signed,
+                 **bufs)
         self.tasks.append(t)
         if register:
             self.by_node.setdefault(node, []).append(t)
@@ -454,14 +482,14 @@ class _Mapper:
                     i += 1
                     chunks, deps = self._matmul_chunks(L, p, m0, m1, n0, n1, tile)
                     self._add_task(node, "matmul", tile, deps, chunks, region, home,
-                                   signed=L.act_signed)
+                                   signed=L.act_signed, plan=p)
                     continue
                 if p.split_k == 1:
                     tile = tiles[i % T]
                     i += 1
                     chunks, deps = self._gemm_chunks(L, p, m0, m1, n0, n1, None, tile)
                     self._add_task(node, a["op"], tile, deps, chunks, region, home,
-                                   signed=L.act_signed)
+                                   signed=L.act_signed, plan=p)
                     continue
                 parts = []
                 for kc in k_parts:
@@ -470,7 +498,8 @@ class _Mapper:
                     self._check_partial_fits(L, p, m0, m1, n0, n1)
                     chunks, deps = self._gemm_chunks(L, p, m0, m1, n0, n1, kc, tile)
                     parts.append(self._add_task(node, a["op"], tile, deps, chunks, region,
-                                                "tile", register=False, signed=L.act_signed))
+                                                "tile", register=False, signed=L.act_signed,
+                                                plan=p))
                 self._reduce(L, p, parts, m0, m1, n0, n1, region, home)
 
     def _check_partial_fits(self, L, p, m0, m1, n0, n1) -> None:
@@ -626,7 +655,8 @@ class _Mapper:
     def _check_fits(self, L, p, r0, r1, c0, c1, kc) -> None:
         """Raise naming the layer, the buffer and the plan field when a chunk overflows."""
         df = p.dataflow
-        bad = L.misfit(self.cap, df, r0, r1, c0, c1, kc)
+        cap = buffer_caps(self.arch, p)
+        bad = L.misfit(cap, df, r0, r1, c0, c1, kc)
         if bad is None:
             return
         split = f" (of reduction part {kc[0]}..{kc[1] - 1})" if kc else ""
@@ -639,8 +669,8 @@ class _Mapper:
             fld = "chunk_channels" if c1 - c0 > 1 else "split_k"
             raise MappingError(
                 f"{self.arch.source}: layer {L.node!r} does not fit: {who}{split} needs "
-                f"{need} weight bytes > tile.sram.weight usable capacity {self.cap['weight']} "
-                f"bytes (plan field {fld!r})")
+                f"{need} weight bytes > tile.sram.weight usable capacity {cap['weight']} "
+                f"bytes (plan field {fld!r}{_whole_hint(p, 'weight')})")
         reg = L.input_region(r0, r1, c0, c1, kc)
         el = L.out_el_bytes(df, c0, c1, kc)
         who = "one output pixel" if r1 - r0 == 1 else f"{r1 - r0} output pixels"
@@ -649,8 +679,9 @@ class _Mapper:
         raise MappingError(
             f"{self.arch.source}: layer {L.node!r} does not fit: {who}{split} needs "
             f"{reg.elements * self.act_bytes} input bytes (tile.sram.ifmap usable "
-            f"{self.cap['ifmap']}) and {(r1 - r0) * (c1 - c0) * el} output bytes "
-            f"(tile.sram.ofmap usable {self.cap['ofmap']}) (plan field {fld!r})")
+            f"{cap['ifmap']}) and {(r1 - r0) * (c1 - c0) * el} output bytes "
+            f"(tile.sram.ofmap usable {cap['ofmap']}) (plan field {fld!r}"
+            f"{_whole_hint(p, 'ifmap') if bad == 'ifmap' else ''})")
 
     def _shadow_bits(self, folds: int, df: str) -> int:
         """Fold pipelining: every fold shifts one operand into each PE's shadow register."""

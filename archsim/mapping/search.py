@@ -13,11 +13,18 @@ Steps:
      heuristic's plan, and the report says so), candidates: every dataflow x tile counts
      (all tiles, and fewer) x spatial splits of pixels, filters and the reduction whose
      product fits the tiles x the largest chunk sizes that fit the buffers (and halves of
-     them) x both loop orders, inputs kept in the buffer; each is ranked by
+     them; the input / weight buffer used ``single`` -- whole -- where that admits a chunk
+     the halves do not) x both loop orders, inputs kept in the buffer; each is ranked by
      :class:`~archsim.mapping.analytic.LayerModel`;
   3. the ``top`` best by the analytic objective, and the heuristic's own layer plan, are
      simulated in SimPy on the layer alone (its input in DRAM); the best simulated wins -- the
-     heuristic's plan is always among them, so a layer is never chosen worse than it;
+     heuristic's plan is always among them, so a layer is never chosen worse than it by the
+     objective (``latency``: never slower; ``energy`` / ``edp``: never costlier -- an energy
+     search may trade latency for energy).  Candidates using a buffer otherwise
+     than the design point's default (``single``) are ranked apart (estimated only while
+     their bound is below the best default estimate): the ``top`` best of them that the model
+     ranks above the best default candidate and predicts no worse than the heuristic are
+     simulated as well (so adding them never displaces a default candidate);
   4. across layer groups: the whole network is simulated with the per-layer choices (every
      layer its own group) and with the heuristic's plans (``layer``; ``pipeline``: all layers
      one group); the best whole-network plan by the objective is chosen -- the heuristic's
@@ -30,6 +37,7 @@ import csv
 import dataclasses
 import io
 import time
+import weakref
 from dataclasses import dataclass
 
 from archsim.design.arch import ArchConfig
@@ -41,6 +49,7 @@ from archsim.mapping.layer import (
     GemmLayer,
     allowed_dataflows,
     buffer_caps,
+    buffer_modes,
     dataflow_error,
     gemm_layers,
     graph_aliases,
@@ -49,9 +58,8 @@ from archsim.mapping.layer import (
 from archsim.mapping.plan import LayerPlan, MappingPlan
 from archsim.mapping.schedule import MappingSpec, build_schedule
 
-__all__ = ["OBJECTIVES", "LayerChoice", "SearchReport", "layer_candidates", "random_plans",
-           "search_mapping",
-           "single_layer_graph"]
+__all__ = ["OBJECTIVES", "LayerChoice", "SearchReport", "buffer_options", "layer_candidates",
+           "random_plans", "search_mapping", "single_layer_graph"]
 
 OBJECTIVES = ("latency", "energy", "edp")
 NOT_SEARCHED = "product of two activations (matmul) not searched"
@@ -106,36 +114,114 @@ def _divisor_like(n: int, limit: int) -> list[int]:
     return sorted(out)
 
 
-def _max_chunks(L: GemmLayer, arch: ArchConfig, df: str, tm: int, tn: int,
-                tk: int) -> list[tuple[int, int]]:
-    """(chunk_pixels, chunk_channels) pairs: per filter width, the most pixels that fit."""
+def _k_parts(L: GemmLayer, tk: int):
+    """(first, widest) reduction part of a ``tk``-way split (None, None: no split)."""
     from archsim.mapping.partition import split_range
 
+    if tk == 1:
+        return None, None
+    parts = split_range(L.cin_per_group, tk)
+    return parts[0], max(parts, key=lambda r: r[1] - r[0])
+
+
+_FITS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # GemmLayer -> {key: bool}
+
+
+def _fits(L: GemmLayer, caps: dict[str, int], df: str, mc: int, nc: int, tk: int) -> bool:
+    """Whether chunks of ``mc`` pixels x ``nc`` filters fit ``caps`` (the first block's
+    first chunks, the widest reduction part's weights); cached per layer."""
+    memo = _FITS.setdefault(L, {})
+    key = (caps["ifmap"], caps["weight"], caps["ofmap"], df, mc, nc, tk)
+    hit = memo.get(key)
+    if hit is None:
+        kc, kc_b = _k_parts(L, tk)
+        hit = memo[key] = L.weight_bytes(df, 0, nc, kc_b) <= caps["weight"] and all(
+            L.misfit(caps, df, r0, min(L.M, r0 + mc), 0, nc, kc or kc_b) is None
+            for r0 in range(0, min(L.M, max(mc * 4, mc + L.out_geom.w)), mc))
+    return hit
+
+
+def _most_pixels(L: GemmLayer, caps: dict[str, int], df: str, m_w: int, nc: int,
+                 tk: int) -> int:
+    """The largest pixel count (at most ``m_w``) whose worst chunk fits (binary search on the
+    first block)."""
+    lo, hi = 0, m_w
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        lo, hi = (mid, hi) if _fits(L, caps, df, mid, nc, tk) else (lo, mid - 1)
+    return lo
+
+
+def _input_binds(L: GemmLayer, caps: dict[str, int], df: str, mc: int, nc: int,
+                 tk: int) -> bool:
+    """Whether the input buffer is what a chunk of ``mc`` pixels overflows (of the chunks
+    :func:`_fits` checks)."""
+    kc, kc_b = _k_parts(L, tk)
+    return any(L.misfit(caps, df, r0, min(L.M, r0 + mc), 0, nc, kc or kc_b) == "ifmap"
+               for r0 in range(0, min(L.M, max(mc * 4, mc + L.out_geom.w)), mc))
+
+
+def buffer_options(L: GemmLayer, arch: ArchConfig) -> list[tuple[str, str]]:
+    """(input_buffer, weight_buffer) choices worth searching, the design point's default
+    first: ``single`` is added for a double-buffered buffer (not on ideal memory, whose
+    chunks use whole buffers already; a matmul's weight buffer stays ``double``)."""
+    base_in, base_w = buffer_modes(arch)
+    if arch.ideal_memory:
+        return [(base_in, base_w)]
+    ins = [base_in] + (["single"] if base_in == "double" else [])
+    ws = [base_w] + (["single"] if base_w == "double" and not L.dynamic else [])
+    return [(i, w) for w in ws for i in ins]
+
+
+def _chunk_options(L: GemmLayer, arch: ArchConfig, df: str, tm: int, tn: int,
+                   tk: int) -> list[tuple[int, int, str, str]]:
+    """(chunk_pixels, chunk_channels, input_buffer, weight_buffer): per filter width, the most
+    pixels that fit (and half of them) under every buffer choice (:func:`buffer_options`
+    order, the default first), each with the first choice that admits it; a chunk the default
+    choice admits comes only with it, so ``single`` comes only where it admits a chunk
+    ``double`` does not (the whole weights of a block, a larger pixel chunk).  A width whose
+    weights fit the default choice gets a larger pixel count only from a larger input buffer,
+    and only when the input buffer is what stops it one pixel further: other widths are not
+    searched again."""
+    from archsim.mapping.partition import split_range
+
+    opts = buffer_options(L, arch)
     m_w = max(b - a for a, b in split_range(L.M, tm))
     n_w = max(b - a for a, b in split_range(L.N, tn))
     if arch.ideal_memory:
-        return [(m_w, n_w)]
-    caps = buffer_caps(arch)
-    kc = None if tk == 1 else split_range(L.cin_per_group, tk)[0]
-    kc_b = None if tk == 1 else max(split_range(L.cin_per_group, tk), key=lambda r: r[1] - r[0])
-    out = []
+        return [(m_w, n_w, *opts[0])]
+    caps = [buffer_caps(arch, _Modes(i, w)) for i, w in opts]
+    _, kc_b = _k_parts(L, tk)
     widths = sorted({n_w, _ceil(n_w, 2), _ceil(n_w, 4), min(n_w, arch.tile.pe_array.cols),
                      min(n_w, 2 * arch.tile.pe_array.cols)})
-    for nc in widths:
-        if L.weight_bytes(df, 0, nc, kc_b) > caps["weight"]:
-            continue
-        # the largest pixel count whose worst chunk fits (binary search on the first block)
-        lo, hi = 0, m_w
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            ok = all(L.misfit(caps, df, r0, min(L.M, r0 + mid), 0, nc, kc or kc_b) is None
-                     for r0 in range(0, min(L.M, max(mid * 4, mid + L.out_geom.w)), mid))
-            lo, hi = (mid, hi) if ok else (lo, mid - 1)
-        if lo >= 1:
-            out.append((lo, nc))
-            if lo >= 4:
-                out.append((_ceil(lo, 2), nc))
+    base: dict[int, int] = {}  # width -> most pixels under the default choice
+    out, seen = [], set()
+    for j, cap in enumerate(caps):
+        for nc in widths:
+            if L.weight_bytes(df, 0, nc, kc_b) > cap["weight"]:
+                continue
+            if j and nc in base and (cap["ifmap"] == caps[0]["ifmap"] or base[nc] >= m_w
+                                     or not _input_binds(L, caps[0], df, base[nc] + 1, nc,
+                                                         tk)):
+                continue  # the default's own chunks
+            lo = _most_pixels(L, cap, df, m_w, nc, tk)
+            if not j:
+                base[nc] = lo
+            for mc in ([lo] if lo >= 1 else []) + ([_ceil(lo, 2)] if lo >= 4 else []):
+                if (mc, nc) in seen:
+                    continue
+                seen.add((mc, nc))
+                first = next(k for k in range(j + 1)
+                             if k == j or _fits(L, caps[k], df, mc, nc, tk))
+                if j == 0 or first > 0:
+                    out.append((mc, nc, *opts[first]))
     return out
+
+
+@dataclass(frozen=True)
+class _Modes:
+    input_buffer: str
+    weight_buffer: str
 
 
 def layer_candidates(L: GemmLayer, arch: ArchConfig, base: LayerPlan) -> list[LayerPlan]:
@@ -162,16 +248,17 @@ def layer_candidates(L: GemmLayer, arch: ArchConfig, base: LayerPlan) -> list[La
                         if mw * nw * L.acc_bytes > arch.tile.sram.ofmap.capacity_bytes:
                             continue
                     for df in dfs:
-                        for mc, nc in _max_chunks(L, arch, df, tm, tn, tk):
+                        for mc, nc, ib, wb in _chunk_options(L, arch, df, tm, tn, tk):
                             for lo in ("channel_major", "pixel_major"):
-                                key = (count, tm, tn, tk, mc, nc, df, lo)
+                                key = (count, tm, tn, tk, mc, nc, df, lo, ib, wb)
                                 if key in seen:
                                     continue
                                 seen.add(key)
                                 out.append(dataclasses.replace(
                                     base, dataflow=df, tile_first=0, tile_count=count,
                                     split_pixels=tm, split_channels=tn, split_k=tk,
-                                    chunk_pixels=mc, chunk_channels=nc, loop_order=lo))
+                                    chunk_pixels=mc, chunk_channels=nc, loop_order=lo,
+                                    input_buffer=ib, weight_buffer=wb))
     return out
 
 
@@ -208,7 +295,8 @@ class SearchReport:
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         fields = ("dataflow", "tile_count", "split_pixels", "split_channels", "split_k",
-                  "chunk_pixels", "chunk_channels", "loop_order")
+                  "chunk_pixels", "chunk_channels", "loop_order", "input_buffer",
+                  "weight_buffer")
         w.writerow(["layer", "candidates", "estimated", "simulated", "heuristic_cycles",
                     "chosen_cycles", "speedup", "heuristic_energy_pj", "chosen_energy_pj"]
                    + [f"heuristic_{f}" for f in fields] + [f"chosen_{f}" for f in fields]
@@ -246,6 +334,8 @@ class SearchReport:
             desc = (f"{p.dataflow}, {p.tile_count} tiles, {p.split_pixels}x{p.split_channels}"
                     f"x{p.split_k} (px x ch x k), chunks {p.chunk_pixels}x{p.chunk_channels}, "
                     f"{p.loop_order}")
+            if "single" in (p.input_buffer, p.weight_buffer):
+                desc += f", buffers in/w {p.input_buffer}/{p.weight_buffer}"
             lines.append(f"| {c.layer} | {c.heuristic_cycles:,.0f} | {c.chosen_cycles:,.0f} | "
                          f"{c.heuristic_cycles / max(c.chosen_cycles, 1):.2f} | {desc} |")
         return "\n".join(lines) + "\n"
@@ -258,11 +348,13 @@ SIM_MARGIN = 1.15  # simulate a candidate after the first only within this of th
 
 
 def _rank(model: LayerModel, L: GemmLayer, cands: list[LayerPlan], objective: str,
-          out_home: str, top: int) -> list[tuple[float, int, LayerPlan]]:
+          out_home: str, top: int,
+          cutoff: float | None = None) -> list[tuple[float, int, LayerPlan]]:
     """Candidates by the full analytic objective, best first: every candidate is bounded
     (:meth:`LayerModel.bound`); in bound order, candidates are estimated until the next bound
-    is above the ``2 x top``-th best estimate (/ ``BOUND_SLACK``) or ``MAX_ESTIMATES`` were
-    estimated (a declared cut: candidates past it are never estimated)."""
+    is above the ``2 x top``-th best estimate (/ ``BOUND_SLACK``) or above ``cutoff`` (/
+    ``BOUND_SLACK``), or ``MAX_ESTIMATES`` were estimated (a declared cut: candidates past it
+    are never estimated)."""
     import heapq
 
     bounded = sorted((objective_value(objective, *model.bound(
@@ -273,7 +365,8 @@ def _rank(model: LayerModel, L: GemmLayer, cands: list[LayerPlan], objective: st
     scored = []
     for lb, i, lp in bounded:
         if len(scored) >= MAX_ESTIMATES or (
-                len(worst) >= keep and lb * BOUND_SLACK > -worst[0]):
+                len(worst) >= keep and lb * BOUND_SLACK > -worst[0]) or (
+                cutoff is not None and lb * BOUND_SLACK > cutoff):
             break
         est = model.estimate(L, lp, in_home="dram", out_home=out_home, keep_inputs=True)
         val = objective_value(objective, est.latency_cycles, est.energy_pj)
@@ -338,9 +431,17 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
             continue
         out_home = "gbuf" if L.M * L.N * L.act_bytes <= gcap else "dram"
         cands = layer_candidates(L, arch, hp)
-        scored = _rank(model, L, cands, objective, out_home, top)
+        # buffers used as the design point's default, ranked as before; the other buffer
+        # choices apart (step 3)
+        modes = (hp.input_buffer, hp.weight_buffer)
+        other = [c for c in cands if (c.input_buffer, c.weight_buffer) != modes]
+        cands_d = [c for c in cands if (c.input_buffer, c.weight_buffer) == modes]
+        scored = _rank(model, L, cands_d, objective, out_home, top)
+        # only a candidate the model ranks above the best default one is worth simulating
+        best_d = scored[0][0] if scored else None
+        scored_s = _rank(model, L, other, objective, out_home, top, best_d) if other else []
         total_cands += len(cands)
-        total_est += len(scored)
+        total_est += len(scored) + len(scored_s)
         sg = single_layer_graph(g, node)
         results = []
         h_res = _simulate(arch, sg, _layer_plan_of(heur, hp), costs)
@@ -359,15 +460,35 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
             tried += 1
             sim_layers += 1
             val = objective_value(objective, res.latency_cycles, res.energy_pj)
-            # never slower than the heuristic on the layer, whatever the objective
-            if res.latency_cycles <= h_res.latency_cycles:
-                results.append((val, tried, lp, True, res))
+            # the heuristic is among the results: never worse by the objective (latency: never
+            # slower; energy / edp: never costlier)
+            results.append((val, tried, lp, True, res))
+        # single-buffered candidates: the best few the model ranks above the best default
+        # candidate and predicts no slower than the heuristic (the rule above drops the others)
+        tried_s = 0
+        for val_a, _, lp in scored_s:
+            if tried_s >= top or (best_d is not None and val_a >= best_d):
+                break
+            est = model.estimate(L, lp, in_home="dram", out_home=out_home, keep_inputs=True)
+            if objective_value(objective, est.latency_cycles, est.energy_pj) > h_val:
+                continue
+            kplan = dataclasses.replace(_layer_plan_of(heur, lp), keep_inputs=True)
+            try:
+                res = _simulate(arch, sg, kplan, costs)
+            except MappingError:
+                continue
+            tried_s += 1
+            sim_layers += 1
+            val = objective_value(objective, res.latency_cycles, res.energy_pj)
+            results.append((val, tried + tried_s, lp, True, res))
+        tried += tried_s
         best = min(results, key=lambda r: (r[0], r[1]))
         choices.append(LayerChoice(
             layer=node, heuristic=hp, chosen=dataclasses.replace(best[2], group=hp.group),
             heuristic_cycles=h_res.latency_cycles, heuristic_pj=h_res.energy_pj,
             chosen_cycles=best[4].latency_cycles, chosen_pj=best[4].energy_pj,
-            candidates=len(cands) + 1, estimated=len(scored), simulated=tried + 1))
+            candidates=len(cands) + 1, estimated=len(scored) + len(scored_s),
+            simulated=tried + 1))
     searched = dataclasses.replace(heur, label=f"search:{objective}", generator="search",
                                    keep_inputs=True,
                                    layers=tuple(c.chosen for c in choices))
@@ -408,11 +529,13 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
 def random_plans(L: GemmLayer, arch: ArchConfig, base: LayerPlan, n: int,
                  seed: int = 0) -> list[LayerPlan]:
     """``n`` distinct random candidates of one layer (for validating the analytic model),
-    chunk sizes also drawn below the largest that fit; deterministic for ``seed``."""
+    chunk sizes also drawn below the largest that fit, buffers used as ``base`` uses them;
+    deterministic for ``seed``."""
     import random
 
     rng = random.Random(seed)
-    cands = layer_candidates(L, arch, base)
+    cands = [c for c in layer_candidates(L, arch, base)
+             if (c.input_buffer, c.weight_buffer) == (base.input_buffer, base.weight_buffer)]
     rng.shuffle(cands)
     out = []
     for c in cands[:n]:

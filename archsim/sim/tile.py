@@ -11,6 +11,15 @@ then per chunk gathers inputs (edge memory or producer tiles over the mesh), wei
 and LUT contents into the tile buffers; *compute* holds the PE array for the chunk's analytic
 cycles; *write* stores outputs (own output buffer, or edge memory through the mesh).  With
 double-buffered input/output buffers fetch and write overlap compute by one chunk.
+
+Buffer space (:func:`buffer_holds`): the input buffer has two slots (halves) when
+double-buffered, else one; a chunk takes one from its fetch to its compute end, or -- its
+layer planned ``input_buffer: single`` on a double-buffered buffer -- both, held until the
+compute end of the last following chunk that re-uses its input (``keep_inputs``: those take
+none).  The weight buffer likewise: a weight set (a chunk that fetches weights) takes one
+half (``weight_buffer: double``) or the whole buffer (``single``, or a buffer that is not
+double-buffered) until the chunk before the next weight fetch on the tile has computed; a
+weight fetch waits for its space.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from archsim.pe.organisation import effective_ops, effective_tables
 from archsim.sim.actions import ActionKey, tile_part
 from archsim.sim.components import SRAM, EdgeMemory, LUTBank, Mesh, Phase, SimEnv
 
-__all__ = ["Chip", "LayerRecord", "McGroup", "Tile", "TileRecord"]
+__all__ = ["Chip", "Hold", "LayerRecord", "McGroup", "Tile", "TileRecord", "buffer_holds"]
 
 
 @dataclass
@@ -94,6 +103,65 @@ class McGroup:
     start: float = 0.0
     marks: list = field(default_factory=list)
     phases: list[Phase] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hold:
+    """Buffer slots one chunk takes at its fetch and gives back at its compute end."""
+
+    in_get: int
+    in_put: int
+    w_get: int
+    w_put: int
+
+
+def buffer_holds(arch: ArchConfig, tasks: list[Task]) -> dict[int, list[Hold]]:
+    """``{task id: [Hold per chunk]}`` for one tile's tasks in issue order (module doc).  No
+    hold exceeds the slots the buffer has: two halves when double-buffered, else one.
+
+    Weight holds are left out (0) when they cannot bind: a double-buffered weight buffer used
+    ``double`` by every task while every chunk holds an input slot until its compute end
+    (no ``single`` input buffer) -- a chunk's fetch then starts after every chunk but the
+    previous one has computed, so the weight set before the previous one is gone already."""
+    sr = arch.tile.sram
+    in_n = 2 if sr.ifmap.double_buffered else 1
+    w_n = 2 if sr.weight.double_buffered else 1
+    w_bind = w_n == 1 or any(t.weight_buffer == "single"
+                             or (in_n == 2 and t.input_buffer == "single") for t in tasks)
+    keys = [(task, ci) for task in tasks for ci in range(len(task.chunks))]
+    in_get: dict[tuple, int] = {}
+    w_get: dict[tuple, int] = {}
+    in_put: dict[tuple, int] = defaultdict(int)
+    w_put: dict[tuple, int] = defaultdict(int)
+    in_open = w_open = 0  # slots held by the open single input set / the open weight set
+    prev = None
+    for task, ci in keys:
+        k = (task.id, ci)
+        chunk = task.chunks[ci]
+        single_in = in_n == 2 and task.input_buffer == "single"
+        if single_in and in_open and not chunk.sources:
+            in_get[k] = 0  # re-uses the open set's input: no new space
+        else:
+            if in_open:
+                in_put[prev] += in_open
+                in_open = 0
+            if single_in:
+                in_get[k] = in_open = in_n
+            else:
+                in_get[k] = 1
+                in_put[k] += 1
+        w_get[k] = 0
+        if chunk.weight_bytes and w_bind:
+            if w_open:
+                w_put[prev] += w_open
+            w_get[k] = w_open = w_n if task.weight_buffer == "single" else 1
+        prev = k
+    if prev is not None:
+        in_put[prev] += in_open
+        w_put[prev] += w_open
+    return {task.id: [Hold(in_get=in_get[(task.id, ci)], in_put=in_put[(task.id, ci)],
+                           w_get=w_get[(task.id, ci)], w_put=w_put[(task.id, ci)])
+                      for ci in range(len(task.chunks))] for task in tasks}
 
 
 def _attribute(idle0: float, idle1: float, phases: list[Phase]) -> dict[str, float]:
@@ -164,6 +232,9 @@ class Tile:
                                         init=2 if t.sram.ifmap.double_buffered else 1)
         self.out_slots = simpy.Container(env, capacity=2,
                                          init=2 if t.sram.ofmap.double_buffered else 1)
+        w_n = 2 if t.sram.weight.double_buffered else 1
+        self.w_slots = simpy.Container(env, capacity=w_n, init=w_n)
+        self.holds = buffer_holds(arch, tasks)
         self.ready = simpy.Store(env)
         self.to_write = simpy.Store(env)
         # fold pipelining: when the array's previous chunk ended, its hideable drain, and
@@ -189,8 +260,11 @@ class Tile:
             dep_phase = None
             if not f.weight_prefetch:
                 dep_phase = yield from self._wait_deps(task)
+            holds = self.holds[task.id]
             for ci, chunk in enumerate(task.chunks):
-                yield self.in_slots.get(1)
+                hold = holds[ci]
+                if hold.in_get:
+                    yield self.in_slots.get(hold.in_get)
                 phases: list[Phase] = [dep_phase] if (dep_phase and ci == 0) else []
                 if ti == 0 and ci == 0:
                     phases += setup
@@ -198,7 +272,7 @@ class Tile:
                 # weight streaming: compute starts on the weights' first sub-block
                 wfirst = env.event() if (f.streaming and f.weight_streaming) else None
                 if f.weight_prefetch:  # weights into the free half, before the producers finish
-                    wproc = env.process(self._weights(chunk, phases, L, wfirst))
+                    wproc = env.process(self._weights(chunk, phases, L, wfirst, hold.w_get))
                     if ci == 0:
                         dep = yield from self._wait_deps(task)
                         if dep:
@@ -209,20 +283,22 @@ class Tile:
                     if wproc is not None:
                         yield wproc
                     else:
-                        yield from self._weights(chunk, phases, L)
+                        yield from self._weights(chunk, phases, L, space=hold.w_get)
                     # every operand of the chunk is in its buffers now
-                    yield self.ready.put((task, chunk, phases, last, None, None, [env.now]))
+                    yield self.ready.put((task, chunk, phases, last, None, None, [env.now],
+                                          hold))
                     continue
                 if wproc is None and wfirst is not None:  # beside the inputs
-                    wproc = env.process(self._weights(chunk, phases, L, wfirst))
+                    wproc = env.process(self._weights(chunk, phases, L, wfirst, hold.w_get))
                 elif wproc is None:  # all of the chunk's weights before compute can start
-                    yield from self._weights(chunk, phases, L)
+                    yield from self._weights(chunk, phases, L, space=hold.w_get)
                 first, fetched = env.event(), env.event()
                 start = (first if wproc is None
                          else env.all_of([wfirst if wfirst is not None else wproc, first]))
                 ready_at: list[float] = []  # when the chunk can start (its first sub-block)
                 start.callbacks.append(lambda _ev, at=ready_at: at.append(env.now))
-                yield self.ready.put((task, chunk, phases, last, start, fetched, ready_at))
+                yield self.ready.put((task, chunk, phases, last, start, fetched, ready_at,
+                                      hold))
                 yield from self._inputs(chunk, phases, L, first)
                 if wproc is not None:
                     yield wproc
@@ -274,10 +350,16 @@ class Tile:
             first.succeed()  # no input bytes: compute waits for the weights only
         yield from self.ifmap.access(in_bytes, True, phases, L)
 
-    def _weights(self, chunk: Chunk, phases: list[Phase], L: str, first=None):
-        """The chunk's weights from DRAM into the weight buffer, then table programming;
-        ``first`` (weight streaming) fires when the first of the chunk's sub-blocks has
-        arrived (after the table programming when the chunk programs tables)."""
+    def _weights(self, chunk: Chunk, phases: list[Phase], L: str, first=None,
+                 space: int = 0):
+        """The chunk's weights from DRAM into the weight buffer (once ``space`` weight slots
+        are free), then table programming; ``first`` (weight streaming) fires when the first
+        of the chunk's sub-blocks has arrived (after the table programming when the chunk
+        programs tables)."""
+        if space:
+            ev = self.w_slots.get(space)
+            if not ev.triggered:  # a free slot is taken at once, without a scheduling step
+                yield ev
         marks = None
         if first is not None and chunk.weight_bytes and not (chunk.program_entries
                                                              and self.banks):
@@ -337,7 +419,7 @@ class Tile:
         rec = self.rec
         while True:
             idle0 = env.now
-            task, chunk, phases, last, start, fetched, ready_at = yield self.ready.get()
+            task, chunk, phases, last, start, fetched, ready_at, hold = yield self.ready.get()
             if start is not None and not start.triggered:
                 yield start
             idle1 = env.now
@@ -406,7 +488,10 @@ class Tile:
             rec.macs_dense += chunk.macs_dense
             rec.last_end = env.now
             self.array_end, self.array_fill = env.now, chunk.fill_cycles
-            yield self.in_slots.put(1)
+            if hold.w_put:  # the weight set's last user: its space is free
+                self.w_slots.put(hold.w_put)
+            if hold.in_put:
+                yield self.in_slots.put(hold.in_put)
             yield self.to_write.put((task, chunk, last))
 
     def _hidden_fill(self, chunk: Chunk, ready_at: list[float]) -> int:

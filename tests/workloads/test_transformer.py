@@ -294,7 +294,9 @@ def test_decoder_block_plan_replays_exactly_and_respects_heads(graphs, tmp_path)
     lp = plan.layer("attn")
     for bad, msg in (({"split_channels": 3}, "field 'split_channels': 3 parts > the matmul's 2 "
                                              "heads"),
-                     ({"split_k": 2}, "field 'split_k': the reduction of a product of two")):
+                     ({"split_k": 2}, "field 'split_k': the reduction of a product of two"),
+                     ({"weight_buffer": "single"}, "field 'weight_buffer': a matmul's second "
+                                                   "operand is fetched with its inputs")):
         wrong = dataclasses.replace(plan, layers=tuple(
             dataclasses.replace(p, **bad) if p is lp else p for p in plan.layers))
         with pytest.raises(MappingError, match=msg):
