@@ -128,6 +128,25 @@ def test_bounds_by_hand_and_below_the_simulation(tmp_path):
     assert s["mechanisms"]["multicast"] is False
 
 
+def test_multicast_never_joins_the_weights_of_two_reduction_parts(tmp_path):
+    """Split-K parts of one filter range read different weights of the same size: each part's
+    tile reads its own (no multicast group), so DRAM moves every weight byte."""
+    from archsim.mapping.plan import LayerPlan, MappingPlan
+
+    from .helpers import conv_csv
+
+    csv = conv_csv(tmp_path, [("g", 2, 2, 1, 1, 32, 8, 1)])  # 1x1 conv: M=4, N=8, K=32
+    arch = tiny_arch(**{"grid.rows": 1, "grid.cols": 2, "interconnect.multicast": True})
+    lp = LayerPlan(layer="g", tile_count=2, split_k=2, chunk_pixels=4, chunk_channels=8,
+                   group=0)
+    g = resolve_workload(str(csv))
+    sched = build_schedule(g, arch, "ws", MappingPlan(layers=(lp,)))
+    parts = [t for t in sched.tasks if any(c.weight_bytes for c in t.chunks)]
+    assert [c.k_part for t in parts for c in t.chunks] == [(0, 16), (16, 32)]
+    assert sched.multicast == {}  # before: one group {0: (0, 1)}, half the weights never read
+    assert sum(c.weight_bytes for t in parts for c in t.chunks) == 8 * 32
+
+
 def test_weight_streaming_starts_compute_on_the_first_pieces(tmp_path):
     """ws, K=64 over 4 PE rows: 16 folds, 4 sub-blocks. 256 B of weights and 256 B of inputs
     over one 4 B/cycle DRAM channel (latency 10) and one mesh hop. Without weight streaming
