@@ -62,7 +62,13 @@ from typing import NamedTuple
 import numpy as np
 
 from archsim.design.edge import attach_points
-from archsim.mapping.layer import ChunkTiming, GemmLayer, buffer_caps, shadow_bits
+from archsim.mapping.layer import (
+    ChunkTiming,
+    GemmLayer,
+    buffer_caps,
+    shadow_bits,
+    weight_pieces,
+)
 from archsim.mapping.partition import split_range
 from archsim.mapping.plan import LayerPlan
 from archsim.mapping.regions import port_bytes as burst_port_bytes
@@ -853,9 +859,18 @@ class LayerModel:
                 # weight streaming: compute may start on the weights' first sub-block (after
                 # the tables' programming when the chunk programs tables)
                 at_w = min(h_w, _ceil(h_w, sb)) if (self.w_stream and not prog) else None
+                # weight streaming in pieces (sim.tile._weight_pieces): the first piece, the
+                # inputs, then the rest; compute may start when the first piece is in
+                wp = None
+                if self.w_stream and not prog and not ideal:
+                    sizes = weight_pieces(arch, wb, sb)
+                    if len(sizes) > 1:
+                        holds = [hold_of("dram", n, d.bytes_per_cycle_per_channel)
+                                 for n in sizes]
+                        wp = (sizes[0], holds[0], wb - sizes[0], sum(holds[1:]))
                 times.append((ib, h_in, at, s_in, wb, h_w, s_w, prog,
                               cw.compute_cycles, cw.sram_stall_cycles, tail, w, sram_f,
-                              at_w, cw.fill_cycles, one_in and ib > 0, one_w and wb > 0))
+                              at_w, cw.fill_cycles, one_in and ib > 0, one_w and wb > 0, wp))
             return times, bc
 
         def fetch_begin(task, j, tm, fs):
@@ -873,8 +888,14 @@ class LayerModel:
             reads = []  # [kind, bytes, hold, group, asked at, (start, end) or None, not before]
             if ib:
                 reads.append(["i", ib, h_in, assign.get((task.id, j, 0)), None, None, 0.0])
+            wgid = assign.get((task.id, j, -1))
+            if wb and tm[17] is not None and wgid is None:  # weight pieces around the inputs
+                p1, h1, rest, h_rest = tm[17]
+                reads.insert(0, ["w1", p1, h1, None, None, None, w_min])
+                reads.append(["w", rest, h_rest, None, None, None, w_min])
+                return [task, j, tm, reads, fs]
             if wb:
-                reads.append(["w", wb, h_w, assign.get((task.id, j, -1)), None, None, w_min])
+                reads.append(["w", wb, h_w, wgid, None, None, w_min])
             if streaming:  # the weights' read goes out first
                 reads.reverse()
             return [task, j, tm, reads, fs]
@@ -908,9 +929,12 @@ class LayerModel:
                 if r[0] == "i":
                     first, in_end = s_ + at, e_ + s_in
                     t = in_end if not concurrent else t
+                elif r[0] == "w1":  # the first weight piece: compute may start on it
+                    w_first = e_
                 else:
                     w_end = e_ + s_w + prog
-                    w_first = s_ + at_w if at_w is not None else w_end
+                    if w_first is None:
+                        w_first = s_ + at_w if at_w is not None else w_end
                     t = w_end if not concurrent else t
             if in_end is None:
                 first = in_end = fs if (concurrent or streaming) else (w_end or fs)
@@ -1060,8 +1084,9 @@ class LayerModel:
                 reads, fs = rec[3], rec[4]
                 if concurrent and streaming:  # the weights' read goes out now (its own
                     # process), the inputs' after the other tiles starting now asked for theirs
-                    for r in reads:
-                        if r[0] == "w":
+                    pieces = reads and reads[0][0] == "w1"
+                    for r in reads:  # weight pieces: the first now, the rest after the inputs
+                        if r[0] == ("w1" if pieces else "w"):
                             issue_one(rec, r, fs)
                     if any(r[0] == "i" for r in reads):
                         inflight[tile] = (rec, fs)
