@@ -190,6 +190,10 @@ class TileStreamingConfig:
         False, doc="true (with streaming): a chunk's weights are fetched beside its inputs "
         "and also arrive in sub_blocks pieces in the order compute consumes them; compute "
         "starts when the first piece of each is in (false: all of a chunk's weights first)")
+    write_streaming: bool = field_(
+        False, doc="true (with streaming): a chunk's outputs go to the edge memory in "
+        "sub_blocks pieces as its folds complete them (a chunk whose reduction is split over "
+        "its folds: all at the end), so only the last piece is written after its compute")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -354,6 +358,14 @@ class ArchConfig:
         if f.weight_streaming and not f.streaming:
             raise ValueError("tile.fetch.weight_streaming: weights stream in the sub-blocks of "
                              "tile.fetch.streaming, which is false")
+        if f.write_streaming and not f.streaming:
+            raise ValueError("tile.fetch.write_streaming: outputs stream in the sub-blocks of "
+                             "tile.fetch.streaming, which is false")
+        if f.write_streaming and self.tile.sram.ofmap.ports < 2 and not self.ideal_memory:
+            raise ValueError(
+                f"tile.fetch.write_streaming: streamed outputs are read from the ofmap buffer "
+                f"while the array writes it, which needs tile.sram.ofmap.ports >= 2, not "
+                f"{self.tile.sram.ofmap.ports}")
         if f.weight_streaming and self.tile.sram.weight.ports < 2 and not self.ideal_memory:
             raise ValueError(
                 f"tile.fetch.weight_streaming: streamed weights are written into the weight "

@@ -67,7 +67,7 @@ from archsim.mapping.layer import (
     GemmLayer,
     buffer_caps,
     shadow_bits,
-    weight_pieces,
+    stream_pieces,
 )
 from archsim.mapping.partition import split_range
 from archsim.mapping.plan import LayerPlan
@@ -168,6 +168,7 @@ class LayerModel:
                                                           f.weight_prefetch)
         # weight streaming: the weights beside the inputs, compute on the first piece of each
         self.w_stream = f.streaming and getattr(f, "weight_streaming", False)
+        self.write_stream = f.streaming and f.write_streaming
         self.in_slots = 2 if t.sram.ifmap.double_buffered else 1
         self.out_slots = 2 if t.sram.ofmap.double_buffered else 1
         self.costs = costs
@@ -853,17 +854,22 @@ class LayerModel:
                 if not partial:
                     ob = (r1 - r0) * (c1 - c0) * ab
                     bc["ofmap_r"] += ob
-                    w = self._mem_time(out_home, ob, hops_mem * self.hop)
+                    wr = ob
+                    if (self.write_stream and out_home != "tile"
+                            and not any(b == "ofmap" and n for b, n in cw.sram_reads)):
+                        # write streaming (sim.tile._early_writes): the last piece after
+                        wr = stream_pieces(arch, ob, sb)[-1]
+                    w = self._mem_time(out_home, wr, hops_mem * self.hop)
                 tail = cw.compute_cycles // sb if streaming else 0
                 h_w = hold_of("dram", wb, d.bytes_per_cycle_per_channel)
                 # weight streaming: compute may start on the weights' first sub-block (after
                 # the tables' programming when the chunk programs tables)
                 at_w = min(h_w, _ceil(h_w, sb)) if (self.w_stream and not prog) else None
-                # weight streaming in pieces (sim.tile._weight_pieces): the first piece, the
+                # weight streaming in pieces (sim.tile._stream_pieces): the first piece, the
                 # inputs, then the rest; compute may start when the first piece is in
                 wp = None
                 if self.w_stream and not prog and not ideal:
-                    sizes = weight_pieces(arch, wb, sb)
+                    sizes = stream_pieces(arch, wb, sb)
                     if len(sizes) > 1:
                         holds = [hold_of("dram", n, d.bytes_per_cycle_per_channel)
                                  for n in sizes]

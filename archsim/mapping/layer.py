@@ -106,11 +106,12 @@ def buffer_modes(arch: ArchConfig) -> tuple[str, str]:
             "double" if s.weight.double_buffered else "single")
 
 
-def weight_pieces(arch: ArchConfig, total_bytes: int, sub_blocks: int) -> list[int]:
-    """Weight streaming (``tile.fetch.weight_streaming``): the sizes of the DRAM requests a
-    chunk's ``total_bytes`` of weights move as -- ``sub_blocks`` pieces rounded up to whole
-    DRAM bursts and link flits (so the pieces move the bytes, bursts and flits one request
-    would), the last one the rest; one piece when they do not split."""
+def stream_pieces(arch: ArchConfig, total_bytes: int, sub_blocks: int) -> list[int]:
+    """Weight / write streaming (``tile.fetch.weight_streaming``, ``write_streaming``): the
+    sizes of the requests a chunk's ``total_bytes`` of weights (or outputs) move as --
+    ``sub_blocks`` pieces rounded up to whole DRAM bursts and link flits (so the pieces move
+    the bytes, bursts and flits one request would), the last one the rest; one piece when
+    they do not split."""
     import math
 
     align = math.lcm(arch.dram.burst_bytes, arch.interconnect.link_bytes_per_cycle)

@@ -17,6 +17,7 @@ def mechanisms(arch) -> dict[str, Any]:
     return {"multicast": ic.multicast, "streaming": f.streaming,
             "stream_sub_blocks": f.sub_blocks, "weight_prefetch": f.weight_prefetch,
             "weight_streaming": f.weight_streaming,
+            "write_streaming": f.write_streaming,
             "memory_edges": list(ic.memory_edges),
             "gbuf_attach": arch.gbuf.attach,
             "fold_pipelining": arch.tile.pe_array.fold_pipelining}

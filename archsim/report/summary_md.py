@@ -170,8 +170,9 @@ def _fetch_line(m: dict) -> str:
 
     stream = (f"on ({m.get('stream_sub_blocks')} sub-blocks)" if m.get("streaming")
               else "off")
-    return (f"- fetch: streaming {stream}, weight streaming {on('weight_streaming')}, weight "
-            f"prefetch {on('weight_prefetch')}, multicast {on('multicast')} (docs/model.md)")
+    return (f"- fetch: streaming {stream}, weight streaming {on('weight_streaming')}, write "
+            f"streaming {on('write_streaming')}, weight prefetch {on('weight_prefetch')}, "
+            f"multicast {on('multicast')} (docs/model.md)")
 
 
 def _lut_org(o: dict[str, Any] | None) -> str:

@@ -32,7 +32,7 @@ from typing import Any
 import simpy
 
 from archsim.design.arch import ArchConfig
-from archsim.mapping.layer import weight_pieces
+from archsim.mapping.layer import stream_pieces
 from archsim.mapping.schedule import Chunk, Task
 from archsim.pe.organisation import effective_ops, effective_tables
 from archsim.sim.actions import ActionKey, tile_part
@@ -369,9 +369,9 @@ class Tile:
             if chunk.weight_group is not None:
                 yield from self._multicast(chunk.weight_group, "dram", chunk.weight_bytes,
                                            phases, L, marks)
-            elif marks is not None and len(pieces := weight_pieces(
+            elif marks is not None and len(pieces := stream_pieces(
                     self.arch, chunk.weight_bytes, self._sub_blocks(chunk))) > 1:
-                yield from self._weight_pieces(pieces, phases, L, first)
+                yield from self._stream_pieces(pieces, phases, L, first)
             else:
                 node, ep = self.mem.access("dram", chunk.weight_bytes, False, L)
                 yield from self.mesh.transfer(node, self.index, chunk.weight_bytes, phases,
@@ -382,9 +382,9 @@ class Tile:
         if first is not None and not first.triggered:
             first.succeed()  # weights resident, or tables programmed: nothing more to wait for
 
-    def _weight_pieces(self, pieces: list[int], phases: list[Phase], L: str, first):
+    def _stream_pieces(self, pieces: list[int], phases: list[Phase], L: str, first):
         """Weight streaming from DRAM: the chunk's weights as ``pieces`` (sub-blocks in whole
-        bursts and link flits, :func:`~archsim.mapping.layer.weight_pieces`), each its own
+        bursts and link flits, :func:`~archsim.mapping.layer.stream_pieces`), each its own
         request; piece i+1 is requested when piece i starts to move, so a concurrent input
         request is served between them (consumption order) instead of after all the
         weights. ``first`` fires when the first piece is in."""
@@ -474,6 +474,7 @@ class Tile:
             hidden = self._hidden_fill(chunk, ready_at)
             cycles = chunk.compute_cycles - hidden  # what the array spends on this chunk
             env.log(self.name, f"compute {task.node}")
+            early = self._early_writes(task, chunk, cycles)
             ls = self.rec.layer(task.node)
             ls.start = min(ls.start, env.now)
             ls.compute_cycles += cycles
@@ -514,7 +515,36 @@ class Tile:
                 self.w_slots.put(hold.w_put)
             if hold.in_put:
                 yield self.in_slots.put(hold.in_put)
-            yield self.to_write.put((task, chunk, last))
+            yield self.to_write.put((task, chunk, last, early))
+
+    def _early_writes(self, task: Task, chunk: Chunk, cycles: int):
+        """Write streaming (``tile.fetch.write_streaming``): a process writing the chunk's
+        output pieces but the last (:func:`~archsim.mapping.layer.stream_pieces` sizes: whole
+        bursts and flits) to the edge memory as the compute completes them -- piece i at
+        i / S of the chunk's cycles from now -- and the bytes it writes; None when the
+        outputs stay in the tile or are only complete at the end (partial sums re-read over
+        the chunk's folds)."""
+        f = self.arch.tile.fetch
+        if not (f.streaming and f.write_streaming) or task.out_home == "tile":
+            return None
+        if not chunk.ofmap_bytes or any(b == "ofmap" and n for b, n in chunk.sram_reads):
+            return None
+        S = self._sub_blocks(chunk)
+        pieces = stream_pieces(self.arch, chunk.ofmap_bytes, S)
+        if len(pieces) < 2:
+            return None
+        t0, env, L = self.env.now, self.env, task.node
+
+        def run():
+            for i, nb in enumerate(pieces[:-1]):
+                at = t0 + -(-(i + 1) * cycles // len(pieces))
+                if at > env.now:
+                    yield env.timeout(at - env.now)
+                env.count(self.ofmap.read_key, nb, L)
+                node, ep = self.mem.access(task.out_home, nb, True, L)
+                yield from self.mesh.transfer(self.index, node, nb, endpoint=ep, layer=L)
+
+        return env.process(run()), sum(pieces[:-1])
 
     def _hidden_fill(self, chunk: Chunk, ready_at: list[float]) -> int:
         """Fold pipelining across chunks: cycles of ``chunk``'s fill the array overlaps with
@@ -577,13 +607,17 @@ class Tile:
     def _write(self):
         env = self.env
         while True:
-            task, chunk, last = yield self.to_write.get()
+            task, chunk, last, early = yield self.to_write.get()
             if task.out_home != "tile":
                 L = task.node
-                env.count(self.ofmap.read_key, chunk.ofmap_bytes, L)
-                node, ep = self.mem.access(task.out_home, chunk.ofmap_bytes, True, L)
-                yield from self.mesh.transfer(self.index, node, chunk.ofmap_bytes,
-                                              endpoint=ep, layer=L)
+                rest = chunk.ofmap_bytes
+                if early is not None:  # write streaming: the pieces before the last are out
+                    rest -= early[1]
+                    if not early[0].triggered:
+                        yield early[0]
+                env.count(self.ofmap.read_key, rest, L)
+                node, ep = self.mem.access(task.out_home, rest, True, L)
+                yield from self.mesh.transfer(self.index, node, rest, endpoint=ep, layer=L)
             yield self.out_slots.put(1)
             self.out_freed_at = env.now
             ls = self.rec.layer(task.node)

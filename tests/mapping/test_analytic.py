@@ -117,7 +117,7 @@ def test_analytic_multicast_reads_shared_weights_once(tmp_path, multicast):
 @pytest.mark.parametrize("streaming, prefetch, w_stream, pipe", [
     (False, False, False, False), (False, True, False, False), (True, False, False, False),
     (True, True, False, False), (True, False, True, False), (True, True, True, False),
-    (True, True, False, True)])
+    (True, True, False, True), (True, True, True, True)])
 def test_analytic_latency_is_simpys_on_one_tile(tmp_path, streaming, prefetch, w_stream, pipe):
     """On one tile nothing is contended but what the model times (the DRAM channels' queues,
     the tile pipeline): with and without streamed inputs, weight prefetch and weight
@@ -126,7 +126,9 @@ def test_analytic_latency_is_simpys_on_one_tile(tmp_path, streaming, prefetch, w
     g = resolve_workload(str(conv_csv(tmp_path, [("c", 16, 16, 3, 3, 32, 64, 1)])))
     arch = load_arch("mac_1x1").with_overrides({
         "tile.fetch.streaming": streaming, "tile.fetch.weight_prefetch": prefetch,
-        "tile.fetch.weight_streaming": w_stream, "tile.pe_array.fold_pipelining": pipe})
+        "tile.fetch.weight_streaming": w_stream, "tile.pe_array.fold_pipelining": pipe,
+        # the last case streams the outputs too
+        "tile.fetch.write_streaming": w_stream and pipe})
     L = gemm_layers(g, arch)["c"]
     base = heuristic_plan(g, arch, "ws", MappingSpec.parse("layer")).layers[0]
     model = LayerModel(arch)

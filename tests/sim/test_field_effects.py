@@ -128,6 +128,8 @@ EFFECTS: dict[str, Effect] = {
     "tile.fetch.weight_prefetch": Effect(False, _latency),
     # compute starts on the weights' first sub-block instead of all of them
     "tile.fetch.weight_streaming": Effect(True, _latency),
+    # the outputs but the last piece leave during compute
+    "tile.fetch.write_streaming": Effect(True, _latency, dataflow="os"),
     "interconnect.multicast": Effect(False, lambda s: s["actions"]),
     "interconnect.memory_edges": Effect(("west",), _latency),
     # Y-first routes use other links than X-first ones (the base is square: short_first = xy)

@@ -181,3 +181,32 @@ def test_weight_streaming_needs_streaming_and_two_weight_ports():
     with pytest.raises(ConfigError, match=r"weight_streaming.*weight.ports >= 2, not 1"):
         tiny_arch(**{"tile.sram.ifmap.ports": 2, "tile.fetch.streaming": True,
                      "tile.fetch.weight_streaming": True})
+
+
+def test_write_streaming_leaves_only_the_last_piece_after_compute(tmp_path):
+    """os, 16 x 4 x 16 GEMM on the 4 x 4 array: 4 folds, 4 sub-blocks; 64 output bytes. The
+    array computes 58..145 either way (87 cycles). Without write streaming all 64 bytes go
+    after it: 10 (DRAM latency) + 1 (hop) + 64 / 4 = 27 -> 172. With it the outputs move as
+    four 16-byte pieces, the first three when 1/4, 2/4, 3/4 of the compute is done (80, 102,
+    124: each 10 + 1 + 4 cycles, the one at 102 behind the inputs' read) and only the last
+    after it: 145 + 15 = 160. The same bytes either way."""
+    csv = gemm_csv(tmp_path, [("g", 16, 4, 16)])
+    base = {"tile.sram.ifmap.ports": 2, "tile.sram.ofmap.ports": 2,
+            "tile.fetch.streaming": True}
+    runs = {}
+    for ws in (False, True):
+        arch = tiny_arch(**base, **{"tile.fetch.write_streaming": ws})
+        runs[ws] = archsim.simulate(arch, str(csv), dataflow="os", trace=True)
+    assert [r.latency_cycles for r in runs.values()] == [172, 160]
+    for r in runs.values():
+        assert ("tile0", "compute g", 58) in r.trace
+        assert r.layers[0].compute_cycles == 87
+    assert runs[True].actions == runs[False].actions
+
+
+def test_write_streaming_needs_streaming_and_two_ofmap_ports():
+    with pytest.raises(ConfigError, match=r"write_streaming.*tile.fetch.streaming"):
+        tiny_arch(**{"tile.fetch.write_streaming": True})
+    with pytest.raises(ConfigError, match=r"write_streaming.*ofmap.ports >= 2, not 1"):
+        tiny_arch(**{"tile.sram.ifmap.ports": 2, "tile.fetch.streaming": True,
+                     "tile.fetch.write_streaming": True})
