@@ -25,7 +25,9 @@ How (the same chunk sequence the mapper builds, timed without SimPy):
     SRAM write of fetch i waits for compute i-1 to end; a layer planned ``input_buffer:
     single`` (on a double-buffered buffer) starts an input fetch after compute i-1, and
     weights going to a single weight buffer (``weight_buffer: single``, or one not
-    double-buffered) arrive no earlier than compute i-1's end plus their own fetch;
+    double-buffered) arrive no earlier than compute i-1's end plus their own fetch; a layer
+    whose outputs go to a single output buffer (``output_buffer: single``, or one not
+    double-buffered) starts compute i after write i-1;
   - fold pipelining (``tile.pe_array.fold_pipelining``): the fold model's pipelined cycles,
     and a chunk whose fetch and output slot are ready before the previous chunk's compute
     ends hides min(fill, that slack) of its compute (the simulator also caps it by the
@@ -559,7 +561,8 @@ class LayerModel:
         compute_total = 0
         vec_total = 0
 
-        def run_chunk(tile, f, c, w, ready=0.0, f_sram=0, fill=0, ser_in=False, f_w=0):
+        def run_chunk(tile, f, c, w, ready=0.0, f_sram=0, fill=0, ser_in=False, f_w=0,
+                      ser_out=False):
             """``f`` fetch cycles, of which the last ``f_sram`` write a one-port buffer the
             array holds while it computes the previous chunk; fold pipelining: a chunk ready
             before the previous one ends hides up to ``fill`` of its ``c`` cycles (as
@@ -567,7 +570,8 @@ class LayerModel:
             inputs go to a single-buffered input buffer (the fetch starts when the previous
             chunk's compute ends); ``f_w``: the cycles of weights going to a single weight
             buffer (they start when the previous chunk -- the last user of the weights
-            there -- has computed)."""
+            there -- has computed); ``ser_out``: the outputs take the whole output buffer
+            (the compute starts when the previous chunk's outputs are written back)."""
             st = state[tile]
             ce, we = st[1], st[2]
             fs = max(st[0], ce[-2] if len(ce) >= 2 else 0.0, ready)
@@ -579,6 +583,8 @@ class LayerModel:
             if f_sram and ce and ce[-1] > fe - f_sram:
                 fe = ce[-1] + f_sram
             ready_c = max(fe, we[-2] if len(we) >= 2 else 0.0)
+            if ser_out and we:
+                ready_c = max(ready_c, we[-1])
             cs = max(ready_c, ce[-1] if ce else 0.0)
             c_end = cs + c - (max(0.0, min(fill, ce[-1] - ready_c)) if (fill and ce) else 0)
             ws = max(c_end, we[-1] if we else 0.0)
@@ -614,6 +620,10 @@ class LayerModel:
             sram_f = 0
             one_in = p.input_buffer == "single" and sr.ifmap.double_buffered
             one_w = p.weight_buffer == "single" or not sr.weight.double_buffered
+            # outputs written back (not split-K partial sums, which stay in the tile) to a
+            # single output buffer
+            one_out = not partial and (p.output_buffer == "single"
+                                       or not sr.ofmap.double_buffered)
             hops_in = len(self._path(mem, tile)) * self.hop
             hops_out = len(self._path(tile, mem)) * self.hop
             for (c0, c1), (r0, r1) in order:
@@ -675,7 +685,7 @@ class LayerModel:
                     bc["out_flits"] += _ceil(ob, self.link_bytes)
                     w = self._mem_time(out_home, ob, hops_out)
                 times.append((f, comp, w, sram_f, cw.fill_cycles, one_in and ib > 0,
-                              f_w if one_w else 0))
+                              f_w if one_w else 0, one_out))
             return times, bc
 
         for n0, n1 in n_parts:
@@ -693,9 +703,9 @@ class LayerModel:
                             memo[sig] = hit
                     times, bc = hit
                     t_end = 0.0
-                    for f, c, w, fs_, fill, ser_in, f_w in times:
+                    for f, c, w, fs_, fill, ser_in, f_w, ser_out in times:
                         t_end = run_chunk(tile, f, c, w, f_sram=fs_, fill=fill, ser_in=ser_in,
-                                          f_w=f_w)
+                                          f_w=f_w, ser_out=ser_out)
                     compute_total += int(bc["compute"])
                     if gate_nz:
                         cnt["dp"] += (m1 - m0) * self._nnz(L, n0, n1, kc)

@@ -19,7 +19,14 @@ compute end of the last following chunk that re-uses its input (``keep_inputs``:
 none).  The weight buffer likewise: a weight set (a chunk that fetches weights) takes one
 half (``weight_buffer: double``) or the whole buffer (``single``, or a buffer that is not
 double-buffered) until the chunk before the next weight fetch on the tile has computed; a
-weight fetch waits for its space.
+weight fetch waits for its space.  The output buffer has two slots when double-buffered, else
+one; a chunk takes one before its compute starts and the write process returns it after the
+chunk's write-back, or -- its layer planned ``output_buffer: single`` on a double-buffered
+buffer -- both (its compute waits until the previous chunk's outputs are written back, the
+next chunk's compute until its own are).  Outputs that stay in the tile (``out_home`` tile:
+pipelined groups, split-K partial sums) are not written back: their chunk takes one slot,
+returned as soon as it has computed, whatever the plan says -- the space they keep until read
+is the mapper's residence rule (``schedule``), not a slot.
 """
 
 from __future__ import annotations
@@ -107,12 +114,14 @@ class McGroup:
 
 @dataclass(frozen=True, kw_only=True)
 class Hold:
-    """Buffer slots one chunk takes at its fetch and gives back at its compute end."""
+    """Buffer slots one chunk takes at its fetch and gives back at its compute end; ``out``:
+    output slots it takes before its compute and gives back after its write-back."""
 
     in_get: int
     in_put: int
     w_get: int
     w_put: int
+    out: int = 1
 
 
 def buffer_holds(arch: ArchConfig, tasks: list[Task]) -> dict[int, list[Hold]]:
@@ -126,6 +135,7 @@ def buffer_holds(arch: ArchConfig, tasks: list[Task]) -> dict[int, list[Hold]]:
     sr = arch.tile.sram
     in_n = 2 if sr.ifmap.double_buffered else 1
     w_n = 2 if sr.weight.double_buffered else 1
+    out_n = 2 if sr.ofmap.double_buffered else 1
     w_bind = w_n == 1 or any(t.weight_buffer == "single"
                              or (in_n == 2 and t.input_buffer == "single") for t in tasks)
     keys = [(task, ci) for task in tasks for ci in range(len(task.chunks))]
@@ -159,8 +169,11 @@ def buffer_holds(arch: ArchConfig, tasks: list[Task]) -> dict[int, list[Hold]]:
     if prev is not None:
         in_put[prev] += in_open
         w_put[prev] += w_open
+    out = {task.id: out_n if (task.output_buffer == "single" and task.out_home != "tile")
+           else 1 for task in tasks}
     return {task.id: [Hold(in_get=in_get[(task.id, ci)], in_put=in_put[(task.id, ci)],
-                           w_get=w_get[(task.id, ci)], w_put=w_put[(task.id, ci)])
+                           w_get=w_get[(task.id, ci)], w_put=w_put[(task.id, ci)],
+                           out=out[task.id])
                       for ci in range(len(task.chunks))] for task in tasks}
 
 
@@ -426,7 +439,7 @@ class Tile:
             if fetched is None:
                 self._stall(task, _attribute(idle0, idle1, phases))
             w0 = env.now
-            yield self.out_slots.get(1)
+            yield self.out_slots.get(hold.out)
             if env.now > w0:
                 self._stall(task, {"write_back": env.now - w0})
             reqs = []
@@ -492,7 +505,7 @@ class Tile:
                 self.w_slots.put(hold.w_put)
             if hold.in_put:
                 yield self.in_slots.put(hold.in_put)
-            yield self.to_write.put((task, chunk, last))
+            yield self.to_write.put((task, chunk, last, hold.out))
 
     def _hidden_fill(self, chunk: Chunk, ready_at: list[float]) -> int:
         """Fold pipelining across chunks: cycles of ``chunk``'s fill the array overlaps with
@@ -555,14 +568,14 @@ class Tile:
     def _write(self):
         env = self.env
         while True:
-            task, chunk, last = yield self.to_write.get()
+            task, chunk, last, out = yield self.to_write.get()
             if task.out_home != "tile":
                 L = task.node
                 env.count(self.ofmap.read_key, chunk.ofmap_bytes, L)
                 node, ep = self.mem.access(task.out_home, chunk.ofmap_bytes, True, L)
                 yield from self.mesh.transfer(self.index, node, chunk.ofmap_bytes,
                                               endpoint=ep, layer=L)
-            yield self.out_slots.put(1)
+            yield self.out_slots.put(out)
             self.out_freed_at = env.now
             ls = self.rec.layer(task.node)
             ls.end = max(ls.end, env.now)
