@@ -316,7 +316,8 @@ class _Mapper:
 
     def _check_buffers(self, node: str, L: GemmLayer, p: LayerPlan) -> None:
         """``double`` needs a double-buffered buffer; a matmul's second operand streams in with
-        its inputs, so its weight buffer is not used ``single``."""
+        its inputs, so its weight buffer is not used ``single`` (its outputs are written back
+        as any layer's: its output buffer may be)."""
         sram = self.arch.tile.sram
         for fld, buf, cfg in (("input_buffer", "ifmap", sram.ifmap),
                               ("weight_buffer", "weight", sram.weight),
