@@ -107,6 +107,20 @@ def buffer_modes(arch: ArchConfig) -> tuple[str, str, str]:
                  for b in (s.ifmap, s.weight, s.ofmap))
 
 
+def weight_pieces(arch: ArchConfig, total_bytes: int, sub_blocks: int) -> list[int]:
+    """Weight streaming (``tile.fetch.weight_streaming``): the sizes of the DRAM requests a
+    chunk's ``total_bytes`` of weights move as -- ``sub_blocks`` pieces rounded up to whole
+    DRAM bursts and link flits (so the pieces move the bytes, bursts and flits one request
+    would), the last one the rest; one piece when they do not split."""
+    import math
+
+    align = math.lcm(arch.dram.burst_bytes, arch.interconnect.link_bytes_per_cycle)
+    step = _ceil(_ceil(total_bytes, max(1, sub_blocks)), align) * align
+    if step >= total_bytes:
+        return [total_bytes] if total_bytes else []
+    return [min(step, total_bytes - p0) for p0 in range(0, total_bytes, step)]
+
+
 def allowed_dataflows(arch: ArchConfig) -> tuple[str, ...]:
     """Dataflows a layer may use on ``arch``: ws only with weight-programmed tables or
     SCALE-Sim's optimised N:M mapping."""

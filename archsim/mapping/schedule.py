@@ -153,6 +153,7 @@ class Chunk:
     decodes: int = 0  # metadata entries decoded into selector indices (nm_structured, gather)
     sram_stall_cycles: int = 0  # extra cycles the buffers' bandwidth adds to compute_cycles
     weight_group: int | None = None  # multicast group delivering this chunk's weights
+    k_part: tuple[int, int] | None = None  # split-K: the reduction part whose weights it reads
     op_scale: float = 1.0  # PE work per MAC relative to a weight MAC (dynamic operands)
     # fold pipelining (docs/model.md "Fold pipelining"): the fill / drain of compute_cycles
     # the array hides when the previous chunk on the tile streams into this one, and the
@@ -589,7 +590,7 @@ class _Mapper:
                 vector_ops=build, sources=tuple(srcs), weight_bytes=wb, program_entries=prog,
                 ofmap_bytes=ofb, sram_reads=w.sram_reads, sram_writes=w.sram_writes,
                 macs_nonzero=fc.macs_nonzero, selects=w.selects, decodes=w.decodes,
-                sram_stall_cycles=stall,
+                sram_stall_cycles=stall, k_part=kc,
                 fill_cycles=w.fill_cycles if cyc == w.compute_cycles else 0,
                 shadow_bits=self._shadow_bits(fc.folds, df),
             ))
@@ -816,12 +817,33 @@ class _Mapper:
 
 def _multicast_groups(tasks: tuple[Task, ...]) -> tuple[tuple[Task, ...],
                                                         dict[int, tuple[int, ...]]]:
-    """Tasks with identical edge-memory reads on several tiles joined into multicast groups.
+    """Tasks with the reads of :func:`multicast_assignment` joined into multicast groups."""
+    assign, groups = multicast_assignment(tasks)
+    if not groups:
+        return tasks, {}
+    out = []
+    for t in tasks:
+        chunks = []
+        for ci, c in enumerate(t.chunks):
+            srcs = tuple(replace(src, group=assign[(t.id, ci, si)])
+                         if (t.id, ci, si) in assign else src for si, src in enumerate(c.sources))
+            chunks.append(replace(c, sources=srcs, weight_group=assign.get((t.id, ci, -1))))
+        out.append(replace(t, chunks=tuple(chunks)))
+    return tuple(out), groups
 
-    A read is keyed by what it delivers: a chunk's weights (layer, filter range, bytes) or an
-    edge-memory input source (tensor, region, memory, bytes).  A key read by two or more
-    tiles, once on each, becomes a group: in the simulator its members meet (each when its
-    fetch reaches it) and one memory read travels the XY tree to all of them.  Members reach
+
+def multicast_assignment(tasks) -> tuple[dict[tuple[int, int, int], int],
+                                         dict[int, tuple[int, ...]]]:
+    """Which edge-memory reads of ``tasks`` (``Task``-like: ``id`` = position, ``node``,
+    ``tile``, ``chunks`` with ``sources``, ``weight_bytes``, ``n0``, ``n1``, ``k_part``) are
+    joined into multicast groups: ({(task, chunk, source index | -1 for the weights): group},
+    {group: its tiles, sorted}).  The analytic model calls it on its own chunk sequence.
+
+    A read is keyed by what it delivers: a chunk's weights (layer, filter range, reduction
+    part, bytes) or an edge-memory input source (tensor, region, memory, bytes).  A key read
+    by two or more tiles, once on each, becomes a group: in the simulator its members meet
+    (each when its fetch reaches it) and one memory read travels the XY tree to all of them.
+    Members reach
     their groups in their own fetch order, so the groups must be ordered the same way on
     every tile: keys are taken in a topological order of the per-tile sequences (inputs of
     a chunk before its weights -- the strictest order the fetch unit uses) and a key closing
@@ -839,15 +861,15 @@ def _multicast_groups(tasks: tuple[Task, ...]) -> tuple[tuple[Task, ...],
                                     src.nbytes),
                                    []).append((t.id, ci, si))
             if c.weight_bytes:
-                occ.setdefault(("w", t.node, c.n0, c.n1, c.weight_bytes), []).append(
-                    (t.id, ci, -1))
+                occ.setdefault(("w", t.node, c.n0, c.n1, c.k_part, c.weight_bytes),
+                               []).append((t.id, ci, -1))
     keys = {}
     for k, where in occ.items():
         tiles = [tasks[ti].tile for ti, _, _ in where]
         if len(tiles) >= 2 and len(set(tiles)) == len(tiles):
             keys[k] = where
     if not keys:
-        return tasks, {}
+        return {}, {}
     first = {k: min(where) for k, where in keys.items()}
     seqs: dict[int, list] = {}
     for k, where in keys.items():
@@ -884,15 +906,7 @@ def _multicast_groups(tasks: tuple[Task, ...]) -> tuple[tuple[Task, ...],
         groups[gid] = tuple(sorted(tasks[ti].tile for ti, _, _ in keys[k]))
         for w in keys[k]:
             assign[w] = gid
-    out = []
-    for t in tasks:
-        chunks = []
-        for ci, c in enumerate(t.chunks):
-            srcs = tuple(replace(src, group=assign[(t.id, ci, si)])
-                         if (t.id, ci, si) in assign else src for si, src in enumerate(c.sources))
-            chunks.append(replace(c, sources=srcs, weight_group=assign.get((t.id, ci, -1))))
-        out.append(replace(t, chunks=tuple(chunks)))
-    return tuple(out), groups
+    return assign, groups
 
 
 def build_schedule(g: nx.DiGraph, arch: ArchConfig, dataflow: str = "ws",

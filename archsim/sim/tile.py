@@ -39,6 +39,7 @@ from typing import Any
 import simpy
 
 from archsim.design.arch import ArchConfig
+from archsim.mapping.layer import weight_pieces
 from archsim.mapping.schedule import Chunk, Task
 from archsim.pe.organisation import effective_ops, effective_tables
 from archsim.sim.actions import ActionKey, tile_part
@@ -381,6 +382,9 @@ class Tile:
             if chunk.weight_group is not None:
                 yield from self._multicast(chunk.weight_group, "dram", chunk.weight_bytes,
                                            phases, L, marks)
+            elif marks is not None and len(pieces := weight_pieces(
+                    self.arch, chunk.weight_bytes, self._sub_blocks(chunk))) > 1:
+                yield from self._weight_pieces(pieces, phases, L, first)
             else:
                 node, ep = self.mem.access("dram", chunk.weight_bytes, False, L)
                 yield from self.mesh.transfer(node, self.index, chunk.weight_bytes, phases,
@@ -390,6 +394,24 @@ class Tile:
             yield from self._program_banks(chunk.program_entries, phases, L)
         if first is not None and not first.triggered:
             first.succeed()  # weights resident, or tables programmed: nothing more to wait for
+
+    def _weight_pieces(self, pieces: list[int], phases: list[Phase], L: str, first):
+        """Weight streaming from DRAM: the chunk's weights as ``pieces`` (sub-blocks in whole
+        bursts and link flits, :func:`~archsim.mapping.layer.weight_pieces`), each its own
+        request; piece i+1 is requested when piece i starts to move, so a concurrent input
+        request is served between them (consumption order) instead of after all the
+        weights. ``first`` fires when the first piece is in."""
+        env = self.env
+        procs, started = [], None
+        for i, nb in enumerate(pieces):
+            if started is not None and not started.triggered:
+                yield started
+            started = env.event()
+            marks = [(0.0, started)] + ([(1.0, first)] if i == 0 else [])
+            node, ep = self.mem.access("dram", nb, False, L)
+            procs.append(env.process(self.mesh.transfer(node, self.index, nb, phases,
+                                                        endpoint=ep, layer=L, marks=marks)))
+        yield env.all_of(procs)
 
     def _multicast(self, gid: int, where: str, nbytes: int, phases: list[Phase], L: str,
                    marks: list | None, runs: tuple[tuple[int, int], ...] = ()):

@@ -128,14 +128,36 @@ def test_bounds_by_hand_and_below_the_simulation(tmp_path):
     assert s["mechanisms"]["multicast"] is False
 
 
+def test_multicast_never_joins_the_weights_of_two_reduction_parts(tmp_path):
+    """Split-K parts of one filter range read different weights of the same size: each part's
+    tile reads its own (no multicast group), so DRAM moves every weight byte."""
+    from archsim.mapping.plan import LayerPlan, MappingPlan
+
+    from .helpers import conv_csv
+
+    csv = conv_csv(tmp_path, [("g", 2, 2, 1, 1, 32, 8, 1)])  # 1x1 conv: M=4, N=8, K=32
+    arch = tiny_arch(**{"grid.rows": 1, "grid.cols": 2, "interconnect.multicast": True})
+    lp = LayerPlan(layer="g", tile_count=2, split_k=2, chunk_pixels=4, chunk_channels=8,
+                   group=0)
+    g = resolve_workload(str(csv))
+    sched = build_schedule(g, arch, "ws", MappingPlan(layers=(lp,)))
+    parts = [t for t in sched.tasks if any(c.weight_bytes for c in t.chunks)]
+    assert [c.k_part for t in parts for c in t.chunks] == [(0, 16), (16, 32)]
+    assert sched.multicast == {}  # before: one group {0: (0, 1)}, half the weights never read
+    assert sum(c.weight_bytes for t in parts for c in t.chunks) == 8 * 32
+
+
 def test_weight_streaming_starts_compute_on_the_first_pieces(tmp_path):
     """ws, K=64 over 4 PE rows: 16 folds, 4 sub-blocks. 256 B of weights and 256 B of inputs
-    over one 4 B/cycle DRAM channel (latency 10) and one mesh hop. Without weight streaming
-    the weights come first, whole: 10 + 1 + 256 / 4 = 75, then their SRAM write (256 / 16 =
-    16) -> 91, then the inputs' first quarter: 10 + 1 + 64 / 4 = 27 -> compute at 118. With
-    it, the inputs' request is queued beside the weights' at 0 (its latency overlaps their
-    transfer), so its first quarter is in at 75 + 64 / 4 = 91 and compute starts there; the
-    27 cycles saved are the whole run's."""
+    over one 4 B/cycle DRAM channel (latency 10) and one mesh hop (1). Without weight
+    streaming the weights come first, whole: 10 + 1 + 256 / 4 = 75, their SRAM write
+    (256 / 16) -> 91, then the inputs' first quarter: 10 + 1 + 64 / 4 = 27 -> compute at 118.
+    With it the weights move as four 64-byte pieces, piece i+1 requested when piece i starts
+    to move: piece 1 holds the channel 11-27, the inputs (requested beside it at 0) 27-91 --
+    their first quarter is in at 43, where compute starts --, piece 2 (requested at 11) 91-107,
+    piece 3 (requested at 91) 107-123, piece 4 (requested at 107) 123-139, then the weights'
+    SRAM write; compute (223 cycles, its last quarter after every operand is in) ends at 266,
+    the write-back adds 10 + 1 + 4 = 15: 281."""
     csv = gemm_csv(tmp_path, [("g", 4, 4, 64)])
     base = {"tile.sram.ifmap.ports": 2, "tile.sram.weight.ports": 2,
             "tile.fetch.streaming": True}
@@ -143,11 +165,14 @@ def test_weight_streaming_starts_compute_on_the_first_pieces(tmp_path):
     for ws in (False, True):
         arch = tiny_arch(**base, **{"tile.fetch.weight_streaming": ws})
         res = archsim.simulate(arch, str(csv), dataflow="ws", trace=True)
-        logs[ws] = (res.latency_cycles, list(res.trace))
-    assert logs[False] == (356, [("tile0.weight_sram", "write", 75), ("tile0", "compute g", 118),
-                                 ("tile0.ifmap_sram", "write", 166), ("tile0", "done g", 356)])
-    assert logs[True] == (329, [("tile0.weight_sram", "write", 75), ("tile0", "compute g", 91),
-                                ("tile0.ifmap_sram", "write", 139), ("tile0", "done g", 329)])
+        logs[ws] = (res.latency_cycles, list(res.trace), res.actions)
+    assert logs[False][:2] == (356, [
+        ("tile0.weight_sram", "write", 75), ("tile0", "compute g", 118),
+        ("tile0.ifmap_sram", "write", 166), ("tile0", "done g", 356)])
+    assert logs[True][:2] == (281, [
+        ("tile0", "compute g", 43), ("tile0.ifmap_sram", "write", 91),
+        ("tile0.weight_sram", "write", 139), ("tile0", "done g", 281)])
+    assert logs[True][2] == logs[False][2]  # the same bytes, bursts and flits
 
 
 def test_weight_streaming_needs_streaming_and_two_weight_ports():
