@@ -233,7 +233,7 @@ def archsim_search_case(name: str, objective: str, variant: str = "design") -> d
             "mapping": {f: getattr(ch, f) for f in (
                 "dataflow", "tile_count", "split_pixels", "split_channels", "split_k",
                 "chunk_pixels", "chunk_channels", "loop_order", "input_buffer",
-                "weight_buffer")},
+                "weight_buffer", "output_buffer")},
             "chosen_network": res.search.chosen_network,
             "accesses": _agg(res.actions),
             "candidates": cands,  # all three searches
@@ -618,7 +618,8 @@ def _zz_spatial(sm: str) -> str:
 
 def _mapping(m: dict) -> str:
     buf = "".join(f", {op} {m[k]}-buffered" for op, k in (("inputs", "input_buffer"),
-                                                         ("weights", "weight_buffer"))
+                                                         ("weights", "weight_buffer"),
+                                                         ("outputs", "output_buffer"))
                   if m.get(k, "double") != "double")
     return (f"{m['dataflow']}, {m['split_pixels']}x{m['split_channels']}x{m['split_k']} split, "
             f"chunks {m['chunk_pixels']} px x {m['chunk_channels']} ch, {m['loop_order']}{buf}")
@@ -654,10 +655,10 @@ def search_section(data: dict) -> list[str]:
           "latency (`opt: latency`) or energy (`opt: energy`). archsim runs "
           "`mapping=\"search:latency\"` / `\"search:energy\"` (docs/mapping.md): its "
           "candidates span every dataflow, chunk sizes, loop orders and single or double "
-          "buffering of the input and weight buffers; it is started from each dataflow's "
-          "heuristic plan (os, ws, is) and the best by the objective is kept. ZigZag 3.9's "
-          "cost model reads no memory latency, so archsim is run twice: with the design "
-          f"point's latencies (DRAM {search_arch().dram.latency_cycles} cycles, SRAM "
+          "buffering of the input, weight and output buffers; it is started from each "
+          "dataflow's heuristic plan (os, ws, is) and the best by the objective is kept. "
+          "ZigZag 3.9's cost model reads no memory latency, so archsim is run twice: with "
+          f"the design point's latencies (DRAM {search_arch().dram.latency_cycles} cycles, SRAM "
           f"{search_arch().tile.sram.ifmap.latency_cycles}) and with every memory latency 0 "
           "(`no mem. latency`, ZigZag's timing of memories). `bound`: the lowest latency any "
           "schedule can have on this hardware, max(MACs / PEs, compulsory DRAM bytes / DRAM "

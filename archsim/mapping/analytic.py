@@ -31,8 +31,9 @@ How (the same tiles and chunk sequence the mapper builds, timed without SimPy):
     cycles waiting for the rest); compute i after fetch i, compute i-1 and write i-slots;
     write i after compute i and write i-1; the array holds a port of the ifmap and weight
     buffers while it computes, so with one-port buffers the SRAM write of fetch i waits for
-    compute i-1 to end.  The tiles advance together in the order their fetches start (a
-    small event loop), so the memory ports see the reads about in SimPy's order;
+    compute i-1 to end; a layer planned ``output_buffer: single`` has one output slot (its
+    compute i after write i-1).  The tiles advance together in the order their fetches start
+    (a small event loop), so the memory ports see the reads about in SimPy's order;
   - split-K: each reduction waits for its partial blocks and pulls them tile to tile;
   - sharing: the layer cannot end before the busiest shared resource has moved its bytes
     (every mesh link, the DRAM channels, the global-buffer ports): latency = max(slowest
@@ -760,19 +761,21 @@ class LayerModel:
             fs = max(st[0], ce[-n_in] if len(ce) >= n_in else 0.0, ready)
             return max(fs, ce[-1]) if (ser_in and ce) else fs
 
-        def run_chunk(tile, start, fe, c, stall, tail, w, f_sram=0, fill=0):
+        def run_chunk(tile, start, fe, c, stall, tail, w, f_sram=0, fill=0, ser_out=False):
             """The chunk's compute and write once fetched: compute may start at ``start``
             (streaming: the first sub-block in; its last ``tail`` cycles wait for the fetch
             end ``fe``); ``f_sram``: the input SRAM write a one-port buffer the array holds
             while it computes the previous chunk; fold pipelining: a chunk ready before the
             previous one ends hides up to ``fill`` of its ``c`` cycles (as ``sim.tile``,
-            without its check of the previous chunk's drain)."""
+            without its check of the previous chunk's drain); ``ser_out``: its outputs take
+            the whole output buffer (compute after the previous chunk's write-back)."""
             st = state[tile]
             ce, we = st[1], st[2]
             if f_sram and ce and ce[-1] > fe - f_sram:
                 fe = ce[-1] + f_sram
+            k_out = 1 if ser_out else n_out
             ready_c = max(start if streaming else max(start, fe),
-                          we[-n_out] if len(we) >= n_out else 0.0)
+                          we[-k_out] if len(we) >= k_out else 0.0)
             cs = max(ready_c, ce[-1] if ce else 0.0)
             if fill and ce:
                 c -= max(0.0, min(fill, ce[-1] - ready_c))
@@ -812,6 +815,8 @@ class LayerModel:
         # per-layer buffer use (plan ``input_buffer`` / ``weight_buffer``)
         one_in = getattr(p, "input_buffer", "double") == "single" and sr.ifmap.double_buffered
         one_w = getattr(p, "weight_buffer", "double") == "single" or not sr.weight.double_buffered
+        # outputs written back (split-K partial sums stay in the tile) to a single output buffer
+        one_out = getattr(p, "output_buffer", "double") == "single"
 
         def block(task):
             """Per chunk of one block: its fetch, compute and write parts; and its counts."""
@@ -876,7 +881,8 @@ class LayerModel:
                         wp = (sizes[0], holds[0], wb - sizes[0], sum(holds[1:]))
                 times.append((ib, h_in, at, s_in, wb, h_w, s_w, prog,
                               cw.compute_cycles, cw.sram_stall_cycles, tail, w, sram_f,
-                              at_w, cw.fill_cycles, one_in and ib > 0, one_w and wb > 0, wp))
+                              at_w, cw.fill_cycles, one_in and ib > 0, one_w and wb > 0, wp,
+                              one_out and not partial))
             return times, bc
 
         def fetch_begin(task, j, tm, fs):
@@ -1041,7 +1047,8 @@ class LayerModel:
             task, j, tm, _reads, _fs = rec
             c, stall, tail, w, sram_f, _at_w, fill = tm[8:15]
             start, fe = fetch_end(rec)
-            t_end = run_chunk(tile, start, fe, c, stall, tail, w, f_sram=sram_f, fill=fill)
+            t_end = run_chunk(tile, start, fe, c, stall, tail, w, f_sram=sram_f, fill=fill,
+                              ser_out=tm[18])
             end = max(end, t_end)
             red = seq[tile][pos[tile]][4]
             if red is not None:

@@ -18,7 +18,8 @@ heads, the pixel split taking the tiles that leaves):
     weight buffer, then pixels halved until every chunk's input and output fit (outputs whose
     reduction is split over folds held at acc_bits); one pair of sizes per layer (the
     smallest any block needs);
-  - buffers: ``double`` where the design point double-buffers them (chunks sized for half),
+  - buffers (input, weight, output): ``double`` where the design point double-buffers them
+    (chunks sized for half),
     ``single`` where it does not (:func:`~archsim.mapping.layer.buffer_modes`).
 """
 
@@ -141,7 +142,7 @@ def heuristic_plan(g: nx.DiGraph, arch: ArchConfig, dataflow: str, spec: Any,
     tgroups = pipeline_tile_groups(list(layers.values()), T) if pipeline else {}
     pe = arch.pe()
     cpm = float(pe.cycles_per_mac)
-    in_buf, w_buf = buffer_modes(arch)
+    in_buf, w_buf, out_buf = buffer_modes(arch)
     out: list[LayerPlan] = []
     for gi, (node, L) in enumerate(layers.items()):
         first, count = tgroups.get(node, (0, T))
@@ -164,7 +165,7 @@ def heuristic_plan(g: nx.DiGraph, arch: ArchConfig, dataflow: str, spec: Any,
                              tile_count=count, split_pixels=tm, split_channels=tn, split_k=1,
                              chunk_pixels=mc, chunk_channels=nc, loop_order="channel_major",
                              group=0 if pipeline else gi, input_buffer=in_buf,
-                             weight_buffer=w_buf))
+                             weight_buffer=w_buf, output_buffer=out_buf))
     return MappingPlan(label=spec.label(), generator="heuristic", dataflow=dataflow,
                        keep_inputs=False, min_vector_elements=spec.min_vector_elements,
                        layers=tuple(out))

@@ -87,23 +87,24 @@ def graph_aliases(g: nx.DiGraph, order: list[str]) -> dict[str, str]:
 
 def buffer_caps(arch: ArchConfig, plan: Any = None) -> dict[str, int]:
     """Usable bytes of each tile buffer for one chunk: half when double-buffered, unless
-    ``plan`` (a :class:`~archsim.mapping.plan.LayerPlan`) uses the input or weight buffer
-    ``single`` (whole); ideal memory: whole."""
+    ``plan`` (a :class:`~archsim.mapping.plan.LayerPlan`) uses the input, weight or output
+    buffer ``single`` (whole); ideal memory: whole."""
     t = arch.tile
     div = 1 if arch.ideal_memory else 2
     whole = {"ifmap": plan is not None and plan.input_buffer == "single",
-             "weight": plan is not None and plan.weight_buffer == "single", "ofmap": False}
+             "weight": plan is not None and plan.weight_buffer == "single",
+             "ofmap": plan is not None and plan.output_buffer == "single"}
     return {name: cfg.capacity_bytes // (div if cfg.double_buffered and not whole[name] else 1)
             for name, cfg in (("ifmap", t.sram.ifmap), ("weight", t.sram.weight),
                               ("ofmap", t.sram.ofmap))}
 
 
-def buffer_modes(arch: ArchConfig) -> tuple[str, str]:
-    """The (input_buffer, weight_buffer) modes the design point's buffers have by default:
-    ``double`` where the buffer is double-buffered, ``single`` where it is not."""
+def buffer_modes(arch: ArchConfig) -> tuple[str, str, str]:
+    """The (input_buffer, weight_buffer, output_buffer) modes the design point's buffers have
+    by default: ``double`` where the buffer is double-buffered, ``single`` where it is not."""
     s = arch.tile.sram
-    return ("double" if s.ifmap.double_buffered else "single",
-            "double" if s.weight.double_buffered else "single")
+    return tuple("double" if b.double_buffered else "single"  # type: ignore[return-value]
+                 for b in (s.ifmap, s.weight, s.ofmap))
 
 
 def stream_pieces(arch: ArchConfig, total_bytes: int, sub_blocks: int) -> list[int]:

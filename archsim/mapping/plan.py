@@ -31,6 +31,10 @@ A :class:`LayerPlan` says, for one layer:
     set holds the whole weight buffer until the last chunk using it has computed).  On a
     buffer the design point does not double-buffer (``double_buffered: false``) ``single`` is
     what the buffer does and ``double`` is an error (docs/mapping.md);
+  - ``output_buffer``: likewise for the output buffer: ``single`` lets a chunk's outputs use
+    the whole buffer; such a chunk's compute starts once the previous chunk's outputs are
+    written back, and the next chunk's compute waits for its write-back (matmul layers too:
+    their outputs are written back like any layer's);
   - ``group``: layers sharing a group id with other layers are pipelined: they run at the same
     time on their own tiles and hand over outputs through the tiles' output buffers; a layer
     alone in its group runs after its producers finish, outputs to the edge memory.
@@ -84,6 +88,8 @@ class LayerPlan:
         "double", doc="chunks use half (double) or the whole (single) input buffer")
     weight_buffer: Literal["double", "single"] = field_(
         "double", doc="chunks use half (double) or the whole (single) weight buffer")
+    output_buffer: Literal["double", "single"] = field_(
+        "double", doc="chunks use half (double) or the whole (single) output buffer")
 
     @property
     def blocks(self) -> int:

@@ -173,9 +173,11 @@ class Task:
     out_region: Region
     out_home: str  # "gbuf" | "dram" | "tile"
     act_signed: bool = False  # conv/linear: the layer's declared input sign (per-layer ops)
-    # GEMM tasks: the layer plan's buffer use (LayerPlan.input_buffer / weight_buffer)
+    # GEMM tasks: the layer plan's buffer use (LayerPlan.input_buffer / weight_buffer /
+    # output_buffer)
     input_buffer: str = "double"
     weight_buffer: str = "double"
+    output_buffer: str = "double"
 
     @property
     def name(self) -> str:
@@ -202,7 +204,7 @@ def _ceil(a: int, b: int) -> int:
 
 def _whole_hint(p: LayerPlan, buf: str) -> str:
     """Error hint: a double-buffered operand could use the whole buffer (plan field)."""
-    fld = "input_buffer" if buf == "ifmap" else "weight_buffer"
+    fld = {"ifmap": "input_buffer", "weight": "weight_buffer", "ofmap": "output_buffer"}[buf]
     return f"; or {fld} 'single'" if getattr(p, fld) == "double" else ""
 
 
@@ -315,10 +317,12 @@ class _Mapper:
 
     def _check_buffers(self, node: str, L: GemmLayer, p: LayerPlan) -> None:
         """``double`` needs a double-buffered buffer; a matmul's second operand streams in with
-        its inputs, so its weight buffer is not used ``single``."""
+        its inputs, so its weight buffer is not used ``single`` (its outputs are written back
+        as any layer's: its output buffer may be)."""
         sram = self.arch.tile.sram
         for fld, buf, cfg in (("input_buffer", "ifmap", sram.ifmap),
-                              ("weight_buffer", "weight", sram.weight)):
+                              ("weight_buffer", "weight", sram.weight),
+                              ("output_buffer", "ofmap", sram.ofmap)):
             if getattr(p, fld) == "double" and not cfg.double_buffered:
                 raise PlanError(f"{self.plan.label}: layer {node!r}: field {fld!r}: 'double' "
                                 f"needs a double-buffered buffer; {self.arch.source}: "
@@ -451,7 +455,8 @@ class _Mapper:
     def _add_task(self, node, op, tile, deps, chunks, region, home, register=True,
                   signed=False, plan: LayerPlan | None = None) -> Task:
         bufs = {} if plan is None else {"input_buffer": plan.input_buffer,
-                                        "weight_buffer": plan.weight_buffer}
+                                        "weight_buffer": plan.weight_buffer,
+                                        "output_buffer": plan.output_buffer}
         t = Task(id=len(self.tasks), node=node, op=op, tile=tile, deps=tuple(sorted(deps)),
                  chunks=tuple(chunks), out_region=region, out_home=home, act_signed=signed,
                  **bufs)
@@ -681,7 +686,7 @@ class _Mapper:
             f"{reg.elements * self.act_bytes} input bytes (tile.sram.ifmap usable "
             f"{cap['ifmap']}) and {(r1 - r0) * (c1 - c0) * el} output bytes "
             f"(tile.sram.ofmap usable {cap['ofmap']}) (plan field {fld!r}"
-            f"{_whole_hint(p, 'ifmap') if bad == 'ifmap' else ''})")
+            f"{_whole_hint(p, bad)})")
 
     def _shadow_bits(self, folds: int, df: str) -> int:
         """Fold pipelining: every fold shifts one operand into each PE's shadow register."""

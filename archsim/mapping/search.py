@@ -13,8 +13,8 @@ Steps:
      heuristic's plan, and the report says so), candidates: every dataflow x tile counts
      (all tiles, and fewer) x spatial splits of pixels, filters and the reduction whose
      product fits the tiles x the largest chunk sizes that fit the buffers (and halves of
-     them; the input / weight buffer used ``single`` -- whole -- where that admits a chunk
-     the halves do not) x both loop orders, inputs kept in the buffer; each is ranked by
+     them; the input / weight / output buffer used ``single`` -- whole -- where that admits
+     a chunk the halves do not) x both loop orders, inputs kept in the buffer; each is ranked by
      :class:`~archsim.mapping.analytic.LayerModel`;
   3. the ``top`` best by the analytic objective, and the heuristic's own layer plan, are
      simulated in SimPy on the layer alone (its input in DRAM); the best simulated wins -- the
@@ -152,37 +152,41 @@ def _most_pixels(L: GemmLayer, caps: dict[str, int], df: str, m_w: int, nc: int,
     return lo
 
 
-def _input_binds(L: GemmLayer, caps: dict[str, int], df: str, mc: int, nc: int,
-                 tk: int) -> bool:
-    """Whether the input buffer is what a chunk of ``mc`` pixels overflows (of the chunks
-    :func:`_fits` checks)."""
+def _binding(L: GemmLayer, caps: dict[str, int], df: str, mc: int, nc: int,
+             tk: int) -> set[str]:
+    """The buffers a chunk of ``mc`` pixels overflows (of the chunks :func:`_fits` checks)."""
     kc, kc_b = _k_parts(L, tk)
-    return any(L.misfit(caps, df, r0, min(L.M, r0 + mc), 0, nc, kc or kc_b) == "ifmap"
-               for r0 in range(0, min(L.M, max(mc * 4, mc + L.out_geom.w)), mc))
+    return {L.misfit(caps, df, r0, min(L.M, r0 + mc), 0, nc, kc or kc_b)
+            for r0 in range(0, min(L.M, max(mc * 4, mc + L.out_geom.w)), mc)} - {None}
 
 
-def buffer_options(L: GemmLayer, arch: ArchConfig) -> list[tuple[str, str]]:
-    """(input_buffer, weight_buffer) choices worth searching, the design point's default
-    first: ``single`` is added for a double-buffered buffer (not on ideal memory, whose
-    chunks use whole buffers already; a matmul's weight buffer stays ``double``)."""
-    base_in, base_w = buffer_modes(arch)
+def buffer_options(L: GemmLayer, arch: ArchConfig) -> list[tuple[str, str, str]]:
+    """(input_buffer, weight_buffer, output_buffer) choices worth searching, the design
+    point's default first: ``single`` is added for a double-buffered buffer (not on ideal
+    memory, whose chunks use whole buffers already; a matmul's weight buffer stays
+    ``double``).  The output buffer varies slowest, so the choices with it as the default
+    come first (in the order they had before it was a choice)."""
+    base_in, base_w, base_out = buffer_modes(arch)
     if arch.ideal_memory:
-        return [(base_in, base_w)]
+        return [(base_in, base_w, base_out)]
     ins = [base_in] + (["single"] if base_in == "double" else [])
     ws = [base_w] + (["single"] if base_w == "double" and not L.dynamic else [])
-    return [(i, w) for w in ws for i in ins]
+    outs = [base_out] + (["single"] if base_out == "double" else [])
+    return [(i, w, o) for o in outs for w in ws for i in ins]
 
 
 def _chunk_options(L: GemmLayer, arch: ArchConfig, df: str, tm: int, tn: int,
-                   tk: int) -> list[tuple[int, int, str, str]]:
-    """(chunk_pixels, chunk_channels, input_buffer, weight_buffer): per filter width, the most
-    pixels that fit (and half of them) under every buffer choice (:func:`buffer_options`
-    order, the default first), each with the first choice that admits it; a chunk the default
-    choice admits comes only with it, so ``single`` comes only where it admits a chunk
-    ``double`` does not (the whole weights of a block, a larger pixel chunk).  A width whose
-    weights fit the default choice gets a larger pixel count only from a larger input buffer,
-    and only when the input buffer is what stops it one pixel further: other widths are not
-    searched again."""
+                   tk: int) -> list[tuple[int, int, str, str, str]]:
+    """(chunk_pixels, chunk_channels, input_buffer, weight_buffer, output_buffer): per filter
+    width, the most pixels that fit (and half of them) under every buffer choice
+    (:func:`buffer_options` order, the default first), each with the first choice that admits
+    it; a chunk the default choice admits comes only with it, so ``single`` comes only where
+    it admits a chunk ``double`` does not (the whole weights of a block, a larger pixel
+    chunk), and a choice using the output buffer ``single`` (where the default does not) only
+    with chunks no choice using it as the default admits -- the candidates of the choices
+    before it stay what they were.  A width whose weights fit the default choice gets a larger
+    pixel count only from a larger input or output buffer, and only when that buffer is what
+    stops it one pixel further: other widths are not searched again."""
     from archsim.mapping.partition import split_range
 
     opts = buffer_options(L, arch)
@@ -190,7 +194,9 @@ def _chunk_options(L: GemmLayer, arch: ArchConfig, df: str, tm: int, tn: int,
     n_w = max(b - a for a, b in split_range(L.N, tn))
     if arch.ideal_memory:
         return [(m_w, n_w, *opts[0])]
-    caps = [buffer_caps(arch, _Modes(i, w)) for i, w in opts]
+    caps = [buffer_caps(arch, _Modes(*o)) for o in opts]
+    # choices using the output buffer as the default does (they come first)
+    n_out = sum(1 for o in opts if o[2] == opts[0][2])
     _, kc_b = _k_parts(L, tk)
     widths = sorted({n_w, _ceil(n_w, 2), _ceil(n_w, 4), min(n_w, arch.tile.pe_array.cols),
                      min(n_w, 2 * arch.tile.pe_array.cols)})
@@ -200,9 +206,9 @@ def _chunk_options(L: GemmLayer, arch: ArchConfig, df: str, tm: int, tn: int,
         for nc in widths:
             if L.weight_bytes(df, 0, nc, kc_b) > cap["weight"]:
                 continue
-            if j and nc in base and (cap["ifmap"] == caps[0]["ifmap"] or base[nc] >= m_w
-                                     or not _input_binds(L, caps[0], df, base[nc] + 1, nc,
-                                                         tk)):
+            if j and nc in base and (base[nc] >= m_w or not any(
+                    cap[b] > caps[0][b]
+                    for b in _binding(L, caps[0], df, base[nc] + 1, nc, tk))):
                 continue  # the default's own chunks
             lo = _most_pixels(L, cap, df, m_w, nc, tk)
             if not j:
@@ -213,7 +219,7 @@ def _chunk_options(L: GemmLayer, arch: ArchConfig, df: str, tm: int, tn: int,
                 seen.add((mc, nc))
                 first = next(k for k in range(j + 1)
                              if k == j or _fits(L, caps[k], df, mc, nc, tk))
-                if j == 0 or first > 0:
+                if j == 0 or (first > 0 and (j < n_out or first >= n_out)):
                     out.append((mc, nc, *opts[first]))
     return out
 
@@ -222,6 +228,11 @@ def _chunk_options(L: GemmLayer, arch: ArchConfig, df: str, tm: int, tn: int,
 class _Modes:
     input_buffer: str
     weight_buffer: str
+    output_buffer: str
+
+
+def _modes(p: LayerPlan) -> tuple[str, str, str]:
+    return (p.input_buffer, p.weight_buffer, p.output_buffer)
 
 
 def layer_candidates(L: GemmLayer, arch: ArchConfig, base: LayerPlan) -> list[LayerPlan]:
@@ -248,9 +259,9 @@ def layer_candidates(L: GemmLayer, arch: ArchConfig, base: LayerPlan) -> list[La
                         if mw * nw * L.acc_bytes > arch.tile.sram.ofmap.capacity_bytes:
                             continue
                     for df in dfs:
-                        for mc, nc, ib, wb in _chunk_options(L, arch, df, tm, tn, tk):
+                        for mc, nc, ib, wb, ob in _chunk_options(L, arch, df, tm, tn, tk):
                             for lo in ("channel_major", "pixel_major"):
-                                key = (count, tm, tn, tk, mc, nc, df, lo, ib, wb)
+                                key = (count, tm, tn, tk, mc, nc, df, lo, ib, wb, ob)
                                 if key in seen:
                                     continue
                                 seen.add(key)
@@ -258,7 +269,8 @@ def layer_candidates(L: GemmLayer, arch: ArchConfig, base: LayerPlan) -> list[La
                                     base, dataflow=df, tile_first=0, tile_count=count,
                                     split_pixels=tm, split_channels=tn, split_k=tk,
                                     chunk_pixels=mc, chunk_channels=nc, loop_order=lo,
-                                    input_buffer=ib, weight_buffer=wb))
+                                    input_buffer=ib, weight_buffer=wb,
+                                    output_buffer=ob))
     return out
 
 
@@ -296,7 +308,7 @@ class SearchReport:
         w = csv.writer(buf, lineterminator="\n")
         fields = ("dataflow", "tile_count", "split_pixels", "split_channels", "split_k",
                   "chunk_pixels", "chunk_channels", "loop_order", "input_buffer",
-                  "weight_buffer")
+                  "weight_buffer", "output_buffer")
         w.writerow(["layer", "candidates", "estimated", "simulated", "heuristic_cycles",
                     "chosen_cycles", "speedup", "heuristic_energy_pj", "chosen_energy_pj"]
                    + [f"heuristic_{f}" for f in fields] + [f"chosen_{f}" for f in fields]
@@ -334,8 +346,9 @@ class SearchReport:
             desc = (f"{p.dataflow}, {p.tile_count} tiles, {p.split_pixels}x{p.split_channels}"
                     f"x{p.split_k} (px x ch x k), chunks {p.chunk_pixels}x{p.chunk_channels}, "
                     f"{p.loop_order}")
-            if "single" in (p.input_buffer, p.weight_buffer):
-                desc += f", buffers in/w {p.input_buffer}/{p.weight_buffer}"
+            if "single" in (p.input_buffer, p.weight_buffer, p.output_buffer):
+                desc += (f", buffers in/w/out {p.input_buffer}/{p.weight_buffer}/"
+                         f"{p.output_buffer}")
             lines.append(f"| {c.layer} | {c.heuristic_cycles:,.0f} | {c.chosen_cycles:,.0f} | "
                          f"{c.heuristic_cycles / max(c.chosen_cycles, 1):.2f} | {desc} |")
         return "\n".join(lines) + "\n"
@@ -433,9 +446,9 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
         cands = layer_candidates(L, arch, hp)
         # buffers used as the design point's default, ranked as before; the other buffer
         # choices apart (step 3)
-        modes = (hp.input_buffer, hp.weight_buffer)
-        other = [c for c in cands if (c.input_buffer, c.weight_buffer) != modes]
-        cands_d = [c for c in cands if (c.input_buffer, c.weight_buffer) == modes]
+        modes = _modes(hp)
+        other = [c for c in cands if _modes(c) != modes]
+        cands_d = [c for c in cands if _modes(c) == modes]
         scored = _rank(model, L, cands_d, objective, out_home, top)
         # only a candidate the model ranks above the best default one is worth simulating
         best_d = scored[0][0] if scored else None
@@ -534,8 +547,7 @@ def random_plans(L: GemmLayer, arch: ArchConfig, base: LayerPlan, n: int,
     import random
 
     rng = random.Random(seed)
-    cands = [c for c in layer_candidates(L, arch, base)
-             if (c.input_buffer, c.weight_buffer) == (base.input_buffer, base.weight_buffer)]
+    cands = [c for c in layer_candidates(L, arch, base) if _modes(c) == _modes(base)]
     rng.shuffle(cands)
     out = []
     for c in cands[:n]:

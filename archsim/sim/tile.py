@@ -19,7 +19,14 @@ compute end of the last following chunk that re-uses its input (``keep_inputs``:
 none).  The weight buffer likewise: a weight set (a chunk that fetches weights) takes one
 half (``weight_buffer: double``) or the whole buffer (``single``, or a buffer that is not
 double-buffered) until the chunk before the next weight fetch on the tile has computed; a
-weight fetch waits for its space.
+weight fetch waits for its space.  The output buffer has two slots when double-buffered, else
+one; a chunk takes one before its compute starts and the write process returns it after the
+chunk's write-back, or -- its layer planned ``output_buffer: single`` on a double-buffered
+buffer -- both (its compute waits until the previous chunk's outputs are written back, the
+next chunk's compute until its own are).  Outputs that stay in the tile (``out_home`` tile:
+pipelined groups, split-K partial sums) are not written back: their chunk takes one slot,
+returned as soon as it has computed, whatever the plan says -- the space they keep until read
+is the mapper's residence rule (``schedule``), not a slot.
 """
 
 from __future__ import annotations
@@ -108,12 +115,14 @@ class McGroup:
 
 @dataclass(frozen=True, kw_only=True)
 class Hold:
-    """Buffer slots one chunk takes at its fetch and gives back at its compute end."""
+    """Buffer slots one chunk takes at its fetch and gives back at its compute end; ``out``:
+    output slots it takes before its compute and gives back after its write-back."""
 
     in_get: int
     in_put: int
     w_get: int
     w_put: int
+    out: int = 1
 
 
 def buffer_holds(arch: ArchConfig, tasks: list[Task]) -> dict[int, list[Hold]]:
@@ -127,6 +136,7 @@ def buffer_holds(arch: ArchConfig, tasks: list[Task]) -> dict[int, list[Hold]]:
     sr = arch.tile.sram
     in_n = 2 if sr.ifmap.double_buffered else 1
     w_n = 2 if sr.weight.double_buffered else 1
+    out_n = 2 if sr.ofmap.double_buffered else 1
     w_bind = w_n == 1 or any(t.weight_buffer == "single"
                              or (in_n == 2 and t.input_buffer == "single") for t in tasks)
     keys = [(task, ci) for task in tasks for ci in range(len(task.chunks))]
@@ -160,8 +170,11 @@ def buffer_holds(arch: ArchConfig, tasks: list[Task]) -> dict[int, list[Hold]]:
     if prev is not None:
         in_put[prev] += in_open
         w_put[prev] += w_open
+    out = {task.id: out_n if (task.output_buffer == "single" and task.out_home != "tile")
+           else 1 for task in tasks}
     return {task.id: [Hold(in_get=in_get[(task.id, ci)], in_put=in_put[(task.id, ci)],
-                           w_get=w_get[(task.id, ci)], w_put=w_put[(task.id, ci)])
+                           w_get=w_get[(task.id, ci)], w_put=w_put[(task.id, ci)],
+                           out=out[task.id])
                       for ci in range(len(task.chunks))] for task in tasks}
 
 
@@ -448,7 +461,7 @@ class Tile:
             if fetched is None:
                 self._stall(task, _attribute(idle0, idle1, phases))
             w0 = env.now
-            yield self.out_slots.get(1)
+            yield self.out_slots.get(hold.out)
             if env.now > w0:
                 self._stall(task, {"write_back": env.now - w0})
             reqs = []
@@ -515,7 +528,7 @@ class Tile:
                 self.w_slots.put(hold.w_put)
             if hold.in_put:
                 yield self.in_slots.put(hold.in_put)
-            yield self.to_write.put((task, chunk, last, early))
+            yield self.to_write.put((task, chunk, last, early, hold.out))
 
     def _early_writes(self, task: Task, chunk: Chunk, cycles: int):
         """Write streaming (``tile.fetch.write_streaming``): a process writing the chunk's
@@ -607,7 +620,7 @@ class Tile:
     def _write(self):
         env = self.env
         while True:
-            task, chunk, last, early = yield self.to_write.get()
+            task, chunk, last, early, out = yield self.to_write.get()
             if task.out_home != "tile":
                 L = task.node
                 rest = chunk.ofmap_bytes
@@ -618,7 +631,7 @@ class Tile:
                 env.count(self.ofmap.read_key, rest, L)
                 node, ep = self.mem.access(task.out_home, rest, True, L)
                 yield from self.mesh.transfer(self.index, node, rest, endpoint=ep, layer=L)
-            yield self.out_slots.put(1)
+            yield self.out_slots.put(out)
             self.out_freed_at = env.now
             ls = self.rec.layer(task.node)
             ls.end = max(ls.end, env.now)

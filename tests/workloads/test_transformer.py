@@ -329,3 +329,26 @@ def test_search_keeps_the_heuristic_plan_of_matmul_layers(graphs):
                 rep.heuristic.layer(c.layer).group
     assert "heuristic kept: product of two activations" in rep.markdown()
     assert "product of two activations (matmul) not searched" in rep.csv_text()
+
+
+def test_matmul_layers_may_use_the_whole_output_buffer(graphs):
+    # a matmul's outputs are written back like any layer's: output_buffer single is accepted,
+    # its tasks take both output slots, and the run is exact (functional) as with double
+    import dataclasses
+
+    from archsim.mapping.heuristic import heuristic_plan
+    from archsim.mapping.schedule import MappingSpec
+
+    g = graphs["prefill"]
+    arch = _arch("mac")
+    plan = heuristic_plan(g, arch, "ws", MappingSpec.parse("layer"))
+    mm = {n for n in g.nodes if g.nodes[n]["op"] == "matmul"}
+    single = dataclasses.replace(plan, layers=tuple(
+        dataclasses.replace(lp, output_buffer="single") if lp.layer in mm else lp
+        for lp in plan.layers))
+    sched = build_schedule(g, arch, "ws", single)
+    assert {t.output_buffer for t in sched.tasks if t.op == "matmul"} == {"single"}
+    a = simulate(arch, g, mapping=plan, functional=True)
+    b = simulate(arch, g, mapping=single, functional=True)
+    assert a.functional["exact_match"] and b.functional["exact_match"]
+    assert b.latency_cycles >= a.latency_cycles
