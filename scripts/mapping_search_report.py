@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Searched mappings against the heuristic on zoo models: writes reports/mapping_search.md.
 
-For every zoo model (``--models``, default resnet18 vgg11 mobilenetv2), dense and 90% pruned
+For every zoo model (``--models``, default the whole zoo), dense and 90% pruned
 (per-layer magnitude pruning, seed 0), on every design point (``--archs``, default lutna_1x1
 lutna_4x4 lutna_8x8), ws: ``archsim.simulate`` with the heuristic ``layer`` mapping and with
 ``mapping="search"`` (latency objective).  Per run: latency, energy and EDP of both, the plan
@@ -9,7 +9,7 @@ the search chose (``searched``, ``heuristic layer`` or ``heuristic pipeline``), 
 per-layer check of issue 14: every layer's latency under the chosen mapping, simulated alone
 in SimPy, is at most the heuristic's (``SearchReport.layers``).  Usage::
 
-    PYTHONPATH=. python scripts/mapping_search_report.py [--models ...] [--archs ...]
+    PYTHONPATH=. python scripts/mapping_search_report.py [--models ...] [--archs ...] [--jobs N]
         [--sparsities 0 0.9] [--out reports/mapping_search.md]
 """
 
@@ -110,22 +110,38 @@ def render(rows: list[dict], cmd: str, total_s: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", nargs="+", default=["resnet18", "vgg11", "mobilenetv2"])
+    ap.add_argument("--models", nargs="+", default=None,
+                    help="zoo models (default: every model of the zoo)")
+    ap.add_argument("--jobs", type=int, default=1, help="worker processes (one thread each)")
     ap.add_argument("--archs", nargs="+", default=["lutna_1x1", "lutna_4x4", "lutna_8x8"])
     ap.add_argument("--sparsities", nargs="+", type=float, default=[0.0, 0.9])
     ap.add_argument("--out", default=str(ROOT / "reports" / "mapping_search.md"))
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
+    if args.models is None:
+        import workloads
+
+        args.models = list(workloads.zoo.names())
+    tasks = [(m, sp, a) for m in args.models for sp in args.sparsities for a in args.archs]
     rows = []
-    for model in args.models:
-        for sp in args.sparsities:
-            for arch in args.archs:
-                r = run_one(model, sp, arch)
-                print(f"{model} {sp:.0%} {arch}: {r['h_lat']:,.0f} -> {r['s_lat']:,.0f} "
-                      f"cycles, {r['h_pj'] / 1e6:,.1f} -> {r['s_pj'] / 1e6:,.1f} uJ, "
-                      f"chosen {r['chosen']}, worse layers {len(r['worse'])}, "
-                      f"{r['wall']:.1f} s", flush=True)
+
+    def done(r: dict) -> None:
+        print(f"{r['model']} {r['sparsity']:.0%} {r['arch']}: {r['h_lat']:,.0f} -> "
+              f"{r['s_lat']:,.0f} cycles, {r['h_pj'] / 1e6:,.1f} -> {r['s_pj'] / 1e6:,.1f} uJ, "
+              f"chosen {r['chosen']}, worse layers {len(r['worse'])}, {r['wall']:.1f} s",
+              flush=True)
+
+    if args.jobs > 1:
+        import multiprocessing
+
+        with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+            for r in pool.starmap(run_one, tasks):
+                done(r)
                 rows.append(r)
+    else:
+        for t in tasks:
+            rows.append(run_one(*t))
+            done(rows[-1])
     cmd = "python scripts/mapping_search_report.py" + (
         "" if argv is None and len(sys.argv) == 1 else " " + " ".join(
             sys.argv[1:] if argv is None else argv))
