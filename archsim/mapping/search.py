@@ -461,23 +461,28 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
         sim_layers += 1
         h_val = objective_value(objective, h_res.latency_cycles, h_res.energy_pj)
         results.append((h_val, 0, hp, False, h_res))
-        tried = 0
-        for val_a, _, lp in scored:
-            if tried >= top or (tried and val_a > SIM_MARGIN * scored[0][0]):
-                break
+        def simulated(lp: LayerPlan, rank: int, sg=sg, results=results) -> bool:
+            """Simulate candidate ``lp`` on the layer alone and keep its result (False: the
+            mapper cannot build it). The heuristic is among the results: never worse by
+            the objective (latency: never slower; energy / edp: never costlier)."""
             kplan = dataclasses.replace(_layer_plan_of(heur, lp), keep_inputs=True)
             try:
                 res = _simulate(arch, sg, kplan, costs)
             except MappingError:
-                continue
-            tried += 1
-            sim_layers += 1
-            val = objective_value(objective, res.latency_cycles, res.energy_pj)
-            # the heuristic is among the results: never worse by the objective (latency: never
-            # slower; energy / edp: never costlier)
-            results.append((val, tried, lp, True, res))
+                return False
+            results.append((objective_value(objective, res.latency_cycles, res.energy_pj),
+                            rank, lp, True, res))
+            return True
+
+        tried = 0
+        for val_a, _, lp in scored:
+            if tried >= top or (tried and val_a > SIM_MARGIN * scored[0][0]):
+                break
+            if simulated(lp, tried + 1):
+                tried += 1
+                sim_layers += 1
         # single-buffered candidates: the best few the model ranks above the best default
-        # candidate and predicts no slower than the heuristic (the rule above drops the others)
+        # candidate and predicts no worse than the heuristic by the objective
         tried_s = 0
         for val_a, _, lp in scored_s:
             if tried_s >= top or (best_d is not None and val_a >= best_d):
@@ -485,15 +490,9 @@ def search_mapping(g, arch: ArchConfig, dataflow: str, mapping: str = "search", 
             est = model.estimate(L, lp, in_home="dram", out_home=out_home, keep_inputs=True)
             if objective_value(objective, est.latency_cycles, est.energy_pj) > h_val:
                 continue
-            kplan = dataclasses.replace(_layer_plan_of(heur, lp), keep_inputs=True)
-            try:
-                res = _simulate(arch, sg, kplan, costs)
-            except MappingError:
-                continue
-            tried_s += 1
-            sim_layers += 1
-            val = objective_value(objective, res.latency_cycles, res.energy_pj)
-            results.append((val, tried + tried_s, lp, True, res))
+            if simulated(lp, tried + tried_s + 1):
+                tried_s += 1
+                sim_layers += 1
         tried += tried_s
         best = min(results, key=lambda r: (r[0], r[1]))
         choices.append(LayerChoice(
