@@ -79,7 +79,8 @@ def render(rows: list[dict], cmd: str, total_s: float) -> str:
         "shared with other jobs).", "",
         "Per zoo model (random-init weights, seed 0; pruned: per-layer magnitude pruning; the "
         "transformer entries are built dense only, and their products of two activations "
-        "keep the heuristic's plan, docs/mapping.md), ws, batch of the design point: whole-network latency and energy with the "
+        "keep the heuristic's plan, docs/mapping.md), ws, batch of the design point: "
+        "whole-network latency and energy with the "
         "heuristic `layer` mapping and with `--mapping search` (latency objective), EDP ratio "
         "= heuristic EDP / searched EDP. `chosen`: the whole-network plan the search kept "
         "(`searched` = the per-layer choices; the heuristic plans are candidates too, so the "
