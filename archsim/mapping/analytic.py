@@ -67,6 +67,7 @@ from archsim.mapping.layer import (
     ChunkTiming,
     GemmLayer,
     buffer_caps,
+    outputs_at_end,
     shadow_bits,
     stream_pieces,
 )
@@ -168,7 +169,7 @@ class LayerModel:
         self.streaming, self.sub_blocks, self.prefetch = (f.streaming, f.sub_blocks,
                                                           f.weight_prefetch)
         # weight streaming: the weights beside the inputs, compute on the first piece of each
-        self.w_stream = f.streaming and getattr(f, "weight_streaming", False)
+        self.w_stream = f.streaming and f.weight_streaming
         self.write_stream = f.streaming and f.write_streaming
         self.in_slots = 2 if t.sram.ifmap.double_buffered else 1
         self.out_slots = 2 if t.sram.ofmap.double_buffered else 1
@@ -813,10 +814,10 @@ class LayerModel:
             return max(_ceil(nb, lb), _ceil(self.port_bytes(where, nb, runs), bpc)) if nb else 0
 
         # per-layer buffer use (plan ``input_buffer`` / ``weight_buffer``)
-        one_in = getattr(p, "input_buffer", "double") == "single" and sr.ifmap.double_buffered
-        one_w = getattr(p, "weight_buffer", "double") == "single" or not sr.weight.double_buffered
+        one_in = p.input_buffer == "single" and sr.ifmap.double_buffered
+        one_w = p.weight_buffer == "single" or not sr.weight.double_buffered
         # outputs written back (split-K partial sums stay in the tile) to a single output buffer
-        one_out = getattr(p, "output_buffer", "double") == "single"
+        one_out = p.output_buffer == "single"
 
         def block(task):
             """Per chunk of one block: its fetch, compute and write parts; and its counts."""
@@ -861,7 +862,7 @@ class LayerModel:
                     bc["ofmap_r"] += ob
                     wr = ob
                     if (self.write_stream and out_home != "tile"
-                            and not any(b == "ofmap" and n for b, n in cw.sram_reads)):
+                            and not outputs_at_end(cw.sram_reads)):
                         # write streaming (sim.tile._early_writes): the last piece after
                         wr = stream_pieces(arch, ob, sb)[-1]
                     w = self._mem_time(out_home, wr, hops_mem * self.hop)

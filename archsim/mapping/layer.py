@@ -23,6 +23,7 @@ Partial sums -- of a reduction split over folds inside a tile, or over tiles by 
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -107,14 +108,19 @@ def buffer_modes(arch: ArchConfig) -> tuple[str, str, str]:
                  for b in (s.ifmap, s.weight, s.ofmap))
 
 
+def outputs_at_end(sram_reads: tuple[tuple[str, int], ...]) -> bool:
+    """Whether a chunk completes its outputs only when its compute ends: its reduction is
+    split over its own folds, so partial sums are read back from the ofmap buffer (write
+    streaming then writes all of them at the end)."""
+    return any(buf == "ofmap" and n for buf, n in sram_reads)
+
+
 def stream_pieces(arch: ArchConfig, total_bytes: int, sub_blocks: int) -> list[int]:
     """Weight / write streaming (``tile.fetch.weight_streaming``, ``write_streaming``): the
     sizes of the requests a chunk's ``total_bytes`` of weights (or outputs) move as --
     ``sub_blocks`` pieces rounded up to whole DRAM bursts and link flits (so the pieces move
     the bytes, bursts and flits one request would), the last one the rest; one piece when
     they do not split."""
-    import math
-
     align = math.lcm(arch.dram.burst_bytes, arch.interconnect.link_bytes_per_cycle)
     step = _ceil(_ceil(total_bytes, max(1, sub_blocks)), align) * align
     if step >= total_bytes:

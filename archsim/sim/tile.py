@@ -39,7 +39,7 @@ from typing import Any
 import simpy
 
 from archsim.design.arch import ArchConfig
-from archsim.mapping.layer import stream_pieces
+from archsim.mapping.layer import outputs_at_end, stream_pieces
 from archsim.mapping.schedule import Chunk, Task
 from archsim.pe.organisation import effective_ops, effective_tables
 from archsim.sim.actions import ActionKey, tile_part
@@ -540,7 +540,7 @@ class Tile:
         f = self.arch.tile.fetch
         if not (f.streaming and f.write_streaming) or task.out_home == "tile":
             return None
-        if not chunk.ofmap_bytes or any(b == "ofmap" and n for b, n in chunk.sram_reads):
+        if not chunk.ofmap_bytes or outputs_at_end(chunk.sram_reads):
             return None
         S = self._sub_blocks(chunk)
         pieces = stream_pieces(self.arch, chunk.ofmap_bytes, S)
